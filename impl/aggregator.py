@@ -1,0 +1,344 @@
+"""The aggregator, with its coordinator role (R-6 to R-14, D-6, D-12).
+
+A pure state machine: ``handle(bytes, msg) -> outputs``. Everything it decides
+is a rule of the spec, cited where it happens.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from impl import crypto, field as gf, inclusion
+from impl.certify import cluster_mean, cluster_result, decode_releases, next_model
+from impl.client import b64
+from impl.config import ProtocolConfig
+from impl.messages import (
+    Announce,
+    ClusterEvidence,
+    Endorse,
+    Propose,
+    ProposalEntry,
+    Release,
+    Submit,
+    field_digest,
+    model_digest,
+    share_context,
+)
+from impl.node import (
+    Dropped,
+    Event,
+    Output,
+    PublicKeys,
+    aggregator_name,
+    broadcast,
+    client_name,
+    open_envelope,
+    send,
+)
+
+
+@dataclass
+class AcceptedProposal:
+    """The first valid proposal received for a ``(tau, c)``, with what this aggregator derived."""
+
+    proposal: Propose
+    pd: bytes
+    md: bytes
+    masked_sum: np.ndarray
+    share_sum: np.ndarray  # this aggregator's share of the set's mask sum (R-10)
+
+
+@dataclass
+class ClusterResult:
+    """A certified, reconstructed cluster result and the evidence that certifies it (R-12)."""
+
+    mean: np.ndarray
+    evidence: ClusterEvidence
+
+
+@dataclass
+class ClusterState:
+    """Per-``(tau, c)`` state of one aggregator (§6)."""
+
+    held: dict[int, Submit] = field(default_factory=dict)  # as coordinator, by client
+    closed: bool = False
+    accepted: AcceptedProposal | None = None
+    endorsements: dict[int, tuple[bytes, bytes, bytes]] = field(default_factory=dict)  # j -> (pd, md, sig)
+    certificate: tuple[bytes, bytes, dict[int, bytes]] | None = None  # (pd, md, endorser -> sig)
+    released: bool = False
+    releases: dict[int, tuple[bytes, np.ndarray, bytes]] = field(default_factory=dict)  # j -> (pd, vec, sig)
+    result: ClusterResult | None = None
+
+
+class Aggregator:
+    """A correct aggregator ``A<index>``, coordinator of cluster ``index`` in every round (R-2)."""
+
+    def __init__(
+        self,
+        cfg: ProtocolConfig,
+        index: int,
+        keys: crypto.NodeKeys,
+        public: PublicKeys,
+        genesis_model: np.ndarray,
+        ghost: bool = False,
+    ) -> None:
+        self.cfg, self.index, self.keys, self.public, self.ghost = cfg, index, keys, public, ghost
+        self.clusters: dict[tuple[int, int], ClusterState] = defaultdict(ClusterState)
+        self.round = 0
+        self.models: dict[int, np.ndarray] = {0: genesis_model}
+        self.inclusions: dict[int, set[int]] = defaultdict(set)  # client -> rounds (D-12 count view)
+        self.all_aggregators = [aggregator_name(j) for j in range(cfg.n_aggregators)]
+        self.all_clients = [client_name(i) for i in range(cfg.n_clients)]
+
+    @property
+    def done(self) -> bool:
+        return self.round >= self.cfg.rounds
+
+    @property
+    def rounds_done(self) -> int:
+        return self.round
+
+    def handle(self, data: bytes, msg: int) -> list[Output]:
+        """Deliver one message; never raises, a failed guard becomes a ``drop`` (R-3)."""
+        try:
+            env, body = open_envelope(self.cfg, self.public, data)
+            if isinstance(body, Submit):
+                return self._on_submit(env.sender, body)
+            if isinstance(body, Propose):
+                return self._on_propose(env.sender, body)
+            if isinstance(body, Endorse):
+                return self._on_endorse(env.sender, body, env.sig)
+            if isinstance(body, Release):
+                return self._on_release(env.sender, body, env.sig)
+            raise Dropped(f"aggregators do not accept {env.kind}")
+        except Dropped as exc:
+            return [Event("drop", {"msg": msg, "reason": str(exc)})]
+
+    # -- coordinator: R-6, R-7 -----------------------------------------------------
+
+    def _on_submit(self, sender: int, sub: Submit) -> list[Output]:
+        cfg = self.cfg
+        if sender != sub.client:
+            raise Dropped("submit signed by another client")
+        if cfg.cluster_of(sub.tau, sub.client) != self.index:
+            raise Dropped(f"client {sub.client} is not in my cluster in round {sub.tau} (R-2)")
+        st = self.clusters[(sub.tau, self.index)]
+        if st.closed:
+            raise Dropped(f"cluster ({sub.tau}, {self.index}) already closed")
+        if sub.client in st.held:
+            raise Dropped("duplicate submission")
+        if any(crypto.digest(ct) != h for ct, h in zip(sub.ciphertexts, sub.share_digests, strict=True)):
+            raise Dropped("ciphertext does not match its digest")
+        if not crypto.verify(self.public.client_sign[sub.client], sub.sd(), sub.client_sig):
+            raise Dropped("bad client signature on submission digest")
+        st.held[sub.client] = sub
+        return self._try_close(sub.tau)
+
+    def count_view(self, tau: int, members: list[int]) -> dict[int, int]:
+        """``n(i)``: certified-and-held proposals of rounds before ``tau`` containing ``i`` (D-12)."""
+        return {i: sum(1 for r in self.inclusions[i] if r < tau) for i in members}
+
+    def _try_close(self, tau: int) -> list[Output]:
+        """Close ``(tau, me)`` if the inclusion rule allows it (R-6) and propose (R-7)."""
+        cfg, st = self.cfg, self.clusters[(tau, self.index)]
+        if st.closed or not st.held:
+            return []
+        members = cfg.clusters(tau)[self.index]
+        counts = self.count_view(tau, members)
+        chosen = inclusion.close(
+            members, counts, set(st.held), t_c=cfg.t_c, lead_bound=cfg.lead_bound, q_min=cfg.q_min
+        )
+        if chosen is None:
+            return []
+        st.closed = True
+        count_list = tuple(counts[i] for i in members)
+        subs = [st.held[i] for i in chosen]
+        out: list[Output] = []
+        pd = b""
+        for j in range(cfg.n_aggregators):
+            entries = tuple(ProposalEntry(s.client, s.y, s.share_digests, s.ciphertexts[j], s.client_sig) for s in subs)
+            proposal = Propose(tau, self.index, count_list, entries)
+            pd = proposal.pd()
+            out.append(send(self.keys, self.index, aggregator_name(j), proposal))
+        event = {
+            "round": tau, "cluster": self.index, "pd": pd.hex(), "clients": list(chosen),
+            "members": list(members), "counts": list(count_list), "held": sorted(st.held),
+        }
+        return [Event("propose", event), *out]
+
+    # -- endorser: R-8 -------------------------------------------------------------
+
+    def _on_propose(self, sender: int, prop: Propose) -> list[Output]:
+        cfg = self.cfg
+        if sender != prop.cluster:
+            raise Dropped(f"proposal for cluster {prop.cluster} from A{sender}, not its coordinator (R-2)")
+        st = self.clusters[(prop.tau, prop.cluster)]
+        pd = prop.pd()
+        if st.accepted is not None:
+            if st.accepted.pd == pd:
+                raise Dropped("duplicate proposal")
+            event = {"round": prop.tau, "cluster": prop.cluster, "first": st.accepted.pd.hex(), "other": pd.hex()}
+            return [Event("equivocation", event), Event("drop", {"reason": "second proposal for (tau, c) (R-8)"})]
+        members = cfg.clusters(prop.tau)[prop.cluster]
+        clients = [e.client for e in prop.entries]
+        if len(set(clients)) != len(clients) or not set(clients) <= set(members):
+            raise Dropped("proposal names a non-member or a client twice (R-8, S-4)")
+        if len(clients) < cfg.q_min:
+            raise Dropped(f"proposal of {len(clients)} clients < q_min = {cfg.q_min} (R-8, S-5)")
+        if len(prop.counts) != len(members):
+            raise Dropped("counts do not match the members")
+        shares = [self._check_entry(prop.tau, e) for e in prop.entries]
+        masked_sum = gf.vsum([e.y for e in prop.entries], cfg.dim)
+        st.accepted = AcceptedProposal(prop, pd, field_digest(masked_sum), masked_sum, gf.vsum(shares, cfg.dim))
+        endorse = Endorse(prop.tau, prop.cluster, pd, st.accepted.md)
+        event = {"round": prop.tau, "cluster": prop.cluster, "pd": pd.hex(), "md": st.accepted.md.hex()}
+        return [Event("endorse", event), *broadcast(self.keys, self.index, self.all_aggregators, endorse),
+                *self._progress(prop.tau, prop.cluster)]
+
+    def _check_entry(self, tau: int, entry: ProposalEntry) -> np.ndarray:
+        """Guards of R-8 on one entry; returns this aggregator's decrypted share."""
+        j = self.index
+        if crypto.digest(entry.ciphertext) != entry.share_digests[j]:
+            raise Dropped(f"client {entry.client}: my ciphertext does not match h_{j}")
+        if not crypto.verify(self.public.client_sign[entry.client], entry.sd(tau), entry.client_sig):
+            raise Dropped(f"client {entry.client}: bad signature on submission digest")
+        context = share_context(tau, entry.client, j)
+        key = crypto.pair_key(self.keys, self.public.client_kx[entry.client], context)
+        plain = crypto.open_sealed(key, entry.ciphertext, context)
+        if plain is None:
+            raise Dropped(f"client {entry.client}: share does not decrypt")
+        try:
+            return gf.from_bytes(plain, self.cfg.dim)
+        except gf.FieldError as exc:
+            raise Dropped(f"client {entry.client}: share is not a field vector: {exc}") from None
+
+    # -- certificate, release, reconstruction: R-9 to R-12 -------------------------
+
+    def _on_endorse(self, sender: int, endorse: Endorse, sig: bytes) -> list[Output]:
+        st = self.clusters[(endorse.tau, endorse.cluster)]
+        if sender in st.endorsements:
+            raise Dropped(f"A{sender} already endorsed for ({endorse.tau}, {endorse.cluster})")
+        st.endorsements[sender] = (endorse.pd, endorse.md, sig)
+        return self._progress(endorse.tau, endorse.cluster)
+
+    def _on_release(self, sender: int, release: Release, sig: bytes) -> list[Output]:
+        st = self.clusters[(release.tau, release.cluster)]
+        if sender in st.releases:
+            raise Dropped(f"A{sender} already released for ({release.tau}, {release.cluster})")
+        st.releases[sender] = (release.pd, release.share_sum, sig)
+        return self._progress(release.tau, release.cluster)
+
+    def _progress(self, tau: int, c: int) -> list[Output]:
+        """Advance ``(tau, c)`` as far as its state allows: certify, release, reconstruct, aggregate."""
+        return self._certify(tau, c) + self._release(tau, c) + self._reconstruct(tau, c) + self._advance()
+
+    def _certify(self, tau: int, c: int) -> list[Output]:
+        """R-9: ``n_a - t_a`` endorsements from distinct aggregators on one ``(pd, md)``."""
+        st = self.clusters[(tau, c)]
+        if st.certificate is not None:
+            return []
+        votes: dict[tuple[bytes, bytes], dict[int, bytes]] = defaultdict(dict)
+        for j, (pd, md, sig) in st.endorsements.items():
+            votes[(pd, md)][j] = sig
+        for (pd, md), sigs in votes.items():
+            if len(sigs) >= self.cfg.quorum:
+                st.certificate = (pd, md, dict(sorted(sigs.items())))
+                event = {"round": tau, "cluster": c, "pd": pd.hex(), "md": md.hex(), "endorsers": sorted(sigs)}
+                return [Event("certify", event)]
+        return []
+
+    def _release(self, tau: int, c: int) -> list[Output]:
+        """R-10: release once, only for the certified proposal this aggregator holds."""
+        st = self.clusters[(tau, c)]
+        acc, cert = st.accepted, st.certificate
+        if st.released or acc is None or cert is None or (acc.pd, acc.md) != cert[:2]:
+            return []
+        st.released = True
+        for client in (e.client for e in acc.proposal.entries):  # D-12 count view
+            self.inclusions[client].add(tau)
+        release = Release(tau, c, acc.pd, acc.share_sum)
+        event = {"round": tau, "cluster": c, "pd": acc.pd.hex(), "share_digest": field_digest(acc.share_sum).hex()}
+        out: list[Output] = [Event("release", event), *broadcast(self.keys, self.index, self.all_aggregators, release)]
+        for later in sorted(t for (t, cc) in self.clusters if cc == self.index and t > tau):
+            out += self._try_close(later)
+        return out
+
+    def _reconstruct(self, tau: int, c: int) -> list[Output]:
+        """R-11, R-12: decode the mask sum from consistent releases and form the result."""
+        st = self.clusters[(tau, c)]
+        acc, cert = st.accepted, st.certificate
+        if st.result is not None or acc is None or cert is None or (acc.pd, acc.md) != cert[:2]:
+            return []
+        shares = {j: vec for j, (pd, vec, _) in st.releases.items() if pd == acc.pd}
+        decoded = decode_releases(self.cfg, shares)
+        if decoded is None:
+            return []
+        result = cluster_result(acc.masked_sum, decoded.secret)
+        entries = tuple(sorted((e.client, e.sd(tau)) for e in acc.proposal.entries))
+        support = [x - 1 for x in decoded.support]
+        evidence = ClusterEvidence(
+            cluster=c,
+            entries=entries,
+            md=acc.md,
+            endorsements=tuple(cert[2].items()),
+            masked_sum=acc.masked_sum,
+            releases=tuple((j, st.releases[j][1], st.releases[j][2]) for j in support),
+        )
+        st.result = ClusterResult(cluster_mean(self.cfg, result, len(entries)), evidence)
+        event: dict[str, object] = {
+            "round": tau, "cluster": c, "pd": acc.pd.hex(), "support": support,
+            "wrong": [x - 1 for x in decoded.inconsistent], "size": len(entries),
+            "result": field_digest(result).hex(),
+        }
+        if self.ghost:
+            event["ghost"] = {"sum": b64(result)}
+        return [Event("reconstruct", event)]
+
+    # -- round completion: R-13, R-14 ----------------------------------------------
+
+    def _advance(self) -> list[Output]:
+        """Aggregate every round for which ``n_a - t_a`` cluster results are held (R-13)."""
+        out: list[Output] = []
+        cfg = self.cfg
+        while self.round < cfg.rounds:
+            tau = self.round
+            results = [(c, st.result) for (t, c), st in sorted(self.clusters.items()) if t == tau and st.result]
+            if len(results) < cfg.quorum:
+                break
+            prev = self.models[tau]
+            model = next_model(cfg, prev, [r.mean for _, r in results])
+            self.models[tau + 1] = model
+            self.round = tau + 1
+            announce = Announce(tau + 1, model_digest(prev), model, cfg.rule, tuple(r.evidence for _, r in results))
+            event = {
+                "round": tau + 1, "clusters": [c for c, _ in results], "model": model_digest(model).hex(),
+                "prev": model_digest(prev).hex(), "rule": cfg.rule,
+            }
+            out += [Event("aggregate", event), *broadcast(self.keys, self.index, self.all_clients, announce)]
+        return out
+
+    # -- R-16 ------------------------------------------------------------------------
+
+    def diagnose(self) -> str:
+        """Why this aggregator cannot finish its current round, for a stalled run (R-16)."""
+        cfg, tau = self.cfg, self.round
+        if self.done:
+            return f"A{self.index}: done"
+        parts = []
+        for c in range(cfg.n_aggregators):
+            st = self.clusters.get((tau, c), ClusterState())
+            if st.result is not None:
+                parts.append(f"cluster {c}: result")
+            elif st.accepted is None:
+                parts.append(f"cluster {c}: no proposal from A{c}")
+            elif st.certificate is None:
+                best = max((sum(1 for v in st.endorsements.values() if v[:2] == (st.accepted.pd, st.accepted.md)),), default=0)
+                parts.append(f"cluster {c}: {best}/{cfg.quorum} endorsements")
+            else:
+                n = sum(1 for v in st.releases.values() if v[0] == st.accepted.pd)
+                parts.append(f"cluster {c}: {n} releases, no {cfg.quorum} consistent")
+        have = sum(1 for c in range(cfg.n_aggregators) if self.clusters.get((tau, c), ClusterState()).result)
+        return f"A{self.index} stuck in round {tau}: {have}/{cfg.quorum} cluster results ({'; '.join(parts)})"

@@ -1,0 +1,206 @@
+"""The client: local steps, masked submissions, and certified-model acceptance (R-4, R-5, R-15, D-13)."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from impl import crypto, field as gf, shamir
+from impl.certify import EvidenceError, next_model, verify_cluster
+from impl.config import ProtocolConfig
+from impl.learning.noise import add_noise
+from impl.learning.quantize import clip_l2, quantize
+from impl.messages import Announce, Submit, model_digest, share_context, submission_digest
+from impl.node import (
+    Dropped,
+    Event,
+    Output,
+    PublicKeys,
+    RequestLocalStep,
+    aggregator_name,
+    open_envelope,
+    send,
+)
+
+Trainer = Callable[[np.ndarray, np.random.Generator], np.ndarray]
+"""``trainer(model, rng) -> stochastic gradient`` on the client's own data (injected)."""
+
+Entropy = Callable[[int], bytes]
+"""``entropy(n) -> n random bytes`` for mask and coefficient seeds (injected, D-2)."""
+
+
+def b64(vector: np.ndarray) -> str:
+    """Ghost-field encoding of a field vector (spec §9)."""
+    return base64.b64encode(gf.to_bytes(vector)).decode("ascii")
+
+
+@dataclass
+class PendingAnnounce:
+    """An announcement whose evidence verified but whose ``prev`` is not yet verified (R-15b)."""
+
+    announce: Announce
+    sender: int
+    means: list[np.ndarray]
+    msg: int
+
+
+@dataclass
+class ClientState:
+    """What a client remembers (§5)."""
+
+    momentum: np.ndarray
+    verified: dict[int, dict[bytes, np.ndarray]]  # round -> model digest -> model
+    accepted: dict[int, bytes] = field(default_factory=dict)  # round -> digest trained on
+    pending: dict[tuple[int, int], PendingAnnounce] = field(default_factory=dict)
+    next_submit: int = 0  # rounds below this one are submitted (R-5)
+    stepping: bool = False  # a local step has been requested and not yet run
+    included: set[tuple[int, int]] = field(default_factory=set)  # certified (round, cluster) with me
+
+    @property
+    def latest(self) -> int:
+        return max(self.accepted)
+
+
+class Client:
+    """A correct client ``C<index>``: a pure state machine (inputs: start, local step, bytes)."""
+
+    def __init__(
+        self,
+        cfg: ProtocolConfig,
+        index: int,
+        keys: crypto.NodeKeys,
+        public: PublicKeys,
+        genesis_model: np.ndarray,
+        trainer: Trainer,
+        rng: np.random.Generator,
+        entropy: Entropy,
+        ghost: bool = False,
+    ) -> None:
+        self.cfg, self.index, self.keys, self.public = cfg, index, keys, public
+        self.trainer, self.rng, self.entropy, self.ghost = trainer, rng, entropy, ghost
+        digest = model_digest(genesis_model)
+        self.state = ClientState(
+            momentum=np.zeros(cfg.dim), verified={0: {digest: genesis_model}}, accepted={0: digest}
+        )
+
+    @property
+    def done(self) -> bool:
+        """Accepted a model for the last round and submitted for every round (R-16)."""
+        return self.cfg.rounds in self.state.accepted and self.state.next_submit >= self.cfg.rounds
+
+    @property
+    def rounds_done(self) -> int:
+        return max(self.state.accepted)
+
+    def start(self) -> list[Output]:
+        """Round 0 trains on the genesis model: ask for the first local step."""
+        self.state.stepping = True
+        return [RequestLocalStep()]
+
+    # -- R-4 / R-5 / D-13 ----------------------------------------------------------
+
+    def local_step(self) -> list[Output]:
+        """Train on the newest accepted model and submit for every round not yet submitted."""
+        st, cfg = self.state, self.cfg
+        st.stepping = False
+        latest = st.latest
+        model = st.verified[latest][st.accepted[latest]]
+        out: list[Output] = [Event("local_step", {"model_round": latest})]
+        gradient = self.trainer(model, self.rng)
+        st.momentum = cfg.beta * st.momentum + (1.0 - cfg.beta) * gradient
+        for tau in range(st.next_submit, min(latest, cfg.rounds - 1) + 1):
+            out += self._submit(tau)
+        st.next_submit = max(st.next_submit, min(latest, cfg.rounds - 1) + 1)
+        return out
+
+    def _submit(self, tau: int) -> list[Output]:
+        """Mask, share, encrypt and sign one submission for round ``tau`` (R-5)."""
+        cfg = self.cfg
+        update = add_noise(clip_l2(self.state.momentum, cfg.clip), cfg.client_noise_std, self.rng)
+        x = gf.encode_signed(quantize(update, cfg.frac_bits, cfg.quant_bound))
+        mask = crypto.prg_field_vector(self.entropy(32), cfg.dim, b"mask")
+        y = gf.add(x, mask)
+        shares = shamir.share_vector(mask, cfg.t_a, cfg.n_aggregators, self.entropy(32))
+        cts = []
+        for j, share in enumerate(shares):
+            context = share_context(tau, self.index, j)
+            key = crypto.pair_key(self.keys, self.public.aggregator_kx[j], context)
+            cts.append(crypto.seal(key, gf.to_bytes(share), context))
+        digests = tuple(crypto.digest(ct) for ct in cts)
+        sd = submission_digest(tau, self.index, y, digests)
+        submit = Submit(tau, self.index, y, digests, tuple(cts), self.keys.sign(sd))
+        cluster = cfg.cluster_of(tau, self.index)
+        fields: dict[str, object] = {"round": tau, "cluster": cluster, "sd": sd.hex()}
+        if self.ghost:
+            fields["ghost"] = {"x": b64(x), "r": b64(mask)}
+        return [Event("submit", fields), send(self.keys, self.index, aggregator_name(cluster), submit, cluster=cluster)]
+
+    # -- R-15 ----------------------------------------------------------------------
+
+    def handle(self, data: bytes, msg: int) -> list[Output]:
+        """Deliver one message; never raises (R-3)."""
+        try:
+            return self._handle(data, msg)
+        except Dropped as exc:
+            return [Event("drop", {"msg": msg, "reason": str(exc)})]
+
+    def _handle(self, data: bytes, msg: int) -> list[Output]:
+        env, body = open_envelope(self.cfg, self.public, data)
+        if not isinstance(body, Announce):
+            raise Dropped(f"clients accept only announce, got {env.kind}")
+        ann, st = body, self.state
+        if not 1 <= ann.tau <= self.cfg.rounds:
+            raise Dropped(f"announce for round {ann.tau} outside [1, {self.cfg.rounds}]")
+        if (env.sender, ann.tau) in st.pending or model_digest(ann.model) in st.verified.get(ann.tau, {}):
+            raise Dropped("duplicate announce")
+        try:
+            means = [verify_cluster(self.cfg, self.public.aggregator_sign, ann.tau - 1, ev) for ev in ann.evidence]
+        except EvidenceError as exc:
+            raise Dropped(f"uncertified announce: {exc}") from None
+        if len(means) < self.cfg.quorum or ann.rule != self.cfg.rule:
+            raise Dropped(f"announce with {len(means)} clusters or rule {ann.rule!r} (R-13)")
+        st.pending[(env.sender, ann.tau)] = PendingAnnounce(ann, env.sender, means, msg)
+        return self._settle()
+
+    def _settle(self) -> list[Output]:
+        """Verify every pending announcement whose ``prev`` is verified, repeatedly (R-15b,d)."""
+        out: list[Output] = []
+        progress = True
+        while progress:
+            progress = False
+            for key, pending in sorted(self.state.pending.items()):
+                ann = pending.announce
+                prev = self.state.verified.get(ann.tau - 1, {}).get(ann.prev)
+                if prev is None:
+                    continue
+                del self.state.pending[key]
+                progress = True
+                if not np.array_equal(next_model(self.cfg, prev, pending.means), ann.model):
+                    out.append(Event("drop", {"msg": pending.msg, "reason": "model is not the aggregate of its evidence (I-3)"}))
+                    continue
+                out += self._accept(ann, pending.sender)
+        return out
+
+    def _accept(self, ann: Announce, sender: int) -> list[Output]:
+        st = self.state
+        digest = model_digest(ann.model)
+        st.verified.setdefault(ann.tau, {})[digest] = ann.model
+        for ev in ann.evidence:
+            if any(client == self.index for client, _ in ev.entries):
+                st.included.add((ann.tau - 1, ev.cluster))
+        if ann.tau in st.accepted:
+            return []
+        st.accepted[ann.tau] = digest
+        out: list[Output] = [
+            Event(
+                "accept",
+                {"round": ann.tau, "from": aggregator_name(sender), "model": digest.hex(), "count": len(st.included)},
+            )
+        ]
+        if not st.stepping and st.next_submit < self.cfg.rounds:
+            st.stepping = True
+            out.append(RequestLocalStep())
+        return out

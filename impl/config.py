@@ -1,0 +1,157 @@
+"""Protocol parameters and their validity conditions (Rule R-1)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from functools import cached_property, lru_cache
+
+from impl.learning.robust import AGGREGATORS
+from impl.messages import Dims
+from impl.shuffle import assign_clusters, round_seed
+
+RULES = tuple(AGGREGATORS)
+
+
+class ConfigError(ValueError):
+    """A configuration violates R-1; the message says which condition and why."""
+
+
+@dataclass(frozen=True)
+class ProtocolConfig:
+    """Everything every node must agree on before round 0 (R-1)."""
+
+    n_clients: int = 40
+    n_aggregators: int = 4
+    t_a: int = 1
+    t_c: int = 2
+    q_min: int = 5
+    lead_bound: int = 1
+    rounds: int = 20
+    dim: int = 650
+    frac_bits: int = 16
+    clip: float = 2.0
+    noise_multiplier: float = 0.05
+    lr: float = 1.0
+    beta: float = 0.9
+    rule: str = "trimmed_mean"
+    batch_size: int = 32
+    genesis: bytes = field(default=b"\x00" * 32, repr=False)
+
+    def validate(self) -> ProtocolConfig:
+        """Raise :class:`ConfigError` naming the first violated condition of R-1."""
+        checks = [
+            (self.t_a >= 0, f"t_a must be >= 0 (got {self.t_a})"),
+            (
+                self.n_aggregators >= 3 * self.t_a + 1,
+                f"n_a >= 3 t_a + 1 is required: {self.n_aggregators} aggregators tolerate at most "
+                f"{(self.n_aggregators - 1) // 3} Byzantine, not {self.t_a}",
+            ),
+            (
+                self.n_clients >= 2 * self.n_aggregators,
+                f"need at least 2 clients per cluster: {self.n_clients} clients for "
+                f"{self.n_aggregators} aggregators",
+            ),
+            (self.t_c >= 0, f"t_c must be >= 0 (got {self.t_c})"),
+            (self.q_min >= 2, f"q_min must be >= 2 so that no sum is a single client (got {self.q_min})"),
+            (
+                self.q_min <= self.k_min - self.t_c,
+                f"q_min <= k_min - t_c is required for liveness: clusters of {self.k_min} with "
+                f"t_c = {self.t_c} crashes leave {self.k_min - self.t_c} < q_min = {self.q_min}",
+            ),
+            (self.lead_bound >= 0, f"lead bound B must be >= 0 (got {self.lead_bound})"),
+            (self.rounds >= 1, f"rounds must be >= 1 (got {self.rounds})"),
+            (self.dim >= 1, f"dim must be >= 1 (got {self.dim})"),
+            (0 <= self.frac_bits <= 24, f"frac_bits must be in [0, 24] (got {self.frac_bits})"),
+            (self.clip > 0 and math.isfinite(self.clip), f"clip must be > 0 (got {self.clip})"),
+            (self.noise_multiplier >= 0, f"noise multiplier must be >= 0 (got {self.noise_multiplier})"),
+            (0 <= self.beta < 1, f"momentum beta must be in [0, 1) (got {self.beta})"),
+            (self.lr > 0, f"learning rate must be > 0 (got {self.lr})"),
+            (self.rule in RULES, f"unknown aggregation rule {self.rule!r}; choose from {', '.join(RULES)}"),
+            (self.batch_size >= 1, f"batch size must be >= 1 (got {self.batch_size})"),
+            (len(self.genesis) == 32, "genesis seed must be 32 bytes"),
+            (
+                self.n_aggregators - self.t_a > 2 * self.t_a or self.rule == "mean",
+                "trimmed mean and median need more than 2 t_a cluster results",
+            ),
+            (
+                self.clip + 6 * self.client_noise_std < self.quant_bound / 2**self.frac_bits,
+                f"fixed-point range {self.quant_bound / 2**self.frac_bits:.1f} is too small for clip "
+                f"{self.clip} plus 6 noise std (D-5): lower frac_bits",
+            ),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise ConfigError(message)
+        return self
+
+    @property
+    def k_min(self) -> int:
+        return self.n_clients // self.n_aggregators
+
+    @property
+    def k_max(self) -> int:
+        return -(-self.n_clients // self.n_aggregators)
+
+    @property
+    def quorum(self) -> int:
+        """``n_a - t_a``: endorsements, releases and cluster results needed (R-9..R-13)."""
+        return self.n_aggregators - self.t_a
+
+    @property
+    def quant_bound(self) -> int:
+        """``Q`` of D-5: per-client clamp so that no cluster sum wraps around."""
+        return ((2**31 - 2) // 2) // self.k_max
+
+    @property
+    def client_noise_std(self) -> float:
+        """``sigma_c = z C / sqrt(q_min)`` (D-9)."""
+        return self.noise_multiplier * self.clip / math.sqrt(self.q_min)
+
+    @cached_property
+    def dims(self) -> Dims:
+        return Dims(self.n_clients, self.n_aggregators, self.rounds, self.dim)
+
+    def clusters(self, tau: int) -> list[list[int]]:
+        """Cluster membership of round ``tau`` (R-2), cached."""
+        return _clusters(self.n_clients, self.n_aggregators, round_seed(self.genesis, tau))
+
+    def cluster_of(self, tau: int, client: int) -> int:
+        return _cluster_index(self.n_clients, self.n_aggregators, round_seed(self.genesis, tau))[client]
+
+    def trace_config(self, seed: int) -> dict[str, object]:
+        """The header ``config`` object of a trace (specs/trace.schema.json)."""
+        return {
+            "clients": self.n_clients,
+            "aggregators": self.n_aggregators,
+            "t_a": self.t_a,
+            "t_c": self.t_c,
+            "q_min": self.q_min,
+            "lead_bound": self.lead_bound,
+            "rounds": self.rounds,
+            "dim": self.dim,
+            "frac_bits": self.frac_bits,
+            "clip": self.clip,
+            "noise_multiplier": self.noise_multiplier,
+            "lr": self.lr,
+            "beta": self.beta,
+            "rule": self.rule,
+            "genesis": self.genesis.hex(),
+            "seed": seed,
+            "batch_size": self.batch_size,
+        }
+
+
+@lru_cache(maxsize=4096)
+def _assignment(n_clients: int, n_clusters: int, seed: bytes) -> tuple[list[list[int]], dict[int, int]]:
+    clusters = assign_clusters(n_clients, n_clusters, seed)
+    index = {i: c for c, members in enumerate(clusters) for i in members}
+    return clusters, index
+
+
+def _clusters(n_clients: int, n_clusters: int, seed: bytes) -> list[list[int]]:
+    return _assignment(n_clients, n_clusters, seed)[0]
+
+
+def _cluster_index(n_clients: int, n_clusters: int, seed: bytes) -> dict[int, int]:
+    return _assignment(n_clients, n_clusters, seed)[1]

@@ -1,0 +1,192 @@
+"""Cryptographic suite (Decision D-2), built only on the ``cryptography`` package.
+
+- Hash: SHA-256 with length-prefixed parts (:func:`digest`).
+- Signatures: Ed25519 (:class:`NodeKeys`, :func:`verify`).
+- Share encryption: static-static X25519 + HKDF-SHA256 + ChaCha20-Poly1305
+  (:func:`pair_key`, :func:`seal`, :func:`open_sealed`).
+- PRG: ChaCha20 keystream mapped to GF(P) by rejection sampling (:func:`prg_field_vector`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass, field
+
+import numpy as np
+from cryptography.exceptions import InvalidSignature, InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric.ed25519 import (
+    Ed25519PrivateKey,
+    Ed25519PublicKey,
+)
+from cryptography.hazmat.primitives.asymmetric.x25519 import (
+    X25519PrivateKey,
+    X25519PublicKey,
+)
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms
+from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from impl.field import DTYPE, FieldVec, P
+
+SEED_LEN = 32
+PUB_LEN = 32
+SIG_LEN = 64
+KEY_LEN = 32
+_NONCE = bytes(12)  # fixed all-zero AEAD nonce; see pair_key for why this is safe
+
+
+class CryptoError(ValueError):
+    """Invalid key material (for example a malformed or low-order X25519 public key)."""
+
+
+def digest(*parts: bytes) -> bytes:
+    """SHA-256 over ``parts``, each prefixed by its 8-byte little-endian length.
+
+    The length prefixes make the encoding injective: ``digest(b"ab", b"c")`` differs
+    from ``digest(b"a", b"bc")``.
+    """
+    h = hashlib.sha256()
+    for p in parts:
+        h.update(len(p).to_bytes(8, "little"))
+        h.update(p)
+    return h.digest()
+
+
+def hexdigest(*parts: bytes) -> str:
+    """Hex form of :func:`digest`."""
+    return digest(*parts).hex()
+
+
+def _hkdf(ikm: bytes, info: bytes, length: int = KEY_LEN) -> bytes:
+    """HKDF-SHA256 with no salt."""
+    return HKDF(algorithm=hashes.SHA256(), length=length, salt=None, info=info).derive(ikm)
+
+
+@dataclass(frozen=True, eq=False)
+class NodeKeys:
+    """A node's long-term identity: an Ed25519 signing key and an X25519 exchange key.
+
+    Equality and hashing are by identity. The raw X25519 exchange with each peer is
+    cached on the instance (it is reused for every round).
+    """
+
+    sign_key: Ed25519PrivateKey
+    kx_key: X25519PrivateKey
+    _kx_cache: dict[bytes, bytes] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def from_seed(cls, seed: bytes) -> NodeKeys:
+        """Derive both keys deterministically from a 32-byte seed via HKDF-SHA256
+        (info ``b"asfl/ed25519"`` and ``b"asfl/x25519"``)."""
+        if not isinstance(seed, bytes) or len(seed) != SEED_LEN:
+            raise ValueError(f"NodeKeys.from_seed: seed must be {SEED_LEN} bytes")
+        sk = Ed25519PrivateKey.from_private_bytes(_hkdf(seed, b"asfl/ed25519"))
+        xk = X25519PrivateKey.from_private_bytes(_hkdf(seed, b"asfl/x25519"))
+        return cls(sk, xk)
+
+    @classmethod
+    def generate(cls) -> NodeKeys:
+        """Fresh keys from ``os.urandom``."""
+        return cls.from_seed(os.urandom(SEED_LEN))
+
+    @property
+    def sign_pub(self) -> bytes:
+        """Raw 32-byte Ed25519 public key."""
+        return self.sign_key.public_key().public_bytes_raw()
+
+    @property
+    def kx_pub(self) -> bytes:
+        """Raw 32-byte X25519 public key."""
+        return self.kx_key.public_key().public_bytes_raw()
+
+    def sign(self, msg: bytes) -> bytes:
+        """Ed25519 signature (64 bytes) over ``msg``."""
+        return self.sign_key.sign(msg)
+
+    def exchange(self, their_kx_pub: bytes) -> bytes:
+        """Raw X25519 shared secret with a peer (cached); raise :class:`CryptoError`
+        if the peer key is malformed or of low order."""
+        cached = self._kx_cache.get(their_kx_pub)
+        if cached is not None:
+            return cached
+        try:
+            shared = self.kx_key.exchange(X25519PublicKey.from_public_bytes(their_kx_pub))
+        except (ValueError, TypeError) as e:
+            raise CryptoError(f"invalid X25519 public key: {e}") from e
+        self._kx_cache[bytes(their_kx_pub)] = shared
+        return shared
+
+
+def verify(sign_pub: bytes, msg: bytes, sig: bytes) -> bool:
+    """Check an Ed25519 signature. Never raises: any garbage input yields ``False``."""
+    if not all(isinstance(x, bytes | bytearray | memoryview) for x in (sign_pub, msg, sig)):
+        return False
+    if len(sign_pub) != PUB_LEN or len(sig) != SIG_LEN:
+        return False
+    try:
+        Ed25519PublicKey.from_public_bytes(bytes(sign_pub)).verify(bytes(sig), bytes(msg))
+    except (InvalidSignature, ValueError, TypeError):
+        return False
+    return True
+
+
+def pair_key(my: NodeKeys, their_kx_pub: bytes, context: bytes) -> bytes:
+    """Symmetric 32-byte key shared by ``my`` and the owner of ``their_kx_pub``.
+
+    X25519 static-static secret (cached per peer on ``my``), then HKDF-SHA256 with
+    ``info = b"asfl/share-key" + context``. Both sides derive the same key.
+
+    Nonce safety: ``context`` must encode ``(round, client, aggregator)`` unambiguously
+    (e.g. with :func:`digest`), so each key encrypts exactly one share and
+    :func:`seal` can use a fixed all-zero 12-byte ChaCha20-Poly1305 nonce. The caller
+    must never seal two *different* plaintexts under the same context (re-sealing the
+    same plaintext is harmless: the ciphertext is identical).
+
+    Raises :class:`CryptoError` if ``their_kx_pub`` is not a valid X25519 public key
+    (wrong length, or a low-order point giving an all-zero secret).
+    """
+    return _hkdf(my.exchange(their_kx_pub), b"asfl/share-key" + context)
+
+
+def seal(key: bytes, plaintext: bytes, aad: bytes) -> bytes:
+    """ChaCha20-Poly1305 encryption with the fixed zero nonce (see :func:`pair_key`)."""
+    return ChaCha20Poly1305(key).encrypt(_NONCE, plaintext, aad)
+
+
+def open_sealed(key: bytes, ciphertext: bytes, aad: bytes) -> bytes | None:
+    """Decrypt a :func:`seal` output; ``None`` on any failure (never raises)."""
+    try:
+        return ChaCha20Poly1305(key).decrypt(_NONCE, ciphertext, aad)
+    except (InvalidTag, ValueError, TypeError):
+        return None
+
+
+def prg_field_vector(seed: bytes, d: int, domain: bytes) -> FieldVec:
+    """Expand a 32-byte ``seed`` into ``d`` uniform elements of GF(P).
+
+    Key = HKDF-SHA256(seed, info = b"asfl/prg" + domain); the ChaCha20 keystream
+    (16-byte all-zero initial counter||nonce) is read as uint32 little-endian words,
+    each masked to 31 bits; the single value P = 2**31 - 1 is rejected. Element i is the
+    i-th accepted word, so the output does not depend on internal batch sizes, and a
+    longer output extends a shorter one for the same (seed, domain).
+    """
+    if not isinstance(seed, bytes) or len(seed) != SEED_LEN:
+        raise ValueError(f"prg_field_vector: seed must be {SEED_LEN} bytes")
+    if d < 0:
+        raise ValueError("prg_field_vector: d must be >= 0")
+    key = _hkdf(seed, b"asfl/prg" + domain)
+    enc = Cipher(algorithms.ChaCha20(key, bytes(16)), mode=None).encryptor()
+    parts: list[FieldVec] = []
+    need = d
+    while need > 0:
+        n = need + 16  # a little slack: a rejection has probability 2**-31 per word
+        words = np.frombuffer(enc.update(bytes(4 * n)), dtype="<u4") & np.uint32(0x7FFFFFFF)
+        words = words[words != np.uint32(P)]
+        take = words[:need]
+        parts.append(take.astype(DTYPE))
+        need -= take.size
+    if not parts:
+        return np.zeros(0, dtype=DTYPE)
+    return parts[0] if len(parts) == 1 else np.concatenate(parts)

@@ -1,0 +1,331 @@
+"""The protocol's messages, their digests and envelopes (Rule R-3, §4 of the spec).
+
+Each message kind is a frozen dataclass with ``encode`` and a ``decode``
+class method that validates every length against the configuration (``Dims``).
+Decoding never raises anything but :class:`impl.wire.WireError`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+
+from impl import crypto, field
+from impl.wire import Reader, WireError, Writer
+
+DIGEST_LEN = 32
+SIG_LEN = 64
+MAX_RULE_LEN = 32
+
+
+@dataclass(frozen=True)
+class Dims:
+    """What a decoder must know to validate lengths: clients, aggregators, rounds, dimension."""
+
+    n_clients: int
+    n_aggregators: int
+    rounds: int
+    dim: int
+
+
+def _u32(value: int) -> bytes:
+    return value.to_bytes(8, "little")
+
+
+def field_digest(vector: np.ndarray) -> bytes:
+    """``H(v)`` of a field vector (used for ``md``, share digests in traces, results)."""
+    return crypto.digest(b"fvec", field.to_bytes(vector))
+
+
+def model_digest(model: np.ndarray) -> bytes:
+    """Digest of a float64 model vector (R-14 ``prev``)."""
+    return crypto.digest(b"model", np.ascontiguousarray(model, dtype="<f8").tobytes())
+
+
+def submission_digest(
+    tau: int, client: int, y: np.ndarray, share_digests: tuple[bytes, ...]
+) -> bytes:
+    """``sd_i = H("submit", tau, i, H(y_i), h_0, ..., h_{n_a-1})`` (§4)."""
+    return crypto.digest(b"submit", _u32(tau), _u32(client), field_digest(y), *share_digests)
+
+
+def proposal_digest(tau: int, cluster: int, entries: list[tuple[int, bytes]]) -> bytes:
+    """``pd = H("proposal", tau, c, (i, sd_i) for i in I sorted)`` (§4)."""
+    parts: list[bytes] = []
+    for client, sd in sorted(entries):
+        parts += [_u32(client), sd]
+    return crypto.digest(b"proposal", _u32(tau), _u32(cluster), *parts)
+
+
+def _digest_list(reader: Reader, n: int) -> tuple[bytes, ...]:
+    if reader.count() != n:
+        raise WireError(f"expected {n} digests")
+    return tuple(reader.blob(DIGEST_LEN) for _ in range(n))
+
+
+@dataclass(frozen=True, eq=False)
+class Submit:
+    """Client → coordinator: masked update, encrypted shares, client signature on ``sd``."""
+
+    KIND: ClassVar[str] = "submit"
+    tau: int
+    client: int
+    y: np.ndarray
+    share_digests: tuple[bytes, ...]
+    ciphertexts: tuple[bytes, ...]
+    client_sig: bytes
+
+    def sd(self) -> bytes:
+        return submission_digest(self.tau, self.client, self.y, self.share_digests)
+
+    def encode(self) -> bytes:
+        w = Writer().uint(self.tau).uint(self.client).field_vector(self.y)
+        w.uint(len(self.share_digests))
+        for h in self.share_digests:
+            w.blob(h)
+        w.uint(len(self.ciphertexts))
+        for ct in self.ciphertexts:
+            w.blob(ct)
+        return w.blob(self.client_sig).getvalue()
+
+    @classmethod
+    def decode(cls, data: bytes, dims: Dims) -> Submit:
+        r = Reader(data)
+        tau, client = r.uint(dims.rounds), r.uint(dims.n_clients)
+        y = r.field_vector(dims.dim)
+        digests = _digest_list(r, dims.n_aggregators)
+        if r.count() != dims.n_aggregators:
+            raise WireError("wrong number of ciphertexts")
+        cts = tuple(r.blob(4 * dims.dim + 16) for _ in range(dims.n_aggregators))
+        sig = r.blob(SIG_LEN)
+        r.done()
+        return cls(tau, client, y, digests, cts, sig)
+
+
+@dataclass(frozen=True, eq=False)
+class ProposalEntry:
+    """One client of a proposal, as seen by one recipient (Decision D-6)."""
+
+    client: int
+    y: np.ndarray
+    share_digests: tuple[bytes, ...]
+    ciphertext: bytes
+    client_sig: bytes
+
+    def sd(self, tau: int) -> bytes:
+        return submission_digest(tau, self.client, self.y, self.share_digests)
+
+
+@dataclass(frozen=True, eq=False)
+class Propose:
+    """Coordinator → aggregator ``j``: the closed set with ``j``'s ciphertexts (R-7)."""
+
+    KIND: ClassVar[str] = "propose"
+    tau: int
+    cluster: int
+    counts: tuple[int, ...]
+    entries: tuple[ProposalEntry, ...]
+
+    def pd(self) -> bytes:
+        return proposal_digest(self.tau, self.cluster, [(e.client, e.sd(self.tau)) for e in self.entries])
+
+    def encode(self) -> bytes:
+        w = Writer().uint(self.tau).uint(self.cluster).uint(len(self.counts))
+        for count in self.counts:
+            w.uint(count)
+        w.uint(len(self.entries))
+        for e in self.entries:
+            w.uint(e.client).field_vector(e.y).uint(len(e.share_digests))
+            for h in e.share_digests:
+                w.blob(h)
+            w.blob(e.ciphertext).blob(e.client_sig)
+        return w.getvalue()
+
+    @classmethod
+    def decode(cls, data: bytes, dims: Dims) -> Propose:
+        r = Reader(data)
+        tau, cluster = r.uint(dims.rounds), r.uint(dims.n_aggregators)
+        n_counts = r.count()
+        if n_counts > dims.n_clients:
+            raise WireError("too many counts")
+        counts = tuple(r.uint(dims.rounds + 1) for _ in range(n_counts))
+        n_entries = r.count()
+        if n_entries > dims.n_clients:
+            raise WireError("too many entries")
+        entries = []
+        for _ in range(n_entries):
+            client = r.uint(dims.n_clients)
+            y = r.field_vector(dims.dim)
+            digests = _digest_list(r, dims.n_aggregators)
+            ct = r.blob(4 * dims.dim + 16)
+            sig = r.blob(SIG_LEN)
+            entries.append(ProposalEntry(client, y, digests, ct, sig))
+        r.done()
+        return cls(tau, cluster, counts, tuple(entries))
+
+
+@dataclass(frozen=True)
+class Endorse:
+    """Aggregator → all: endorsement of ``(tau, c, pd, md)`` (R-8)."""
+
+    KIND: ClassVar[str] = "endorse"
+    tau: int
+    cluster: int
+    pd: bytes
+    md: bytes
+
+    def encode(self) -> bytes:
+        return Writer().uint(self.tau).uint(self.cluster).blob(self.pd).blob(self.md).getvalue()
+
+    @classmethod
+    def decode(cls, data: bytes, dims: Dims) -> Endorse:
+        r = Reader(data)
+        out = cls(r.uint(dims.rounds), r.uint(dims.n_aggregators), r.blob(DIGEST_LEN), r.blob(DIGEST_LEN))
+        r.done()
+        return out
+
+
+@dataclass(frozen=True, eq=False)
+class Release:
+    """Aggregator → all: its share of the mask sum of a certified set (R-10)."""
+
+    KIND: ClassVar[str] = "release"
+    tau: int
+    cluster: int
+    pd: bytes
+    share_sum: np.ndarray
+
+    def encode(self) -> bytes:
+        w = Writer().uint(self.tau).uint(self.cluster).blob(self.pd)
+        return w.field_vector(self.share_sum).getvalue()
+
+    @classmethod
+    def decode(cls, data: bytes, dims: Dims) -> Release:
+        r = Reader(data)
+        out = cls(r.uint(dims.rounds), r.uint(dims.n_aggregators), r.blob(DIGEST_LEN), r.field_vector(dims.dim))
+        r.done()
+        return out
+
+
+@dataclass(frozen=True, eq=False)
+class ClusterEvidence:
+    """What lets anyone recheck one cluster result (R-12, R-14)."""
+
+    cluster: int
+    entries: tuple[tuple[int, bytes], ...]  # (client, sd), sorted by client
+    md: bytes
+    endorsements: tuple[tuple[int, bytes], ...]  # (aggregator, envelope signature)
+    masked_sum: np.ndarray
+    releases: tuple[tuple[int, np.ndarray, bytes], ...]  # (aggregator, share sum, signature)
+
+
+@dataclass(frozen=True, eq=False)
+class Announce:
+    """Aggregator → clients: a certified model for round ``tau`` (R-14)."""
+
+    KIND: ClassVar[str] = "announce"
+    tau: int  # the round of the new model (tau + 1 in the spec's notation)
+    prev: bytes
+    model: np.ndarray
+    rule: str
+    evidence: tuple[ClusterEvidence, ...]
+
+    def encode(self) -> bytes:
+        w = Writer().uint(self.tau).blob(self.prev).float_vector(self.model).text(self.rule)
+        w.uint(len(self.evidence))
+        for ev in self.evidence:
+            w.uint(ev.cluster).uint(len(ev.entries))
+            for client, sd in ev.entries:
+                w.uint(client).blob(sd)
+            w.blob(ev.md).uint(len(ev.endorsements))
+            for agg, sig in ev.endorsements:
+                w.uint(agg).blob(sig)
+            w.field_vector(ev.masked_sum).uint(len(ev.releases))
+            for agg, vec, sig in ev.releases:
+                w.uint(agg).field_vector(vec).blob(sig)
+        return w.getvalue()
+
+    @classmethod
+    def decode(cls, data: bytes, dims: Dims) -> Announce:
+        r = Reader(data)
+        tau = r.uint(dims.rounds + 1)
+        prev = r.blob(DIGEST_LEN)
+        model = r.float_vector(dims.dim)
+        rule = r.text(MAX_RULE_LEN)
+        n_ev = r.count()
+        if n_ev > dims.n_aggregators:
+            raise WireError("too many clusters in evidence")
+        evidence = []
+        for _ in range(n_ev):
+            cluster = r.uint(dims.n_aggregators)
+            n_entries = r.count()
+            if n_entries > dims.n_clients:
+                raise WireError("too many entries")
+            entries = tuple((r.uint(dims.n_clients), r.blob(DIGEST_LEN)) for _ in range(n_entries))
+            md = r.blob(DIGEST_LEN)
+            n_end = r.count()
+            if n_end > dims.n_aggregators:
+                raise WireError("too many endorsements")
+            endorsements = tuple((r.uint(dims.n_aggregators), r.blob(SIG_LEN)) for _ in range(n_end))
+            masked_sum = r.field_vector(dims.dim)
+            n_rel = r.count()
+            if n_rel > dims.n_aggregators:
+                raise WireError("too many releases")
+            releases = tuple(
+                (r.uint(dims.n_aggregators), r.field_vector(dims.dim), r.blob(SIG_LEN))
+                for _ in range(n_rel)
+            )
+            evidence.append(ClusterEvidence(cluster, entries, md, endorsements, masked_sum, releases))
+        r.done()
+        return cls(tau, prev, model, rule, tuple(evidence))
+
+
+Body = Submit | Propose | Endorse | Release | Announce
+KINDS: dict[str, type[Submit] | type[Propose] | type[Endorse] | type[Release] | type[Announce]] = {
+    cls.KIND: cls for cls in (Submit, Propose, Endorse, Release, Announce)
+}
+CLIENT_KINDS = frozenset({Submit.KIND})
+
+
+def envelope_digest(kind: str, sender: int, body: bytes) -> bytes:
+    """What an envelope's signature signs: ``H("asfl/1", kind, sender, body)`` (R-3)."""
+    return crypto.digest(b"asfl/1", kind.encode(), _u32(sender), body)
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """A signed message on the wire (R-3)."""
+
+    kind: str
+    sender: int
+    body: bytes
+    sig: bytes
+
+    def digest(self) -> bytes:
+        return envelope_digest(self.kind, self.sender, self.body)
+
+    def encode(self) -> bytes:
+        return Writer().text(self.kind).uint(self.sender).blob(self.body).blob(self.sig).getvalue()
+
+    @classmethod
+    def decode(cls, data: bytes) -> Envelope:
+        r = Reader(data)
+        kind = r.text(16)
+        if kind not in KINDS:
+            raise WireError(f"unknown message kind {kind!r}")
+        out = cls(kind, r.uint(1 << 32), r.blob(), r.blob(SIG_LEN))
+        r.done()
+        return out
+
+
+def seal(keys: crypto.NodeKeys, sender: int, message: Body) -> Envelope:
+    """Sign a message body into an envelope."""
+    body = message.encode()
+    return Envelope(message.KIND, sender, body, keys.sign(envelope_digest(message.KIND, sender, body)))
+
+
+def share_context(tau: int, client: int, aggregator: int) -> bytes:
+    """Key-derivation context and AEAD associated data of one share (D-2)."""
+    return crypto.digest(b"share", _u32(tau), _u32(client), _u32(aggregator))

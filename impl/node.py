@@ -1,0 +1,106 @@
+"""What every sans-I/O node shares: node names, outputs, and envelope checking (R-3).
+
+A node is a pure state machine: it takes one input (a delivered byte string or a
+local step) and returns a list of outputs. It performs no I/O, reads no clock
+and draws no randomness of its own: runtimes inject all of that.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from impl import crypto
+from impl.config import ProtocolConfig
+from impl.messages import CLIENT_KINDS, KINDS, Body, Envelope, seal
+from impl.wire import WireError
+
+
+def aggregator_name(j: int) -> str:
+    return f"A{j}"
+
+
+def client_name(i: int) -> str:
+    return f"C{i}"
+
+
+@dataclass(frozen=True)
+class Send:
+    """Send ``data`` to node ``to``; the metadata feeds the trace's ``send`` event."""
+
+    to: str
+    data: bytes
+    kind: str
+    digest: bytes
+    sig: bytes
+    round: int | None = None
+    cluster: int | None = None
+
+
+@dataclass(frozen=True)
+class Event:
+    """A protocol trace event (spec §9) performed by the node at this step."""
+
+    kind: str
+    fields: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RequestLocalStep:
+    """A client asks its runtime to run a local step (R-4) when the runtime sees fit."""
+
+
+Output = Send | Event | RequestLocalStep
+
+
+class Dropped(Exception):
+    """An input fails a guard; the node emits a ``drop`` event with this reason (R-3)."""
+
+
+@dataclass(frozen=True)
+class PublicKeys:
+    """Every node's public keys, known to all before round 0 (§1)."""
+
+    aggregator_sign: tuple[bytes, ...]
+    aggregator_kx: tuple[bytes, ...]
+    client_sign: tuple[bytes, ...]
+    client_kx: tuple[bytes, ...]
+
+
+def open_envelope(cfg: ProtocolConfig, keys: PublicKeys, data: bytes) -> tuple[Envelope, Body]:
+    """Decode and authenticate an envelope and its body, or raise :class:`Dropped` (R-3)."""
+    try:
+        env = Envelope.decode(data)
+    except WireError as exc:
+        raise Dropped(f"malformed envelope: {exc}") from None
+    is_client_kind = env.kind in CLIENT_KINDS
+    senders = keys.client_sign if is_client_kind else keys.aggregator_sign
+    if env.sender >= len(senders):
+        raise Dropped(f"unknown sender {env.sender} for {env.kind}")
+    if not crypto.verify(senders[env.sender], env.digest(), env.sig):
+        raise Dropped(f"bad signature on {env.kind} from sender {env.sender}")
+    try:
+        body = KINDS[env.kind].decode(env.body, cfg.dims)
+    except WireError as exc:
+        raise Dropped(f"malformed {env.kind}: {exc}") from None
+    return env, body
+
+
+def send(keys: crypto.NodeKeys, sender: int, to: str, message: Body, *, cluster: int | None = None) -> Send:
+    """Seal ``message`` and address it (R-3)."""
+    env = seal(keys, sender, message)
+    return Send(
+        to=to,
+        data=env.encode(),
+        kind=env.kind,
+        digest=env.digest(),
+        sig=env.sig,
+        round=getattr(message, "tau", None),
+        cluster=cluster if cluster is not None else getattr(message, "cluster", None),
+    )
+
+
+def broadcast(keys: crypto.NodeKeys, sender: int, names: list[str], message: Body) -> list[Send]:
+    """Seal once and address a copy to every node in ``names``."""
+    first = send(keys, sender, names[0], message)
+    return [first] + [Send(n, first.data, first.kind, first.digest, first.sig, first.round, first.cluster) for n in names[1:]]

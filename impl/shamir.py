@@ -1,0 +1,175 @@
+"""Shamir sharing of GF(P) vectors (Decision D-3) and error-detecting decoding (Decision D-4).
+
+Aggregator ``j`` (0-based index) holds the evaluation at ``x = j + 1`` of a polynomial of
+degree ``t`` whose constant term is the secret; every coordinate of a vector is shared
+with its own polynomial. Shares are linear, so a sum of shares is a share of the sum.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from impl.crypto import prg_field_vector
+from impl.field import DTYPE, FieldVec, P, inv
+
+_P = np.uint64(P)
+_PREFIX = 64  # coordinates compared first, before the full vector, in consistency checks
+
+
+def coeff_domain(k: int) -> bytes:
+    """PRG domain of the k-th random coefficient: ``b"coeff" + uint32_le(k)`` (D-3)."""
+    return b"coeff" + k.to_bytes(4, "little")
+
+
+def share_vector(secret: FieldVec, t: int, n: int, coeff_seed: bytes) -> list[FieldVec]:
+    """Split ``secret`` into ``n`` shares with threshold degree ``t`` (Decision D-3).
+
+    Coefficient ``a_k`` (k = 1..t) is ``prg_field_vector(coeff_seed, d, coeff_domain(k))``;
+    share ``j`` is ``secret + sum_k a_k (j+1)^k mod P`` (Horner's rule, reduced after each
+    product). ``coeff_seed`` must be fresh (secret, never reused) for each sharing.
+    """
+    if t < 0 or n < t + 1:
+        raise ValueError(f"share_vector: need t >= 0 and n >= t + 1 (t={t}, n={n})")
+    if n >= P:
+        raise ValueError("share_vector: too many shares for GF(P)")
+    s = np.asarray(secret, dtype=DTYPE)
+    if s.ndim != 1:
+        raise ValueError(f"share_vector: secret must be 1-D, got shape {s.shape}")
+    d = s.shape[0]
+    coeffs = [prg_field_vector(coeff_seed, d, coeff_domain(k)) for k in range(1, t + 1)]
+    shares: list[FieldVec] = []
+    for j in range(n):
+        x = np.uint64(j + 1)
+        if not coeffs:
+            shares.append(s.copy())
+            continue
+        # Horner's rule; every product of reduced values is < 2**62.
+        acc = np.multiply(coeffs[-1], x)
+        for a in reversed(coeffs[:-1]):
+            acc += a
+            np.remainder(acc, _P, out=acc)
+            acc *= x
+        acc += s
+        np.remainder(acc, _P, out=acc)
+        shares.append(acc)
+    return shares
+
+
+def lagrange_coeffs(xs: Sequence[int], x: int) -> list[int]:
+    """Coefficients ``c_k`` with ``f(x) = sum_k c_k f(xs[k]) mod P`` for deg f < len(xs).
+
+    The ``xs`` must be distinct residues in ``[0, P)``; raises ``ValueError`` otherwise.
+    """
+    pts = [int(v) for v in xs]
+    if len(set(pts)) != len(pts) or any(not 0 <= v < P for v in pts):
+        raise ValueError(f"lagrange: evaluation points must be distinct in [0, P): {pts}")
+    out: list[int] = []
+    for k, xk in enumerate(pts):
+        num, den = 1, 1
+        for m, xm in enumerate(pts):
+            if m != k:
+                num = num * (x - xm) % P
+                den = den * (xk - xm) % P
+        out.append(num * inv(den) % P)
+    return out
+
+
+def lagrange_at_zero(xs: Sequence[int]) -> list[int]:
+    """Coefficients so that ``f(0) = sum_k c_k f(xs[k]) mod P`` (Decision D-4)."""
+    return lagrange_coeffs(xs, 0)
+
+
+def _combine(vecs: Sequence[FieldVec], coeffs: Sequence[int]) -> FieldVec:
+    """``sum_k coeffs[k] * vecs[k] mod P`` (entries of ``vecs`` reduced).
+
+    Each product is < 2**62, so four can be accumulated before reducing.
+    """
+    acc = np.zeros(vecs[0].shape, dtype=DTYPE)
+    for i, (v, c) in enumerate(zip(vecs, coeffs, strict=True)):
+        acc += np.multiply(v, np.uint64(c), dtype=DTYPE)
+        if i % 4 == 3:
+            np.remainder(acc, _P, out=acc)
+    np.remainder(acc, _P, out=acc)
+    return acc
+
+
+def interpolate_at(points: Mapping[int, FieldVec], x: int) -> FieldVec:
+    """Evaluate at ``x`` the unique polynomial of degree < len(points) through ``points``
+    (keys are evaluation points, not aggregator indices)."""
+    if not points:
+        raise ValueError("interpolate_at: no points")
+    xs = sorted(points)
+    return _combine([points[k] for k in xs], lagrange_coeffs(xs, x))
+
+
+@dataclass(frozen=True, eq=False)
+class DecodeResult:
+    """Outcome of :func:`decode`.
+
+    ``secret`` is f(0); ``support`` is the consistent subset of evaluation points found;
+    ``inconsistent`` lists every given point not on the found polynomial (provably wrong
+    when at most t points are wrong).
+    """
+
+    secret: FieldVec
+    support: tuple[int, ...]
+    inconsistent: tuple[int, ...]
+
+
+def decode(points: Mapping[int, FieldVec], t: int, quorum: int) -> DecodeResult | None:
+    """Online error-detecting reconstruction of f(0) from possibly wrong points (Decision D-4).
+
+    ``points`` maps evaluation point x -> share(-sum) vector. Returns a result iff some
+    subset of exactly ``quorum`` points lies on one polynomial of degree <= t in every
+    coordinate; the first such subset in lexicographic order of sorted x is used (it is
+    checked by interpolating from its first t+1 points). With at most t wrong points and
+    ``quorum >= 2t + 1`` the subset holds >= t+1 correct points, which fix the true
+    polynomial, so the secret is correct. In the protocol quorum = n_a - t_a with
+    n_a >= 3 t_a + 1. Returns ``None`` if fewer than ``quorum`` points are given or no
+    consistent subset exists yet (the caller waits for more points).
+
+    Raises ``ValueError`` if ``quorum < 2t + 1`` or the vectors are not all 1-D of one
+    length (callers pre-validate lengths). Entries are assumed reduced (< P).
+
+    Complexity: up to C(m, quorum) subsets for m points (consistency checks are cached
+    per (base, x) and compare a short prefix first), fine for n_a up to ~16.
+    Berlekamp-Welch decoding (O(m^3) on a random linear combination of coordinates to
+    locate errors) is the scalable alternative.
+    """
+    if t < 0 or quorum < 2 * t + 1:
+        raise ValueError(f"decode: need t >= 0 and quorum >= 2t+1 (t={t}, quorum={quorum})")
+    xs = sorted(int(x) for x in points)
+    if len(xs) < quorum:
+        return None
+    vecs = {x: np.asarray(points[x], dtype=DTYPE) for x in xs}
+    shapes = {v.shape for v in vecs.values()}
+    if len(shapes) != 1 or len(next(iter(shapes))) != 1:
+        raise ValueError(f"decode: vectors must be 1-D of equal length, got {sorted(shapes)}")
+
+    on_cache: dict[tuple[tuple[int, ...], int], bool] = {}
+
+    def on_poly(base: tuple[int, ...], x: int) -> bool:
+        """Whether point x lies on the polynomial interpolated through ``base``."""
+        key = (base, x)
+        hit = on_cache.get(key)
+        if hit is not None:
+            return hit
+        cs = lagrange_coeffs(base, x)
+        bvecs = [vecs[b] for b in base]
+        ok = bool(
+            np.array_equal(_combine([v[:_PREFIX] for v in bvecs], cs), vecs[x][:_PREFIX])
+        ) and bool(np.array_equal(_combine(bvecs, cs), vecs[x]))
+        on_cache[key] = ok
+        return ok
+
+    for subset in itertools.combinations(xs, quorum):
+        base = subset[: t + 1]
+        if all(on_poly(base, x) for x in subset[t + 1 :]):
+            secret = _combine([vecs[b] for b in base], lagrange_at_zero(base))
+            bad = tuple(x for x in xs if x not in subset and not on_poly(base, x))
+            return DecodeResult(secret=secret, support=subset, inconsistent=bad)
+    return None

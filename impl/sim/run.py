@@ -1,0 +1,223 @@
+"""Build and run a complete simulated training: keys, data, nodes, faults, trace, summary.
+
+This is the composition root of a simulated run; ``asfl run`` is a thin
+command-line layer over :func:`execute`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from impl import crypto
+from impl.aggregator import Aggregator
+from impl.client import Client
+from impl.config import ProtocolConfig
+from impl.learning.data import Task, load_digits_task, partition_dirichlet, partition_iid
+from impl.learning.local import local_gradient
+from impl.learning.privacy import epsilon
+from impl.learning.softmax import accuracy, param_dim
+from impl.messages import model_digest
+from impl.node import PublicKeys, aggregator_name, client_name
+from impl.sim.byzantine import BEHAVIOURS, ByzantineAggregator
+from impl.sim.schedulers import Scheduler, make_scheduler
+from impl.sim.simulator import SimNode, Simulator
+from impl.trace import TraceWriter
+
+DELTA = 1e-5
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """A simulated run: the protocol parameters plus the faults and the runtime's choices."""
+
+    protocol: ProtocolConfig
+    seed: int = 0
+    scheduler: str = "random"
+    byzantine: int = 1
+    behaviour: str = "equivocate"
+    crashed: int = 0
+    partition: str = "iid"
+    alpha: float = 0.5
+    slow_fraction: float = 0.0
+    ghost: bool = True
+    trace: Path | None = None
+    max_steps: int = 2_000_000
+
+
+class DeterministicEntropy:
+    """SHA-256 in counter mode over ``(seed, node)``: the simulator's stand-in for ``os.urandom``."""
+
+    def __init__(self, seed: int, name: str) -> None:
+        self._key = hashlib.sha256(f"asfl/sim-entropy/{seed}/{name}".encode()).digest()
+        self._counter = 0
+
+    def __call__(self, n: int) -> bytes:
+        out = b""
+        while len(out) < n:
+            self._counter += 1
+            out += hashlib.sha256(self._key + self._counter.to_bytes(8, "little")).digest()
+        return out[:n]
+
+
+def node_keys(seed: int, name: str) -> crypto.NodeKeys:
+    return crypto.NodeKeys.from_seed(hashlib.sha256(f"asfl/sim-key/{seed}/{name}".encode()).digest())
+
+
+@dataclass
+class RunSummary:
+    """What ``asfl run`` reports at the end (issue: summary of a run)."""
+
+    status: str
+    detail: str
+    rounds_done: dict[str, int]
+    accuracy: dict[str, float]
+    inclusions: dict[int, int]
+    epsilons: dict[int, float]
+    byzantine: list[int]
+    crashed: list[int]
+    steps: int
+    messages: int
+    bytes_by_kind: dict[str, int]
+    count_by_kind: dict[str, int]
+    trace: Path | None
+    final_models: dict[str, np.ndarray] = field(repr=False, default_factory=dict)
+
+
+@dataclass
+class Built:
+    """A ready-to-run simulation and what the summary needs to know about it."""
+
+    sim: Simulator
+    cfg: ProtocolConfig
+    task: Task
+    aggregators: dict[str, Aggregator]
+    byzantine: list[int]
+    crashed: list[int]
+
+
+def protocol_for_task(cfg: ProtocolConfig, task: Task) -> ProtocolConfig:
+    """The model dimension is the task's (softmax regression parameters)."""
+    from dataclasses import replace
+
+    return replace(cfg, dim=param_dim(task.n_features, task.n_classes)).validate()
+
+
+def build(run: RunConfig, task: Task | None = None, scheduler: Scheduler | None = None) -> Built:
+    """Create keys, data partitions, honest and Byzantine nodes, the scheduler and the trace."""
+    if run.behaviour not in BEHAVIOURS:
+        raise ValueError(f"unknown behaviour {run.behaviour!r}; choose from {', '.join(BEHAVIOURS)}")
+    task = task or load_digits_task(seed=0)
+    cfg = protocol_for_task(run.protocol, task)
+    if not 0 <= run.byzantine <= cfg.n_aggregators:
+        raise ValueError(f"--byzantine must be in [0, {cfg.n_aggregators}]")
+    if not 0 <= run.crashed <= cfg.n_clients:
+        raise ValueError(f"--crashed must be in [0, {cfg.n_clients}]")
+    rng = np.random.default_rng(run.seed)
+    byzantine = sorted(int(j) for j in rng.choice(cfg.n_aggregators, run.byzantine, replace=False))
+    crashed = sorted(int(i) for i in rng.choice(cfg.n_clients, run.crashed, replace=False))
+    crash_after = {client_name(i): int(rng.integers(0, cfg.rounds)) for i in crashed}
+    slow = [client_name(int(i)) for i in rng.choice(cfg.n_clients, int(run.slow_fraction * cfg.n_clients), replace=False)]
+    if run.partition == "iid":
+        parts = partition_iid(len(task.y_train), cfg.n_clients, rng)
+    elif run.partition == "dirichlet":
+        parts = partition_dirichlet(task.y_train, cfg.n_clients, run.alpha, rng)
+    else:
+        raise ValueError(f"unknown partition {run.partition!r}; choose iid or dirichlet")
+
+    agg_keys = [node_keys(run.seed, aggregator_name(j)) for j in range(cfg.n_aggregators)]
+    cli_keys = [node_keys(run.seed, client_name(i)) for i in range(cfg.n_clients)]
+    public = PublicKeys(
+        tuple(k.sign_pub for k in agg_keys), tuple(k.kx_pub for k in agg_keys),
+        tuple(k.sign_pub for k in cli_keys), tuple(k.kx_pub for k in cli_keys),
+    )
+    genesis_model = np.zeros(cfg.dim)
+    nodes: dict[str, SimNode] = {}
+    aggregators: dict[str, Aggregator] = {}
+    for j in range(cfg.n_aggregators):
+        core = Aggregator(cfg, j, agg_keys[j], public, genesis_model, ghost=run.ghost)
+        name = aggregator_name(j)
+        if j in byzantine:
+            nodes[name] = ByzantineAggregator(core, run.behaviour, np.random.default_rng([run.seed, 7, j]))
+        else:
+            nodes[name] = aggregators[name] = core
+    for i in range(cfg.n_clients):
+        def trainer(model: np.ndarray, r: np.random.Generator, idx: np.ndarray = parts[i]) -> np.ndarray:
+            return local_gradient(model, task, idx, cfg.batch_size, r)
+
+        nodes[client_name(i)] = Client(
+            cfg, i, cli_keys[i], public, genesis_model, trainer,
+            np.random.default_rng([run.seed, 1, i]), DeterministicEntropy(run.seed, client_name(i)), ghost=run.ghost,
+        )
+    trace = TraceWriter(run.trace) if run.trace is not None else TraceWriter(None)
+    trace.header({
+        "config": cfg.trace_config(run.seed),
+        "keys": {
+            **{aggregator_name(j): {"sign": k.sign_pub.hex(), "kx": k.kx_pub.hex()} for j, k in enumerate(agg_keys)},
+            **{client_name(i): {"sign": k.sign_pub.hex(), "kx": k.kx_pub.hex()} for i, k in enumerate(cli_keys)},
+        },
+        "byzantine": byzantine, "behaviour": run.behaviour, "crashed": crashed,
+        "scheduler": run.scheduler, "ghost": run.ghost, "genesis_model": model_digest(genesis_model).hex(),
+    })
+    sched = scheduler or make_scheduler(run.scheduler, run.seed, slow=slow)
+    honest = {n for n in nodes if n not in {aggregator_name(j) for j in byzantine}}
+    sim = Simulator(nodes, sched, trace, crash_after=crash_after, honest=honest)
+    return Built(sim, cfg, task, aggregators, byzantine, crashed)
+
+
+def true_inclusions(built: Built) -> dict[int, int]:
+    """Certified sets containing each client, as known to the honest aggregators (F-3)."""
+    sets: dict[tuple[int, int], tuple[int, ...]] = {}
+    for agg in built.aggregators.values():
+        for key, st in agg.clusters.items():
+            if st.accepted is not None and st.certificate is not None and st.accepted.pd == st.certificate[0]:
+                sets[key] = tuple(e.client for e in st.accepted.proposal.entries)
+    counts = dict.fromkeys(range(built.cfg.n_clients), 0)
+    for clients in sets.values():
+        for i in clients:
+            counts[i] += 1
+    return counts
+
+
+def summarise(built: Built, status: str) -> RunSummary:
+    cfg, sim, task = built.cfg, built.sim, built.task
+    rounds = {name: node.rounds_done for name, node in sim.nodes.items() if name in sim.honest}
+    acc, finals = {}, {}
+    for name, agg in built.aggregators.items():
+        model = agg.models[agg.round]
+        finals[name] = model
+        acc[name] = accuracy(model, task.X_test, task.y_test, task.n_classes)
+    if status == "complete":
+        detail = f"every honest aggregator finished all {cfg.rounds} rounds"
+    elif status == "stalled":
+        stuck = [agg.diagnose() for agg in built.aggregators.values() if not agg.done]
+        detail = "cannot progress: " + " | ".join(stuck) if stuck else "honest aggregators done; some clients not"
+        if len(built.byzantine) > cfg.t_a:
+            detail += f" — {len(built.byzantine)} Byzantine aggregators exceed t_a = {cfg.t_a}"
+        if len(built.crashed) > cfg.t_c:
+            detail += f" — {len(built.crashed)} crashed clients exceed t_c = {cfg.t_c}"
+    else:
+        detail = f"step limit reached after {sim.stats.steps} steps"
+    inclusions = true_inclusions(built)
+    eps_cache: dict[int, float] = {}
+    for n in set(inclusions.values()):
+        eps_cache[n] = epsilon(cfg.noise_multiplier, n, DELTA) if cfg.noise_multiplier > 0 or n == 0 else float("inf")
+    sim.trace.event("end", None, {"status": status, "rounds_done": rounds, "detail": detail})
+    sim.trace.close()
+    return RunSummary(
+        status, detail, rounds, acc, inclusions, {i: eps_cache[n] for i, n in inclusions.items()},
+        built.byzantine, built.crashed, sim.stats.steps, sim.stats.messages,
+        dict(sim.stats.bytes_by_kind), dict(sim.stats.count_by_kind), sim.trace.path, finals,
+    )
+
+
+def execute(run: RunConfig, on_step: Callable[[Simulator], None] | None = None,
+            task: Task | None = None, scheduler: Scheduler | None = None) -> tuple[RunSummary, Built]:
+    """Build, run to quiescence, summarise, and close the trace."""
+    built = build(run, task, scheduler)
+    status = built.sim.run(run.max_steps, on_step)
+    return summarise(built, status), built

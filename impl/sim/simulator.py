@@ -1,0 +1,132 @@
+"""The deterministic simulator: sans-I/O nodes, a scheduler, crashes and a trace.
+
+Each step pops one action from the scheduler, feeds it to its node, and turns
+the node's outputs into trace events and new pending actions. Same seed, same
+scheduler, same trace, byte for byte.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from impl.node import Event, Output, RequestLocalStep, Send
+from impl.sim.schedulers import Delivery, LocalStep, Scheduler
+from impl.trace import TraceWriter
+
+
+class SimNode(Protocol):
+    done: bool
+    rounds_done: int
+
+    def handle(self, data: bytes, msg: int) -> list[Output]: ...
+
+
+class SimClient(SimNode, Protocol):
+    def start(self) -> list[Output]: ...
+
+    def local_step(self) -> list[Output]: ...
+
+
+@dataclass
+class Stats:
+    steps: int = 0
+    messages: int = 0
+    bytes_by_kind: dict[str, int] = field(default_factory=dict)
+    count_by_kind: dict[str, int] = field(default_factory=dict)
+
+
+class Simulator:
+    """Runs nodes under a scheduler until quiescence or a step limit (R-16)."""
+
+    def __init__(
+        self,
+        nodes: dict[str, SimNode],
+        scheduler: Scheduler,
+        trace: TraceWriter,
+        crash_after: dict[str, int] | None = None,
+        honest: set[str] | None = None,
+    ) -> None:
+        self.nodes, self.scheduler, self.trace = nodes, scheduler, trace
+        self.crash_after = dict(crash_after or {})  # client -> local steps before it crashes
+        self.honest = honest if honest is not None else set(nodes)
+        self.crashed: set[str] = set()
+        self.local_steps: dict[str, int] = {}
+        self.stats = Stats()
+
+    def start(self) -> None:
+        for name, node in self.nodes.items():
+            if hasattr(node, "start"):
+                self._emit(name, node.start())  # type: ignore[attr-defined]
+
+    def step(self) -> bool:
+        """Run one action; ``False`` when nothing is pending (quiescence)."""
+        if not len(self.scheduler):
+            return False
+        action = self.scheduler.pop()
+        self.stats.steps += 1
+        if isinstance(action, Delivery):
+            if action.dst in self.crashed:
+                return True
+            self.trace.event("deliver", action.dst, {"msg": action.msg, "from": action.src})
+            self._emit(action.dst, self.nodes[action.dst].handle(action.data, action.msg), action.msg)
+        else:
+            self._local_step(action)
+        return True
+
+    def _local_step(self, action: LocalStep) -> None:
+        name = action.client
+        done = self.local_steps.get(name, 0)
+        if self.crash_after.get(name) == done:
+            self.crashed.add(name)
+            self.trace.event("crash", name, {})
+            return
+        self.local_steps[name] = done + 1
+        client = self.nodes[name]
+        self._emit(name, client.local_step())  # type: ignore[attr-defined]
+
+    def run(self, max_steps: int, on_step: Callable[[Simulator], None] | None = None) -> str:
+        """Run to quiescence; returns ``complete``, ``stalled`` or ``step_limit`` (R-16)."""
+        self.start()
+        while self.stats.steps < max_steps:
+            if not self.step():
+                break
+            if on_step is not None and self.stats.steps % 200 == 0:
+                on_step(self)
+        if len(self.scheduler):
+            return "step_limit"
+        return "complete" if self.complete() else "stalled"
+
+    def complete(self) -> bool:
+        return all(self.nodes[n].done for n in self.honest if n not in self.crashed)
+
+    def _emit(self, name: str, outputs: list[Output], msg: int | None = None) -> None:
+        """Write the node's protocol events, then its sends (spec §9), then schedule."""
+        write_events = name in self.honest
+        for out in outputs:
+            if isinstance(out, Event) and write_events:
+                fields = out.fields
+                if out.kind == "drop" and "msg" not in fields:
+                    fields = {"msg": msg, **fields}
+                self.trace.event(out.kind, name, fields)
+            elif isinstance(out, RequestLocalStep):
+                self.scheduler.push(LocalStep(name))
+        for out in outputs:
+            if isinstance(out, Send):
+                self._send(name, out)
+
+    def _send(self, name: str, out: Send) -> None:
+        self.stats.messages += 1
+        msg = self.stats.messages
+        kind = out.kind
+        self.stats.bytes_by_kind[kind] = self.stats.bytes_by_kind.get(kind, 0) + len(out.data)
+        self.stats.count_by_kind[kind] = self.stats.count_by_kind.get(kind, 0) + 1
+        self.trace.event(
+            "send", name,
+            {"to": out.to, "msg": msg, "type": kind, "size": len(out.data), "digest": out.digest.hex(),
+             "sig": out.sig.hex(), "round": out.round, "cluster": out.cluster},
+        )
+        if out.to in self.crashed:
+            return
+        self.scheduler.push(Delivery(msg, name, out.to, out.data, kind))

@@ -1,0 +1,48 @@
+"""JSON Lines trace writer (spec §9, specs/trace.schema.json)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import IO, Any
+
+SCHEMA = "asfl-trace/1"
+
+
+class TraceWriter:
+    """Numbers events consecutively and writes one JSON object per line.
+
+    With ``path=None`` events are kept in memory (``self.events``) for tests.
+    """
+
+    def __init__(self, path: Path | None = None) -> None:
+        self.path = path
+        self.events: list[dict[str, Any]] = []
+        self._file: IO[str] | None = None
+        self._seq = 0
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._file = path.open("w", encoding="utf-8")
+
+    def header(self, fields: dict[str, Any]) -> None:
+        self._write({"kind": "header", "schema": SCHEMA, **fields})
+
+    def event(self, kind: str, node: str | None, fields: dict[str, Any]) -> None:
+        self._seq += 1
+        record: dict[str, Any] = {"seq": self._seq, "kind": kind}
+        if node is not None:
+            record["node"] = node
+        record.update(fields)
+        self._write(record)
+
+    def _write(self, record: dict[str, Any]) -> None:
+        if self._file is None:
+            self.events.append(record)
+        else:
+            self._file.write(json.dumps(record, separators=(",", ":")))
+            self._file.write("\n")
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None

@@ -1,0 +1,133 @@
+"""Total, canonical binary encoding of message bodies (Decision D-14).
+
+A body is a sequence of typed fields written by :class:`Writer` and read back
+in the same order by :class:`Reader`. The reader is *total*: any byte string
+either decodes or raises :class:`WireError`, which a node turns into a ``drop``
+(Rule R-3). Nothing here knows about the protocol's message kinds.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from impl import field
+
+# Upper bounds that keep a hostile length prefix from allocating gigabytes.
+MAX_BYTES = 1 << 30
+MAX_ITEMS = 1 << 24
+
+
+class WireError(ValueError):
+    """The bytes do not decode as the expected body."""
+
+
+class Writer:
+    """Appends typed fields to a growing buffer."""
+
+    def __init__(self) -> None:
+        self._parts: list[bytes] = []
+
+    def uint(self, value: int) -> Writer:
+        """Unsigned LEB128 integer."""
+        if value < 0:
+            raise ValueError("uint must be non-negative")
+        out = bytearray()
+        while True:
+            byte = value & 0x7F
+            value >>= 7
+            if value:
+                out.append(byte | 0x80)
+            else:
+                out.append(byte)
+                break
+        self._parts.append(bytes(out))
+        return self
+
+    def blob(self, data: bytes) -> Writer:
+        """Length-prefixed byte string."""
+        self.uint(len(data))
+        self._parts.append(bytes(data))
+        return self
+
+    def text(self, value: str) -> Writer:
+        return self.blob(value.encode("utf-8"))
+
+    def field_vector(self, vector: np.ndarray) -> Writer:
+        """Length-prefixed vector of GF(P) elements (uint32 little endian)."""
+        return self.blob(field.to_bytes(vector))
+
+    def float_vector(self, vector: np.ndarray) -> Writer:
+        """Length-prefixed float64 little-endian vector."""
+        return self.blob(np.ascontiguousarray(vector, dtype="<f8").tobytes())
+
+    def getvalue(self) -> bytes:
+        return b"".join(self._parts)
+
+
+class Reader:
+    """Reads typed fields in order; raises :class:`WireError` on any mismatch."""
+
+    def __init__(self, data: bytes) -> None:
+        if not isinstance(data, bytes | bytearray | memoryview):
+            raise WireError("expected bytes")
+        self._data = memoryview(bytes(data))
+        self._pos = 0
+
+    def uint(self, limit: int = 1 << 64) -> int:
+        value = 0
+        shift = 0
+        while True:
+            if self._pos >= len(self._data):
+                raise WireError("truncated integer")
+            byte = self._data[self._pos]
+            self._pos += 1
+            value |= (byte & 0x7F) << shift
+            if not byte & 0x80:
+                break
+            shift += 7
+            if shift > 70:
+                raise WireError("integer too long")
+        if value >= limit:
+            raise WireError(f"integer {value} out of range (limit {limit})")
+        return value
+
+    def count(self) -> int:
+        """A list length, bounded by :data:`MAX_ITEMS`."""
+        return self.uint(MAX_ITEMS + 1)
+
+    def blob(self, expected_len: int | None = None) -> bytes:
+        n = self.uint(MAX_BYTES + 1)
+        if self._pos + n > len(self._data):
+            raise WireError("truncated byte string")
+        out = self._data[self._pos : self._pos + n].tobytes()
+        self._pos += n
+        if expected_len is not None and n != expected_len:
+            raise WireError(f"byte string of length {n}, expected {expected_len}")
+        return out
+
+    def text(self, max_len: int = 64) -> str:
+        raw = self.blob()
+        if len(raw) > max_len:
+            raise WireError("text too long")
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise WireError("text is not UTF-8") from exc
+
+    def field_vector(self, dim: int) -> np.ndarray:
+        raw = self.blob(expected_len=4 * dim)
+        try:
+            return field.from_bytes(raw, dim)
+        except field.FieldError as exc:
+            raise WireError(str(exc)) from exc
+
+    def float_vector(self, dim: int) -> np.ndarray:
+        raw = self.blob(expected_len=8 * dim)
+        vector = np.frombuffer(raw, dtype="<f8").astype(np.float64)
+        if not np.all(np.isfinite(vector)):
+            raise WireError("non-finite float in vector")
+        return vector
+
+    def done(self) -> None:
+        if self._pos != len(self._data):
+            raise WireError(f"{len(self._data) - self._pos} trailing bytes")
