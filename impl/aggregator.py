@@ -335,8 +335,9 @@ class Aggregator:
             elif st.accepted is None:
                 parts.append(f"cluster {c}: no proposal from A{c}")
             elif st.certificate is None:
-                best = max((sum(1 for v in st.endorsements.values() if v[:2] == (st.accepted.pd, st.accepted.md)),), default=0)
-                parts.append(f"cluster {c}: {best}/{cfg.quorum} endorsements")
+                mine = (st.accepted.pd, st.accepted.md)
+                votes = sum(1 for v in st.endorsements.values() if v[:2] == mine)
+                parts.append(f"cluster {c}: {votes}/{cfg.quorum} endorsements")
             else:
                 n = sum(1 for v in st.releases.values() if v[0] == st.accepted.pd)
                 parts.append(f"cluster {c}: {n} releases, no {cfg.quorum} consistent")

@@ -31,8 +31,8 @@ class ProtocolConfig:
     dim: int = 650
     frac_bits: int = 16
     clip: float = 2.0
-    noise_multiplier: float = 0.05
-    lr: float = 1.0
+    noise_multiplier: float = 0.1
+    lr: float = 2.0
     beta: float = 0.9
     rule: str = "trimmed_mean"
     batch_size: int = 32

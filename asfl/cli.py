@@ -1,0 +1,55 @@
+"""The ``asfl`` command line: a thin composition root over impl/, model/ and checker/.
+
+Every error a user can cause (a bad flag, an invalid configuration, an unusable
+file) ends in one line on stderr and exit code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from asfl import cli_run
+
+COMMANDS = [cli_run.command]
+for _module in ("cli_check", "cli_explore", "cli_prove"):
+    try:
+        COMMANDS.append(__import__(f"asfl.{_module}", fromlist=["command"]).command)
+    except ImportError:  # pragma: no cover - a command whose module is not installed
+        pass
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="asfl")
+def cli() -> None:
+    """asfl: asynchronous secure federated learning with Byzantine aggregators.
+
+    Run the protocol (`asfl run`), check a trace (`asfl check`), explore the model
+    (`asfl explore`), prove its invariants (`asfl prove`).
+    """
+
+
+for _command in COMMANDS:
+    cli.add_command(_command)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: turns every usage error into one line and exit code 2."""
+    try:
+        result = cli.main(args=argv, prog_name="asfl", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        return int(exc.exit_code)
+    except click.exceptions.Abort:
+        click.echo("asfl: aborted", err=True)
+        return 130
+    except click.ClickException as exc:
+        ctx = getattr(exc, "ctx", None)
+        where = ctx.command_path if ctx is not None else "asfl"
+        click.echo(f"{where}: error: {exc.format_message()}", err=True)
+        return 2
+    return int(result or 0)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

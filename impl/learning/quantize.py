@@ -1,0 +1,82 @@
+"""Clipping and fixed-point quantisation of updates (Decision D-5).
+
+A client clips its update to L2 norm `c`, then maps each coordinate v to the
+integer q = clamp(rint(v * 2^frac_bits), -bound, bound) (round half to even),
+which is then embedded in GF(p) by the masking layer (negative q as p + q).
+
+No wrap-around: with p odd and p_half = (p - 1) / 2, the centred representatives
+of GF(p) are exactly the integers in [-p_half, p_half]. If every client clamps to
+bound = max_abs_per_client(p_half, k) = p_half // k, a sum of at most k clamped
+values has absolute value <= k * (p_half // k) <= p_half, so it decodes exactly.
+
+Error bound: rounding moves each coordinate by at most 2^-(frac_bits+1), so if no
+clamping occurred, for any k clients and every coordinate
+    |dequantize(sum_i q_i, frac_bits) - sum_i v_i| <= k * 2^-(frac_bits+1)
+(exactly, as long as |sum_i q_i| < 2^53 so that dequantize is exact in float64).
+Clamping only happens for |v| * 2^frac_bits > bound + 1/2.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+
+FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.int64]
+
+_MAX_BOUND = 2**62  # float(bound) then stays castable to int64
+
+
+def clip_l2(v: FloatArray, c: float) -> FloatArray:
+    """Return a new float64 copy of v scaled down so that ||v||_2 <= c (unchanged if already)."""
+    if not (np.isfinite(c) and c > 0):
+        raise ValueError(f"clip norm c must be a finite number > 0, got {c}")
+    out = np.array(v, dtype=np.float64, copy=True)
+    if not np.all(np.isfinite(out)):
+        raise ValueError("cannot clip a vector with NaN or infinite entries")
+    norm = float(np.linalg.norm(out))
+    if norm > c:
+        out *= c / norm
+        # guard against the scaled norm landing one ulp above c
+        while float(np.linalg.norm(out)) > c:
+            out *= 1.0 - 2.0**-52
+    return out
+
+
+def quantize(v: FloatArray, frac_bits: int, bound: int) -> IntArray:
+    """Fixed point: clamp(rint(v * 2^frac_bits), -bound, bound) as int64 (D-5)."""
+    if frac_bits < 0:
+        raise ValueError(f"frac_bits must be >= 0, got {frac_bits}")
+    if not 0 <= bound <= _MAX_BOUND:
+        raise ValueError(f"bound must be in [0, 2^62], got {bound}")
+    x = np.asarray(v, dtype=np.float64)
+    if np.any(np.isnan(x)):
+        raise ValueError("cannot quantize NaN")
+    scaled = np.rint(x * 2.0**frac_bits)  # ties to even; may be +-inf, clamped next
+    scaled = np.clip(scaled, -float(bound), float(bound))
+    return np.clip(scaled.astype(np.int64), -bound, bound)
+
+
+def dequantize(q: IntArray, frac_bits: int) -> FloatArray:
+    """Inverse of quantize up to rounding: q * 2^-frac_bits as float64."""
+    if frac_bits < 0:
+        raise ValueError(f"frac_bits must be >= 0, got {frac_bits}")
+    return np.asarray(q, dtype=np.int64).astype(np.float64) * 2.0**-frac_bits
+
+
+def max_abs_per_client(p_half: int, max_cluster_size: int) -> int:
+    """Largest per-client clamp bound so a sum of <= max_cluster_size values fits (D-5).
+
+    Returns p_half // max_cluster_size; k * bound <= p_half, so the sum of at most k
+    clamped values stays in [-p_half, p_half], the centred range of GF(2 p_half + 1).
+    """
+    if p_half < 1:
+        raise ValueError(f"p_half must be >= 1, got {p_half}")
+    if max_cluster_size < 1:
+        raise ValueError(f"max_cluster_size must be >= 1, got {max_cluster_size}")
+    bound = p_half // max_cluster_size
+    if bound < 1:
+        raise ValueError(
+            f"field too small: p_half={p_half} leaves no room for {max_cluster_size} clients"
+        )
+    return bound
