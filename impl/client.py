@@ -13,7 +13,7 @@ from impl.certify import EvidenceError, next_model, verify_cluster
 from impl.config import ProtocolConfig
 from impl.learning.noise import add_noise
 from impl.learning.quantize import clip_l2, quantize
-from impl.messages import Announce, Submit, model_digest, share_context, submission_digest
+from impl.messages import Announce, ClusterEvidence, Submit, model_digest, share_context, submission_digest
 from impl.node import (
     Dropped,
     Event,
@@ -82,6 +82,7 @@ class Client:
         self.cfg, self.index, self.keys, self.public = cfg, index, keys, public
         self.trainer, self.rng, self.entropy, self.ghost = trainer, rng, entropy, ghost
         digest = model_digest(genesis_model)
+        self._cluster_cache: dict[tuple[object, ...], np.ndarray] = {}
         self.state = ClientState(
             momentum=np.zeros(cfg.dim), verified={0: {digest: genesis_model}}, accepted={0: digest}
         )
@@ -157,13 +158,21 @@ class Client:
         if (env.sender, ann.tau) in st.pending or model_digest(ann.model) in st.verified.get(ann.tau, {}):
             raise Dropped("duplicate announce")
         try:
-            means = [verify_cluster(self.cfg, self.public.aggregator_sign, ann.tau - 1, ev) for ev in ann.evidence]
+            means = [self._verified_mean(ann.tau - 1, ev) for ev in ann.evidence]
         except EvidenceError as exc:
             raise Dropped(f"uncertified announce: {exc}") from None
         if len(means) < self.cfg.quorum or ann.rule != self.cfg.rule:
             raise Dropped(f"announce with {len(means)} clusters or rule {ann.rule!r} (R-13)")
         st.pending[(env.sender, ann.tau)] = PendingAnnounce(ann, env.sender, means, msg)
         return self._settle()
+
+    def _verified_mean(self, tau: int, ev: ClusterEvidence) -> np.ndarray:
+        """Recheck one cluster's evidence (R-15c), once per distinct evidence: announcements
+        of different aggregators often carry the same certified cluster."""
+        key = (tau, ev.cluster, ev.entries, ev.md, ev.endorsements, tuple((j, sig) for j, _, sig in ev.releases))
+        if key not in self._cluster_cache:
+            self._cluster_cache[key] = verify_cluster(self.cfg, self.public.aggregator_sign, tau, ev)
+        return self._cluster_cache[key]
 
     def _settle(self) -> list[Output]:
         """Verify every pending announcement whose ``prev`` is verified, repeatedly (R-15b,d)."""

@@ -127,6 +127,6 @@ def partition_dirichlet(
         if sizes[short] >= min_size:
             break
         donor = max(range(n_clients), key=lambda c: (sizes[c], -c))
-        pass  # donor's largest index
+        sets[short].append(sets[donor].pop())  # donor's largest index
         sets[short].sort()
     return [np.asarray(p, dtype=np.int64) for p in sets]

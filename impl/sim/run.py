@@ -163,7 +163,7 @@ def build(run: RunConfig, task: Task | None = None, scheduler: Scheduler | None 
         "byzantine": byzantine, "behaviour": run.behaviour, "crashed": crashed,
         "scheduler": run.scheduler, "ghost": run.ghost, "genesis_model": model_digest(genesis_model).hex(),
     })
-    sched = scheduler or make_scheduler(run.scheduler, run.seed, slow=slow)
+    sched = scheduler if scheduler is not None else make_scheduler(run.scheduler, run.seed, slow=slow)
     honest = {n for n in nodes if n not in {aggregator_name(j) for j in byzantine}}
     sim = Simulator(nodes, sched, trace, crash_after=crash_after, honest=honest)
     return Built(sim, cfg, task, aggregators, byzantine, crashed)
