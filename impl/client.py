@@ -157,6 +157,9 @@ class Client:
             raise Dropped(f"announce for round {ann.tau} outside [1, {self.cfg.rounds}]")
         if (env.sender, ann.tau) in st.pending or model_digest(ann.model) in st.verified.get(ann.tau, {}):
             raise Dropped("duplicate announce")
+        clusters = [ev.cluster for ev in ann.evidence]
+        if clusters != sorted(set(clusters)):
+            raise Dropped("announce evidence clusters not sorted and distinct (R-15c)")
         try:
             means = [self._verified_mean(ann.tau - 1, ev) for ev in ann.evidence]
         except EvidenceError as exc:
