@@ -13,11 +13,6 @@ import click
 from asfl import cli_run
 
 COMMANDS = [cli_run.command]
-for _module in ("cli_check", "cli_explore", "cli_prove"):
-    try:
-        COMMANDS.append(__import__(f"asfl.{_module}", fromlist=["command"]).command)
-    except ImportError:  # pragma: no cover - a command whose module is not installed
-        pass
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

@@ -26,34 +26,99 @@ DEFAULT = ProtocolConfig()
 def config_options(func: Callable[..., Any]) -> Callable[..., Any]:
     """The flags shared by every command that takes a configuration."""
     options = [
-        click.option("--clients", type=click.IntRange(1), default=DEFAULT.n_clients, show_default=True,
-                     help="number of clients n_c"),
-        click.option("--aggregators", type=click.IntRange(1), default=DEFAULT.n_aggregators, show_default=True,
-                     help="number of aggregators n_a"),
-        click.option("--byzantine", type=click.IntRange(0), default=1, show_default=True,
-                     help="how many aggregators behave Byzantine"),
-        click.option("--behaviour", type=click.Choice(sorted(BEHAVIOURS)), default="equivocate", show_default=True,
-                     help="what the Byzantine aggregators do"),
-        click.option("--crashed", type=click.IntRange(0), default=2, show_default=True,
-                     help="how many clients crash during the run"),
+        click.option(
+            "--clients",
+            type=click.IntRange(1),
+            default=DEFAULT.n_clients,
+            show_default=True,
+            help="number of clients n_c",
+        ),
+        click.option(
+            "--aggregators",
+            type=click.IntRange(1),
+            default=DEFAULT.n_aggregators,
+            show_default=True,
+            help="number of aggregators n_a",
+        ),
+        click.option(
+            "--byzantine",
+            type=click.IntRange(0),
+            default=1,
+            show_default=True,
+            help="how many aggregators behave Byzantine",
+        ),
+        click.option(
+            "--behaviour",
+            type=click.Choice(sorted(BEHAVIOURS)),
+            default="equivocate",
+            show_default=True,
+            help="what the Byzantine aggregators do",
+        ),
+        click.option(
+            "--crashed",
+            type=click.IntRange(0),
+            default=2,
+            show_default=True,
+            help="how many clients crash during the run",
+        ),
         click.option("--rounds", type=click.IntRange(1), default=DEFAULT.rounds, show_default=True),
         click.option("--seed", type=int, default=0, show_default=True),
-        click.option("--scheduler", type=click.Choice(SCHEDULERS), default="random", show_default=True),
-        click.option("--trace", "trace_path", type=click.Path(dir_okay=False, path_type=Path),
-                     default=Path("runs/latest.jsonl"), show_default=True, help="where the JSONL trace goes"),
-        click.option("--t-a", "t_a", type=click.IntRange(0), default=None,
-                     help="Byzantine bound t_a [default: floor((n_a - 1) / 3)]"),
-        click.option("--t-c", "t_c", type=click.IntRange(0), default=DEFAULT.t_c, show_default=True,
-                     help="crash bound t_c"),
-        click.option("--q-min", "q_min", type=click.IntRange(1), default=None,
-                     help="smallest revealed set [default: half a cluster, within R-1]"),
-        click.option("--rule", type=click.Choice(RULES), default=DEFAULT.rule, show_default=True,
-                     help="robust inter-cluster aggregator"),
-        click.option("--noise-multiplier", type=click.FloatRange(0), default=DEFAULT.noise_multiplier,
-                     show_default=True),
-        click.option("--partition", type=click.Choice(["iid", "dirichlet"]), default="iid", show_default=True),
-        click.option("--alpha", type=click.FloatRange(min=0, min_open=True), default=0.5, show_default=True,
-                     help="Dirichlet concentration for --partition dirichlet"),
+        click.option(
+            "--scheduler", type=click.Choice(SCHEDULERS), default="random", show_default=True
+        ),
+        click.option(
+            "--trace",
+            "trace_path",
+            type=click.Path(dir_okay=False, path_type=Path),
+            default=Path("runs/latest.jsonl"),
+            show_default=True,
+            help="where the JSONL trace goes",
+        ),
+        click.option(
+            "--t-a",
+            "t_a",
+            type=click.IntRange(0),
+            default=None,
+            help="Byzantine bound t_a [default: floor((n_a - 1) / 3)]",
+        ),
+        click.option(
+            "--t-c",
+            "t_c",
+            type=click.IntRange(0),
+            default=DEFAULT.t_c,
+            show_default=True,
+            help="crash bound t_c",
+        ),
+        click.option(
+            "--q-min",
+            "q_min",
+            type=click.IntRange(1),
+            default=None,
+            help="smallest revealed set [default: half a cluster, within R-1]",
+        ),
+        click.option(
+            "--rule",
+            type=click.Choice(RULES),
+            default=DEFAULT.rule,
+            show_default=True,
+            help="robust inter-cluster aggregator",
+        ),
+        click.option(
+            "--noise-multiplier",
+            type=click.FloatRange(0),
+            default=DEFAULT.noise_multiplier,
+            show_default=True,
+        ),
+        click.option(
+            "--partition", type=click.Choice(["iid", "dirichlet"]), default="iid", show_default=True
+        ),
+        click.option(
+            "--alpha",
+            type=click.FloatRange(min=0, min_open=True),
+            default=0.5,
+            show_default=True,
+            help="Dirichlet concentration for --partition dirichlet",
+        ),
     ]
     for option in reversed(options):
         func = option(func)
@@ -65,10 +130,21 @@ def run_config(opts: dict[str, Any]) -> RunConfig:
     n_a, n_c = opts["aggregators"], opts["clients"]
     t_a = opts["t_a"] if opts["t_a"] is not None else (n_a - 1) // 3
     k_min = n_c // max(n_a, 1)
-    q_min = opts["q_min"] if opts["q_min"] is not None else max(2, min(k_min - opts["t_c"], math.ceil(k_min / 2)))
+    q_min = (
+        opts["q_min"]
+        if opts["q_min"] is not None
+        else max(2, min(k_min - opts["t_c"], math.ceil(k_min / 2)))
+    )
     protocol = replace(
-        DEFAULT, n_clients=n_c, n_aggregators=n_a, t_a=t_a, t_c=opts["t_c"], q_min=q_min,
-        rounds=opts["rounds"], rule=opts["rule"], noise_multiplier=opts["noise_multiplier"],
+        DEFAULT,
+        n_clients=n_c,
+        n_aggregators=n_a,
+        t_a=t_a,
+        t_c=opts["t_c"],
+        q_min=q_min,
+        rounds=opts["rounds"],
+        rule=opts["rule"],
+        noise_multiplier=opts["noise_multiplier"],
     )
     try:
         protocol.validate()
@@ -79,8 +155,14 @@ def run_config(opts: dict[str, Any]) -> RunConfig:
     if opts["crashed"] > n_c:
         raise click.UsageError(f"--crashed {opts['crashed']} exceeds --clients {n_c}")
     return RunConfig(
-        protocol, seed=opts["seed"], scheduler=opts["scheduler"], byzantine=opts["byzantine"],
-        behaviour=opts["behaviour"], crashed=opts["crashed"], partition=opts["partition"], alpha=opts["alpha"],
+        protocol,
+        seed=opts["seed"],
+        scheduler=opts["scheduler"],
+        byzantine=opts["byzantine"],
+        behaviour=opts["behaviour"],
+        crashed=opts["crashed"],
+        partition=opts["partition"],
+        alpha=opts["alpha"],
         trace=opts["trace_path"],
     )
 
@@ -104,11 +186,15 @@ def _summary_table(summary: RunSummary, run: RunConfig, console: Console) -> Non
     if correct:
         lo, hi = min(correct.values()), max(correct.values())
         eps = [summary.epsilons[i] for i in correct]
-        console.print(f"correct clients: inclusions {lo}..{hi} (spread {hi - lo}); "
-                      f"privacy spent epsilon {min(eps):.1f}..{max(eps):.1f} at delta 1e-5 "
-                      f"(noise multiplier {cfg.noise_multiplier})")
+        console.print(
+            f"correct clients: inclusions {lo}..{hi} (spread {hi - lo}); "
+            f"privacy spent epsilon {min(eps):.1f}..{max(eps):.1f} at delta 1e-5 "
+            f"(noise multiplier {cfg.noise_multiplier})"
+        )
     sent = sum(summary.bytes_by_kind.values())
-    console.print(f"{summary.steps} steps, {summary.messages} messages, {sent / 1e6:.1f} MB on the wire")
+    console.print(
+        f"{summary.steps} steps, {summary.messages} messages, {sent / 1e6:.1f} MB on the wire"
+    )
     console.print(f"trace: {summary.trace}  (check it with: asfl check {summary.trace})")
 
 
@@ -119,22 +205,41 @@ def command(as_json: bool, **opts: Any) -> int:
     """Run a complete multi-round training in the deterministic simulator."""
     run = run_config(opts)
     console = Console(stderr=as_json)
-    with Progress(TextColumn("[progress.description]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TimeElapsedColumn(), console=console, transient=True) as progress:
+    with Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as progress:
         bar = progress.add_task("rounds (slowest honest aggregator)", total=run.protocol.rounds)
 
         def on_step(sim: Simulator) -> None:
             honest = [n for n in sim.honest if n.startswith("A")]
-            progress.update(bar, completed=min((sim.nodes[n].rounds_done for n in honest), default=0))
+            progress.update(
+                bar, completed=min((sim.nodes[n].rounds_done for n in honest), default=0)
+            )
 
         summary, _ = execute(run, on_step)
     if as_json:
-        click.echo(json.dumps({
-            "status": summary.status, "detail": summary.detail, "rounds_done": summary.rounds_done,
-            "accuracy": summary.accuracy, "inclusions": summary.inclusions, "epsilons": summary.epsilons,
-            "byzantine": summary.byzantine, "crashed": summary.crashed, "trace": str(summary.trace),
-            "messages": summary.messages, "bytes_by_kind": summary.bytes_by_kind,
-        }))
+        click.echo(
+            json.dumps(
+                {
+                    "status": summary.status,
+                    "detail": summary.detail,
+                    "rounds_done": summary.rounds_done,
+                    "accuracy": summary.accuracy,
+                    "inclusions": summary.inclusions,
+                    "epsilons": summary.epsilons,
+                    "byzantine": summary.byzantine,
+                    "crashed": summary.crashed,
+                    "trace": str(summary.trace),
+                    "messages": summary.messages,
+                    "bytes_by_kind": summary.bytes_by_kind,
+                }
+            )
+        )
     else:
         _summary_table(summary, run, console)
     return 0 if summary.status == "complete" else 1

@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from impl import crypto, field as gf, inclusion
+from impl import crypto, inclusion
+from impl import field as gf
 from impl.certify import cluster_mean, cluster_result, decode_releases, next_model
 from impl.client import b64
 from impl.config import ProtocolConfig
@@ -19,8 +20,8 @@ from impl.messages import (
     Announce,
     ClusterEvidence,
     Endorse,
-    Propose,
     ProposalEntry,
+    Propose,
     Release,
     Submit,
     field_digest,
@@ -66,10 +67,14 @@ class ClusterState:
     held: dict[int, Submit] = field(default_factory=dict)  # as coordinator, by client
     closed: bool = False
     accepted: AcceptedProposal | None = None
-    endorsements: dict[int, tuple[bytes, bytes, bytes]] = field(default_factory=dict)  # j -> (pd, md, sig)
+    endorsements: dict[int, tuple[bytes, bytes, bytes]] = field(
+        default_factory=dict
+    )  # j -> (pd, md, sig)
     certificate: tuple[bytes, bytes, dict[int, bytes]] | None = None  # (pd, md, endorser -> sig)
     released: bool = False
-    releases: dict[int, tuple[bytes, np.ndarray, bytes]] = field(default_factory=dict)  # j -> (pd, vec, sig)
+    releases: dict[int, tuple[bytes, np.ndarray, bytes]] = field(
+        default_factory=dict
+    )  # j -> (pd, vec, sig)
     result: ClusterResult | None = None
 
 
@@ -89,7 +94,9 @@ class Aggregator:
         self.clusters: dict[tuple[int, int], ClusterState] = defaultdict(ClusterState)
         self.round = 0
         self.models: dict[int, np.ndarray] = {0: genesis_model}
-        self.inclusions: dict[int, set[int]] = defaultdict(set)  # client -> rounds (D-12 count view)
+        self.inclusions: dict[int, set[int]] = defaultdict(
+            set
+        )  # client -> rounds (D-12 count view)
         self.all_aggregators = [aggregator_name(j) for j in range(cfg.n_aggregators)]
         self.all_clients = [client_name(i) for i in range(cfg.n_clients)]
 
@@ -130,7 +137,9 @@ class Aggregator:
             raise Dropped(f"cluster ({sub.tau}, {self.index}) already closed")
         if sub.client in st.held:
             raise Dropped("duplicate submission")
-        if any(crypto.digest(ct) != h for ct, h in zip(sub.ciphertexts, sub.share_digests, strict=True)):
+        if any(
+            crypto.digest(ct) != h for ct, h in zip(sub.ciphertexts, sub.share_digests, strict=True)
+        ):
             raise Dropped("ciphertext does not match its digest")
         if not crypto.verify(self.public.client_sign[sub.client], sub.sd(), sub.client_sig):
             raise Dropped("bad client signature on submission digest")
@@ -159,13 +168,21 @@ class Aggregator:
         out: list[Output] = []
         pd = b""
         for j in range(cfg.n_aggregators):
-            entries = tuple(ProposalEntry(s.client, s.y, s.share_digests, s.ciphertexts[j], s.client_sig) for s in subs)
+            entries = tuple(
+                ProposalEntry(s.client, s.y, s.share_digests, s.ciphertexts[j], s.client_sig)
+                for s in subs
+            )
             proposal = Propose(tau, self.index, count_list, entries)
             pd = proposal.pd()
             out.append(send(self.keys, self.index, aggregator_name(j), proposal))
         event = {
-            "round": tau, "cluster": self.index, "pd": pd.hex(), "clients": list(chosen),
-            "members": list(members), "counts": list(count_list), "held": sorted(st.held),
+            "round": tau,
+            "cluster": self.index,
+            "pd": pd.hex(),
+            "clients": list(chosen),
+            "members": list(members),
+            "counts": list(count_list),
+            "held": sorted(st.held),
         }
         return [Event("propose", event), *out]
 
@@ -174,14 +191,24 @@ class Aggregator:
     def _on_propose(self, sender: int, prop: Propose) -> list[Output]:
         cfg = self.cfg
         if sender != prop.cluster:
-            raise Dropped(f"proposal for cluster {prop.cluster} from A{sender}, not its coordinator (R-2)")
+            raise Dropped(
+                f"proposal for cluster {prop.cluster} from A{sender}, not its coordinator (R-2)"
+            )
         st = self.clusters[(prop.tau, prop.cluster)]
         pd = prop.pd()
         if st.accepted is not None:
             if st.accepted.pd == pd:
                 raise Dropped("duplicate proposal")
-            event = {"round": prop.tau, "cluster": prop.cluster, "first": st.accepted.pd.hex(), "other": pd.hex()}
-            return [Event("equivocation", event), Event("drop", {"reason": "second proposal for (tau, c) (R-8)"})]
+            event = {
+                "round": prop.tau,
+                "cluster": prop.cluster,
+                "first": st.accepted.pd.hex(),
+                "other": pd.hex(),
+            }
+            return [
+                Event("equivocation", event),
+                Event("drop", {"reason": "second proposal for (tau, c) (R-8)"}),
+            ]
         members = cfg.clusters(prop.tau)[prop.cluster]
         clients = [e.client for e in prop.entries]
         if len(set(clients)) != len(clients) or not set(clients) <= set(members):
@@ -192,18 +219,30 @@ class Aggregator:
             raise Dropped("counts do not match the members")
         shares = [self._check_entry(prop.tau, e) for e in prop.entries]
         masked_sum = gf.vsum([e.y for e in prop.entries], cfg.dim)
-        st.accepted = AcceptedProposal(prop, pd, field_digest(masked_sum), masked_sum, gf.vsum(shares, cfg.dim))
+        st.accepted = AcceptedProposal(
+            prop, pd, field_digest(masked_sum), masked_sum, gf.vsum(shares, cfg.dim)
+        )
         endorse = Endorse(prop.tau, prop.cluster, pd, st.accepted.md)
-        event = {"round": prop.tau, "cluster": prop.cluster, "pd": pd.hex(), "md": st.accepted.md.hex()}
-        return [Event("endorse", event), *broadcast(self.keys, self.index, self.all_aggregators, endorse),
-                *self._progress(prop.tau, prop.cluster)]
+        event = {
+            "round": prop.tau,
+            "cluster": prop.cluster,
+            "pd": pd.hex(),
+            "md": st.accepted.md.hex(),
+        }
+        return [
+            Event("endorse", event),
+            *broadcast(self.keys, self.index, self.all_aggregators, endorse),
+            *self._progress(prop.tau, prop.cluster),
+        ]
 
     def _check_entry(self, tau: int, entry: ProposalEntry) -> np.ndarray:
         """Guards of R-8 on one entry; returns this aggregator's decrypted share."""
         j = self.index
         if crypto.digest(entry.ciphertext) != entry.share_digests[j]:
             raise Dropped(f"client {entry.client}: my ciphertext does not match h_{j}")
-        if not crypto.verify(self.public.client_sign[entry.client], entry.sd(tau), entry.client_sig):
+        if not crypto.verify(
+            self.public.client_sign[entry.client], entry.sd(tau), entry.client_sig
+        ):
             raise Dropped(f"client {entry.client}: bad signature on submission digest")
         context = share_context(tau, entry.client, j)
         key = crypto.pair_key(self.keys, self.public.client_kx[entry.client], context)
@@ -233,7 +272,12 @@ class Aggregator:
 
     def _progress(self, tau: int, c: int) -> list[Output]:
         """Advance ``(tau, c)`` as far as its state allows: certify, release, reconstruct, aggregate."""
-        return self._certify(tau, c) + self._release(tau, c) + self._reconstruct(tau, c) + self._advance()
+        return (
+            self._certify(tau, c)
+            + self._release(tau, c)
+            + self._reconstruct(tau, c)
+            + self._advance()
+        )
 
     def _certify(self, tau: int, c: int) -> list[Output]:
         """R-9: ``n_a - t_a`` endorsements from distinct aggregators on one ``(pd, md)``."""
@@ -246,7 +290,13 @@ class Aggregator:
         for (pd, md), sigs in votes.items():
             if len(sigs) >= self.cfg.quorum:
                 st.certificate = (pd, md, dict(sorted(sigs.items())))
-                event = {"round": tau, "cluster": c, "pd": pd.hex(), "md": md.hex(), "endorsers": sorted(sigs)}
+                event = {
+                    "round": tau,
+                    "cluster": c,
+                    "pd": pd.hex(),
+                    "md": md.hex(),
+                    "endorsers": sorted(sigs),
+                }
                 return [Event("certify", event)]
         return []
 
@@ -260,8 +310,16 @@ class Aggregator:
         for client in (e.client for e in acc.proposal.entries):  # D-12 count view
             self.inclusions[client].add(tau)
         release = Release(tau, c, acc.pd, acc.share_sum)
-        event = {"round": tau, "cluster": c, "pd": acc.pd.hex(), "share_digest": field_digest(acc.share_sum).hex()}
-        out: list[Output] = [Event("release", event), *broadcast(self.keys, self.index, self.all_aggregators, release)]
+        event = {
+            "round": tau,
+            "cluster": c,
+            "pd": acc.pd.hex(),
+            "share_digest": field_digest(acc.share_sum).hex(),
+        }
+        out: list[Output] = [
+            Event("release", event),
+            *broadcast(self.keys, self.index, self.all_aggregators, release),
+        ]
         for later in sorted(t for (t, cc) in self.clusters if cc == self.index and t > tau):
             out += self._try_close(later)
         return out
@@ -289,8 +347,12 @@ class Aggregator:
         )
         st.result = ClusterResult(cluster_mean(self.cfg, result, len(entries)), evidence)
         event: dict[str, object] = {
-            "round": tau, "cluster": c, "pd": acc.pd.hex(), "support": support,
-            "wrong": [x - 1 for x in decoded.inconsistent], "size": len(entries),
+            "round": tau,
+            "cluster": c,
+            "pd": acc.pd.hex(),
+            "support": support,
+            "wrong": [x - 1 for x in decoded.inconsistent],
+            "size": len(entries),
             "result": field_digest(result).hex(),
         }
         if self.ghost:
@@ -305,19 +367,31 @@ class Aggregator:
         cfg = self.cfg
         while self.round < cfg.rounds:
             tau = self.round
-            results = [(c, st.result) for (t, c), st in sorted(self.clusters.items()) if t == tau and st.result]
+            results = [
+                (c, st.result)
+                for (t, c), st in sorted(self.clusters.items())
+                if t == tau and st.result
+            ]
             if len(results) < cfg.quorum:
                 break
             prev = self.models[tau]
             model = next_model(cfg, prev, [r.mean for _, r in results])
             self.models[tau + 1] = model
             self.round = tau + 1
-            announce = Announce(tau + 1, model_digest(prev), model, cfg.rule, tuple(r.evidence for _, r in results))
+            announce = Announce(
+                tau + 1, model_digest(prev), model, cfg.rule, tuple(r.evidence for _, r in results)
+            )
             event = {
-                "round": tau + 1, "clusters": [c for c, _ in results], "model": model_digest(model).hex(),
-                "prev": model_digest(prev).hex(), "rule": cfg.rule,
+                "round": tau + 1,
+                "clusters": [c for c, _ in results],
+                "model": model_digest(model).hex(),
+                "prev": model_digest(prev).hex(),
+                "rule": cfg.rule,
             }
-            out += [Event("aggregate", event), *broadcast(self.keys, self.index, self.all_clients, announce)]
+            out += [
+                Event("aggregate", event),
+                *broadcast(self.keys, self.index, self.all_clients, announce),
+            ]
         return out
 
     # -- R-16 ------------------------------------------------------------------------
@@ -341,5 +415,9 @@ class Aggregator:
             else:
                 n = sum(1 for v in st.releases.values() if v[0] == st.accepted.pd)
                 parts.append(f"cluster {c}: {n} releases, no {cfg.quorum} consistent")
-        have = sum(1 for c in range(cfg.n_aggregators) if self.clusters.get((tau, c), ClusterState()).result)
+        have = sum(
+            1
+            for c in range(cfg.n_aggregators)
+            if self.clusters.get((tau, c), ClusterState()).result
+        )
         return f"A{self.index} stuck in round {tau}: {have}/{cfg.quorum} cluster results ({'; '.join(parts)})"

@@ -14,7 +14,15 @@ import numpy as np
 from impl import crypto, field, shamir
 from impl.config import ProtocolConfig
 from impl.learning.robust import get_aggregator
-from impl.messages import Announce, ClusterEvidence, Endorse, Release, envelope_digest, field_digest, proposal_digest
+from impl.messages import (
+    Announce,
+    ClusterEvidence,
+    Endorse,
+    Release,
+    envelope_digest,
+    field_digest,
+    proposal_digest,
+)
 
 
 class EvidenceError(ValueError):
@@ -37,7 +45,9 @@ def next_model(cfg: ProtocolConfig, prev: np.ndarray, means: Sequence[np.ndarray
     return prev - cfg.lr * get_aggregator(cfg.rule)(stacked, cfg.t_a)
 
 
-def decode_releases(cfg: ProtocolConfig, releases: Mapping[int, np.ndarray]) -> shamir.DecodeResult | None:
+def decode_releases(
+    cfg: ProtocolConfig, releases: Mapping[int, np.ndarray]
+) -> shamir.DecodeResult | None:
     """Decode the mask sum from share sums keyed by aggregator index (D-4, R-11)."""
     points = {j + 1: vec for j, vec in releases.items()}
     return shamir.decode(points, cfg.t_a, cfg.quorum)

@@ -8,12 +8,20 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from impl import crypto, field as gf, shamir
+from impl import crypto, shamir
+from impl import field as gf
 from impl.certify import EvidenceError, next_model, verify_cluster
 from impl.config import ProtocolConfig
 from impl.learning.noise import add_noise
 from impl.learning.quantize import clip_l2, quantize
-from impl.messages import Announce, ClusterEvidence, Submit, model_digest, share_context, submission_digest
+from impl.messages import (
+    Announce,
+    ClusterEvidence,
+    Submit,
+    model_digest,
+    share_context,
+    submission_digest,
+)
 from impl.node import (
     Dropped,
     Event,
@@ -57,7 +65,9 @@ class ClientState:
     pending: dict[tuple[int, int], PendingAnnounce] = field(default_factory=dict)
     next_submit: int = 0  # rounds below this one are submitted (R-5)
     stepping: bool = False  # a local step has been requested and not yet run
-    included: set[tuple[int, int]] = field(default_factory=set)  # certified (round, cluster) with me
+    included: set[tuple[int, int]] = field(
+        default_factory=set
+    )  # certified (round, cluster) with me
 
     @property
     def latest(self) -> int:
@@ -137,7 +147,10 @@ class Client:
         fields: dict[str, object] = {"round": tau, "cluster": cluster, "sd": sd.hex()}
         if self.ghost:
             fields["ghost"] = {"x": b64(x), "r": b64(mask)}
-        return [Event("submit", fields), send(self.keys, self.index, aggregator_name(cluster), submit, cluster=cluster)]
+        return [
+            Event("submit", fields),
+            send(self.keys, self.index, aggregator_name(cluster), submit, cluster=cluster),
+        ]
 
     # -- R-15 ----------------------------------------------------------------------
 
@@ -155,7 +168,9 @@ class Client:
         ann, st = body, self.state
         if not 1 <= ann.tau <= self.cfg.rounds:
             raise Dropped(f"announce for round {ann.tau} outside [1, {self.cfg.rounds}]")
-        if (env.sender, ann.tau) in st.pending or model_digest(ann.model) in st.verified.get(ann.tau, {}):
+        if (env.sender, ann.tau) in st.pending or model_digest(ann.model) in st.verified.get(
+            ann.tau, {}
+        ):
             raise Dropped("duplicate announce")
         clusters = [ev.cluster for ev in ann.evidence]
         if clusters != sorted(set(clusters)):
@@ -172,9 +187,18 @@ class Client:
     def _verified_mean(self, tau: int, ev: ClusterEvidence) -> np.ndarray:
         """Recheck one cluster's evidence (R-15c), once per distinct evidence: announcements
         of different aggregators often carry the same certified cluster."""
-        key = (tau, ev.cluster, ev.entries, ev.md, ev.endorsements, tuple((j, sig) for j, _, sig in ev.releases))
+        key = (
+            tau,
+            ev.cluster,
+            ev.entries,
+            ev.md,
+            ev.endorsements,
+            tuple((j, sig) for j, _, sig in ev.releases),
+        )
         if key not in self._cluster_cache:
-            self._cluster_cache[key] = verify_cluster(self.cfg, self.public.aggregator_sign, tau, ev)
+            self._cluster_cache[key] = verify_cluster(
+                self.cfg, self.public.aggregator_sign, tau, ev
+            )
         return self._cluster_cache[key]
 
     def _settle(self) -> list[Output]:
@@ -191,7 +215,15 @@ class Client:
                 del self.state.pending[key]
                 progress = True
                 if not np.array_equal(next_model(self.cfg, prev, pending.means), ann.model):
-                    out.append(Event("drop", {"msg": pending.msg, "reason": "model is not the aggregate of its evidence (I-3)"}))
+                    out.append(
+                        Event(
+                            "drop",
+                            {
+                                "msg": pending.msg,
+                                "reason": "model is not the aggregate of its evidence (I-3)",
+                            },
+                        )
+                    )
                     continue
                 out += self._accept(ann, pending.sender)
         return out
@@ -209,7 +241,12 @@ class Client:
         out: list[Output] = [
             Event(
                 "accept",
-                {"round": ann.tau, "from": aggregator_name(sender), "model": digest.hex(), "count": len(st.included)},
+                {
+                    "round": ann.tau,
+                    "from": aggregator_name(sender),
+                    "model": digest.hex(),
+                    "count": len(st.included),
+                },
             )
         ]
         if not st.stepping and st.next_submit < self.cfg.rounds:

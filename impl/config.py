@@ -6,11 +6,11 @@ import math
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 
-from impl.learning.robust import AGGREGATORS
+from impl.learning.robust import check_rule, rule_names
 from impl.messages import Dims
 from impl.shuffle import assign_clusters, round_seed
 
-RULES = tuple(AGGREGATORS)
+RULES = rule_names()  # offered on the command line; any name check_rule accepts is valid
 
 
 class ConfigError(ValueError):
@@ -53,7 +53,10 @@ class ProtocolConfig:
                 f"{self.n_aggregators} aggregators",
             ),
             (self.t_c >= 0, f"t_c must be >= 0 (got {self.t_c})"),
-            (self.q_min >= 2, f"q_min must be >= 2 so that no sum is a single client (got {self.q_min})"),
+            (
+                self.q_min >= 2,
+                f"q_min must be >= 2 so that no sum is a single client (got {self.q_min})",
+            ),
             (
                 self.q_min <= self.k_min - self.t_c,
                 f"q_min <= k_min - t_c is required for liveness: clusters of {self.k_min} with "
@@ -64,10 +67,17 @@ class ProtocolConfig:
             (self.dim >= 1, f"dim must be >= 1 (got {self.dim})"),
             (0 <= self.frac_bits <= 24, f"frac_bits must be in [0, 24] (got {self.frac_bits})"),
             (self.clip > 0 and math.isfinite(self.clip), f"clip must be > 0 (got {self.clip})"),
-            (self.noise_multiplier >= 0, f"noise multiplier must be >= 0 (got {self.noise_multiplier})"),
+            (
+                self.noise_multiplier >= 0,
+                f"noise multiplier must be >= 0 (got {self.noise_multiplier})",
+            ),
             (0 <= self.beta < 1, f"momentum beta must be in [0, 1) (got {self.beta})"),
             (self.lr > 0, f"learning rate must be > 0 (got {self.lr})"),
-            (self.rule in RULES, f"unknown aggregation rule {self.rule!r}; choose from {', '.join(RULES)}"),
+            (
+                (rule_problem := check_rule(self.rule, self.quorum, self.n_aggregators, self.t_a))
+                is None,
+                f"aggregation rule: {rule_problem}; e.g. {', '.join(RULES)}",
+            ),
             (self.batch_size >= 1, f"batch size must be >= 1 (got {self.batch_size})"),
             (len(self.genesis) == 32, "genesis seed must be 32 bytes"),
             (
@@ -117,7 +127,9 @@ class ProtocolConfig:
         return _clusters(self.n_clients, self.n_aggregators, round_seed(self.genesis, tau))
 
     def cluster_of(self, tau: int, client: int) -> int:
-        return _cluster_index(self.n_clients, self.n_aggregators, round_seed(self.genesis, tau))[client]
+        return _cluster_index(self.n_clients, self.n_aggregators, round_seed(self.genesis, tau))[
+            client
+        ]
 
     def trace_config(self, seed: int) -> dict[str, object]:
         """The header ``config`` object of a trace (specs/trace.schema.json)."""
@@ -143,7 +155,9 @@ class ProtocolConfig:
 
 
 @lru_cache(maxsize=4096)
-def _assignment(n_clients: int, n_clusters: int, seed: bytes) -> tuple[list[list[int]], dict[int, int]]:
+def _assignment(
+    n_clients: int, n_clusters: int, seed: bytes
+) -> tuple[list[list[int]], dict[int, int]]:
     clusters = assign_clusters(n_clients, n_clusters, seed)
     index = {i: c for c, members in enumerate(clusters) for i in members}
     return clusters, index

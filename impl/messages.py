@@ -129,7 +129,9 @@ class Propose:
     entries: tuple[ProposalEntry, ...]
 
     def pd(self) -> bytes:
-        return proposal_digest(self.tau, self.cluster, [(e.client, e.sd(self.tau)) for e in self.entries])
+        return proposal_digest(
+            self.tau, self.cluster, [(e.client, e.sd(self.tau)) for e in self.entries]
+        )
 
     def encode(self) -> bytes:
         w = Writer().uint(self.tau).uint(self.cluster).uint(len(self.counts))
@@ -182,7 +184,9 @@ class Endorse:
     @classmethod
     def decode(cls, data: bytes, dims: Dims) -> Endorse:
         r = Reader(data)
-        out = cls(r.uint(dims.rounds), r.uint(dims.n_aggregators), r.blob(DIGEST_LEN), r.blob(DIGEST_LEN))
+        out = cls(
+            r.uint(dims.rounds), r.uint(dims.n_aggregators), r.blob(DIGEST_LEN), r.blob(DIGEST_LEN)
+        )
         r.done()
         return out
 
@@ -204,7 +208,12 @@ class Release:
     @classmethod
     def decode(cls, data: bytes, dims: Dims) -> Release:
         r = Reader(data)
-        out = cls(r.uint(dims.rounds), r.uint(dims.n_aggregators), r.blob(DIGEST_LEN), r.field_vector(dims.dim))
+        out = cls(
+            r.uint(dims.rounds),
+            r.uint(dims.n_aggregators),
+            r.blob(DIGEST_LEN),
+            r.field_vector(dims.dim),
+        )
         r.done()
         return out
 
@@ -268,7 +277,9 @@ class Announce:
             n_end = r.count()
             if n_end > dims.n_aggregators:
                 raise WireError("too many endorsements")
-            endorsements = tuple((r.uint(dims.n_aggregators), r.blob(SIG_LEN)) for _ in range(n_end))
+            endorsements = tuple(
+                (r.uint(dims.n_aggregators), r.blob(SIG_LEN)) for _ in range(n_end)
+            )
             masked_sum = r.field_vector(dims.dim)
             n_rel = r.count()
             if n_rel > dims.n_aggregators:
@@ -277,7 +288,9 @@ class Announce:
                 (r.uint(dims.n_aggregators), r.field_vector(dims.dim), r.blob(SIG_LEN))
                 for _ in range(n_rel)
             )
-            evidence.append(ClusterEvidence(cluster, entries, md, endorsements, masked_sum, releases))
+            evidence.append(
+                ClusterEvidence(cluster, entries, md, endorsements, masked_sum, releases)
+            )
         r.done()
         return cls(tau, prev, model, rule, tuple(evidence))
 
@@ -323,7 +336,9 @@ class Envelope:
 def seal(keys: crypto.NodeKeys, sender: int, message: Body) -> Envelope:
     """Sign a message body into an envelope."""
     body = message.encode()
-    return Envelope(message.KIND, sender, body, keys.sign(envelope_digest(message.KIND, sender, body)))
+    return Envelope(
+        message.KIND, sender, body, keys.sign(envelope_digest(message.KIND, sender, body))
+    )
 
 
 def share_context(tau: int, client: int, aggregator: int) -> bytes:

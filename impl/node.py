@@ -86,7 +86,9 @@ def open_envelope(cfg: ProtocolConfig, keys: PublicKeys, data: bytes) -> tuple[E
     return env, body
 
 
-def send(keys: crypto.NodeKeys, sender: int, to: str, message: Body, *, cluster: int | None = None) -> Send:
+def send(
+    keys: crypto.NodeKeys, sender: int, to: str, message: Body, *, cluster: int | None = None
+) -> Send:
     """Seal ``message`` and address it (R-3)."""
     env = seal(keys, sender, message)
     return Send(
@@ -103,4 +105,7 @@ def send(keys: crypto.NodeKeys, sender: int, to: str, message: Body, *, cluster:
 def broadcast(keys: crypto.NodeKeys, sender: int, names: list[str], message: Body) -> list[Send]:
     """Seal once and address a copy to every node in ``names``."""
     first = send(keys, sender, names[0], message)
-    return [first] + [Send(n, first.data, first.kind, first.digest, first.sig, first.round, first.cluster) for n in names[1:]]
+    return [first] + [
+        Send(n, first.data, first.kind, first.digest, first.sig, first.round, first.cluster)
+        for n in names[1:]
+    ]

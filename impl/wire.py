@@ -83,6 +83,10 @@ class Reader:
             self._pos += 1
             value |= (byte & 0x7F) << shift
             if not byte & 0x80:
+                if byte == 0 and shift:
+                    # a redundant zero group: the encoding must be canonical (D-14), or a
+                    # signature over these bytes would not verify on the re-encoded body
+                    raise WireError("non-canonical integer")
                 break
             shift += 7
             if shift > 70:

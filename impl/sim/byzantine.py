@@ -27,7 +27,9 @@ class ByzantineAggregator:
 
     def __init__(self, core: Aggregator, behaviour: str, rng: np.random.Generator) -> None:
         if behaviour not in BEHAVIOURS:
-            raise ValueError(f"unknown behaviour {behaviour!r}; choose from {', '.join(BEHAVIOURS)}")
+            raise ValueError(
+                f"unknown behaviour {behaviour!r}; choose from {', '.join(BEHAVIOURS)}"
+            )
         self.core, self.behaviour, self.rng = core, behaviour, rng
         self.index = core.index
         self.sent: list[Send] = []
@@ -56,7 +58,10 @@ class ByzantineAggregator:
         self.seen.add(data)
         cfg = self.core.cfg
         out: list[Output] = []
-        for to in (f"A{self.rng.integers(cfg.n_aggregators)}", client_name(int(self.rng.integers(cfg.n_clients)))):
+        for to in (
+            f"A{self.rng.integers(cfg.n_aggregators)}",
+            client_name(int(self.rng.integers(cfg.n_clients))),
+        ):
             out.append(Send(to, data, "replay", b"\0" * 32, b"\0" * 64))
         if self.sent:
             old = self.sent[int(self.rng.integers(len(self.sent)))]
@@ -145,4 +150,3 @@ BEHAVIOURS: dict[str, Rewrite] = {
     "replay": replay,
     "malformed": malformed,
 }
-

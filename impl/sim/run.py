@@ -65,7 +65,9 @@ class DeterministicEntropy:
 
 
 def node_keys(seed: int, name: str) -> crypto.NodeKeys:
-    return crypto.NodeKeys.from_seed(hashlib.sha256(f"asfl/sim-key/{seed}/{name}".encode()).digest())
+    return crypto.NodeKeys.from_seed(
+        hashlib.sha256(f"asfl/sim-key/{seed}/{name}".encode()).digest()
+    )
 
 
 @dataclass
@@ -98,6 +100,7 @@ class Built:
     aggregators: dict[str, Aggregator]
     byzantine: list[int]
     crashed: list[int]
+    slow: list[str] = field(default_factory=list)  # clients the timed scheduler slows down
 
 
 def protocol_for_task(cfg: ProtocolConfig, task: Task) -> ProtocolConfig:
@@ -107,10 +110,22 @@ def protocol_for_task(cfg: ProtocolConfig, task: Task) -> ProtocolConfig:
     return replace(cfg, dim=param_dim(task.n_features, task.n_classes)).validate()
 
 
-def build(run: RunConfig, task: Task | None = None, scheduler: Scheduler | None = None) -> Built:
-    """Create keys, data partitions, honest and Byzantine nodes, the scheduler and the trace."""
+def build(
+    run: RunConfig,
+    task: Task | None = None,
+    scheduler: Scheduler | None = None,
+    client_cls: type[Client] = Client,
+    aggregator_cls: type[Aggregator] = Aggregator,
+) -> Built:
+    """Create keys, data partitions, honest and Byzantine nodes, the scheduler and the trace.
+
+    ``client_cls`` / ``aggregator_cls`` let an experiment harness use instrumented
+    subclasses (impl/experiments); the protocol itself always uses the defaults.
+    """
     if run.behaviour not in BEHAVIOURS:
-        raise ValueError(f"unknown behaviour {run.behaviour!r}; choose from {', '.join(BEHAVIOURS)}")
+        raise ValueError(
+            f"unknown behaviour {run.behaviour!r}; choose from {', '.join(BEHAVIOURS)}"
+        )
     task = task or load_digits_task(seed=0)
     cfg = protocol_for_task(run.protocol, task)
     if not 0 <= run.byzantine <= cfg.n_aggregators:
@@ -121,7 +136,10 @@ def build(run: RunConfig, task: Task | None = None, scheduler: Scheduler | None 
     byzantine = sorted(int(j) for j in rng.choice(cfg.n_aggregators, run.byzantine, replace=False))
     crashed = sorted(int(i) for i in rng.choice(cfg.n_clients, run.crashed, replace=False))
     crash_after = {client_name(i): int(rng.integers(0, cfg.rounds)) for i in crashed}
-    slow = [client_name(int(i)) for i in rng.choice(cfg.n_clients, int(run.slow_fraction * cfg.n_clients), replace=False)]
+    slow = [
+        client_name(int(i))
+        for i in rng.choice(cfg.n_clients, int(run.slow_fraction * cfg.n_clients), replace=False)
+    ]
     if run.partition == "iid":
         parts = partition_iid(len(task.y_train), cfg.n_clients, rng)
     elif run.partition == "dirichlet":
@@ -132,41 +150,69 @@ def build(run: RunConfig, task: Task | None = None, scheduler: Scheduler | None 
     agg_keys = [node_keys(run.seed, aggregator_name(j)) for j in range(cfg.n_aggregators)]
     cli_keys = [node_keys(run.seed, client_name(i)) for i in range(cfg.n_clients)]
     public = PublicKeys(
-        tuple(k.sign_pub for k in agg_keys), tuple(k.kx_pub for k in agg_keys),
-        tuple(k.sign_pub for k in cli_keys), tuple(k.kx_pub for k in cli_keys),
+        tuple(k.sign_pub for k in agg_keys),
+        tuple(k.kx_pub for k in agg_keys),
+        tuple(k.sign_pub for k in cli_keys),
+        tuple(k.kx_pub for k in cli_keys),
     )
     genesis_model = np.zeros(cfg.dim)
     nodes: dict[str, SimNode] = {}
     aggregators: dict[str, Aggregator] = {}
     for j in range(cfg.n_aggregators):
-        core = Aggregator(cfg, j, agg_keys[j], public, genesis_model, ghost=run.ghost)
+        core = aggregator_cls(cfg, j, agg_keys[j], public, genesis_model, ghost=run.ghost)
         name = aggregator_name(j)
         if j in byzantine:
-            nodes[name] = ByzantineAggregator(core, run.behaviour, np.random.default_rng([run.seed, 7, j]))
+            nodes[name] = ByzantineAggregator(
+                core, run.behaviour, np.random.default_rng([run.seed, 7, j])
+            )
         else:
             nodes[name] = aggregators[name] = core
     for i in range(cfg.n_clients):
-        def trainer(model: np.ndarray, r: np.random.Generator, idx: np.ndarray = parts[i]) -> np.ndarray:
+
+        def trainer(
+            model: np.ndarray, r: np.random.Generator, idx: np.ndarray = parts[i]
+        ) -> np.ndarray:
             return local_gradient(model, task, idx, cfg.batch_size, r)
 
-        nodes[client_name(i)] = Client(
-            cfg, i, cli_keys[i], public, genesis_model, trainer,
-            np.random.default_rng([run.seed, 1, i]), DeterministicEntropy(run.seed, client_name(i)), ghost=run.ghost,
+        nodes[client_name(i)] = client_cls(
+            cfg,
+            i,
+            cli_keys[i],
+            public,
+            genesis_model,
+            trainer,
+            np.random.default_rng([run.seed, 1, i]),
+            DeterministicEntropy(run.seed, client_name(i)),
+            ghost=run.ghost,
         )
     trace = TraceWriter(run.trace) if run.trace is not None else TraceWriter(None)
-    trace.header({
-        "config": cfg.trace_config(run.seed),
-        "keys": {
-            **{aggregator_name(j): {"sign": k.sign_pub.hex(), "kx": k.kx_pub.hex()} for j, k in enumerate(agg_keys)},
-            **{client_name(i): {"sign": k.sign_pub.hex(), "kx": k.kx_pub.hex()} for i, k in enumerate(cli_keys)},
-        },
-        "byzantine": byzantine, "behaviour": run.behaviour, "crashed": crashed,
-        "scheduler": run.scheduler, "ghost": run.ghost, "genesis_model": model_digest(genesis_model).hex(),
-    })
-    sched = scheduler if scheduler is not None else make_scheduler(run.scheduler, run.seed, slow=slow)
+    trace.header(
+        {
+            "config": cfg.trace_config(run.seed),
+            "keys": {
+                **{
+                    aggregator_name(j): {"sign": k.sign_pub.hex(), "kx": k.kx_pub.hex()}
+                    for j, k in enumerate(agg_keys)
+                },
+                **{
+                    client_name(i): {"sign": k.sign_pub.hex(), "kx": k.kx_pub.hex()}
+                    for i, k in enumerate(cli_keys)
+                },
+            },
+            "byzantine": byzantine,
+            "behaviour": run.behaviour,
+            "crashed": crashed,
+            "scheduler": run.scheduler,
+            "ghost": run.ghost,
+            "genesis_model": model_digest(genesis_model).hex(),
+        }
+    )
+    sched = (
+        scheduler if scheduler is not None else make_scheduler(run.scheduler, run.seed, slow=slow)
+    )
     honest = {n for n in nodes if n not in {aggregator_name(j) for j in byzantine}}
     sim = Simulator(nodes, sched, trace, crash_after=crash_after, honest=honest)
-    return Built(sim, cfg, task, aggregators, byzantine, crashed)
+    return Built(sim, cfg, task, aggregators, byzantine, crashed, slow)
 
 
 def true_inclusions(built: Built) -> dict[int, int]:
@@ -174,7 +220,11 @@ def true_inclusions(built: Built) -> dict[int, int]:
     sets: dict[tuple[int, int], tuple[int, ...]] = {}
     for agg in built.aggregators.values():
         for key, st in agg.clusters.items():
-            if st.accepted is not None and st.certificate is not None and st.accepted.pd == st.certificate[0]:
+            if (
+                st.accepted is not None
+                and st.certificate is not None
+                and st.accepted.pd == st.certificate[0]
+            ):
                 sets[key] = tuple(e.client for e in st.accepted.proposal.entries)
     counts = dict.fromkeys(range(built.cfg.n_clients), 0)
     for clients in sets.values():
@@ -195,7 +245,11 @@ def summarise(built: Built, status: str) -> RunSummary:
         detail = f"every honest aggregator finished all {cfg.rounds} rounds"
     elif status == "stalled":
         stuck = [agg.diagnose() for agg in built.aggregators.values() if not agg.done]
-        detail = "cannot progress: " + " | ".join(stuck) if stuck else "honest aggregators done; some clients not"
+        detail = (
+            "cannot progress: " + " | ".join(stuck)
+            if stuck
+            else "honest aggregators done; some clients not"
+        )
         if len(built.byzantine) > cfg.t_a:
             detail += f" — {len(built.byzantine)} Byzantine aggregators exceed t_a = {cfg.t_a}"
         if len(built.crashed) > cfg.t_c:
@@ -205,19 +259,40 @@ def summarise(built: Built, status: str) -> RunSummary:
     inclusions = true_inclusions(built)
     eps_cache: dict[int, float] = {}
     for n in set(inclusions.values()):
-        eps_cache[n] = epsilon(cfg.noise_multiplier, n, DELTA) if cfg.noise_multiplier > 0 or n == 0 else float("inf")
+        eps_cache[n] = (
+            epsilon(cfg.noise_multiplier, n, DELTA)
+            if cfg.noise_multiplier > 0 or n == 0
+            else float("inf")
+        )
     sim.trace.event("end", None, {"status": status, "rounds_done": rounds, "detail": detail})
     sim.trace.close()
     return RunSummary(
-        status, detail, rounds, acc, inclusions, {i: eps_cache[n] for i, n in inclusions.items()},
-        built.byzantine, built.crashed, sim.stats.steps, sim.stats.messages,
-        dict(sim.stats.bytes_by_kind), dict(sim.stats.count_by_kind), sim.trace.path, finals,
+        status,
+        detail,
+        rounds,
+        acc,
+        inclusions,
+        {i: eps_cache[n] for i, n in inclusions.items()},
+        built.byzantine,
+        built.crashed,
+        sim.stats.steps,
+        sim.stats.messages,
+        dict(sim.stats.bytes_by_kind),
+        dict(sim.stats.count_by_kind),
+        sim.trace.path,
+        finals,
     )
 
 
-def execute(run: RunConfig, on_step: Callable[[Simulator], None] | None = None,
-            task: Task | None = None, scheduler: Scheduler | None = None) -> tuple[RunSummary, Built]:
+def execute(
+    run: RunConfig,
+    on_step: Callable[[Simulator], None] | None = None,
+    task: Task | None = None,
+    scheduler: Scheduler | None = None,
+    client_cls: type[Client] = Client,
+    aggregator_cls: type[Aggregator] = Aggregator,
+) -> tuple[RunSummary, Built]:
     """Build, run to quiescence, summarise, and close the trace."""
-    built = build(run, task, scheduler)
+    built = build(run, task, scheduler, client_cls, aggregator_cls)
     status = built.sim.run(run.max_steps, on_step)
     return summarise(built, status), built

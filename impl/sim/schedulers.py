@@ -110,8 +110,14 @@ class TimedScheduler(Scheduler):
 
     name = "timed"
 
-    def __init__(self, seed: int, slow: Sequence[str] = (), slow_factor: float = 10.0,
-                 link_sigma: float = 0.5, step_time: float = 2.0) -> None:
+    def __init__(
+        self,
+        seed: int,
+        slow: Sequence[str] = (),
+        slow_factor: float = 10.0,
+        link_sigma: float = 0.5,
+        step_time: float = 2.0,
+    ) -> None:
         super().__init__()
         self._rng = random.Random(seed)
         self.slow, self.slow_factor = frozenset(slow), slow_factor

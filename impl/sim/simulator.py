@@ -17,8 +17,11 @@ from impl.trace import TraceWriter
 
 
 class SimNode(Protocol):
-    done: bool
-    rounds_done: int
+    @property
+    def done(self) -> bool: ...
+
+    @property
+    def rounds_done(self) -> int: ...
 
     def handle(self, data: bytes, msg: int) -> list[Output]: ...
 
@@ -70,7 +73,9 @@ class Simulator:
             if action.dst in self.crashed:
                 return True
             self.trace.event("deliver", action.dst, {"msg": action.msg, "from": action.src})
-            self._emit(action.dst, self.nodes[action.dst].handle(action.data, action.msg), action.msg)
+            self._emit(
+                action.dst, self.nodes[action.dst].handle(action.data, action.msg), action.msg
+            )
         else:
             self._local_step(action)
         return True
@@ -123,9 +128,18 @@ class Simulator:
         self.stats.bytes_by_kind[kind] = self.stats.bytes_by_kind.get(kind, 0) + len(out.data)
         self.stats.count_by_kind[kind] = self.stats.count_by_kind.get(kind, 0) + 1
         self.trace.event(
-            "send", name,
-            {"to": out.to, "msg": msg, "type": kind, "size": len(out.data), "digest": out.digest.hex(),
-             "sig": out.sig.hex(), "round": out.round, "cluster": out.cluster},
+            "send",
+            name,
+            {
+                "to": out.to,
+                "msg": msg,
+                "type": kind,
+                "size": len(out.data),
+                "digest": out.digest.hex(),
+                "sig": out.sig.hex(),
+                "round": out.round,
+                "cluster": out.cluster,
+            },
         )
         if out.to in self.crashed:
             return
