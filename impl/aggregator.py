@@ -26,6 +26,7 @@ from impl.messages import (
     Submit,
     field_digest,
     model_digest,
+    proposal_digest,
     share_context,
 )
 from impl.node import (
@@ -67,14 +68,10 @@ class ClusterState:
     held: dict[int, Submit] = field(default_factory=dict)  # as coordinator, by client
     closed: bool = False
     accepted: AcceptedProposal | None = None
-    endorsements: dict[int, tuple[bytes, bytes, bytes]] = field(
-        default_factory=dict
-    )  # j -> (pd, md, sig)
+    endorsements: dict[int, tuple[bytes, bytes, bytes]] = field(default_factory=dict)  # j -> (pd, md, sig)
     certificate: tuple[bytes, bytes, dict[int, bytes]] | None = None  # (pd, md, endorser -> sig)
     released: bool = False
-    releases: dict[int, tuple[bytes, np.ndarray, bytes]] = field(
-        default_factory=dict
-    )  # j -> (pd, vec, sig)
+    releases: dict[int, tuple[bytes, np.ndarray, bytes]] = field(default_factory=dict)  # j -> (pd, vec, sig)
     result: ClusterResult | None = None
 
 
@@ -94,9 +91,7 @@ class Aggregator:
         self.clusters: dict[tuple[int, int], ClusterState] = defaultdict(ClusterState)
         self.round = 0
         self.models: dict[int, np.ndarray] = {0: genesis_model}
-        self.inclusions: dict[int, set[int]] = defaultdict(
-            set
-        )  # client -> rounds (D-12 count view)
+        self.inclusions: dict[int, set[int]] = defaultdict(set)  # client -> rounds (D-12 count view)
         self.all_aggregators = [aggregator_name(j) for j in range(cfg.n_aggregators)]
         self.all_clients = [client_name(i) for i in range(cfg.n_clients)]
 
@@ -137,9 +132,7 @@ class Aggregator:
             raise Dropped(f"cluster ({sub.tau}, {self.index}) already closed")
         if sub.client in st.held:
             raise Dropped("duplicate submission")
-        if any(
-            crypto.digest(ct) != h for ct, h in zip(sub.ciphertexts, sub.share_digests, strict=True)
-        ):
+        if any(crypto.digest(ct) != h for ct, h in zip(sub.ciphertexts, sub.share_digests, strict=True)):
             raise Dropped("ciphertext does not match its digest")
         if not crypto.verify(self.public.client_sign[sub.client], sub.sd(), sub.client_sig):
             raise Dropped("bad client signature on submission digest")
@@ -166,14 +159,12 @@ class Aggregator:
         count_list = tuple(counts[i] for i in members)
         subs = [st.held[i] for i in chosen]
         out: list[Output] = []
-        pd = b""
+        pd = proposal_digest(tau, self.index, [(s.client, s.sd()) for s in subs])
         for j in range(cfg.n_aggregators):
             entries = tuple(
-                ProposalEntry(s.client, s.y, s.share_digests, s.ciphertexts[j], s.client_sig)
-                for s in subs
+                ProposalEntry(s.client, s.y, s.share_digests, s.ciphertexts[j], s.client_sig) for s in subs
             )
             proposal = Propose(tau, self.index, count_list, entries)
-            pd = proposal.pd()
             out.append(send(self.keys, self.index, aggregator_name(j), proposal))
         event = {
             "round": tau,
@@ -191,9 +182,7 @@ class Aggregator:
     def _on_propose(self, sender: int, prop: Propose) -> list[Output]:
         cfg = self.cfg
         if sender != prop.cluster:
-            raise Dropped(
-                f"proposal for cluster {prop.cluster} from A{sender}, not its coordinator (R-2)"
-            )
+            raise Dropped(f"proposal for cluster {prop.cluster} from A{sender}, not its coordinator (R-2)")
         st = self.clusters[(prop.tau, prop.cluster)]
         pd = prop.pd()
         if st.accepted is not None:
@@ -240,9 +229,7 @@ class Aggregator:
         j = self.index
         if crypto.digest(entry.ciphertext) != entry.share_digests[j]:
             raise Dropped(f"client {entry.client}: my ciphertext does not match h_{j}")
-        if not crypto.verify(
-            self.public.client_sign[entry.client], entry.sd(tau), entry.client_sig
-        ):
+        if not crypto.verify(self.public.client_sign[entry.client], entry.sd(tau), entry.client_sig):
             raise Dropped(f"client {entry.client}: bad signature on submission digest")
         context = share_context(tau, entry.client, j)
         key = crypto.pair_key(self.keys, self.public.client_kx[entry.client], context)
@@ -272,12 +259,7 @@ class Aggregator:
 
     def _progress(self, tau: int, c: int) -> list[Output]:
         """Advance ``(tau, c)`` as far as its state allows: certify, release, reconstruct, aggregate."""
-        return (
-            self._certify(tau, c)
-            + self._release(tau, c)
-            + self._reconstruct(tau, c)
-            + self._advance()
-        )
+        return self._certify(tau, c) + self._release(tau, c) + self._reconstruct(tau, c) + self._advance()
 
     def _certify(self, tau: int, c: int) -> list[Output]:
         """R-9: ``n_a - t_a`` endorsements from distinct aggregators on one ``(pd, md)``."""
@@ -368,9 +350,7 @@ class Aggregator:
         while self.round < cfg.rounds:
             tau = self.round
             results = [
-                (c, st.result)
-                for (t, c), st in sorted(self.clusters.items())
-                if t == tau and st.result
+                (c, st.result) for (t, c), st in sorted(self.clusters.items()) if t == tau and st.result
             ]
             if len(results) < cfg.quorum:
                 break
@@ -415,9 +395,5 @@ class Aggregator:
             else:
                 n = sum(1 for v in st.releases.values() if v[0] == st.accepted.pd)
                 parts.append(f"cluster {c}: {n} releases, no {cfg.quorum} consistent")
-        have = sum(
-            1
-            for c in range(cfg.n_aggregators)
-            if self.clusters.get((tau, c), ClusterState()).result
-        )
+        have = sum(1 for c in range(cfg.n_aggregators) if self.clusters.get((tau, c), ClusterState()).result)
         return f"A{self.index} stuck in round {tau}: {have}/{cfg.quorum} cluster results ({'; '.join(parts)})"

@@ -8,6 +8,8 @@ Decoding never raises anything but :class:`impl.wire.WireError`.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from dataclasses import field as dc_field
+from functools import cached_property
 from typing import ClassVar
 
 import numpy as np
@@ -44,9 +46,7 @@ def model_digest(model: np.ndarray) -> bytes:
     return crypto.digest(b"model", np.ascontiguousarray(model, dtype="<f8").tobytes())
 
 
-def submission_digest(
-    tau: int, client: int, y: np.ndarray, share_digests: tuple[bytes, ...]
-) -> bytes:
+def submission_digest(tau: int, client: int, y: np.ndarray, share_digests: tuple[bytes, ...]) -> bytes:
     """``sd_i = H("submit", tau, i, H(y_i), h_0, ..., h_{n_a-1})`` (§4)."""
     return crypto.digest(b"submit", _u32(tau), _u32(client), field_digest(y), *share_digests)
 
@@ -78,6 +78,10 @@ class Submit:
     client_sig: bytes
 
     def sd(self) -> bytes:
+        return self._sd
+
+    @cached_property
+    def _sd(self) -> bytes:
         return submission_digest(self.tau, self.client, self.y, self.share_digests)
 
     def encode(self) -> bytes:
@@ -115,7 +119,12 @@ class ProposalEntry:
     client_sig: bytes
 
     def sd(self, tau: int) -> bytes:
-        return submission_digest(tau, self.client, self.y, self.share_digests)
+        """``sd_i`` for round ``tau``, memoised (it hashes the whole masked vector)."""
+        cached = self.__dict__.get("_sd")
+        if cached is None or cached[0] != tau:
+            cached = (tau, submission_digest(tau, self.client, self.y, self.share_digests))
+            self.__dict__["_sd"] = cached
+        return cached[1]
 
 
 @dataclass(frozen=True, eq=False)
@@ -129,9 +138,7 @@ class Propose:
     entries: tuple[ProposalEntry, ...]
 
     def pd(self) -> bytes:
-        return proposal_digest(
-            self.tau, self.cluster, [(e.client, e.sd(self.tau)) for e in self.entries]
-        )
+        return proposal_digest(self.tau, self.cluster, [(e.client, e.sd(self.tau)) for e in self.entries])
 
     def encode(self) -> bytes:
         w = Writer().uint(self.tau).uint(self.cluster).uint(len(self.counts))
@@ -184,9 +191,7 @@ class Endorse:
     @classmethod
     def decode(cls, data: bytes, dims: Dims) -> Endorse:
         r = Reader(data)
-        out = cls(
-            r.uint(dims.rounds), r.uint(dims.n_aggregators), r.blob(DIGEST_LEN), r.blob(DIGEST_LEN)
-        )
+        out = cls(r.uint(dims.rounds), r.uint(dims.n_aggregators), r.blob(DIGEST_LEN), r.blob(DIGEST_LEN))
         r.done()
         return out
 
@@ -277,20 +282,15 @@ class Announce:
             n_end = r.count()
             if n_end > dims.n_aggregators:
                 raise WireError("too many endorsements")
-            endorsements = tuple(
-                (r.uint(dims.n_aggregators), r.blob(SIG_LEN)) for _ in range(n_end)
-            )
+            endorsements = tuple((r.uint(dims.n_aggregators), r.blob(SIG_LEN)) for _ in range(n_end))
             masked_sum = r.field_vector(dims.dim)
             n_rel = r.count()
             if n_rel > dims.n_aggregators:
                 raise WireError("too many releases")
             releases = tuple(
-                (r.uint(dims.n_aggregators), r.field_vector(dims.dim), r.blob(SIG_LEN))
-                for _ in range(n_rel)
+                (r.uint(dims.n_aggregators), r.field_vector(dims.dim), r.blob(SIG_LEN)) for _ in range(n_rel)
             )
-            evidence.append(
-                ClusterEvidence(cluster, entries, md, endorsements, masked_sum, releases)
-            )
+            evidence.append(ClusterEvidence(cluster, entries, md, endorsements, masked_sum, releases))
         r.done()
         return cls(tau, prev, model, rule, tuple(evidence))
 
@@ -315,9 +315,14 @@ class Envelope:
     sender: int
     body: bytes
     sig: bytes
+    _digest: bytes | None = dc_field(default=None, compare=False, repr=False)
 
     def digest(self) -> bytes:
-        return envelope_digest(self.kind, self.sender, self.body)
+        """What ``sig`` signs; computed once (bodies can be megabytes)."""
+        if self._digest is None:
+            object.__setattr__(self, "_digest", envelope_digest(self.kind, self.sender, self.body))
+        assert self._digest is not None
+        return self._digest
 
     def encode(self) -> bytes:
         return Writer().text(self.kind).uint(self.sender).blob(self.body).blob(self.sig).getvalue()
@@ -336,9 +341,8 @@ class Envelope:
 def seal(keys: crypto.NodeKeys, sender: int, message: Body) -> Envelope:
     """Sign a message body into an envelope."""
     body = message.encode()
-    return Envelope(
-        message.KIND, sender, body, keys.sign(envelope_digest(message.KIND, sender, body))
-    )
+    digest = envelope_digest(message.KIND, sender, body)
+    return Envelope(message.KIND, sender, body, keys.sign(digest), digest)
 
 
 def share_context(tau: int, client: int, aggregator: int) -> bytes:
