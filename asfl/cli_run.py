@@ -204,6 +204,12 @@ def _summary_table(summary: RunSummary, run: RunConfig, console: Console) -> Non
 def command(as_json: bool, **opts: Any) -> int:
     """Run a complete multi-round training in the deterministic simulator."""
     run = run_config(opts)
+    if run.trace is not None:  # an unusable trace path is a one-line usage error, not a traceback
+        try:
+            run.trace.parent.mkdir(parents=True, exist_ok=True)
+            run.trace.open("a").close()
+        except OSError as exc:
+            raise click.FileError(str(run.trace), hint=exc.strerror or str(exc)) from None
     console = Console(stderr=as_json)
     with Progress(
         TextColumn("[progress.description]{task.description}"),

@@ -65,9 +65,7 @@ class ClientState:
     pending: dict[tuple[int, int], PendingAnnounce] = field(default_factory=dict)
     next_submit: int = 0  # rounds below this one are submitted (R-5)
     stepping: bool = False  # a local step has been requested and not yet run
-    included: set[tuple[int, int]] = field(
-        default_factory=set
-    )  # certified (round, cluster) with me
+    included: set[tuple[int, int]] = field(default_factory=set)  # certified (round, cluster) with me
 
     @property
     def latest(self) -> int:
@@ -92,7 +90,7 @@ class Client:
         self.cfg, self.index, self.keys, self.public = cfg, index, keys, public
         self.trainer, self.rng, self.entropy, self.ghost = trainer, rng, entropy, ghost
         digest = model_digest(genesis_model)
-        self._cluster_cache: dict[tuple[object, ...], np.ndarray] = {}
+        self._cluster_cache: dict[tuple[int, bytes], np.ndarray] = {}
         self.state = ClientState(
             momentum=np.zeros(cfg.dim), verified={0: {digest: genesis_model}}, accepted={0: digest}
         )
@@ -168,9 +166,7 @@ class Client:
         ann, st = body, self.state
         if not 1 <= ann.tau <= self.cfg.rounds:
             raise Dropped(f"announce for round {ann.tau} outside [1, {self.cfg.rounds}]")
-        if (env.sender, ann.tau) in st.pending or model_digest(ann.model) in st.verified.get(
-            ann.tau, {}
-        ):
+        if (env.sender, ann.tau) in st.pending or model_digest(ann.model) in st.verified.get(ann.tau, {}):
             raise Dropped("duplicate announce")
         clusters = [ev.cluster for ev in ann.evidence]
         if clusters != sorted(set(clusters)):
@@ -186,19 +182,10 @@ class Client:
 
     def _verified_mean(self, tau: int, ev: ClusterEvidence) -> np.ndarray:
         """Recheck one cluster's evidence (R-15c), once per distinct evidence: announcements
-        of different aggregators often carry the same certified cluster."""
-        key = (
-            tau,
-            ev.cluster,
-            ev.entries,
-            ev.md,
-            ev.endorsements,
-            tuple((j, sig) for j, _, sig in ev.releases),
-        )
+        of different aggregators often carry byte-identical evidence for a cluster."""
+        key = (tau, ev.digest())
         if key not in self._cluster_cache:
-            self._cluster_cache[key] = verify_cluster(
-                self.cfg, self.public.aggregator_sign, tau, ev
-            )
+            self._cluster_cache[key] = verify_cluster(self.cfg, self.public.aggregator_sign, tau, ev)
         return self._cluster_cache[key]
 
     def _settle(self) -> list[Output]:

@@ -41,56 +41,56 @@ class ProtocolConfig:
     def validate(self) -> ProtocolConfig:
         """Raise :class:`ConfigError` naming the first violated condition of R-1."""
         checks = [
-            (self.t_a >= 0, f"t_a must be >= 0 (got {self.t_a})"),
-            (
+            lambda: (self.t_a >= 0, f"t_a must be >= 0 (got {self.t_a})"),
+            lambda: (
                 self.n_aggregators >= 3 * self.t_a + 1,
                 f"n_a >= 3 t_a + 1 is required: {self.n_aggregators} aggregators tolerate at most "
                 f"{(self.n_aggregators - 1) // 3} Byzantine, not {self.t_a}",
             ),
-            (
+            lambda: (
                 self.n_clients >= 2 * self.n_aggregators,
                 f"need at least 2 clients per cluster: {self.n_clients} clients for "
                 f"{self.n_aggregators} aggregators",
             ),
-            (self.t_c >= 0, f"t_c must be >= 0 (got {self.t_c})"),
-            (
+            lambda: (self.t_c >= 0, f"t_c must be >= 0 (got {self.t_c})"),
+            lambda: (
                 self.q_min >= 2,
                 f"q_min must be >= 2 so that no sum is a single client (got {self.q_min})",
             ),
-            (
+            lambda: (
                 self.q_min <= self.k_min - self.t_c,
                 f"q_min <= k_min - t_c is required for liveness: clusters of {self.k_min} with "
                 f"t_c = {self.t_c} crashes leave {self.k_min - self.t_c} < q_min = {self.q_min}",
             ),
-            (self.lead_bound >= 0, f"lead bound B must be >= 0 (got {self.lead_bound})"),
-            (self.rounds >= 1, f"rounds must be >= 1 (got {self.rounds})"),
-            (self.dim >= 1, f"dim must be >= 1 (got {self.dim})"),
-            (0 <= self.frac_bits <= 24, f"frac_bits must be in [0, 24] (got {self.frac_bits})"),
-            (self.clip > 0 and math.isfinite(self.clip), f"clip must be > 0 (got {self.clip})"),
-            (
+            lambda: (self.lead_bound >= 0, f"lead bound B must be >= 0 (got {self.lead_bound})"),
+            lambda: (self.rounds >= 1, f"rounds must be >= 1 (got {self.rounds})"),
+            lambda: (self.dim >= 1, f"dim must be >= 1 (got {self.dim})"),
+            lambda: (0 <= self.frac_bits <= 24, f"frac_bits must be in [0, 24] (got {self.frac_bits})"),
+            lambda: (self.clip > 0 and math.isfinite(self.clip), f"clip must be > 0 (got {self.clip})"),
+            lambda: (
                 self.noise_multiplier >= 0,
                 f"noise multiplier must be >= 0 (got {self.noise_multiplier})",
             ),
-            (0 <= self.beta < 1, f"momentum beta must be in [0, 1) (got {self.beta})"),
-            (self.lr > 0, f"learning rate must be > 0 (got {self.lr})"),
-            (
-                (rule_problem := check_rule(self.rule, self.quorum, self.n_aggregators, self.t_a))
-                is None,
+            lambda: (0 <= self.beta < 1, f"momentum beta must be in [0, 1) (got {self.beta})"),
+            lambda: (self.lr > 0, f"learning rate must be > 0 (got {self.lr})"),
+            lambda: (
+                (rule_problem := check_rule(self.rule, self.quorum, self.n_aggregators, self.t_a)) is None,
                 f"aggregation rule: {rule_problem}; e.g. {', '.join(RULES)}",
             ),
-            (self.batch_size >= 1, f"batch size must be >= 1 (got {self.batch_size})"),
-            (len(self.genesis) == 32, "genesis seed must be 32 bytes"),
-            (
+            lambda: (self.batch_size >= 1, f"batch size must be >= 1 (got {self.batch_size})"),
+            lambda: (len(self.genesis) == 32, "genesis seed must be 32 bytes"),
+            lambda: (
                 self.n_aggregators - self.t_a > 2 * self.t_a or self.rule == "mean",
                 "trimmed mean and median need more than 2 t_a cluster results",
             ),
-            (
+            lambda: (
                 self.clip + 6 * self.client_noise_std < self.quant_bound / 2**self.frac_bits,
                 f"fixed-point range {self.quant_bound / 2**self.frac_bits:.1f} is too small for clip "
                 f"{self.clip} plus 6 noise std (D-5): lower frac_bits",
             ),
         ]
-        for ok, message in checks:
+        for check in checks:  # lazily, in order: later checks divide by q_min and n_a
+            ok, message = check()
             if not ok:
                 raise ConfigError(message)
         return self
@@ -127,9 +127,7 @@ class ProtocolConfig:
         return _clusters(self.n_clients, self.n_aggregators, round_seed(self.genesis, tau))
 
     def cluster_of(self, tau: int, client: int) -> int:
-        return _cluster_index(self.n_clients, self.n_aggregators, round_seed(self.genesis, tau))[
-            client
-        ]
+        return _cluster_index(self.n_clients, self.n_aggregators, round_seed(self.genesis, tau))[client]
 
     def trace_config(self, seed: int) -> dict[str, object]:
         """The header ``config`` object of a trace (specs/trace.schema.json)."""
@@ -155,9 +153,7 @@ class ProtocolConfig:
 
 
 @lru_cache(maxsize=4096)
-def _assignment(
-    n_clients: int, n_clusters: int, seed: bytes
-) -> tuple[list[list[int]], dict[int, int]]:
+def _assignment(n_clients: int, n_clusters: int, seed: bytes) -> tuple[list[list[int]], dict[int, int]]:
     clusters = assign_clusters(n_clients, n_clusters, seed)
     index = {i: c for c, members in enumerate(clusters) for i in members}
     return clusters, index

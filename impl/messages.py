@@ -234,6 +234,23 @@ class ClusterEvidence:
     masked_sum: np.ndarray
     releases: tuple[tuple[int, np.ndarray, bytes], ...]  # (aggregator, share sum, signature)
 
+    def write(self, w: Writer) -> Writer:
+        """Append this evidence to ``w`` (its wire form inside an ``announce``)."""
+        w.uint(self.cluster).uint(len(self.entries))
+        for client, sd in self.entries:
+            w.uint(client).blob(sd)
+        w.blob(self.md).uint(len(self.endorsements))
+        for agg, sig in self.endorsements:
+            w.uint(agg).blob(sig)
+        w.field_vector(self.masked_sum).uint(len(self.releases))
+        for agg, vec, sig in self.releases:
+            w.uint(agg).field_vector(vec).blob(sig)
+        return w
+
+    def digest(self) -> bytes:
+        """Digest of the whole evidence: equal digests, equal evidence."""
+        return crypto.digest(b"evidence", self.write(Writer()).getvalue())
+
 
 @dataclass(frozen=True, eq=False)
 class Announce:
@@ -250,15 +267,7 @@ class Announce:
         w = Writer().uint(self.tau).blob(self.prev).float_vector(self.model).text(self.rule)
         w.uint(len(self.evidence))
         for ev in self.evidence:
-            w.uint(ev.cluster).uint(len(ev.entries))
-            for client, sd in ev.entries:
-                w.uint(client).blob(sd)
-            w.blob(ev.md).uint(len(ev.endorsements))
-            for agg, sig in ev.endorsements:
-                w.uint(agg).blob(sig)
-            w.field_vector(ev.masked_sum).uint(len(ev.releases))
-            for agg, vec, sig in ev.releases:
-                w.uint(agg).field_vector(vec).blob(sig)
+            ev.write(w)
         return w.getvalue()
 
     @classmethod
