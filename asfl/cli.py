@@ -10,9 +10,17 @@ import sys
 
 import click
 
-from asfl import cli_run
+from asfl import cli_check, cli_experiment, cli_explore, cli_fuzz, cli_replay, cli_run, cli_zoo
 
-COMMANDS = [cli_run.command]
+COMMANDS = [
+    cli_run.command,
+    cli_check.command,
+    cli_explore.command,
+    cli_replay.command,
+    cli_zoo.command,
+    cli_fuzz.command,
+    cli_experiment.command,
+]
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

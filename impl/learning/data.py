@@ -48,9 +48,7 @@ def load_digits_task(test_fraction: float = 0.25, seed: int = 0) -> Task:
     X, y = load_digits(return_X_y=True)
     X = np.asarray(X, dtype=np.float64) / 16.0
     y = np.asarray(y, dtype=np.int64)
-    X_tr, X_te, y_tr, y_te = train_test_split(
-        X, y, test_size=test_fraction, random_state=seed, stratify=y
-    )
+    X_tr, X_te, y_tr, y_te = train_test_split(X, y, test_size=test_fraction, random_state=seed, stratify=y)
     return Task(
         X_train=_frozen(np.asarray(X_tr, dtype=np.float64)),
         y_train=_frozen(np.asarray(y_tr, dtype=np.int64)),

@@ -27,9 +27,7 @@ def _validate(noise_multiplier: float, delta: float) -> None:
 
 @lru_cache(maxsize=4096)
 def _epsilon_cached(noise_multiplier: float, inclusions: int, delta: float) -> float:
-    event = dp_accounting.SelfComposedDpEvent(
-        dp_accounting.GaussianDpEvent(noise_multiplier), inclusions
-    )
+    event = dp_accounting.SelfComposedDpEvent(dp_accounting.GaussianDpEvent(noise_multiplier), inclusions)
     return float(RdpAccountant().compose(event).get_epsilon(delta))
 
 

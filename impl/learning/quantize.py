@@ -81,7 +81,5 @@ def max_abs_per_client(p_half: int, max_cluster_size: int) -> int:
         raise ValueError(f"max_cluster_size must be >= 1, got {max_cluster_size}")
     bound = p_half // max_cluster_size
     if bound < 1:
-        raise ValueError(
-            f"field too small: p_half={p_half} leaves no room for {max_cluster_size} clients"
-        )
+        raise ValueError(f"field too small: p_half={p_half} leaves no room for {max_cluster_size} clients")
     return bound

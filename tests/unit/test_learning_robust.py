@@ -28,10 +28,10 @@ def matrix_and_f(draw, max_n=9, max_d=5):
 
 
 def test_registry():
-    assert set(AGGREGATORS) == {"mean", "trimmed_mean", "coordinate_median"}
+    assert {"mean", "trimmed_mean", "coordinate_median"} <= set(AGGREGATORS)
     assert get_aggregator("trimmed_mean") is trimmed_mean
-    with pytest.raises(ValueError, match="coordinate_median, mean, trimmed_mean"):
-        get_aggregator("krum")
+    with pytest.raises(ValueError, match="coordinate_median, .*mean, .*trimmed_mean"):
+        get_aggregator("no_such_rule")
 
 
 def test_known_values():

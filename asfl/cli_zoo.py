@@ -1,0 +1,109 @@
+"""``asfl zoo``: run the adversarial campaign against every bug of the bug zoo.
+
+Each bug is a textual patch applied to a temporary copy of ``impl`` and searched for in
+its own subprocess; the report says, per bug, whether it was caught, the time and the
+number of examples to the first failure and the length of the shrunk counterexample,
+which is saved to ``tests/regressions/zoo-<bug>.json`` (after checking that the correct
+implementation passes it). Exit status 1 if any bug is missed.
+"""
+
+from __future__ import annotations
+
+import json
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import click
+
+
+@click.command("zoo")
+@click.option("--bug", "bugs", multiple=True, help="Only this bug (repeatable); default all.")
+@click.option(
+    "--strategy",
+    type=click.Choice(["stateful", "random", "pct", "targeted"]),
+    default="stateful",
+    show_default=True,
+    help="Search strategy.",
+)
+@click.option(
+    "--budget",
+    type=float,
+    default=60.0,
+    show_default=True,
+    help="Seconds of search per bug before it counts as missed.",
+)
+@click.option(
+    "--shrink",
+    "shrink_s",
+    type=float,
+    default=20.0,
+    show_default=True,
+    help="Seconds of second-stage shrinking per counterexample.",
+)
+@click.option("--jobs", type=int, default=2, show_default=True, help="Bugs searched in parallel.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Hypothesis seed.")
+@click.option("--no-save", is_flag=True, help="Do not write counterexamples to the corpus.")
+@click.option(
+    "--json",
+    "json_out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write the results as JSON.",
+)
+@click.option("--list", "list_only", is_flag=True, help="List the bugs and exit.")
+def command(
+    bugs: tuple[str, ...],
+    strategy: str,
+    budget: float,
+    shrink_s: float,
+    jobs: int,
+    seed: int,
+    no_save: bool,
+    json_out: Path | None,
+    list_only: bool,
+) -> int:
+    """Hunt every zoo bug with the campaign; report caught/missed and counterexamples."""
+    from harness.zoo import BUGS, BY_ID, PatchError, check_patches, hunt
+
+    if list_only:
+        for b in BUGS:
+            click.echo(f"{b.id:<30} impl/{b.file:<14} {b.breaks:<12} {b.what}")
+        return 0
+    unknown = [b for b in bugs if b not in BY_ID]
+    if unknown:
+        raise click.UsageError(f"unknown bug(s) {unknown}; see `asfl zoo --list`")
+    if jobs < 1 or budget <= 0:
+        raise click.UsageError("--jobs and --budget must be positive")
+    chosen = [BY_ID[b] for b in bugs] if bugs else list(BUGS)
+    try:
+        check_patches(tuple(chosen))
+    except PatchError as exc:
+        raise click.ClickException(str(exc)) from None
+
+    def one(bug):  # noqa: ANN001, ANN202
+        try:
+            return hunt(
+                bug, strategy, budget_s=budget, seed=seed, shrink_budget_s=shrink_s, save=not no_save
+            ).to_json()
+        except Exception as exc:  # noqa: BLE001 - report and go on with the other bugs
+            return {"bug": bug.id, "caught": False, "error": str(exc)[-500:]}
+
+    click.echo(f"zoo: {len(chosen)} bugs, strategy {strategy}, {budget:.0f} s each, {jobs} jobs")
+    results = []
+    with ThreadPoolExecutor(jobs) as pool:
+        for r in pool.map(one, chosen):
+            results.append(r)
+            v = r.get("violation") or {}
+            if r.get("caught") and not r.get("error"):
+                click.echo(
+                    f"  CAUGHT {r['bug']:<30} first failure {r['time_to_first']:>6.2f} s "
+                    f"after {r['examples_to_first']:>4} examples; counterexample "
+                    f"{r['raw_length']} -> {r['shrunk_length']} actions; {v.get('prop')}: "
+                    f"{v.get('message', '')[:70]}"
+                )
+            else:
+                click.echo(f"  MISSED {r['bug']:<30} {r.get('error') or ''}")
+    caught = sum(1 for r in results if r.get("caught") and not r.get("error"))
+    click.echo(f"caught {caught} of {len(results)}")
+    if json_out is not None:
+        json_out.write_text(json.dumps(results, indent=2), encoding="utf-8")
+    return 0 if caught == len(results) else 1

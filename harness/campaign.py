@@ -1,0 +1,409 @@
+"""Hypothesis campaigns against the implementation.
+
+Two kinds of search, both ending in a readable :class:`~harness.schedule.Schedule`:
+
+- the **stateful machine** (:func:`machine_class`): a ``RuleBasedStateMachine`` whose
+  rules deliver a chosen message, run a client step, crash a client (up to ``t_c``),
+  make a scripted Byzantine aggregator send a mutated message or replay an old one, or
+  let a drawn background policy (random, PCT or targeted) run for a while; every step is
+  checked online by the monitors; teardown completes the run fairly and checks liveness;
+- **whole-run strategies** (:func:`whole_run_test`): Hypothesis draws a setup and a
+  policy (``random``, ``pct`` or ``targeted``) and the whole run follows the policy.
+  Their draws shrink to a few numbers while the realised schedule stays long, so failing
+  schedules are shrunk in a second stage (:func:`harness.schedule.shrink`).
+
+:func:`run_campaign` runs one search for a time budget and reports time and examples to
+the first failure and the shrunk counterexample.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import seed as hseed
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    get_state_machine_test,
+    initialize,
+    precondition,
+    rule,
+)
+
+from harness.byz import BEHAVIOURS, MUTATIONS
+from harness.monitor import Violation
+from harness.policies import PCT, Fifo, Policy, Targeted, UniformRandom
+from harness.schedule import Schedule, replay, shrink
+from harness.world import Setup, World
+from impl.sim.schedulers import Delivery, LocalStep
+
+BASE = Setup()
+FAMILIES = ("random", "pct", "targeted")
+STRATEGIES = ("stateful", *FAMILIES)
+
+
+class BudgetExhausted(BaseException):  # noqa: N818 - not an error: a BaseException so that
+    """Raised inside a test once the campaign's budget is spent; Hypothesis does not treat a
+    non-``Exception`` as a failure to shrink, so the search stops at once."""
+
+
+class PropertyViolation(AssertionError):
+    def __init__(self, violations: list[Violation]) -> None:
+        super().__init__("\n".join(str(v) for v in violations))
+        self.violations = violations
+
+
+@dataclass
+class Recorder:
+    """What a campaign saw: examples, the first failure's time, the last failing schedule."""
+
+    started: float = field(default_factory=time.monotonic)
+    examples: int = 0
+    first_time: float | None = None
+    first_examples: int | None = None
+    last: Schedule | None = None
+    violation: Violation | None = None
+    deadline: float | None = None
+    steps: int = 0
+
+    shrink_budget: float = 15.0  # seconds of Hypothesis shrinking after the first failure
+
+    def expired(self) -> bool:
+        """Past the search budget with nothing found, or past the shrinking budget."""
+        now = time.monotonic()
+        if self.first_time is None:
+            return self.deadline is not None and now > self.deadline
+        return now > self.started + self.first_time + self.shrink_budget
+
+    def failed(self, world: World, found_by: str) -> None:
+        if self.first_time is None:
+            self.first_time = time.monotonic() - self.started
+            self.first_examples = self.examples
+        v = world.violations[0]
+        self.violation = v
+        self.last = Schedule(world.setup, list(world.actions), found_by=found_by, violation=v.to_json())
+
+
+RECORDER = Recorder()
+
+
+# -- strategies ------------------------------------------------------------------------
+
+
+@st.composite
+def setups(
+    draw: Any, rounds: tuple[int, ...] = (1, 2), modes: tuple[str, ...] | None = None, crashes: bool = True
+) -> Setup:
+    """Small valid configurations with at most ``t_a`` Byzantine aggregators and ``t_c`` crashes."""
+    modes = modes if modes is not None else tuple(m for m in BEHAVIOURS if m != "scripted")
+    r = draw(st.sampled_from(rounds))
+    # Always one Byzantine aggregator (t_a = 1); "honest" first, so it is what shrinks best.
+    modes = ("honest", *(m for m in modes if m != "honest"))
+    mode = draw(st.sampled_from(modes))
+    byz = {draw(st.integers(0, BASE.n_aggregators - 1)): mode}
+    crash = (
+        draw(st.one_of(st.none(), st.tuples(st.integers(0, BASE.n_clients - 1), st.integers(0, r))))
+        if crashes
+        else None
+    )
+    return Setup(
+        rounds=r,
+        seed=draw(st.integers(0, 3)),
+        byzantine=byz,
+        lead_bound=draw(st.sampled_from((1, 0))),
+        crash_after={} if crash is None else {crash[0]: crash[1]},
+    )
+
+
+def nodes_of(setup: Setup) -> list[str]:
+    return [f"A{j}" for j in range(setup.n_aggregators)] + [f"C{i}" for i in range(setup.n_clients)]
+
+
+@st.composite
+def policies(draw: Any, setup: Setup, family: str) -> Policy:
+    if family == "random":
+        return UniformRandom(draw(st.integers(0, 2**32 - 1)))
+    if family == "pct":
+        order = draw(st.permutations(nodes_of(setup)))
+        d = draw(st.integers(1, 3))
+        horizon = 250 * setup.rounds
+        return PCT(order, draw(st.lists(st.integers(1, horizon), min_size=d - 1, max_size=d - 1)))
+    if family == "targeted":
+        n_a, n_c = setup.n_aggregators, setup.n_clients
+        window = st.one_of(
+            st.tuples(
+                st.just("split"),
+                st.integers(0, n_a - 1),
+                st.lists(st.integers(0, n_a - 1), min_size=n_a // 2, max_size=n_a // 2, unique=True),
+            ),
+            st.tuples(st.just("starve"), st.integers(0, n_a - 1)),
+            st.tuples(st.just("slow"), st.integers(0, n_c - 1)),
+        )
+        windows = draw(st.lists(window, min_size=1, max_size=2))
+        return Targeted([list(w) for w in windows], draw(st.integers(0, 2**32 - 1)))
+    if family == "fifo":
+        return Fifo()
+    raise ValueError(f"unknown policy family {family!r}")
+
+
+# -- whole-run search ------------------------------------------------------------------
+
+
+def run_whole(setup: Setup, policy: Policy) -> World:
+    world = World(setup)
+    world.complete(policy.choose)
+    return world
+
+
+def whole_run_test(family: str, recorder: Recorder, setup_strategy: Any = None) -> Callable[..., None]:
+    """A Hypothesis test function: draw a setup and a ``family`` policy, run, check."""
+    setup_strategy = setup_strategy if setup_strategy is not None else setups()
+
+    @given(data=st.data())
+    def test(data: Any) -> None:
+        if recorder.expired():
+            raise BudgetExhausted
+        setup = data.draw(setup_strategy, label="setup")
+        policy = data.draw(policies(setup, family), label="policy")
+        recorder.examples += 1
+        world = run_whole(setup, policy)
+        recorder.steps += len(world.actions)
+        if world.violations and not recorder.expired():
+            recorder.failed(world, family)
+            raise PropertyViolation(world.violations)
+
+    return test
+
+
+# -- the stateful machine --------------------------------------------------------------
+
+
+def machine_class(
+    recorder: Recorder, families: tuple[str, ...] = FAMILIES, setup_strategy: Any = None
+) -> type[RuleBasedStateMachine]:
+    """A ``RuleBasedStateMachine`` over :class:`World` (see the module docstring)."""
+    modes = tuple(BEHAVIOURS)  # "scripted" included: rules then choose Byzantine actions
+    setup_strategy = setup_strategy if setup_strategy is not None else setups(modes=modes, crashes=False)
+
+    class ProtocolMachine(RuleBasedStateMachine):
+        def __init__(self) -> None:
+            super().__init__()
+            self.world: World | None = None
+            self.policy: Policy = Fifo()
+
+        @initialize(data=st.data())
+        def start(self, data: Any) -> None:
+            setup = data.draw(setup_strategy, label="setup")
+            family = data.draw(st.sampled_from(families), label="family")
+            self.policy = data.draw(policies(setup, family), label="policy")
+            if recorder.expired():
+                raise BudgetExhausted
+            recorder.examples += 1
+            self.world = World(setup)
+
+        def _check(self) -> None:
+            w = self.world
+            assert w is not None
+            if w.violations and not recorder.expired():
+                recorder.failed(w, "stateful")
+                raise PropertyViolation(w.violations)
+
+        def _indices(self, cls: type) -> list[int]:
+            assert self.world is not None
+            return [k for k, a in enumerate(self.world.pending()) if isinstance(a, cls)]
+
+        def _scripted(self) -> list[Any]:
+            return [b for b in self.world.byz.values() if b.mode == "scripted"] if self.world else []
+
+        @precondition(lambda self: self.world is not None and bool(self._indices(Delivery)))
+        @rule(k=st.integers(0, 2**16))
+        def deliver(self, k: int) -> None:
+            idx = self._indices(Delivery)
+            self.world.apply_index(idx[k % len(idx)])
+            self._check()
+
+        @precondition(lambda self: self.world is not None and bool(self._indices(LocalStep)))
+        @rule(k=st.integers(0, 2**16))
+        def client_step(self, k: int) -> None:
+            idx = self._indices(LocalStep)
+            self.world.apply_index(idx[k % len(idx)])
+            self._check()
+
+        @precondition(lambda self: self.world is not None and len(self.world.pending()) > 0)
+        @rule(n=st.integers(1, 60))
+        def advance(self, n: int) -> None:
+            w = self.world
+            for _ in range(n):
+                if not w.pending():
+                    break
+                w.apply_index(self.policy.choose(w))
+                if w.violations:
+                    break
+            self._check()
+
+        @precondition(
+            lambda self: (
+                self.world is not None
+                and len(self.world.crashed()) < self.world.setup.t_c
+                and not self.world.quiescent()
+            )
+        )
+        @rule(i=st.integers(0, BASE.n_clients - 1))
+        def crash(self, i: int) -> None:
+            self.world.apply({"crash": f"C{i}"})
+            self._check()
+
+        @precondition(lambda self: any(b.outbox for b in self._scripted()))
+        @rule(k=st.integers(0, 2**16), how=st.sampled_from(MUTATIONS), s=st.integers(0, 2**16))
+        def byz_send(self, k: int, how: str, s: int) -> None:
+            b = next(b for b in self._scripted() if b.outbox)
+            m = b.outbox[k % len(b.outbox)]
+            nth = sum(1 for x in b.outbox[: k % len(b.outbox)] if (x.kind, x.to) == (m.kind, m.to))
+            self.world.apply({"byz": b.name, "out": [m.kind, m.to, nth], "do": how, "seed": s})
+            self._check()
+
+        @precondition(lambda self: any(b.inbox for b in self._scripted()))
+        @rule(k=st.integers(0, 2**16), to=st.integers(0, BASE.n_aggregators + BASE.n_clients - 1))
+        def byz_replay(self, k: int, to: int) -> None:
+            b = next(b for b in self._scripted() if b.inbox)
+            n_a = self.world.setup.n_aggregators
+            name = f"A{to}" if to < n_a else f"C{to - n_a}"
+            self.world.apply({"byz": b.name, "replay": k % len(b.inbox), "to": name})
+            self._check()
+
+        @precondition(lambda self: self.world is None or self.world.quiescent())
+        @rule()
+        def idle(self) -> None:
+            """Nothing can happen any more: keeps Hypothesis from 'no progress' errors."""
+
+        def teardown(self) -> None:
+            w = self.world
+            if w is None or w.finished or w.violations or recorder.expired():
+                return
+            w.complete(self.policy.choose)
+            recorder.steps += len(w.actions)
+            self._check()
+
+    return ProtocolMachine
+
+
+# -- campaigns -------------------------------------------------------------------------
+
+
+@dataclass
+class CampaignResult:
+    strategy: str
+    found: bool
+    seconds: float
+    examples: int
+    time_to_first: float | None
+    examples_to_first: int | None
+    violation: Violation | None
+    schedule: Schedule | None  # after Hypothesis's shrinking and the second stage
+    raw_length: int | None
+    shrunk_length: int | None
+    steps: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "strategy": self.strategy,
+            "found": self.found,
+            "seconds": round(self.seconds, 2),
+            "examples": self.examples,
+            "time_to_first": None if self.time_to_first is None else round(self.time_to_first, 2),
+            "examples_to_first": self.examples_to_first,
+            "violation": None if self.violation is None else self.violation.to_json(),
+            "raw_length": self.raw_length,
+            "shrunk_length": self.shrunk_length,
+            "steps": self.steps,
+        }
+
+
+def run_campaign(
+    strategy: str = "stateful",
+    budget_s: float = 60.0,
+    max_examples: int = 10_000,
+    seed: int | None = 0,
+    shrink_budget_s: float = 20.0,
+    hypothesis_shrink: bool = True,
+    setup_strategy: Any = None,
+    step_count: int = 30,
+) -> CampaignResult:
+    """Search with ``strategy`` (``stateful``, ``random``, ``pct`` or ``targeted``) until
+    the first failure is found and shrunk, ``max_examples`` or ``budget_s`` seconds."""
+    from hypothesis import Phase
+
+    rec = Recorder()
+    rec.deadline = time.monotonic() + budget_s
+    phases = [Phase.generate, Phase.shrink] if hypothesis_shrink else [Phase.generate]
+    conf = settings(
+        max_examples=max_examples,
+        deadline=None,
+        database=None,
+        derandomize=False,
+        phases=phases,
+        stateful_step_count=step_count,
+        suppress_health_check=list(HealthCheck),
+        print_blob=False,
+        report_multiple_bugs=False,
+    )
+    error: BaseException | None = None
+    try:
+        if strategy == "stateful":
+            machine = machine_class(rec, setup_strategy=setup_strategy)
+            test = get_state_machine_test(machine, settings=conf, _flaky_state={"selecting_rule": False})
+            if seed is not None:
+                test = hseed(seed)(test)
+            test()
+        else:
+            test = whole_run_test(strategy, rec, setup_strategy)
+            test = settings(conf)(test)
+            if seed is not None:
+                test = hseed(seed)(test)
+            test()
+    except BudgetExhausted:
+        pass
+    except Exception as exc:  # noqa: BLE001 - any failure is what we look for
+        error = exc
+    elapsed = time.monotonic() - rec.started
+    sched = rec.last
+    if error is not None and sched is None and not rec.expired():
+        raise error  # a harness bug, not a found failure (after the budget, the deliberately
+        # trivial examples can make Hypothesis report flakiness: that is not a failure)
+    raw = shrunk = None
+    if sched is not None and rec.violation is not None:
+        raw = len(sched.actions)
+        sched = shrink(sched, rec.violation, budget_s=shrink_budget_s)
+        shrunk = len(sched.actions)
+    return CampaignResult(
+        strategy,
+        sched is not None,
+        elapsed,
+        rec.examples,
+        rec.first_time,
+        rec.first_examples,
+        rec.violation,
+        sched,
+        raw,
+        shrunk,
+        rec.steps,
+    )
+
+
+def verify_schedule(sched: Schedule) -> Violation | None:
+    """Replay ``sched``; its first violation or ``None``."""
+    return replay(sched).first()
+
+
+def random_setup(rng: random.Random) -> Setup:  # used by the benchmark for sanity runs
+    mode = rng.choice([None, *BEHAVIOURS[1:]])
+    return Setup(
+        rounds=rng.choice((1, 2)),
+        seed=rng.randrange(4),
+        byzantine={} if mode is None else {rng.randrange(4): mode},
+    )

@@ -1,0 +1,155 @@
+"""Schedule policies: who goes next among the pending actions of a :class:`World`.
+
+Every policy is deterministic given its parameters (which Hypothesis draws) and fair in
+the sense the liveness properties need: an action is only postponed while something
+else can run, and a finite run eventually quiesces, so every pending action runs.
+
+- :class:`Fifo`: oldest first (the fair completion of every schedule);
+- :class:`UniformRandom`: a uniformly random pending action (seeded);
+- :class:`PCT`: probabilistic concurrency testing (Burckhardt et al., ASPLOS 2010):
+  a random priority permutation over the nodes plus ``d - 1`` change points; the
+  highest-priority node with a pending action runs its oldest one, and at change point
+  ``k_i`` the node that just ran drops to priority ``d - i`` (below every initial one);
+- :class:`Targeted`: the protocol's dangerous windows -- a proposal reaching half of
+  the aggregators long before the other half, a starved coordinator, a slow client
+  that is always late -- as sets of *delayed* actions that run only when nothing else
+  can, on top of a seeded random order.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from impl.sim.schedulers import Action, Delivery, LocalStep
+
+if TYPE_CHECKING:  # pragma: no cover
+    from harness.world import World
+
+
+def _node(a: Action) -> str:
+    return a.dst if isinstance(a, Delivery) else a.client
+
+
+class Policy:
+    name = "policy"
+
+    def choose(self, world: World) -> int:
+        raise NotImplementedError
+
+    def to_json(self) -> dict[str, Any]:
+        return {"policy": self.name}
+
+
+class Fifo(Policy):
+    name = "fifo"
+
+    def choose(self, world: World) -> int:
+        return 0
+
+
+@dataclass
+class UniformRandom(Policy):
+    seed: int = 0
+    name = "random"
+
+    def __post_init__(self) -> None:
+        self._rng = random.Random(self.seed)
+
+    def choose(self, world: World) -> int:
+        return self._rng.randrange(len(world.pending()))
+
+    def to_json(self) -> dict[str, Any]:
+        return {"policy": self.name, "seed": self.seed}
+
+
+@dataclass
+class PCT(Policy):
+    """``order``: node names, highest priority first; ``change_points``: step numbers."""
+
+    order: Sequence[str]
+    change_points: Sequence[int] = ()
+    name = "pct"
+    _prio: dict[str, int] = field(default_factory=dict, init=False, repr=False)
+    _step: int = field(default=0, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        d = len(self.change_points) + 1
+        n = len(self.order)
+        self._prio = {node: d + n - k for k, node in enumerate(self.order)}
+        self._changes = {k: i for i, k in enumerate(sorted(self.change_points), start=1)}
+
+    def choose(self, world: World) -> int:
+        items = world.pending()
+        best, best_p = 0, None
+        for k, a in enumerate(items):
+            p = self._prio.get(_node(a), 0)
+            if best_p is None or p > best_p:
+                best, best_p = k, p
+        self._step += 1
+        i = self._changes.get(self._step)
+        if i is not None:
+            self._prio[_node(items[best])] = len(self.change_points) + 1 - i
+        return best
+
+    def to_json(self) -> dict[str, Any]:
+        return {"policy": self.name, "order": list(self.order), "change_points": list(self.change_points)}
+
+
+@dataclass
+class Targeted(Policy):
+    """Delay the actions matching ``windows`` until nothing else can run.
+
+    Windows: ``["split", c, [j, ...]]`` -- coordinator ``c``'s proposals to aggregators
+    ``j`` (half of them) are delayed; ``["starve", c]`` -- every delivery to coordinator
+    ``A<c>`` is delayed; ``["slow", i]`` -- client ``i``'s local steps are delayed.
+    """
+
+    windows: Sequence[Sequence[Any]]
+    seed: int = 0
+    name = "targeted"
+
+    def __post_init__(self) -> None:
+        self._rng = random.Random(self.seed)
+
+    def delayed(self, a: Action) -> bool:
+        for w in self.windows:
+            if w[0] == "split":
+                if (
+                    isinstance(a, Delivery)
+                    and a.kind == "propose"
+                    and a.src == f"A{w[1]}"
+                    and int(a.dst[1:]) in w[2]
+                ):
+                    return True
+            elif w[0] == "starve":
+                if isinstance(a, Delivery) and a.dst == f"A{w[1]}":
+                    return True
+            elif w[0] == "slow" and isinstance(a, LocalStep) and a.client == f"C{w[1]}":
+                return True
+        return False
+
+    def choose(self, world: World) -> int:
+        items = world.pending()
+        ready = [k for k, a in enumerate(items) if not self.delayed(a)]
+        if not ready:
+            return 0
+        return ready[self._rng.randrange(len(ready))]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"policy": self.name, "windows": [list(w) for w in self.windows], "seed": self.seed}
+
+
+def from_json(d: dict[str, Any]) -> Policy:
+    kind = d["policy"]
+    if kind == "fifo":
+        return Fifo()
+    if kind == "random":
+        return UniformRandom(d["seed"])
+    if kind == "pct":
+        return PCT(d["order"], d["change_points"])
+    if kind == "targeted":
+        return Targeted(d["windows"], d["seed"])
+    raise ValueError(f"unknown policy {kind!r}")

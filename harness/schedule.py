@@ -1,0 +1,171 @@
+"""Readable, replayable schedules: the regression corpus's file format and its shrinker.
+
+A schedule file (``asfl-schedule/1``, JSON) holds a :class:`~harness.world.Setup`, a
+list of actions (see :mod:`harness.world`) and how the run is completed after them
+(FIFO, Byzantine scripted nodes silent). Replay is deterministic: same file, same trace.
+
+``bug`` names the zoo bug (``harness.zoo``) whose counterexample this is, or ``null``
+for a schedule that failed the real implementation. ``expect`` is what the *correct*
+implementation must do on it (always ``pass``: a saved failure is a fixed bug).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harness.monitor import Violation
+from harness.world import Act, Setup, World
+
+FORMAT = "asfl-schedule/1"
+
+
+@dataclass
+class Schedule:
+    setup: Setup
+    actions: list[Act]
+    bug: str | None = None
+    found_by: str = ""
+    violation: dict[str, Any] | None = None
+    note: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "format": FORMAT,
+            "bug": self.bug,
+            "expect": "pass",
+            "found_by": self.found_by,
+            "violation": self.violation,
+            "note": self.note,
+            "setup": self.setup.to_json(),
+            "completion": "fifo; scripted Byzantine aggregators fall silent",
+            "actions": self.actions,
+            **self.extra,
+        }
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> Schedule:
+        if d.get("format") != FORMAT:
+            raise ValueError(f"not an {FORMAT} file (format = {d.get('format')!r})")
+        known = {"format", "bug", "expect", "found_by", "violation", "note", "setup", "completion", "actions"}
+        return cls(
+            Setup.from_json(d["setup"]),
+            list(d["actions"]),
+            d.get("bug"),
+            d.get("found_by", ""),
+            d.get("violation"),
+            d.get("note", ""),
+            {k: v for k, v in d.items() if k not in known},
+        )
+
+    def dumps(self) -> str:
+        """One action per line: diff-friendly and readable."""
+        d = self.to_json()
+        actions = d.pop("actions")
+        head = json.dumps(d, indent=2)[:-2]
+        if not actions:
+            return f'{head},\n  "actions": []\n}}\n'
+        lines = ",\n".join("    " + json.dumps(a, separators=(", ", ": ")) for a in actions)
+        return f'{head},\n  "actions": [\n{lines}\n  ]\n}}\n'
+
+    def save(self, path: Path) -> Path:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(self.dumps(), encoding="utf-8")
+        return path
+
+    @classmethod
+    def load(cls, path: Path) -> Schedule:
+        return cls.from_json(json.loads(Path(path).read_text(encoding="utf-8")))
+
+
+@dataclass
+class Outcome:
+    violations: list[Violation]
+    world: World
+    skipped: int
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.violations)
+
+    def first(self) -> Violation | None:
+        return self.violations[0] if self.violations else None
+
+
+def replay(
+    sched: Schedule,
+    stop_at_first: bool = True,
+    on_action: Callable[[int, Act, bool], None] | None = None,
+    on_event: Callable[[dict[str, Any]], None] | None = None,
+) -> Outcome:
+    """Replay ``sched``'s actions then complete fairly; returns the violations seen."""
+    world = World(sched.setup, on_event=on_event)
+    skipped = 0
+    for k, act in enumerate(sched.actions):
+        got = world.apply(act)
+        if on_action is not None:
+            on_action(k, act, got is not None)
+        if got is None:
+            skipped += 1
+        if stop_at_first and world.violations:
+            return Outcome(list(world.violations), world, skipped)
+    world.complete()
+    return Outcome(list(world.violations), world, skipped)
+
+
+def same_failure(a: Violation | None, b: Violation | None) -> bool:
+    return a is not None and b is not None and a.prop == b.prop
+
+
+def shrink(
+    sched: Schedule,
+    target: Violation,
+    budget_s: float = 20.0,
+    fails: Callable[[Schedule], Violation | None] | None = None,
+) -> Schedule:
+    """Second-stage shrinking of a realised schedule (PCT draws shrink, schedules do not).
+
+    Keeps a candidate iff it still violates ``target.prop``. Steps, within ``budget_s``:
+    (1) cut everything after the first violation, (2) drop trailing actions that FIFO
+    completion would replay anyway (binary search on the prefix length), (3) delta
+    debugging: remove chunks of halving size, then single actions.
+    """
+    deadline = time.monotonic() + budget_s
+
+    def check(actions: list[Act]) -> bool:
+        cand = Schedule(
+            sched.setup, actions, sched.bug, sched.found_by, sched.violation, sched.note, sched.extra
+        )
+        v = fails(cand) if fails is not None else replay(cand).first()
+        return same_failure(v, target)
+
+    acts = list(sched.actions)
+    # (2) shortest prefix that still fails after FIFO completion (failures are not
+    # monotone in the prefix, so binary search is a heuristic; every step is verified).
+    lo, hi = 0, len(acts)
+    while lo < hi and time.monotonic() < deadline:
+        mid = (lo + hi) // 2
+        if check(acts[:mid]):
+            hi = mid
+        else:
+            lo = mid + 1
+    if hi < len(acts) and check(acts[:hi]):
+        acts = acts[:hi]
+    # (3) ddmin-style chunk removal.
+    chunk = max(1, len(acts) // 2)
+    while chunk >= 1 and time.monotonic() < deadline:
+        k, changed = 0, False
+        while k < len(acts) and time.monotonic() < deadline:
+            cand = acts[:k] + acts[k + chunk :]
+            if check(cand):
+                acts, changed = cand, True
+            else:
+                k += chunk
+        if not changed:
+            chunk //= 2
+    return Schedule(sched.setup, acts, sched.bug, sched.found_by, sched.violation, sched.note, sched.extra)

@@ -1,0 +1,310 @@
+"""A controllable simulated run of the implementation: the harness's system under test.
+
+A :class:`World` is built from a :class:`Setup` (protocol parameters, which aggregators
+are Byzantine and how, which clients crash when). It is then driven by *actions*, small
+JSON-able dicts that name what happens next by content, not by position, so that a
+recorded schedule stays readable and replays deterministically:
+
+- ``{"deliver": [kind, src, dst, nth]}``: deliver the ``nth`` oldest pending message of
+  that kind from ``src`` to ``dst``;
+- ``{"step": "C3"}``: run client 3's pending local step (R-4);
+- ``{"crash": "C3"}``: crash client 3 now (at most ``t_c`` in a valid schedule);
+- ``{"byz": "A1", "out": [kind, to, nth], "do": mutation, "seed": s}``: a scripted
+  Byzantine aggregator sends (a mutation of) one of its held outgoing messages;
+- ``{"byz": "A1", "replay": k, "to": "A2"}``: it re-sends the ``k``-th distinct message
+  it ever received to ``A2``.
+
+After every action the new trace events go through the monitors (see
+:mod:`harness.monitor`); :meth:`World.complete` finishes the run fairly (FIFO by
+default, scripted Byzantine nodes fall silent) and checks liveness.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+
+from harness.byz import HarnessByzantine
+from harness.monitor import Monitor, Violation, default_monitors
+from impl.config import ProtocolConfig
+from impl.learning.data import Task
+from impl.node import Send
+from impl.sim.run import RunConfig, build
+from impl.sim.schedulers import Action, ControlledScheduler, Delivery, LocalStep
+
+Act = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Setup:
+    """Everything but the schedule: parameters and faults. JSON-able via :meth:`to_json`."""
+
+    n_clients: int = 12
+    n_aggregators: int = 4
+    t_a: int = 1
+    t_c: int = 1
+    q_min: int = 2
+    lead_bound: int = 1
+    rounds: int = 1
+    seed: int = 0
+    byzantine: dict[int, str] = field(default_factory=dict)  # aggregator -> mode (harness.byz)
+    crash_after: dict[int, int] = field(default_factory=dict)  # client -> local steps first
+
+    def protocol(self) -> ProtocolConfig:
+        return ProtocolConfig(
+            n_clients=self.n_clients,
+            n_aggregators=self.n_aggregators,
+            t_a=self.t_a,
+            t_c=self.t_c,
+            q_min=self.q_min,
+            lead_bound=self.lead_bound,
+            rounds=self.rounds,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["byzantine"] = {str(k): v for k, v in self.byzantine.items()}
+        d["crash_after"] = {str(k): v for k, v in self.crash_after.items()}
+        return d
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> Setup:
+        d = dict(d)
+        d["byzantine"] = {int(k): v for k, v in d.get("byzantine", {}).items()}
+        d["crash_after"] = {int(k): v for k, v in d.get("crash_after", {}).items()}
+        return cls(**d)
+
+
+@lru_cache(maxsize=1)
+def tiny_task() -> Task:
+    """A 2-feature, 2-class synthetic task: model dimension 6, so steps are fast."""
+    rng = np.random.default_rng(0)
+    X = rng.random((64, 2))
+    y = (X[:, 0] > 0.5).astype(np.int64)
+    for a in (X, y):
+        a.flags.writeable = False
+    return Task(X, y, X, y, 2, 2, "tiny")
+
+
+class Stop(Exception):
+    """Raised by :meth:`World.apply` when a monitor reports a violation and ``raise_on`` is set."""
+
+    def __init__(self, violations: list[Violation]) -> None:
+        super().__init__("; ".join(str(v) for v in violations))
+        self.violations = violations
+
+
+def node_of(action: Action) -> str:
+    return action.dst if isinstance(action, Delivery) else action.client
+
+
+class World:
+    """A simulated run driven action by action (see the module docstring)."""
+
+    def __init__(
+        self,
+        setup: Setup,
+        monitors: Sequence[Monitor] | None = None,
+        on_event: Callable[[dict[str, Any]], None] | None = None,
+    ) -> None:
+        self.setup = setup
+        self._next = 0
+        self._popped: Action | None = None
+        run = RunConfig(setup.protocol(), seed=setup.seed, byzantine=0, crashed=0, ghost=True)
+        built = build(run, task=tiny_task(), scheduler=ControlledScheduler(self._pick))
+        self.built, self.sim, self.cfg = built, built.sim, built.cfg
+        self.byz: dict[str, HarnessByzantine] = {}
+        for j, mode in sorted(setup.byzantine.items()):
+            name = f"A{j}"
+            core = built.aggregators.pop(name)
+            self.byz[name] = HarnessByzantine(core, mode, seed=setup.seed * 1000 + 7 * j + 1)
+            self.sim.nodes[name] = self.byz[name]
+            self.sim.honest.discard(name)
+        self.sim.crash_after = {f"C{i}": k for i, k in setup.crash_after.items()}
+        header = self.sim.trace.events[0]
+        header["byzantine"] = sorted(setup.byzantine)
+        header["behaviour"] = ",".join(sorted(set(setup.byzantine.values()))) or "none"
+        header["crashed"] = sorted(setup.crash_after)
+        header["scheduler"] = "controlled"
+        self.monitors = list(monitors) if monitors is not None else default_monitors(self)
+        self.on_event = on_event
+        self.actions: list[Act] = []
+        self.violations: list[Violation] = []
+        self.crashed_by_action: set[str] = set()
+        self._fed = 0
+        self.finished = False
+        self.status = "running"
+        self.sim.start()
+        self._feed()
+
+    def _pick(self, pending: Sequence[Action]) -> int:
+        self._popped = pending[self._next]
+        return self._next
+
+    # -- observation ---------------------------------------------------------------
+
+    @property
+    def events(self) -> list[dict[str, Any]]:
+        return self.sim.trace.events
+
+    def pending(self) -> list[Action]:
+        return self.sim.scheduler.pending()
+
+    def quiescent(self) -> bool:
+        return not len(self.sim.scheduler) and not any(b.outbox for b in self.byz.values())
+
+    def crashed(self) -> set[str]:
+        return set(self.sim.crashed)
+
+    def _feed(self) -> list[Violation]:
+        new: list[Violation] = []
+        events = self.events
+        while self._fed < len(events):
+            ev = events[self._fed]
+            self._fed += 1
+            if self.on_event is not None:
+                self.on_event(ev)
+            for m in self.monitors:
+                new += m.feed(ev)
+        for m in self.monitors:
+            new += m.after_step(self)
+        self.violations += new
+        return new
+
+    # -- describing and applying actions ------------------------------------------
+
+    def _last_popped(self, k: int) -> Action:
+        assert self._popped is not None
+        return self._popped
+
+    def describe(self, index: int) -> Act:
+        """The content-based descriptor of pending action ``index``."""
+        items = self.pending()
+        a = items[index]
+        if isinstance(a, LocalStep):
+            return {"step": a.client}
+        nth = sum(
+            1
+            for b in items[:index]
+            if isinstance(b, Delivery) and (b.kind, b.src, b.dst) == (a.kind, a.src, a.dst)
+        )
+        return {"deliver": [a.kind, a.src, a.dst, nth]}
+
+    def _find(self, act: Act) -> int | None:
+        items = self.pending()
+        if "step" in act:
+            for k, a in enumerate(items):
+                if isinstance(a, LocalStep) and a.client == act["step"]:
+                    return k
+            return None
+        kind, src, dst, nth = act["deliver"]
+        seen = 0
+        for k, a in enumerate(items):
+            if isinstance(a, Delivery) and (a.kind, a.src, a.dst) == (kind, src, dst):
+                if seen == nth:
+                    return k
+                seen += 1
+        return None
+
+    def apply(self, act: Act) -> list[Violation] | None:
+        """Run one action; ``None`` if it does not apply now (skipped), else new violations."""
+        if "deliver" in act or "step" in act:
+            k = self._find(act)
+            if k is None:
+                return None
+            self._next = k
+            try:
+                self.sim.step()
+            except Exception as exc:  # noqa: BLE001 - a node must never raise (I-4)
+                self.actions.append(act)
+                v = Violation("I-4", f"{node_of(self._last_popped(k))} raised {exc!r}", None, "oracle")
+                self.violations.append(v)
+                return [v]
+        elif "crash" in act:
+            name = act["crash"]
+            if name in self.sim.crashed or name not in self.sim.nodes or name[0] != "C":
+                return None
+            self.sim.crashed.add(name)
+            self.crashed_by_action.add(name)
+            sched = self.sim.scheduler
+            sched._items = [  # type: ignore[attr-defined]
+                a
+                for a in sched._items
+                if not (isinstance(a, LocalStep) and a.client == name)  # type: ignore[attr-defined]
+            ]
+            self.sim.trace.event("crash", name, {})
+        elif "byz" in act:
+            b = self.byz.get(act["byz"])
+            if b is None:
+                return None
+            if "replay" in act:
+                if not b.inbox or act["to"] not in self.sim.nodes:
+                    return None
+                data = b.inbox[act["replay"] % len(b.inbox)]
+                b.sent_replays += 1
+                sends = [Send(act["to"], data, "replay", b"\0" * 32, b"\0" * 64)]
+            else:
+                kind, to, nth = act["out"]
+                matches = [k for k, s in enumerate(b.outbox) if (s.kind, s.to) == (kind, to)]
+                if nth >= len(matches):
+                    return None
+                sends = b.crafted(b.take(matches[nth]), act["do"], act.get("seed", 0))
+            self.sim._emit(b.name, list(sends))
+        else:
+            raise ValueError(f"unknown action {act!r}")
+        self.actions.append(act)
+        return self._feed()
+
+    def apply_index(self, index: int) -> list[Violation]:
+        """Run pending action ``index`` (recorded by its descriptor)."""
+        out = self.apply(self.describe(index))
+        assert out is not None
+        return out
+
+    # -- completion ----------------------------------------------------------------
+
+    def complete(
+        self, choose: Callable[[World], int] | None = None, max_steps: int = 20_000
+    ) -> list[Violation]:
+        """Finish fairly: scripted Byzantine nodes fall silent, the rest runs by ``choose``
+        (FIFO by default) to quiescence; then liveness (L-1, L-2) is checked."""
+        new: list[Violation] = []
+        for b in self.byz.values():
+            b.outbox.clear()
+            if b.mode == "scripted":
+                b.mode = "silent"
+        steps = 0
+        while len(self.sim.scheduler) and steps < max_steps and not self.violations:
+            k = choose(self) if choose is not None else 0
+            new += self.apply_index(k)
+            steps += 1
+        if self.violations:  # already failed: no liveness verdict on a broken run
+            self.finished = True
+            return new
+        status = (
+            "step_limit" if len(self.sim.scheduler) else ("complete" if self.sim.complete() else "stalled")
+        )
+        new += self.finish(status)
+        return new
+
+    def finish(self, status: str) -> list[Violation]:
+        self.status = status
+        rounds = {n: node.rounds_done for n, node in self.sim.nodes.items() if n in self.sim.honest}
+        detail = (
+            "complete"
+            if status == "complete"
+            else "; ".join(a.diagnose() for a in self.built.aggregators.values() if not a.done)
+            or "honest aggregators done; some clients not"
+        )
+        self.sim.trace.event("end", None, {"status": status, "rounds_done": rounds, "detail": detail})
+        new = self._feed()
+        final: list[Violation] = []
+        for m in self.monitors:
+            final += m.finish(self)
+        self.violations += final
+        self.finished = True
+        return new + final

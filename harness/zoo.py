@@ -1,0 +1,314 @@
+"""The bug zoo: realistic protocol bugs as textual patches to a *copy* of ``impl``.
+
+Each :class:`Bug` replaces one exact snippet of one ``impl/`` file. :func:`materialise`
+copies the ``impl`` package into a temporary directory and applies the patch there; the
+campaign then runs in a subprocess whose ``PYTHONPATH`` puts the copy first (and whose
+working directory is the copy), so the bugged ``impl`` is the one imported and the real
+one is never touched. A patch whose snippet does not occur exactly once fails loudly
+(:class:`PatchError`): the zoo must never silently test the unmodified implementation,
+and the worker also checks that the ``impl`` it imported is the patched copy.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+CORPUS = REPO / "tests" / "regressions"
+
+
+class PatchError(RuntimeError):
+    """A zoo patch no longer applies: its old snippet is missing or ambiguous."""
+
+
+@dataclass(frozen=True)
+class Bug:
+    id: str
+    file: str  # relative to impl/
+    old: str
+    new: str
+    what: str
+    breaks: str  # the property the bug should violate (documentation)
+
+
+BUGS: tuple[Bug, ...] = (
+    Bug(
+        "certify-quorum-off-by-one",
+        "aggregator.py",
+        "            if len(sigs) >= self.cfg.quorum:",
+        "            if len(sigs) >= self.cfg.quorum - 1:",
+        "a certificate needs n_a - t_a - 1 endorsements instead of n_a - t_a",
+        "S-1 / R-9",
+    ),
+    Bug(
+        "release-twice",
+        "aggregator.py",
+        "        st.released = True\n",
+        "",
+        "the released flag is never set: the share sum is released again on every progress",
+        "S-3",
+    ),
+    Bug(
+        "mask-seed-reuse",
+        "client.py",
+        'mask = crypto.prg_field_vector(self.entropy(32), cfg.dim, b"mask")',
+        'mask = crypto.prg_field_vector(self.keys.sign_pub, cfg.dim, b"mask")',
+        "the mask seed is derived from the client's key, so every round reuses one mask",
+        "P-2 / D-2",
+    ),
+    Bug(
+        "endorse-signature-skipped",
+        "node.py",
+        "    if not crypto.verify(senders[env.sender], env.digest(), env.sig):",
+        '    if env.kind != "endorse" and not crypto.verify(senders[env.sender], env.digest(), env.sig):',
+        "envelope signatures of endorse messages are not checked",
+        "I-4 / R-3",
+    ),
+    Bug(
+        "client-signature-skipped",
+        "aggregator.py",
+        'raise Dropped(f"client {entry.client}: bad signature on submission digest")',
+        "pass  # zoo: signature failure ignored",
+        "endorsers do not verify the client signature of proposal entries",
+        "I-2 / P-1",
+    ),
+    Bug(
+        "membership-wrong-round",
+        "aggregator.py",
+        "        members = cfg.clusters(prop.tau)[prop.cluster]",
+        "        members = cfg.clusters(0)[prop.cluster]",
+        "endorsers check cluster membership against round 0's shuffle",
+        "L-1 / R-2",
+    ),
+    Bug(
+        "inclusion-count-not-updated",
+        "aggregator.py",
+        "            self.inclusions[client].add(tau)\n",
+        "            pass\n",
+        "the inclusion counter is not updated when a set is certified and released",
+        "F-3 / D-12",
+    ),
+    Bug(
+        "accept-uncertified-model",
+        "client.py",
+        "if not np.array_equal(next_model(self.cfg, prev, pending.means), ann.model):",
+        "if ann.model.shape != prev.shape:",
+        "clients check the evidence but not that the model is its aggregate",
+        "I-3 / R-15",
+    ),
+    Bug(
+        "lagrange-sign",
+        "shamir.py",
+        "                num = num * (x - xm) % P",
+        "                num = num * (xm - x) % P",
+        "a wrong sign in the Lagrange numerator",
+        "P-1 / I-1",
+    ),
+    Bug(
+        "wrong-evaluation-point",
+        "certify.py",
+        "    points = {j + 1: vec for j, vec in releases.items()}",
+        "    points = {j: vec for j, vec in releases.items()}",
+        "releases decoded at x = j instead of x = j + 1 (wrong Lagrange coefficients)",
+        "P-1",
+    ),
+    Bug(
+        "topup-below-qmin",
+        "inclusion.py",
+        "        chosen.update(rest[: q_min - len(chosen)])",
+        "        chosen.update(rest[: q_min - len(chosen) - 1])",
+        "the top-up of R-6 adds one client too few: a cluster closes below q_min",
+        "S-5 / F-1",
+    ),
+    Bug(
+        "endorse-equivocation",
+        "aggregator.py",
+        "        if st.accepted is not None:\n            if st.accepted.pd == pd:",
+        "        if st.accepted is not None and st.accepted.pd == pd:\n            if st.accepted.pd == pd:",
+        "a second, different proposal for (tau, c) is endorsed too",
+        "S-2",
+    ),
+    Bug(
+        "release-for-other-proposal",
+        "aggregator.py",
+        "        if st.released or acc is None or cert is None or (acc.pd, acc.md) != cert[:2]:",
+        "        if st.released or acc is None or cert is None:",
+        "releases for a certificate on a proposal other than the one it holds",
+        "S-3 / R-10",
+    ),
+    Bug(
+        "undersize-accepted",
+        "aggregator.py",
+        '        if len(clients) < cfg.q_min:\n            raise Dropped(f"proposal of',
+        '        if len(clients) < cfg.q_min - 1:\n            raise Dropped(f"proposal of',
+        "endorsers accept proposals of q_min - 1 clients",
+        "S-5",
+    ),
+    Bug(
+        "duplicate-entry-accepted",
+        "aggregator.py",
+        "        if len(set(clients)) != len(clients) or not set(clients) <= set(members):",
+        "        if not set(clients) <= set(members):",
+        "endorsers accept a proposal listing a client twice",
+        "S-4",
+    ),
+    Bug(
+        "aggregate-too-early",
+        "aggregator.py",
+        "            if len(results) < cfg.quorum:",
+        "            if len(results) < cfg.quorum - 1:",
+        "a round is aggregated from n_a - t_a - 1 cluster results",
+        "I-3 / R-13",
+    ),
+    Bug(
+        "resubmit-every-step",
+        "client.py",
+        "        st.next_submit = max(st.next_submit, min(latest, cfg.rounds - 1) + 1)\n",
+        "",
+        "the client forgets which rounds it submitted for and submits again",
+        "R-5",
+    ),
+    Bug(
+        "decode-quorum-minus-one",
+        "certify.py",
+        "    return shamir.decode(points, cfg.t_a, cfg.quorum)",
+        "    return shamir.decode(points, cfg.t_a, cfg.quorum - 1)",
+        "reconstruction asked for one release too few (the decoder refuses and raises)",
+        "I-4",
+    ),
+)
+BY_ID = {b.id: b for b in BUGS}
+
+
+def patch_text(bug: Bug, text: str) -> str:
+    n = text.count(bug.old)
+    if n != 1:
+        raise PatchError(
+            f"zoo bug {bug.id!r}: its snippet occurs {n} times in impl/{bug.file} "
+            "(expected exactly once); update the patch in harness/zoo.py"
+        )
+    return text.replace(bug.old, bug.new)
+
+
+def check_patches(bugs: tuple[Bug, ...] = BUGS) -> None:
+    """Raise :class:`PatchError` if any patch does not apply to the current ``impl/``."""
+    for bug in bugs:
+        patch_text(bug, (REPO / "impl" / bug.file).read_text(encoding="utf-8"))
+
+
+@contextmanager
+def materialise(bug: Bug | None) -> Iterator[Path]:
+    """A temporary directory holding a (patched) copy of ``impl``."""
+    with tempfile.TemporaryDirectory(prefix=f"asfl-zoo-{bug.id if bug else 'clean'}-") as tmp:
+        dest = Path(tmp)
+        shutil.copytree(REPO / "impl", dest / "impl", ignore=shutil.ignore_patterns("__pycache__"))
+        if bug is not None:
+            target = dest / "impl" / bug.file
+            target.write_text(patch_text(bug, target.read_text(encoding="utf-8")), encoding="utf-8")
+        yield dest
+
+
+def run_worker(bug: Bug | None, request: dict[str, Any], timeout: float = 900.0) -> dict[str, Any]:
+    """Run ``harness.zoo_worker`` on a copy of impl with ``bug`` applied; its JSON reply."""
+    with materialise(bug) as dest:
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join([str(dest), str(REPO), env.get("PYTHONPATH", "")])
+        env["ASFL_ZOO_IMPL"] = str(dest / "impl")
+        env["ASFL_ZOO_BUG"] = bug.id if bug else ""
+        proc = subprocess.run(
+            [sys.executable, "-m", "harness.zoo_worker", json.dumps(request)],
+            cwd=dest,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
+    if proc.returncode != 0 or not lines:
+        raise RuntimeError(
+            f"zoo worker for {bug.id if bug else 'clean'} failed (exit {proc.returncode}):\n"
+            f"{proc.stderr[-3000:]}"
+        )
+    return json.loads(lines[-1])
+
+
+@dataclass
+class ZooResult:
+    bug: str
+    caught: bool
+    strategy: str
+    time_to_first: float | None
+    examples_to_first: int | None
+    raw_length: int | None
+    shrunk_length: int | None
+    violation: dict[str, Any] | None
+    seconds: float
+    corpus_file: str | None = None
+    error: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def hunt(
+    bug: Bug,
+    strategy: str = "stateful",
+    budget_s: float = 60.0,
+    seed: int = 0,
+    shrink_budget_s: float = 20.0,
+    save: bool = True,
+) -> ZooResult:
+    """Search for ``bug`` with ``strategy``; save its shrunk counterexample to the corpus."""
+    from harness.schedule import Schedule, replay
+
+    t0 = time.monotonic()
+    reply = run_worker(
+        bug,
+        {
+            "op": "campaign",
+            "strategy": strategy,
+            "budget_s": budget_s,
+            "seed": seed,
+            "shrink_budget_s": shrink_budget_s,
+        },
+    )
+    res = ZooResult(
+        bug.id,
+        bool(reply.get("found")),
+        strategy,
+        reply.get("time_to_first"),
+        reply.get("examples_to_first"),
+        reply.get("raw_length"),
+        reply.get("shrunk_length"),
+        reply.get("violation"),
+        time.monotonic() - t0,
+    )
+    if not res.caught or not save:
+        return res
+    sched = Schedule.from_json(reply["schedule"])
+    sched.bug = bug.id
+    sched.note = f"zoo bug {bug.id}: {bug.what}"
+    clean = replay(sched).first()
+    if clean is not None:  # the schedule must pass on the correct implementation
+        res.error = f"counterexample also fails the correct implementation: {clean}"
+        return res
+    path = CORPUS / f"zoo-{bug.id}.json"
+    sched.save(path)
+    res.corpus_file = str(path.relative_to(REPO))
+    return res
+
+
+def replay_under_bug(bug: Bug, schedule_json: dict[str, Any]) -> dict[str, Any]:
+    """Replay a schedule against the bugged copy (in a subprocess); the worker's reply."""
+    return run_worker(bug, {"op": "replay", "schedule": schedule_json})

@@ -1,0 +1,1 @@
+"""Learning experiments run through the simulated protocol (``asfl experiment NAME``)."""
