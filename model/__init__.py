@@ -11,7 +11,8 @@ Read it in this order:
 - :mod:`model.system`    -- the whole system: nodes + network + Byzantine menu, with
   ``enabled(state)`` and ``step(state, action) -> state``;
 - :mod:`model.invariants` -- the safety invariants, named by property ID;
-- :mod:`model.explore`   -- the bounded exhaustive explorer (``asfl explore``);
+- :mod:`model.explore`   -- the bounded exhaustive explorer (``asfl explore``), with
+  :mod:`model.symmetry` (its symmetry reduction);
 - :mod:`model.emit`      -- renders random model executions as traces (trace.schema.json);
 - :mod:`model.field`     -- GF(P) vectors and their base64 encoding (ghost fields).
 

@@ -62,11 +62,20 @@ class ByzantineAggregator:
             f"A{self.rng.integers(cfg.n_aggregators)}",
             client_name(int(self.rng.integers(cfg.n_clients))),
         ):
-            out.append(Send(to, data, "replay", b"\0" * 32, b"\0" * 64))
+            out.append(_forwarded(to, data))
         if self.sent:
             old = self.sent[int(self.rng.integers(len(self.sent)))]
             out.append(dataclasses.replace(old, to=f"A{self.rng.integers(cfg.n_aggregators)}"))
         return out
+
+
+def _forwarded(to: str, data: bytes) -> Send:
+    """A verbatim copy of someone else's message: the trace shows its real kind, digest and signature."""
+    try:
+        env = Envelope.decode(data)
+    except WireError:
+        return Send(to, data, "junk", b"\0" * 32, b"\0" * 64)
+    return Send(to, data, env.kind, env.digest(), env.sig)
 
 
 def silent(b: ByzantineAggregator, s: Send) -> list[Send]:

@@ -1,0 +1,94 @@
+"""Safety invariants of the model, named by property ID (specs/properties.md).
+
+``violations(p, s)`` returns every ``(property, explanation)`` that fails in state
+``s``. The explorer calls it on every state; each check reads only the state (ghost
+fields included), never the history."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from model import inclusion
+from model.params import Params
+from model.protocol import idx
+from model.types import AggState, Proposal, SysState
+
+
+def _honest(s: SysState) -> Iterator[tuple[int, AggState]]:
+    for j, a in enumerate(s.aggs):
+        if a is not None:
+            yield j, a
+
+
+def violations(p: Params, s: SysState) -> list[tuple[str, str]]:
+    out: list[tuple[str, str]] = []
+    certified: dict[tuple[int, int], set[Proposal]] = {}
+    for j, a in _honest(s):
+        for tau in range(p.R):
+            for c in range(p.n_a):
+                v = a.views[idx(p, tau, c)]
+                where = f"A{j} on (tau={tau}, c={c})"
+                # S-2: endorse at most one proposal per (tau, c)
+                if len(v.endorsed) > 1:
+                    out.append(("S-2", f"{where} endorsed {len(v.endorsed)} proposals"))
+                # S-3: release at most once, and only for the certified proposal
+                if len(v.released) > 1:
+                    out.append(("S-3", f"{where} released {len(v.released)} times"))
+                for q in v.released:
+                    if v.cert != q:
+                        out.append(("S-3", f"{where} released for uncertified I={list(q.clients)}"))
+                if v.cert is not None:
+                    certified.setdefault((tau, c), set()).add(v.cert)
+                    # S-4: members only, each once
+                    cl = v.cert.clients
+                    if len(set(cl)) != len(cl) or not set(cl) <= set(p.members(tau, c)):
+                        out.append(("S-4", f"{where} certified non-members {list(cl)}"))
+                    # S-5: at least q_min clients
+                    if len(cl) < p.q_min:
+                        out.append(("S-5", f"{where} certified only {len(cl)} < q_min clients"))
+                r = v.result
+                if r is not None:
+                    # I-2: the result is of the certified proposal, with a full support
+                    if v.cert is None or r.prop != v.cert:
+                        out.append(("I-2", f"{where} decoded an uncertified proposal"))
+                    if r.support < p.quorum:
+                        out.append(("I-2", f"{where} decoded from {r.support} < n_a - t_a releases"))
+                    # P-1 (and I-1): the masks cancel: the sum is exactly that of I
+                    if r.garbage or r.clients != r.prop.clients:
+                        out.append(("P-1", f"{where} decoded a sum that is not sum x_i over I"))
+                # F-1: an honest coordinator's proposal follows R-6
+                if v.proposed is not None and v.snapshot is not None:
+                    counts = dict(zip(p.members(tau, c), v.snapshot[0], strict=True))
+                    held = v.snapshot[1]
+                    if not inclusion.close_condition(counts, held, p.t_c, p.B, p.q_min):
+                        out.append(("F-1", f"{where} closed without the close condition"))
+                    elif v.proposed.clients != inclusion.proposed_set(counts, held, p.t_c, p.B, p.q_min):
+                        out.append(("F-1", f"{where} proposed {list(v.proposed.clients)}, not R-6"))
+        # I-3: each model is R-13 of the previous model and >= n_a - t_a own results
+        for k in range(1, len(a.models)):
+            m = a.models[k]
+            if m.prev != a.models[k - 1] or len(m.parts) < p.quorum:
+                out.append(("I-3", f"A{j} model of round {k} not built on enough results"))
+            for c, cl, garbage in m.parts:
+                r = a.views[idx(p, k - 1, c)].result
+                if r is None or r.clients != cl or r.garbage != garbage:
+                    out.append(("I-3", f"A{j} model of round {k} uses a result it lacks"))
+    # S-1: at most one certified proposal per (tau, c)
+    for (tau, c), props in certified.items():
+        if len(props) > 1:
+            sets = " and ".join(str(list(q.clients)) for q in sorted(props))
+            out.append(("S-1", f"two proposals certified for (tau={tau}, c={c}): {sets}"))
+    # P-2: no (client, round) in two certified sets
+    owner: dict[tuple[int, int], Proposal] = {}
+    for (tau, _c), props in certified.items():
+        for q in props:
+            for i in q.clients:
+                o = owner.setdefault((i, tau), q)
+                if o != q:
+                    out.append(("P-2", f"client {i} of round {tau} in two certified sets"))
+    # I-3 (clients): accept only certified models
+    for i, cs in enumerate(s.clients):
+        for m in cs.accepted[1:]:
+            if m.forged:
+                out.append(("I-3", f"C{i} accepted a model with invalid evidence"))
+    return out

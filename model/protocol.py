@@ -1,0 +1,411 @@
+"""Node transitions: what one honest node does with one input (sans-I/O, as in DESIGN §4).
+
+Every transition is a pure function ``(params, node state, input) -> node state``; it
+appends the messages it sends to ``ctx.out`` and its trace events to ``ctx.ev`` (events
+are tuples ``(kind, node, ...)``, rendered by :mod:`model.emit`). Guards are named
+predicates; a message that fails a guard is dropped and changes nothing (R-3).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from itertools import combinations
+
+from model import inclusion
+from model.params import Params
+from model.types import (
+    FINAL,
+    GENESIS,
+    AggState,
+    ClientState,
+    Model,
+    Msg,
+    Proposal,
+    Result,
+    View,
+)
+
+Event = tuple
+
+
+@dataclass
+class Ctx:
+    """Outputs of one transition. ``ev is None`` skips building events (explorer).
+    ``abstract_final``: forget which model a client accepts for the last round (nothing
+    reads it; this merges states in the explorer)."""
+
+    p: Params
+    out: list[Msg] = field(default_factory=list)
+    ev: list[Event] | None = field(default_factory=list)
+    abstract_final: bool = False
+
+    def emit(self, *e: object) -> None:
+        if self.ev is not None:
+            self.ev.append(tuple(e))
+
+    def drop(self, node: str, msg: Msg, reason: str) -> None:
+        self.emit("drop", node, msg, reason)
+
+
+def idx(p: Params, tau: int, c: int) -> int:
+    return tau * p.n_a + c
+
+
+def initial_aggregator(p: Params) -> AggState:
+    return AggState(0, (GENESIS,), tuple(View() for _ in range(p.R * p.n_a)))
+
+
+def _set_view(st: AggState, k: int, v: View) -> AggState:
+    views = list(st.views)
+    views[k] = v
+    return st._replace(views=tuple(views))
+
+
+def broadcast_aggs(ctx: Ctx, kind: str, src: str, tau: int, c: int, **kw: object) -> None:
+    for a in ctx.p.aggregators:
+        ctx.out.append(Msg(kind, src, a, tau, c, **kw))  # type: ignore[arg-type]
+
+
+# =====================================================================================
+# Client (R-4, R-5, D-13, R-15)
+# =====================================================================================
+
+
+def client_pending_rounds(p: Params, st: ClientState) -> list[int]:
+    """Rounds accepted but not yet submitted for (R-5, D-13), in increasing order."""
+    top = min(len(st.accepted), p.R)
+    return [t for t in range(top) if t not in st.submitted]
+
+
+def client_can_step(p: Params, st: ClientState) -> bool:
+    return st.alive and bool(client_pending_rounds(p, st))
+
+
+def client_step(ctx: Ctx, i: int, st: ClientState) -> ClientState:
+    """A local step on the newest accepted model, then one submission per accepted but
+    unsubmitted round, in increasing order (R-4, R-5, D-13 catch-up)."""
+    me = f"C{i}"
+    ctx.emit("local_step", me, len(st.accepted) - 1)
+    for tau in client_pending_rounds(ctx.p, st):
+        c = ctx.p.cluster_of(i, tau)
+        st = st._replace(submitted=st.submitted | {tau})
+        ctx.emit("submit", me, tau, c)
+        ctx.out.append(Msg("submit", me, f"A{c}", tau, c))
+    return st
+
+
+def client_done(p: Params, st: ClientState) -> bool:
+    return len(st.accepted) > p.R
+
+
+def announce_valid(m: Model) -> bool:
+    """R-15 (c)+(d), symbolically: the evidence is a set of certified cluster results
+    and ``w`` is R-13 of them. Forged announcements fail it."""
+    return not m.forged
+
+
+def client_receive(ctx: Ctx, i: int, st: ClientState, msg: Msg) -> ClientState:
+    """R-15: verify an announcement, accept the first verified model of each round."""
+    me = f"C{i}"
+    m = msg.model
+    assert m is not None
+    if client_done(ctx.p, st):
+        ctx.drop(me, msg, "done")
+        return st
+    if not announce_valid(m):
+        ctx.drop(me, msg, "invalid evidence")
+        return st
+    if m in st.verified:
+        ctx.drop(me, msg, "already verified")
+        return st
+    if m.prev not in st.verified:  # R-15 (b): wait, one buffered announce per sender+round
+        keep = frozenset(b for b in st.buffer if (b.src, b.tau) != (msg.src, msg.tau))
+        return st._replace(buffer=keep | {msg})
+    st = _client_verify(ctx, i, st, msg)
+    # verifying a model may release buffered announcements
+    progress = True
+    while progress and not client_done(ctx.p, st):
+        progress = False
+        for b in sorted(st.buffer):
+            assert b.model is not None
+            if b.model.prev in st.verified:
+                st = st._replace(buffer=st.buffer - {b})
+                st = _client_verify(ctx, i, st, b)
+                progress = True
+                break
+    return st
+
+
+def _client_verify(ctx: Ctx, i: int, st: ClientState, msg: Msg) -> ClientState:
+    m = msg.model
+    assert m is not None
+    last = m.round == ctx.p.R and ctx.abstract_final
+    if not last:
+        seen = st.seen | {(m.round - 1, c) for c, cl, _ in m.parts if i in cl}
+        st = st._replace(verified=st.verified | {m}, seen=seen)
+    if m.round == len(st.accepted):  # the first verified model of its round
+        st = st._replace(accepted=st.accepted + ((FINAL if last else m),))
+        ctx.emit("accept", f"C{i}", m, msg.src, len(st.seen))
+    return st
+
+
+# =====================================================================================
+# Aggregator (R-6 .. R-14)
+# =====================================================================================
+
+
+def count_views(p: Params, st: AggState, before: int) -> dict[int, int]:
+    """D-12: ``n(i)`` = number of certified proposals of rounds ``< before`` containing
+    ``i`` for which this aggregator holds the certificate *and* the proposal."""
+    n: dict[int, int] = {}
+    for k in range(min(before, p.R) * p.n_a):
+        v = st.views[k]
+        if v.cert is not None and v.first == v.cert:
+            for i in v.cert.clients:
+                n[i] = n.get(i, 0) + 1
+    return n
+
+
+def valid_proposal(p: Params, prop: Proposal) -> bool:
+    """R-8 guards on the set (signatures and ciphertexts are abstracted as valid):
+    members of cluster c of round tau (R-2), each once, at least q_min of them."""
+    cl = prop.clients
+    return (
+        0 <= prop.tau < p.R
+        and len(set(cl)) == len(cl)
+        and list(cl) == sorted(cl)
+        and set(cl) <= set(p.members(prop.tau, prop.c))
+        and len(cl) >= p.q_min
+    )
+
+
+def decode(
+    releases: list[tuple[int, bool]], quorum: int, t_a: int
+) -> tuple[bool, tuple[int, ...], tuple[int, ...]] | None:
+    """D-4, symbolically. ``releases``: (releaser, good?) for the certified ``pd``.
+
+    A set of ``quorum`` share sums lies on one polynomial of degree ``t_a`` iff all are
+    good (they lie on the true polynomial), or it holds at most ``t_a`` good ones and at
+    least one wrong one (the adversary can then pick a polynomial through them: with at
+    most ``t_a`` true points the true polynomial is not determined). We let the adversary
+    win whenever it can: the result is garbage if any consistent set holds a wrong
+    point. With ``quorum = n_a - t_a`` and ``n_a >= 3 t_a + 1`` every set of ``quorum``
+    points holds ``>= t_a + 1`` good ones, so garbage is impossible (I-1).
+
+    Returns ``(garbage, support, wrong)`` or ``None`` (not decodable yet). The support
+    shown is the lexicographically first consistent set of the chosen kind."""
+    rel = sorted(releases)
+    good = [k for k, g in rel if g]
+    bad = [k for k, g in rel if not g]
+    if bad:
+        for a in range(min(len(good), t_a), -1, -1):
+            b = quorum - a
+            if 1 <= b <= len(bad):
+                support = tuple(sorted(good[:a] + bad[:b]))
+                wrong = tuple(k for k in good if k not in support)
+                return True, support, wrong
+    if len(good) >= quorum:
+        for s in combinations(good, quorum):
+            return False, tuple(s), tuple(bad)
+    return None
+
+
+def agg_receive(ctx: Ctx, j: int, st: AggState, msg: Msg) -> AggState:
+    """Dispatch one delivered message (R-3: unknown kinds / wrong roles are dropped)."""
+    me = f"A{j}"
+    if not 0 <= msg.tau < ctx.p.R or not 0 <= msg.c < ctx.p.n_a:
+        ctx.drop(me, msg, "round or cluster out of range")
+        return st
+    if msg.kind == "submit":
+        return on_submit(ctx, j, st, msg)
+    if msg.kind == "propose":
+        return on_propose(ctx, j, st, msg)
+    if msg.kind == "endorse":
+        return on_endorse(ctx, j, st, msg)
+    if msg.kind == "release":
+        return on_release(ctx, j, st, msg)
+    ctx.drop(me, msg, "unexpected kind")
+    return st
+
+
+def on_submit(ctx: Ctx, j: int, st: AggState, msg: Msg) -> AggState:
+    """The coordinator holds at most one submission per member (R-6), then re-evaluates
+    its close condition."""
+    me, tau, c = f"A{j}", msg.tau, msg.c
+    i = int(msg.src[1:])
+    k = idx(ctx.p, tau, c)
+    v = st.views[k]
+    if c != j or i not in ctx.p.members(tau, c):
+        ctx.drop(me, msg, "not a member of my cluster")
+        return st
+    if v.proposed is not None:
+        ctx.drop(me, msg, "cluster already closed")
+        return st
+    if i in v.held:
+        ctx.drop(me, msg, "duplicate submission")
+        return st
+    st = _set_view(st, k, v._replace(held=v.held | {i}))
+    return try_close(ctx, j, st, tau)
+
+
+def try_close(ctx: Ctx, j: int, st: AggState, tau: int) -> AggState:
+    """R-6/R-7: close ``(tau, j)`` once, as soon as the close condition holds."""
+    p = ctx.p
+    k = idx(p, tau, j)
+    v = st.views[k]
+    if v.proposed is not None or not v.held:
+        return st
+    members = p.members(tau, j)
+    view = count_views(p, st, tau)
+    counts = {i: view.get(i, 0) for i in members}
+    if p.bug == "greedy-close":  # BROKEN: ignores the inclusion rule
+        chosen: tuple[int, ...] | None = tuple(sorted(v.held)) if len(v.held) >= p.q_min else None
+    else:
+        chosen = inclusion.close_decision(counts, v.held, p.t_c, p.B, p.q_min)
+    if chosen is None:
+        return st
+    prop = Proposal(tau, j, chosen)
+    snap = (tuple(counts[i] for i in members), tuple(sorted(v.held)))
+    # closed: later submissions are dropped; the snapshot keeps H for F-1
+    st = _set_view(st, k, v._replace(proposed=prop, snapshot=snap, held=frozenset()))
+    ctx.emit("propose", f"A{j}", prop, members, snap[0], snap[1])
+    broadcast_aggs(ctx, "propose", f"A{j}", tau, j, prop=prop)
+    return st
+
+
+def try_close_all(ctx: Ctx, j: int, st: AggState) -> AggState:
+    """Count views changed: re-evaluate every open cluster this node coordinates."""
+    for tau in range(ctx.p.R):
+        st = try_close(ctx, j, st, tau)
+    return st
+
+
+def on_propose(ctx: Ctx, j: int, st: AggState, msg: Msg) -> AggState:
+    """R-8: endorse the first valid proposal from the coordinator, and only that one."""
+    me, prop = f"A{j}", msg.prop
+    assert prop is not None
+    k = idx(ctx.p, msg.tau, msg.c)
+    v = st.views[k]
+    if msg.src != f"A{msg.c}" or prop.tau != msg.tau or prop.c != msg.c:
+        ctx.drop(me, msg, "not from the coordinator")
+        return st
+    if v.first is not None:
+        if prop != v.first:
+            ctx.emit("equivocation", me, v.first, prop)
+        ctx.drop(me, msg, "second proposal")
+        return st
+    if not valid_proposal(ctx.p, prop):
+        ctx.drop(me, msg, "invalid proposal")
+        return st
+    st = _set_view(st, k, v._replace(first=prop, endorsed=v.endorsed + (prop,)))
+    ctx.emit("endorse", me, prop)
+    broadcast_aggs(ctx, "endorse", me, msg.tau, msg.c, prop=prop)
+    st = maybe_release(ctx, j, st, k)
+    st = maybe_reconstruct(ctx, j, st, k)
+    return try_close_all(ctx, j, st)
+
+
+def on_endorse(ctx: Ctx, j: int, st: AggState, msg: Msg) -> AggState:
+    """R-9: certify on the first ``quorum`` distinct endorsements of one ``(pd, md)``."""
+    me, prop = f"A{j}", msg.prop
+    assert prop is not None
+    k = idx(ctx.p, msg.tau, msg.c)
+    v = st.views[k]
+    e = int(msg.src[1:])
+    if v.cert is not None:
+        ctx.drop(me, msg, "already certified")
+        return st
+    if (prop, e) in v.endorsements:
+        ctx.drop(me, msg, "duplicate endorsement")
+        return st
+    ends = v.endorsements | {(prop, e)}
+    v = v._replace(endorsements=ends)
+    endorsers = sorted(x for q, x in ends if q == prop)
+    if len(endorsers) >= ctx.p.cert_quorum:
+        # certified: the endorsements are no longer needed (later ones are dropped)
+        v = v._replace(cert=prop, endorsements=frozenset())
+        ctx.emit("certify", me, prop, tuple(endorsers))
+    st = _set_view(st, k, v)
+    st = maybe_release(ctx, j, st, k)
+    st = maybe_reconstruct(ctx, j, st, k)
+    return try_close_all(ctx, j, st)
+
+
+def release_guard(p: Params, v: View) -> Proposal | None:
+    """R-10: release once, holding both the certificate and the certified proposal."""
+    if p.bug == "release-without-cert":  # BROKEN: no certificate needed
+        return v.first if v.first is not None and not v.released else None
+    if v.cert is None or v.first != v.cert:
+        return None
+    if p.bug == "double-release":  # BROKEN: releases again on the next occasion
+        return v.cert if len(v.released) < 2 else None
+    return v.cert if not v.released else None
+
+
+def maybe_release(ctx: Ctx, j: int, st: AggState, k: int) -> AggState:
+    v = st.views[k]
+    prop = release_guard(ctx.p, v)
+    if prop is None:
+        return st
+    st = _set_view(st, k, v._replace(released=v.released + (prop,)))
+    ctx.emit("release", f"A{j}", prop, True)
+    broadcast_aggs(ctx, "release", f"A{j}", prop.tau, prop.c, prop=prop, good=True)
+    return st
+
+
+def on_release(ctx: Ctx, j: int, st: AggState, msg: Msg) -> AggState:
+    """R-11: collect releases (one per releaser and pd), decode as each arrives."""
+    me, prop = f"A{j}", msg.prop
+    assert prop is not None
+    k = idx(ctx.p, msg.tau, msg.c)
+    v = st.views[k]
+    r = int(msg.src[1:])
+    if v.result is not None:
+        ctx.drop(me, msg, "already decoded")
+        return st
+    if any(q == prop and x == r for q, x, _ in v.releases):
+        ctx.drop(me, msg, "duplicate release")
+        return st
+    st = _set_view(st, k, v._replace(releases=v.releases | {(prop, r, msg.good)}))
+    if ctx.p.bug == "double-release":
+        st = maybe_release(ctx, j, st, k)
+    return maybe_reconstruct(ctx, j, st, k)
+
+
+def maybe_reconstruct(ctx: Ctx, j: int, st: AggState, k: int) -> AggState:
+    """R-11/R-12: decode by D-4 once holding the certified proposal and enough releases."""
+    v = st.views[k]
+    if v.result is not None or v.cert is None or v.first != v.cert:
+        return st
+    rel = [(x, g) for q, x, g in v.releases if q == v.cert]
+    dec = decode(rel, ctx.p.cert_quorum, ctx.p.t_a)
+    if dec is None:
+        return st
+    garbage, support, wrong = dec
+    res = Result(v.cert, () if garbage else v.cert.clients, garbage, len(support))
+    # decoded: releases are no longer needed (later ones are dropped)
+    st = _set_view(st, k, v._replace(result=res, releases=frozenset()))
+    ctx.emit("reconstruct", f"A{j}", v.cert, support, wrong, res)
+    return maybe_aggregate(ctx, j, st)
+
+
+def maybe_aggregate(ctx: Ctx, j: int, st: AggState) -> AggState:
+    """R-13/R-14: with results for ``>= n_a - t_a`` clusters of its round, take all of
+    them, make the next model, announce it to every client, move on."""
+    p = ctx.p
+    while st.round < p.R:
+        tau = st.round
+        results = [
+            (c, st.views[idx(p, tau, c)].result)
+            for c in range(p.n_a)
+            if st.views[idx(p, tau, c)].result is not None
+        ]
+        if len(results) < p.quorum:
+            break
+        parts = tuple((c, r.clients, r.garbage) for c, r in results if r is not None)
+        model = Model(tau + 1, st.models[-1], parts)
+        st = st._replace(round=tau + 1, models=st.models + (model,))
+        ctx.emit("aggregate", f"A{j}", model)
+        for cn in p.client_names:
+            ctx.out.append(Msg("announce", f"A{j}", cn, tau + 1, -1, model=model))
+    return st

@@ -1,0 +1,130 @@
+"""Abstract values of the model. All are immutable (NamedTuples / frozensets) so that
+states can be hashed and shared between the states of the explorer.
+
+Nodes are named as in traces: ``"A<j>"`` (aggregator j), ``"C<i>"`` (client i)."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+
+class Proposal(NamedTuple):
+    """A proposal for ``(tau, c)`` with client set ``I`` (sorted). The proposal digest
+    ``pd`` (R-3) is a function of exactly these fields (clients submit once per round,
+    so ``I`` determines the submissions), hence the proposal stands for its digest, and so
+    does the masked sum ``Y`` (``md``)."""
+
+    tau: int
+    c: int
+    clients: tuple[int, ...]
+
+
+class Model(NamedTuple):
+    """A model ``w_tau`` (symbolic). ``parts`` are the cluster results used (R-13):
+    ``(cluster, clients whose updates the decoded sum contains, garbage?)``. A model is
+    determined by its previous model and its parts, as R-13 is deterministic."""
+
+    round: int
+    prev: Model | None
+    parts: tuple[tuple[int, tuple[int, ...], bool], ...]
+    forged: bool = False
+
+
+GENESIS = Model(0, None, ())
+#: What the explorer remembers of a model accepted for the last round (nothing reads it).
+FINAL = Model(-1, None, ())
+
+
+class Msg(NamedTuple):
+    """A message in flight. ``tau``/``c`` as in the trace's ``round``/``cluster`` fields
+    (announce: ``tau`` is the new model's round). ``good`` is meaningful for releases
+    only (is the share sum correct?)."""
+
+    kind: str  # submit | propose | endorse | release | announce
+    src: str
+    dst: str
+    tau: int
+    c: int
+    prop: Proposal | None = None
+    good: bool = True
+    model: Model | None = None
+
+
+class Result(NamedTuple):
+    """A decoded cluster result ``s = Y - rho`` (R-12), symbolically: the clients whose
+    updates it sums. ``garbage`` when a wrong share sum got into the decoding support."""
+
+    prop: Proposal
+    clients: tuple[int, ...]
+    garbage: bool
+    support: int
+
+
+class View(NamedTuple):
+    """An honest aggregator's state for one ``(tau, c)``. Fields marked *ghost* record
+    history for the invariants and never influence the protocol."""
+
+    held: frozenset[int] = frozenset()  # coordinator: clients whose submission it holds
+    proposed: Proposal | None = None  # coordinator: the proposal it sent (R-7)
+    snapshot: tuple | None = None  # ghost: (counts, held) when it closed (F-1)
+    first: Proposal | None = None  # first valid proposal received (R-8), the one it holds
+    endorsed: tuple[Proposal, ...] = ()  # ghost: proposals it endorsed (S-2)
+    endorsements: frozenset[tuple[Proposal, int]] = frozenset()  # (proposal, endorser)
+    cert: Proposal | None = None  # certified proposal (R-9)
+    released: tuple[Proposal, ...] = ()  # ghost: proposals it released for (S-3)
+    releases: frozenset[tuple[Proposal, int, bool]] = frozenset()  # (pd, releaser, good)
+    result: Result | None = None  # R-12
+
+
+class AggState(NamedTuple):
+    """An honest aggregator: its round ``r_j``, its model chain, its views."""
+
+    round: int
+    models: tuple[Model, ...]  # models[tau] = its model of round tau
+    views: tuple[View, ...]  # index tau * n_a + c
+
+
+class ClientState(NamedTuple):
+    alive: bool = True
+    accepted: tuple[Model, ...] = (GENESIS,)  # accepted[tau]: first verified model of tau
+    submitted: frozenset[int] = frozenset()
+    verified: frozenset[Model] = frozenset({GENESIS})
+    buffer: frozenset[Msg] = frozenset()  # announces waiting for their prev (R-15 b)
+    seen: frozenset[tuple[int, int]] = frozenset()  # certified (tau, c) containing it (D-12)
+
+
+class SysState(NamedTuple):
+    """The whole system: honest aggregators (``None`` for a Byzantine one), clients,
+    the messages in flight (a set: every message is distinct), and the messages the
+    Byzantine aggregators have already sent (each at most once, to keep the search
+    finite)."""
+
+    aggs: tuple[AggState | None, ...]
+    clients: tuple[ClientState, ...]
+    net: frozenset[Msg]
+    byz_sent: frozenset[Msg]
+
+
+class Action(NamedTuple):
+    kind: str  # deliver | step | crash | byz
+    node: str
+    msg: Msg | None = None
+
+    def __str__(self) -> str:
+        m = self.msg
+        if self.kind == "step":
+            return f"{self.node}: local step"
+        if self.kind == "crash":
+            return f"{self.node}: crash"
+        assert m is not None
+        what = f"{m.kind}(tau={m.tau}, c={m.c}"
+        if m.prop is not None:
+            what += f", I={list(m.prop.clients)}"
+        if m.kind == "release":
+            what += ", good" if m.good else ", WRONG"
+        if m.model is not None:
+            what += f", model round {m.model.round}" + (" FORGED" if m.model.forged else "")
+        what += ")"
+        if self.kind == "byz":
+            return f"{m.src} (Byzantine) sends {what} to {m.dst}"
+        return f"deliver {what} {m.src} -> {m.dst}"
