@@ -10,12 +10,13 @@ import sys
 
 import click
 
-from asfl import cli_check, cli_experiment, cli_explore, cli_fuzz, cli_replay, cli_run, cli_zoo
+from asfl import cli_check, cli_experiment, cli_explore, cli_fuzz, cli_prove, cli_replay, cli_run, cli_zoo
 
 COMMANDS = [
     cli_run.command,
     cli_check.command,
     cli_explore.command,
+    cli_prove.command,
     cli_replay.command,
     cli_zoo.command,
     cli_fuzz.command,
