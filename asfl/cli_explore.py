@@ -35,7 +35,7 @@ def _ids(s: str) -> frozenset[int]:
     "--bug", type=click.Choice(BUGS), default="none", show_default=True, help="a deliberately broken variant"
 )
 @click.option("--max-states", type=int, default=2_000_000, show_default=True)
-@click.option("--max-seconds", type=float, default=600.0, show_default=True)
+@click.option("--max-seconds", type=float, default=60.0, show_default=True)
 @click.option("--no-por", is_flag=True, help="disable partial-order reduction")
 @click.option(
     "--symmetry", is_flag=True, help="symmetry reduction (fewer states, each costlier: see model/symmetry.py)"
