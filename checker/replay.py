@@ -11,6 +11,29 @@ Checker-specific IDs (trace well-formedness, no property in properties.md):
 send to that node; a drop names a delivered message), ``T-STEP`` step structure (an
 event belongs to a step of its node, Byzantine nodes write only wire events, nothing
 after a crash), ``T-END`` the end event (present, consistent with the trace).
+
+Whole traces and online use share one mechanism: :meth:`Checker.check_lines` is
+``start(header)``, ``feed(event)`` for every later line, ``finish()``; an online monitor
+(the harness) calls the same methods as the run writes the trace, and may call
+:meth:`Checker.end_step` when it knows a step is complete. When each class of violation
+is reported:
+
+- per event (returned by ``feed`` of that event, at its line): T-SEQ, T-FLOW, per-event
+  T-STEP, R-3 ranges, and every guard or property that the state so far decides (S-1..S-5,
+  P-1, P-2, I-1..I-4, F-1, the F-3 count views of coordinators, R-n, D-13);
+- per step (the checker groups events into steps of one node, opened by a ``deliver``,
+  ``local_step`` or ``crash``): the sends a rule prescribes (R-5, R-7, R-8, R-10, R-14)
+  and what a trigger message may do (I-4: a ``junk`` message delivered to an honest node
+  is dropped; a dropped trigger is followed by no state-changing protocol event). These
+  are decided when the step is complete: returned by ``feed`` of the next trigger or of
+  ``end``, by ``end_step()`` or by ``finish()``, at the line of the step's trigger;
+- end of trace (``finish()`` only): T-END, L-1, L-2, L-3, the F-3 bounds on the counts
+  clients report (they need every certificate of the trace), and the report's liveness,
+  fairness and certificate summaries.
+
+Crashes: a ``crash`` event of a client is authoritative (the client is crashed from then
+on, it needs no liveness) whether or not the header's ``crashed`` (planned crashes)
+lists it; the fault bound ``t_c`` counts both.
 """
 
 from __future__ import annotations
@@ -34,6 +57,10 @@ from model.shuffle import cluster_assignment
 
 SUBSET_SEARCH_LIMIT = 20000
 _KINDS = frozenset({"submit", "propose", "endorse", "release", "announce"})
+# protocol events that change a node's state: none may follow a dropped trigger (R-3)
+_STATEFUL = frozenset(
+    {"submit", "propose", "endorse", "certify", "release", "reconstruct", "aggregate", "accept"}
+)
 HISTORY_LIMIT = 40
 
 
@@ -98,7 +125,7 @@ class Checker:
         self.schema = TraceSchema()
 
     # ================================================================================
-    # driver
+    # driver: whole traces (check_file, check_lines) are a loop over the incremental API
     # ================================================================================
     def check_file(self, path: str | Path) -> Report:
         with open(path, encoding="utf-8") as f:
@@ -106,63 +133,109 @@ class Checker:
         return self.check_lines(lines, str(path))
 
     def check_lines(self, lines: list[str], path: str = "<trace>") -> Report:
-        t0 = time.perf_counter()
-        rep = Report(path, raw=lines)
-        self.rep = rep
+        """Check a whole trace: ``start`` on line 1, ``feed`` every other non-blank line,
+        ``finish``. Stops feeding after ``max_violations`` violations."""
         if not lines:
             raise Unusable(1, "empty file: no header")
-        loads = json.loads
-        validate = self.schema.validate
-        try:
-            hdr = loads(lines[0])
-        except json.JSONDecodeError as e:
-            raise Unusable(1, f"invalid JSON: {e.msg} (column {e.colno})") from None
-        err = validate(hdr)
-        if err is None and hdr.get("kind") != "header":
-            err = "line 1 must be the header"
-        if err:
-            raise Unusable(1, f"{err}. {self.schema.explain(hdr)}".strip())
-        self._init(hdr)
-        handlers = self.handlers
+        self.start(self._parse(lines[0], 1), path, raw=lines)
         for n in range(1, len(lines)):
-            line = n + 1
             raw = lines[n]
             if not raw.strip():
                 continue
-            try:
-                ev = loads(raw)
-            except json.JSONDecodeError as e:
-                raise Unusable(line, f"invalid JSON: {e.msg} (column {e.colno})") from None
-            err = validate(ev)
-            if err:
-                raise Unusable(line, f"{err}. {self.schema.explain(ev)}".strip())
-            kind = ev["kind"]
-            if kind == "header":
-                raise Unusable(line, "a second header")
-            self.line = line
-            self.cur_node = ev.get("node")
-            self.events += 1
-            if ev["seq"] != self.events:
-                self.viol("T-SEQ", f"seq {ev['seq']}, expected {self.events}")
-                self.events = ev["seq"]
-            if self.ended:
-                self.viol("T-END", "event after the end event")
-            if kind != "end" and not self._in_range(ev):
-                continue
-            try:
-                handlers[kind](ev)
-            except (KeyError, IndexError, ValueError, TypeError) as e:  # defensive
-                self.viol("T-STEP", f"event not interpretable against the model: {type(e).__name__} {e}")
-            if len(rep.violations) >= self.max_violations:
+            self.feed(self._parse(raw, n + 1), line=n + 1)
+            if len(self.rep.violations) >= self.max_violations:
                 break
+        return self.finish(lines=len(lines))
+
+    @staticmethod
+    def _parse(raw: str, line: int) -> dict[str, Any]:
+        try:
+            ev = json.loads(raw)
+        except json.JSONDecodeError as e:
+            raise Unusable(line, f"invalid JSON: {e.msg} (column {e.colno})") from None
+        return ev
+
+    def start(self, header: dict[str, Any], path: str = "<trace>", raw: list[str] | None = None) -> None:
+        """Begin a trace with its header (line 1). Raises :class:`Unusable` if the header
+        does not validate. ``raw`` (the trace's lines, optional) is kept in the report for
+        rendering histories."""
+        self._t0 = time.perf_counter()
+        self.rep = Report(path, raw=raw if raw is not None else [])
+        err = self.schema.validate(header)
+        if err is None and header.get("kind") != "header":
+            err = "line 1 must be the header"
+        if err:
+            raise Unusable(1, f"{err}. {self.schema.explain(header)}".strip())
+        self._init(header)
+
+    def feed(self, ev: dict[str, Any], line: int | None = None) -> list[Violation]:
+        """Check one event (after :meth:`start`); the violations it reveals.
+
+        ``line`` is the event's line in the trace file (default: the previous event's
+        line + 1, i.e. ``seq + 1`` in a well-formed trace). Raises :class:`Unusable` if
+        the event does not validate against the schema. The event is not modified.
+
+        When a violation is reported (see also the module docstring):
+
+        - checks of one event against the state so far (guards, S/P/I properties, T-SEQ,
+          T-FLOW, per-event T-STEP, F-1, R-n) are returned by the ``feed`` of that event;
+        - checks of a whole step (the sends a rule prescribes, R-5/R-7/R-8/R-10/R-14, and
+          what a dropped or malformed trigger may do, I-4) are decided when the step
+          ends: they are returned by the ``feed`` of the next step's trigger (``deliver``,
+          ``local_step``, ``crash``) or of ``end``, by :meth:`end_step`, or by
+          :meth:`finish`; their line is the step's trigger line;
+        - end-of-trace checks (T-END, L-1, L-2, L-3, the F-3 client count bounds, which
+          need every certificate of the trace) only in :meth:`finish`.
+        """
+        self.line = line = self.line + 1 if line is None else line
+        err = self.schema.validate(ev)
+        if err:
+            raise Unusable(line, f"{err}. {self.schema.explain(ev)}".strip())
+        kind = ev["kind"]
+        if kind == "header":
+            raise Unusable(line, "a second header")
+        rep = self.rep
+        n0 = len(rep.violations)
+        self.cur_node = node = ev.get("node")
+        self.events += 1
+        if ev["seq"] != self.events:
+            self.viol("T-SEQ", f"seq {ev['seq']}, expected {self.events}")
+            self.events = ev["seq"]
+        if self.ended:
+            self.viol("T-END", "event after the end event")
+        if kind != "end" and not self._in_range(ev):
+            return rep.violations[n0:]
+        if kind in _STATEFUL and node == self.step_node:
+            self.step_proto.append(kind)
+        try:
+            self.handlers[kind](ev)
+        except (KeyError, IndexError, ValueError, TypeError) as e:  # defensive
+            self.viol("T-STEP", f"event not interpretable against the model: {type(e).__name__} {e}")
+        return rep.violations[n0:]
+
+    def end_step(self) -> list[Violation]:
+        """Declare the current step complete (an online feeder that knows step
+        boundaries, e.g. a simulator after each action): its step checks are decided
+        now instead of at the next trigger. Events of an honest node after this and
+        before its next trigger are outside any step (T-STEP)."""
+        n0 = len(self.rep.violations)
+        self._close_step()
+        self.step_node = None
+        return self.rep.violations[n0:]
+
+    def finish(self, lines: int | None = None) -> Report:
+        """End of the trace: close the last step and run the end-of-trace checks
+        (T-END, liveness L-1..L-3, fairness and the F-3 count bounds). ``lines`` is the
+        trace's line count (default: the last line fed)."""
+        rep = self.rep
         self._close_step()
         t1 = time.perf_counter()
         self._finish()
-        rep.lines = len(lines)
+        rep.lines = self.line if lines is None else lines
         rep.events = self.events
         rep.stats = {
-            "seconds": round(time.perf_counter() - t0, 4),
-            "replay_seconds": round(t1 - t0, 4),
+            "seconds": round(time.perf_counter() - self._t0, 4),
+            "replay_seconds": round(t1 - self._t0, 4),
             "signatures": self.sigs.stats(),
         }
         return rep
@@ -195,7 +268,11 @@ class Checker:
         self._cluster_of: dict[int, dict[int, int]] = {}
         # wire
         self.msgs: dict[int, tuple] = {}  # id -> (src, dst, type, round, cluster, line, digest)
-        self.author: dict[str, str] = {}  # envelope digest -> honest node that signed it
+        # envelope digest -> (signer, type, round, cluster) of its first send: by the honest
+        # node that signed it (signature verified), else by the Byzantine node that sent
+        # it first. A forwarded copy of the envelope counts as the signer's message.
+        self.author: dict[str, tuple[str, str, Any, Any]] = {}
+        self.byz_author: dict[str, tuple[str, str, Any, Any]] = {}
         self.first_sent: dict[tuple, int] = {}  # (honest src, type, round, cluster) -> line
         self.last_wild: dict[str, int] = {}  # node -> line of last opaque Byzantine deliver
         self.delivered: dict[int, int] = {}  # id -> line
@@ -204,10 +281,15 @@ class Checker:
         # step structure
         self.step_node: str | None = None
         self.step_line = 0
+        self.step_msg: int | None = None  # the message delivered by the step's trigger
+        self.step_junk = False  # ... sent as junk (bytes that do not decode) to an honest node
+        self.step_dropped = False  # ... dropped by its receiver in the step
+        self.step_proto: list[str] = []  # state-changing protocol events of the step's node
         self.expect: dict[tuple, int] = {}
         self.sent: dict[tuple, int] = {}
         # clients
         self.crashed_at: dict[str, int] = {}
+        self.masks: dict[str, tuple[str, int, int]] = {}  # ghost mask -> (client, round, line)
         self.accepted: dict[int, list[str]] = {i: [self.genesis_model] for i in range(self.n_c)}
         self.submitted: dict[int, set[int]] = {i: set() for i in range(self.n_c)}
         self.last_model_round: dict[int, int] = {}
@@ -367,6 +449,22 @@ class Checker:
         self.step_line = self.line
 
     def _close_step(self) -> None:
+        """Step checks, decided once the step is complete (reported at its trigger line)."""
+        if self.step_msg is not None:
+            saved = self.line
+            self.line = self.step_line
+            node, mid = self.step_node or "?", self.step_msg
+            if self.step_junk and not self.step_dropped:
+                self.viol("I-4", f"{node} did not drop malformed message {mid} (R-3)", node=node)
+            if self.step_dropped and self.step_proto:
+                self.viol(
+                    "I-4",
+                    f"{node} dropped message {mid} yet performed {self.step_proto} in that step (R-3)",
+                    node=node,
+                )
+            self.line = saved
+            self.step_msg, self.step_junk, self.step_dropped = None, False, False
+        self.step_proto = []
         if self.expect:
             for k, n in self.expect.items():
                 got = self.sent.get(k, 0)
@@ -403,8 +501,10 @@ class Checker:
         tau, c = ev.get("round"), ev.get("cluster")
         self.msgs[mid] = (node, ev["to"], ev["type"], tau, c, self.line, ev["digest"])
         if honest:
-            self.author.setdefault(ev["digest"], node)
+            self.author.setdefault(ev["digest"], (node, ev["type"], tau, c))
             self.first_sent.setdefault((node, ev["type"], tau, c), self.line)
+        elif ev["type"] in _KINDS:
+            self.byz_author.setdefault(ev["digest"], (node, ev["type"], tau, c))
         k = (ev["type"], tau, c)
         for rule in ("R-5", "R-7", "R-8", "R-10", "R-14"):
             kk = (rule, *k)
@@ -429,13 +529,18 @@ class Checker:
         if mid in self.delivered:
             self.viol("T-FLOW", f"message {mid} delivered twice (first at line {self.delivered[mid]})")
         self.delivered[mid] = self.line
+        self.step_msg = mid
+        self.step_junk = m[2] == "junk" and not (node[0] == "A" and _ids(node) in self.byz)
         self.got.add((node, m[2], m[0], m[3], m[4]))
         if m[2] not in _KINDS and m[0][0] == "A" and _ids(m[0]) in self.byz:
             self.last_wild[node] = self.line
-        author = self.author.get(m[6])
-        if author is not None and author != m[0]:
-            # a signed envelope of an honest author relayed (replayed) by another node
-            self.got.add((node, m[2], author, m[3], m[4]))
+        orig = self.author.get(m[6]) or self.byz_author.get(m[6])
+        if orig is not None:
+            # a signed envelope relayed (forwarded, replayed) by any node, its signer
+            # included, is its signer's message for the round and cluster of the first send
+            self.got.add((node, orig[1], orig[0], orig[2], orig[3]))
+            if orig[1] == "announce":
+                self.got_announce.add((node, orig[0]))
         if m[2] == "announce":
             self.got_announce.add((node, m[0]))
         if isinstance(m[3], int) and isinstance(m[4], int) and m[2] != "announce":
@@ -445,12 +550,16 @@ class Checker:
         mid = ev["msg"]
         if self.delivered.get(mid) is None or self.msgs[mid][1] != ev["node"]:
             self.viol("T-FLOW", f"drop of message {mid} not delivered to {ev['node']}")
+        elif mid == self.step_msg and ev["node"] == self.step_node:
+            self.step_dropped = True
 
     def on_crash(self, ev: dict[str, Any]) -> None:
         node = ev["node"]
         self._new_step(node)
-        if node[0] != "C" or _ids(node) not in self.crashed_cfg:
-            self.viol("T-STEP", f"{node} crashed but is not listed as crashed in the header")
+        # The crash event is authoritative: the header's ``crashed`` lists the planned
+        # crashes, a run (e.g. a test harness) may crash other clients too.
+        if node[0] != "C":
+            self.viol("T-STEP", f"{node} crashed but only clients crash")
         if node in self.crashed_at:
             self.viol("T-STEP", f"{node} crashed twice")
         self.crashed_at[node] = self.line
@@ -502,6 +611,15 @@ class Checker:
             )
         g = ev.get("ghost")
         self.subs[(tau, i)] = (c, ev["sd"], g["x"] if g else None, self.line)
+        if g is not None:
+            prior = self.masks.setdefault(g["r"], (node, tau, self.line))
+            if prior[2] != self.line:
+                self.viol(
+                    "P-2",
+                    f"{node}'s round-{tau} mask equals the mask of {prior[0]} round {prior[1]} "
+                    f"(line {prior[2]}): the masks reveal the difference of the updates (D-2)",
+                    key=(tau, c),
+                )
         self._expect("R-5", "submit", tau, c, 1)
 
     def on_accept(self, ev: dict[str, Any]) -> None:

@@ -6,13 +6,13 @@ in the deterministic simulator and checks every step against the specification:
 - :mod:`harness.world`    -- a controllable simulated run: setup, actions, fair completion;
 - :mod:`harness.byz`      -- per-message Byzantine aggregator actions (scripted or automatic);
 - :mod:`harness.policies` -- schedule policies: FIFO, uniform random, PCT, targeted windows;
-- :mod:`harness.monitor`  -- the ``Monitor`` adapter interface, interim trace monitors,
-  white-box oracles and the adapter to ``checker/`` when it is available;
+- :mod:`harness.monitor`  -- the ``Monitor`` adapter interface: ``checker/`` fed online
+  after every step, and the white-box oracles;
 - :mod:`harness.schedule` -- readable JSON schedules, deterministic replay, second-stage shrinking;
 - :mod:`harness.narrate`  -- event-by-event narration citing the spec's rules;
 - :mod:`harness.campaign` -- Hypothesis campaigns (stateful machine and whole-run strategies);
 - :mod:`harness.zoo`      -- the bug zoo: textual patches applied to a copy of ``impl``.
 
-The harness imports ``impl`` (the system under test) and ``model`` only for pure,
-independent helpers (the R-2 shuffle, the R-6 rule), never ``impl`` from ``model``.
+The harness imports ``impl`` (the system under test), ``checker`` (the judge of every
+trace) and ``model`` only for pure, independent helpers (the R-2 shuffle).
 """

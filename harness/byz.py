@@ -29,6 +29,7 @@ from impl.messages import (
     model_digest,
 )
 from impl.node import Output, Send, send
+from impl.sim.byzantine import _forwarded as forwarded  # real kind, digest and signature
 from impl.wire import WireError
 
 # Per-message mutations. Each applies to some message kinds and leaves the others honest.
@@ -84,7 +85,7 @@ class HarnessByzantine:
         self._seen: set[bytes] = set()
         self.sent: list[Send] = []
         self.genuine_models: set[str] = set()  # digests of models the core computed (certified)
-        self.sent_replays = 0  # forwarded messages (see harness.monitor.CheckerMonitor)
+        self.sent_replays = 0  # forwarded messages
         self.submits: dict[tuple[int, int], Submit] = {}
         self.waiting: dict[tuple[int, int], list[tuple[Send, str, list[int], int]]] = {}
 
@@ -149,8 +150,8 @@ class HarnessByzantine:
         cfg = self.core.cfg
         self.sent_replays += 1
         out = [
-            Send(f"A{self.rng.randrange(cfg.n_aggregators)}", data, "replay", b"\0" * 32, b"\0" * 64),
-            Send(f"C{self.rng.randrange(cfg.n_clients)}", data, "replay", b"\0" * 32, b"\0" * 64),
+            forwarded(f"A{self.rng.randrange(cfg.n_aggregators)}", data),
+            forwarded(f"C{self.rng.randrange(cfg.n_clients)}", data),
         ]
         if self.sent:
             old = self.sent[self.rng.randrange(len(self.sent))]

@@ -28,11 +28,10 @@ from typing import Any
 
 import numpy as np
 
-from harness.byz import HarnessByzantine
+from harness.byz import HarnessByzantine, forwarded
 from harness.monitor import Monitor, Violation, default_monitors
 from impl.config import ProtocolConfig
 from impl.learning.data import Task
-from impl.node import Send
 from impl.sim.run import RunConfig, build
 from impl.sim.schedulers import Action, ControlledScheduler, Delivery, LocalStep
 
@@ -246,7 +245,7 @@ class World:
                     return None
                 data = b.inbox[act["replay"] % len(b.inbox)]
                 b.sent_replays += 1
-                sends = [Send(act["to"], data, "replay", b"\0" * 32, b"\0" * 64)]
+                sends = [forwarded(act["to"], data)]
             else:
                 kind, to, nth = act["out"]
                 matches = [k for k, s in enumerate(b.outbox) if (s.kind, s.to) == (kind, to)]

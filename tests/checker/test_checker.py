@@ -395,3 +395,129 @@ def test_implementation_trace_if_available(tmp_path: Path) -> None:
         pytest.skip("implementation run failed: " + r.stderr.decode()[-200:])
     rep = Checker(signatures="all").check_file(out)
     assert rep.ok, render(rep)
+
+
+# -------------------------------------------------------------------------------------
+# incremental (online) API
+# -------------------------------------------------------------------------------------
+
+
+def _online(tr: Trace, end_steps: bool = False) -> tuple[Any, list[Any]]:
+    """Feed ``tr`` event by event; the report and the violations in the order returned."""
+    ck = Checker(signatures="none")
+    ck.start(tr[0])
+    got: list[Any] = []
+    for e in tr[1:]:
+        if end_steps and e["kind"] in ("deliver", "local_step", "crash", "end"):
+            got += ck.end_step()
+        got += ck.feed(e)
+    rep = ck.finish()
+    return rep, got + rep.violations[len(got) :]
+
+
+@pytest.mark.parametrize("name", ["second release (S-3)", "missing broadcast send", "end deleted"])
+def test_feed_equals_check_lines(name: str, signed: Trace) -> None:
+    """check_lines is a loop over start/feed/finish: same violations, same lines; feed
+    returns every violation except the end-of-trace ones, which come from finish."""
+    for tr in (copy.deepcopy(signed), MUTATIONS[name][0](copy.deepcopy(signed))):
+        whole = check(tr)
+        rep, returned = _online(tr)
+        assert [v.as_dict() for v in rep.violations] == [v.as_dict() for v in whole.violations]
+        assert [v.as_dict() for v in returned] == [v.as_dict() for v in whole.violations]
+        assert rep.liveness == whole.liveness and rep.fairness == whole.fairness
+        again, _ = _online(tr, end_steps=True)  # closing steps early changes nothing
+        assert [v.as_dict() for v in again.violations] == [v.as_dict() for v in whole.violations]
+
+
+def test_step_checks_reported_at_next_trigger_or_end_step(signed: Trace) -> None:
+    tr = MUTATIONS["missing broadcast send"][0](copy.deepcopy(signed))
+    k = _index(tr, kind("endorse"))  # its step now lacks one endorse send (R-8)
+    ck = Checker(signatures="none")
+    ck.start(tr[0])
+    for e in tr[1 : k + 1]:
+        assert ck.feed(e) == []
+    rest = tr[k + 1 :]
+    nxt = next(j for j, e in enumerate(rest) if e["kind"] in ("deliver", "local_step", "crash"))
+    for e in rest[:nxt]:
+        assert [v for v in ck.feed(e) if v.prop == "R-8"] == []
+    late = ck.end_step()
+    assert [v.prop for v in late] == ["R-8"]
+    trigger = max(j for j in range(1, k) if tr[j]["kind"] in ("deliver", "local_step"))
+    assert late[0].line == trigger + 1  # reported at the step's trigger line
+
+
+def test_crash_event_is_authoritative() -> None:
+    """A client crashed by the run (not planned in the header) is crashed: no T-STEP, and
+    no liveness is owed for it."""
+    tr = emit_trace(P_CRASH, seed=0, behaviours="")
+    assert any(e["kind"] == "crash" for e in tr)
+    tr[0]["crashed"] = []
+    rep = check(tr)
+    assert rep.ok, render(rep)
+    assert rep.liveness["crashed"] == ["C5"] and rep.liveness["verdict"] == "live"
+    tr2 = copy.deepcopy(tr)
+    _first(tr2, kind("crash"))["node"] = "A1"
+    assert "T-STEP" in props(tr2)  # only clients crash
+
+
+def test_forwarded_envelope_counts_as_signers_message(signed: Trace) -> None:
+    """A Byzantine node forwards honest A1's endorsement to A2 (real kind, digest and
+    signature; no round or cluster on the forward): A2's certificate naming A1 is fine."""
+    tr = copy.deepcopy(signed)
+    cert = _first(tr, lambda e: kind("certify", "A2")(e) and 1 in e["endorsers"])
+    tau, c = cert["round"], cert["cluster"]
+    orig = _first(
+        tr,
+        lambda e: (
+            kind("send", "A1")(e)
+            and e["to"] == "A2"
+            and e["type"] == "endorse"
+            and (e["round"], e["cluster"]) == (tau, c)
+        ),
+    )
+    k = _index(tr, lambda e: kind("deliver", "A2")(e) and e["msg"] == orig["msg"])
+    orig["to"] = "A0"  # the original now goes to the Byzantine A0 ...
+    fwd = {
+        **{f: orig[f] for f in ("type", "size", "digest", "sig")},
+        "seq": 0,
+        "kind": "send",
+        "node": "A0",
+        "to": "A2",
+        "msg": 10**6,
+        "round": None,
+        "cluster": None,
+    }
+    tr[k]["msg"], tr[k]["from"] = 10**6, "A0"  # ... which forwards it to A2
+    tr.insert(k, fwd)
+    assert props(_renumber(tr)) == set()
+    tr[k]["digest"] = "77" * 32  # a different envelope: A1's endorsement never reached A2
+    assert "I-2" in props(tr)
+
+
+def test_malformed_or_dropped_trigger(signed: Trace) -> None:
+    """R-3 / I-4: junk delivered to an honest node is dropped; a dropped trigger changes
+    nothing (no protocol event in its step)."""
+    tr = copy.deepcopy(signed)
+    k = _index(tr, lambda e: kind("endorse")(e) and HONEST(e))
+    j = max(x for x in range(1, k) if tr[x]["kind"] in ("deliver", "local_step"))
+    assert tr[j]["kind"] == "deliver"
+    tr.insert(j + 1, {"seq": 0, "kind": "drop", "node": tr[j]["node"], "msg": tr[j]["msg"], "reason": "x"})
+    assert "I-4" in props(_renumber(tr))
+    tr = copy.deepcopy(signed)
+    dropped = {e["msg"] for e in tr[1:] if e["kind"] == "drop"}
+    d = _first(
+        tr, lambda e: kind("deliver")(e) and HONEST(e) and e["from"] == "A0" and e["msg"] not in dropped
+    )
+    send = _first(tr, lambda e: kind("send")(e) and e["msg"] == d["msg"])
+    send["type"] = "junk"  # bytes that do not decode, yet the receiver does not drop them
+    rep = check(tr)
+    assert any(v.prop == "I-4" and "did not drop" in v.message for v in rep.violations), render(rep)
+
+
+def test_mask_reuse(signed: Trace) -> None:
+    """D-2 fresh masks: two submissions with one mask reveal the difference of updates (P-2)."""
+    tr = copy.deepcopy(signed)
+    a = _first(tr, kind("submit"))
+    b = _first(tr, lambda e: kind("submit")(e) and e["node"] != a["node"])
+    b["ghost"] = {**b["ghost"], "r": a["ghost"]["r"]}
+    assert "P-2" in props(tr)

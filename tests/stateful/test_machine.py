@@ -4,9 +4,10 @@ Hypothesis drives the implementation in the simulator through
 :func:`harness.campaign.machine_class`: rules deliver a chosen message, run a client's
 local step, crash a client (up to ``t_c``), make a scripted Byzantine aggregator send a
 mutated message or replay an old one, or let a drawn background policy (uniform random,
-PCT or targeted) run; after every rule the new trace events go through the monitors
-(the interim trace monitors and white-box oracles online, ``checker/`` on the whole
-trace at the end); teardown completes the run fairly and checks liveness.
+PCT or targeted) run; after every rule the new trace events are checked online against
+the model by ``checker/`` (``Checker.feed``, step checks closed after each action) and
+by the white-box oracles; teardown completes the run fairly and the checker's
+end-of-trace checks judge liveness.
 
 A failure is saved, shrunk a second time, under ``tests/regressions/`` so that the
 default test run replays it from then on.
