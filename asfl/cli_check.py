@@ -25,6 +25,7 @@ from checker.report import as_json, render, render_unusable
 @click.option("--no-signatures", is_flag=True, help="same as --signatures none")
 @click.option("--delta", type=float, default=1e-5, show_default=True, help="delta for the privacy report")
 @click.option("--max-violations", type=int, default=1000, show_default=True)
+@click.option("--no-z3", is_flag=True, help="skip the per-trace Z3 obligations (S-6, I-1, P-1)")
 @click.option("-v", "--verbose", is_flag=True, help="per-client counts and every certificate")
 def command(
     trace: str,
@@ -33,6 +34,7 @@ def command(
     no_signatures: bool,
     delta: float,
     max_violations: int,
+    no_z3: bool,
     verbose: bool,
 ) -> int:
     """Check TRACE (JSON Lines, specs/trace.schema.json): schema, message flow,
@@ -40,7 +42,7 @@ def command(
     liveness (L-*) properties. Exit 0 valid, 1 violation, 2 unusable input."""
     if no_signatures:
         signatures = "none"
-    checker = Checker(signatures=signatures, delta=delta, max_violations=max_violations)
+    checker = Checker(signatures=signatures, delta=delta, max_violations=max_violations, z3=not no_z3)
     try:
         rep = checker.check_file(trace)
     except OSError as e:

@@ -48,6 +48,7 @@ from typing import Any
 
 import numpy as np
 
+from checker.obligations import TraceObligations
 from checker.privacy import epsilon
 from checker.schema import TraceSchema
 from checker.sigs import SignatureChecker
@@ -117,9 +118,11 @@ class Checker:
         signatures: str = "all",
         delta: float = 1e-5,
         max_violations: int = 1000,
+        z3: bool = True,
     ) -> None:
         assert signatures in ("all", "none")
         self.sig_mode = signatures
+        self.use_z3 = z3
         self.delta = delta
         self.max_violations = max_violations
         self.schema = TraceSchema()
@@ -238,6 +241,8 @@ class Checker:
             "replay_seconds": round(t1 - self._t0, 4),
             "signatures": self.sigs.stats(),
         }
+        if self.obligations is not None:
+            rep.stats["z3"] = self.obligations.summary()
         return rep
 
     # ================================================================================
@@ -251,6 +256,13 @@ class Checker:
         self.dim, self.rule, self.z = cfg["dim"], cfg["rule"], cfg["noise_multiplier"]
         self.genesis = bytes.fromhex(cfg["genesis"])
         self.quorum = self.n_a - self.t_a
+        self.obligations = TraceObligations(self.n_a, self.t_a) if self.use_z3 else None
+        if self.obligations is not None:
+            for res in self.obligations.for_config():
+                if res.status != "proved":
+                    self.viol(
+                        res.prop_id, f"Z3 {res.status} at the trace's sizes: {res.title} {res.counterexample}"
+                    )
         self.byz = set(h["byzantine"])
         self.crashed_cfg = set(h["crashed"])
         self.ghost = h["ghost"]
@@ -902,6 +914,12 @@ class Checker:
         if e is None or e[0] != pd:
             self.viol("I-2", f"{node} reconstructs without holding the proposal {pd[:12]}", key=key)
         sup, wrong = ev["support"], ev["wrong"]
+        if self.obligations is not None:
+            res = self.obligations.for_reconstruction(ev["size"], sup)
+            if res is not None and res.status != "proved":
+                self.viol(
+                    "P-1", f"Z3 {res.status}: masks do not cancel for this decoding: {res.detail}", key=key
+                )
         if len(set(sup)) != len(sup) or len(set(sup)) != self.quorum:
             self.viol("I-2", f"decoding support {sup} is not {self.quorum} distinct releases", key=key)
         if set(sup) & set(wrong):

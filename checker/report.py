@@ -83,6 +83,12 @@ def render(rep: Report, max_violations: int = 20, verbose: bool = False) -> str:
                 f"reconstructed by {c.get('reconstructed_by', [])}"
             )
     st = rep.stats
+    z3s = st.get("z3")
+    if z3s:
+        out.append(
+            f"z3: {z3s['proved']}/{z3s['obligations']} per-trace obligations proved (S-6 and I-1 at these "
+            f"sizes, P-1 for each revealed sum's size and decoding base) in {z3s['seconds']} s"
+        )
     sg = st.get("signatures", {})
     out.append(
         f"stats: {st.get('seconds')} s; signatures {sg.get('mode')}: {sg.get('verified')} verified, "

@@ -1,0 +1,32 @@
+"""Per-trace Z3 obligations (issue 3 d): S-6, I-1 at the trace's sizes, P-1 per revealed sum."""
+
+from __future__ import annotations
+
+from checker.obligations import TraceObligations
+
+
+def test_config_obligations_hold_within_the_bound_and_fail_outside() -> None:
+    """S-6 and I-1 are proved for n_a = 3 t_a + 1 and refuted for n_a = 3 t_a."""
+    assert [r.status for r in TraceObligations(4, 1).for_config()] == ["proved", "proved"]
+    refuted = TraceObligations(3, 1).for_config()
+    assert [r.status for r in refuted] == ["refuted", "refuted"]
+    assert all(r.counterexample for r in refuted)
+
+
+def test_reconstruction_obligation_is_cached_per_size_and_base() -> None:
+    """P-1 is proved for the decoding base of a reconstruction, once per (size, base)."""
+    obligations = TraceObligations(7, 2)
+    first = obligations.for_reconstruction(6, [4, 0, 2, 5, 6])
+    assert first is not None and first.status == "proved"
+    assert first.params["quorums"] == 1
+    again = obligations.for_reconstruction(6, [6, 2, 0, 4, 5])  # same base: the 3 smallest
+    assert again is first
+    assert obligations.summary()["obligations"] == 1
+
+
+def test_malformed_support_is_left_to_the_replay() -> None:
+    """A support too small or naming unknown aggregators is the replay's I-2, not a Z3 call."""
+    obligations = TraceObligations(4, 1)
+    assert obligations.for_reconstruction(5, [0]) is None
+    assert obligations.for_reconstruction(5, [0, 9]) is None
+    assert obligations.results == []
