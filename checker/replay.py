@@ -1175,6 +1175,10 @@ class Checker:
             "delta": self.delta,
             "noise_multiplier": self.z,
             "epsilon": {f"C{i}": round(epsilon(incl[i], self.z, self.delta), 4) for i in range(self.n_c)},
+            "epsilon_correct": [
+                min((epsilon(v, self.z, self.delta) for v in vals), default=0.0),
+                max((epsilon(v, self.z, self.delta) for v in vals), default=0.0),
+            ],
             "epsilon_note": "RDP Gaussian composition, eps = min_a k a/(2 z^2) "
             "+ log(1/delta)/(a-1), reimplemented in checker/privacy.py",
         }

@@ -60,12 +60,11 @@ def render(rep: Report, max_violations: int = 20, verbose: bool = False) -> str:
             f"fairness: inclusions over correct clients min {fr['min_correct']}, "
             f"max {fr['max_correct']}, spread {fr['spread_correct']}"
         )
-        eps = [e for e in fr["epsilon"].values()]
-        if eps:
-            out.append(
-                f"  privacy spent (delta={fr['delta']}, z={fr['noise_multiplier']}): "
-                f"eps max {max(eps)}, min {min(eps)}"
-            )
+        lo, hi = fr["epsilon_correct"]
+        out.append(
+            f"  privacy spent by correct clients (delta={fr['delta']}, z={fr['noise_multiplier']}): "
+            f"epsilon {lo:.1f}..{hi:.1f}"
+        )
         if verbose:
             out.append("  inclusions: " + json.dumps(fr["inclusions"]))
         if fr["unknown_sets"]:
