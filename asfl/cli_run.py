@@ -63,9 +63,7 @@ def config_options(func: Callable[..., Any]) -> Callable[..., Any]:
         ),
         click.option("--rounds", type=click.IntRange(1), default=DEFAULT.rounds, show_default=True),
         click.option("--seed", type=int, default=0, show_default=True),
-        click.option(
-            "--scheduler", type=click.Choice(SCHEDULERS), default="random", show_default=True
-        ),
+        click.option("--scheduler", type=click.Choice(SCHEDULERS), default="random", show_default=True),
         click.option(
             "--trace",
             "trace_path",
@@ -131,9 +129,7 @@ def run_config(opts: dict[str, Any]) -> RunConfig:
     t_a = opts["t_a"] if opts["t_a"] is not None else (n_a - 1) // 3
     k_min = n_c // max(n_a, 1)
     q_min = (
-        opts["q_min"]
-        if opts["q_min"] is not None
-        else max(2, min(k_min - opts["t_c"], math.ceil(k_min / 2)))
+        opts["q_min"] if opts["q_min"] is not None else max(2, min(k_min - opts["t_c"], math.ceil(k_min / 2)))
     )
     protocol = replace(
         DEFAULT,
@@ -192,9 +188,7 @@ def _summary_table(summary: RunSummary, run: RunConfig, console: Console) -> Non
             f"(noise multiplier {cfg.noise_multiplier})"
         )
     sent = sum(summary.bytes_by_kind.values())
-    console.print(
-        f"{summary.steps} steps, {summary.messages} messages, {sent / 1e6:.1f} MB on the wire"
-    )
+    console.print(f"{summary.steps} steps, {summary.messages} messages, {sent / 1e6:.1f} MB on the wire")
     console.print(f"trace: {summary.trace}  (check it with: asfl check {summary.trace})")
 
 
@@ -223,9 +217,7 @@ def command(as_json: bool, **opts: Any) -> int:
 
         def on_step(sim: Simulator) -> None:
             honest = [n for n in sim.honest if n.startswith("A")]
-            progress.update(
-                bar, completed=min((sim.nodes[n].rounds_done for n in honest), default=0)
-            )
+            progress.update(bar, completed=min((sim.nodes[n].rounds_done for n in honest), default=0))
 
         summary, _ = execute(run, on_step)
     if as_json:

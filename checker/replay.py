@@ -123,6 +123,8 @@ class Checker:
         assert signatures in ("all", "none")
         self.sig_mode = signatures
         self.use_z3 = z3
+        self.line = 0  # the line of the event being checked
+        self.step_node: str | None = None  # the node whose step is open
         self.delta = delta
         self.max_violations = max_violations
         self.schema = TraceSchema()
@@ -291,7 +293,7 @@ class Checker:
         self.got: set[tuple] = set()  # (dst, type, src, round, cluster) delivered
         self.got_announce: set[tuple[str, str]] = set()  # (client, aggregator)
         # step structure
-        self.step_node: str | None = None
+        self.step_node = None
         self.step_line = 0
         self.step_msg: int | None = None  # the message delivered by the step's trigger
         self.step_junk = False  # ... sent as junk (bytes that do not decode) to an honest node

@@ -206,9 +206,14 @@ def machine_class(
             recorder.examples += 1
             self.world = World(setup)
 
+        @property
+        def w(self) -> World:
+            """The world; every rule runs after ``start`` (its precondition says so)."""
+            assert self.world is not None
+            return self.world
+
         def _check(self) -> None:
-            w = self.world
-            assert w is not None
+            w = self.w
             if w.violations and not recorder.expired():
                 recorder.failed(w, "stateful")
                 raise PropertyViolation(w.violations)
@@ -224,20 +229,20 @@ def machine_class(
         @rule(k=st.integers(0, 2**16))
         def deliver(self, k: int) -> None:
             idx = self._indices(Delivery)
-            self.world.apply_index(idx[k % len(idx)])
+            self.w.apply_index(idx[k % len(idx)])
             self._check()
 
         @precondition(lambda self: self.world is not None and bool(self._indices(LocalStep)))
         @rule(k=st.integers(0, 2**16))
         def client_step(self, k: int) -> None:
             idx = self._indices(LocalStep)
-            self.world.apply_index(idx[k % len(idx)])
+            self.w.apply_index(idx[k % len(idx)])
             self._check()
 
-        @precondition(lambda self: self.world is not None and len(self.world.pending()) > 0)
+        @precondition(lambda self: self.world is not None and len(self.w.pending()) > 0)
         @rule(n=st.integers(1, 60))
         def advance(self, n: int) -> None:
-            w = self.world
+            w = self.w
             for _ in range(n):
                 if not w.pending():
                     break
@@ -248,14 +253,12 @@ def machine_class(
 
         @precondition(
             lambda self: (
-                self.world is not None
-                and len(self.world.crashed()) < self.world.setup.t_c
-                and not self.world.quiescent()
+                self.world is not None and len(self.w.crashed()) < self.w.setup.t_c and not self.w.quiescent()
             )
         )
         @rule(i=st.integers(0, BASE.n_clients - 1))
         def crash(self, i: int) -> None:
-            self.world.apply({"crash": f"C{i}"})
+            self.w.apply({"crash": f"C{i}"})
             self._check()
 
         @precondition(lambda self: any(b.outbox for b in self._scripted()))
@@ -264,19 +267,19 @@ def machine_class(
             b = next(b for b in self._scripted() if b.outbox)
             m = b.outbox[k % len(b.outbox)]
             nth = sum(1 for x in b.outbox[: k % len(b.outbox)] if (x.kind, x.to) == (m.kind, m.to))
-            self.world.apply({"byz": b.name, "out": [m.kind, m.to, nth], "do": how, "seed": s})
+            self.w.apply({"byz": b.name, "out": [m.kind, m.to, nth], "do": how, "seed": s})
             self._check()
 
         @precondition(lambda self: any(b.inbox for b in self._scripted()))
         @rule(k=st.integers(0, 2**16), to=st.integers(0, BASE.n_aggregators + BASE.n_clients - 1))
         def byz_replay(self, k: int, to: int) -> None:
             b = next(b for b in self._scripted() if b.inbox)
-            n_a = self.world.setup.n_aggregators
+            n_a = self.w.setup.n_aggregators
             name = f"A{to}" if to < n_a else f"C{to - n_a}"
-            self.world.apply({"byz": b.name, "replay": k % len(b.inbox), "to": name})
+            self.w.apply({"byz": b.name, "replay": k % len(b.inbox), "to": name})
             self._check()
 
-        @precondition(lambda self: self.world is None or self.world.quiescent())
+        @precondition(lambda self: self.world is None or self.w.quiescent())
         @rule()
         def idle(self) -> None:
             """Nothing can happen any more: keeps Hypothesis from 'no progress' errors."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from harness.schedule import Outcome, Schedule, replay
@@ -135,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
     args = argv if argv is not None else sys.argv[1:]
     sends = "--sends" in args
     files = [a for a in args if not a.startswith("--")]
-    outcome = narrate(Schedule.load(files[0]), sends=sends)
+    outcome = narrate(Schedule.load(Path(files[0])), sends=sends)
     return 1 if outcome.failed else 0
 
 

@@ -45,9 +45,7 @@ def next_model(cfg: ProtocolConfig, prev: np.ndarray, means: Sequence[np.ndarray
     return prev - cfg.lr * get_aggregator(cfg.rule)(stacked, cfg.t_a)
 
 
-def decode_releases(
-    cfg: ProtocolConfig, releases: Mapping[int, np.ndarray]
-) -> shamir.DecodeResult | None:
+def decode_releases(cfg: ProtocolConfig, releases: Mapping[int, np.ndarray]) -> shamir.DecodeResult | None:
     """Decode the mask sum from share sums keyed by aggregator index (D-4, R-11)."""
     points = {j + 1: vec for j, vec in releases.items()}
     return shamir.decode(points, cfg.t_a, cfg.quorum)
@@ -85,9 +83,7 @@ def verify_cluster(
     endorse = Endorse(tau, ev.cluster, pd, ev.md)
     endorsers = {j for j, sig in ev.endorsements if endorsement_valid(agg_keys[j], j, endorse, sig)}
     if len(endorsers) < cfg.quorum:
-        raise EvidenceError(
-            f"cluster {ev.cluster}: {len(endorsers)} valid endorsements < {cfg.quorum} (R-9)"
-        )
+        raise EvidenceError(f"cluster {ev.cluster}: {len(endorsers)} valid endorsements < {cfg.quorum} (R-9)")
     shares = {
         j: vec
         for j, vec, sig in ev.releases

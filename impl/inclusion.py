@@ -10,9 +10,7 @@ def floor_count(counts: Sequence[int], t_c: int) -> int:
     return sorted(counts)[min(t_c, len(counts) - 1)]
 
 
-def eligible(
-    members: Sequence[int], counts: Mapping[int, int], t_c: int, lead_bound: int
-) -> set[int]:
+def eligible(members: Sequence[int], counts: Mapping[int, int], t_c: int, lead_bound: int) -> set[int]:
     """``E = { i in M : n(i) <= m + B }`` (R-6)."""
     m = floor_count([counts[i] for i in members], t_c)
     return {i for i in members if counts[i] <= m + lead_bound}

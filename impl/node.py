@@ -86,9 +86,7 @@ def open_envelope(cfg: ProtocolConfig, keys: PublicKeys, data: bytes) -> tuple[E
     return env, body
 
 
-def send(
-    keys: crypto.NodeKeys, sender: int, to: str, message: Body, *, cluster: int | None = None
-) -> Send:
+def send(keys: crypto.NodeKeys, sender: int, to: str, message: Body, *, cluster: int | None = None) -> Send:
     """Seal ``message`` and address it (R-3)."""
     env = seal(keys, sender, message)
     return Send(

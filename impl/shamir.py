@@ -160,9 +160,9 @@ def decode(points: Mapping[int, FieldVec], t: int, quorum: int) -> DecodeResult 
             return hit
         cs = lagrange_coeffs(base, x)
         bvecs = [vecs[b] for b in base]
-        ok = bool(
-            np.array_equal(_combine([v[:_PREFIX] for v in bvecs], cs), vecs[x][:_PREFIX])
-        ) and bool(np.array_equal(_combine(bvecs, cs), vecs[x]))
+        ok = bool(np.array_equal(_combine([v[:_PREFIX] for v in bvecs], cs), vecs[x][:_PREFIX])) and bool(
+            np.array_equal(_combine(bvecs, cs), vecs[x])
+        )
         on_cache[key] = ok
         return ok
 

@@ -28,9 +28,7 @@ def _check(index_count: int, seed: bytes, rounds: int) -> None:
         raise ValueError("shuffle: index_count must be in [0, 2**40)")
 
 
-def compute_shuffled_index(
-    index: int, index_count: int, seed: bytes, rounds: int = DEFAULT_ROUNDS
-) -> int:
+def compute_shuffled_index(index: int, index_count: int, seed: bytes, rounds: int = DEFAULT_ROUNDS) -> int:
     """Position of ``index`` in the swap-or-not permutation of ``range(index_count)``
     (Rule R-2; identical to Ethereum phase0 ``compute_shuffled_index``).
 

@@ -27,9 +27,7 @@ class ByzantineAggregator:
 
     def __init__(self, core: Aggregator, behaviour: str, rng: np.random.Generator) -> None:
         if behaviour not in BEHAVIOURS:
-            raise ValueError(
-                f"unknown behaviour {behaviour!r}; choose from {', '.join(BEHAVIOURS)}"
-            )
+            raise ValueError(f"unknown behaviour {behaviour!r}; choose from {', '.join(BEHAVIOURS)}")
         self.core, self.behaviour, self.rng = core, behaviour, rng
         self.index = core.index
         self.sent: list[Send] = []

@@ -65,9 +65,7 @@ class DeterministicEntropy:
 
 
 def node_keys(seed: int, name: str) -> crypto.NodeKeys:
-    return crypto.NodeKeys.from_seed(
-        hashlib.sha256(f"asfl/sim-key/{seed}/{name}".encode()).digest()
-    )
+    return crypto.NodeKeys.from_seed(hashlib.sha256(f"asfl/sim-key/{seed}/{name}".encode()).digest())
 
 
 @dataclass
@@ -123,9 +121,7 @@ def build(
     subclasses (impl/experiments); the protocol itself always uses the defaults.
     """
     if run.behaviour not in BEHAVIOURS:
-        raise ValueError(
-            f"unknown behaviour {run.behaviour!r}; choose from {', '.join(BEHAVIOURS)}"
-        )
+        raise ValueError(f"unknown behaviour {run.behaviour!r}; choose from {', '.join(BEHAVIOURS)}")
     task = task or load_digits_task(seed=0)
     cfg = protocol_for_task(run.protocol, task)
     if not 0 <= run.byzantine <= cfg.n_aggregators:
@@ -162,16 +158,12 @@ def build(
         core = aggregator_cls(cfg, j, agg_keys[j], public, genesis_model, ghost=run.ghost)
         name = aggregator_name(j)
         if j in byzantine:
-            nodes[name] = ByzantineAggregator(
-                core, run.behaviour, np.random.default_rng([run.seed, 7, j])
-            )
+            nodes[name] = ByzantineAggregator(core, run.behaviour, np.random.default_rng([run.seed, 7, j]))
         else:
             nodes[name] = aggregators[name] = core
     for i in range(cfg.n_clients):
 
-        def trainer(
-            model: np.ndarray, r: np.random.Generator, idx: np.ndarray = parts[i]
-        ) -> np.ndarray:
+        def trainer(model: np.ndarray, r: np.random.Generator, idx: np.ndarray = parts[i]) -> np.ndarray:
             return local_gradient(model, task, idx, cfg.batch_size, r)
 
         nodes[client_name(i)] = client_cls(
@@ -207,9 +199,7 @@ def build(
             "genesis_model": model_digest(genesis_model).hex(),
         }
     )
-    sched = (
-        scheduler if scheduler is not None else make_scheduler(run.scheduler, run.seed, slow=slow)
-    )
+    sched = scheduler if scheduler is not None else make_scheduler(run.scheduler, run.seed, slow=slow)
     honest = {n for n in nodes if n not in {aggregator_name(j) for j in byzantine}}
     sim = Simulator(nodes, sched, trace, crash_after=crash_after, honest=honest)
     return Built(sim, cfg, task, aggregators, byzantine, crashed, slow)
@@ -220,11 +210,7 @@ def true_inclusions(built: Built) -> dict[int, int]:
     sets: dict[tuple[int, int], tuple[int, ...]] = {}
     for agg in built.aggregators.values():
         for key, st in agg.clusters.items():
-            if (
-                st.accepted is not None
-                and st.certificate is not None
-                and st.accepted.pd == st.certificate[0]
-            ):
+            if st.accepted is not None and st.certificate is not None and st.accepted.pd == st.certificate[0]:
                 sets[key] = tuple(e.client for e in st.accepted.proposal.entries)
     counts = dict.fromkeys(range(built.cfg.n_clients), 0)
     for clients in sets.values():
@@ -246,9 +232,7 @@ def summarise(built: Built, status: str) -> RunSummary:
     elif status == "stalled":
         stuck = [agg.diagnose() for agg in built.aggregators.values() if not agg.done]
         detail = (
-            "cannot progress: " + " | ".join(stuck)
-            if stuck
-            else "honest aggregators done; some clients not"
+            "cannot progress: " + " | ".join(stuck) if stuck else "honest aggregators done; some clients not"
         )
         if len(built.byzantine) > cfg.t_a:
             detail += f" — {len(built.byzantine)} Byzantine aggregators exceed t_a = {cfg.t_a}"
@@ -260,9 +244,7 @@ def summarise(built: Built, status: str) -> RunSummary:
     eps_cache: dict[int, float] = {}
     for n in set(inclusions.values()):
         eps_cache[n] = (
-            epsilon(cfg.noise_multiplier, n, DELTA)
-            if cfg.noise_multiplier > 0 or n == 0
-            else float("inf")
+            epsilon(cfg.noise_multiplier, n, DELTA) if cfg.noise_multiplier > 0 or n == 0 else float("inf")
         )
     sim.trace.event("end", None, {"status": status, "rounds_done": rounds, "detail": detail})
     sim.trace.close()

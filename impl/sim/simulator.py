@@ -73,15 +73,15 @@ class Simulator:
             if action.dst in self.crashed:
                 return True
             self.trace.event("deliver", action.dst, {"msg": action.msg, "from": action.src})
-            self._emit(
-                action.dst, self.nodes[action.dst].handle(action.data, action.msg), action.msg
-            )
+            self._emit(action.dst, self.nodes[action.dst].handle(action.data, action.msg), action.msg)
         else:
             self._local_step(action)
         return True
 
     def _local_step(self, action: LocalStep) -> None:
         name = action.client
+        if name in self.crashed:
+            return
         done = self.local_steps.get(name, 0)
         if self.crash_after.get(name) == done:
             self.crashed.add(name)

@@ -16,9 +16,7 @@ SEED_B = bytes(range(32, 64))
 
 
 def test_digest_is_length_prefixed_sha256() -> None:
-    want = hashlib.sha256(
-        (2).to_bytes(8, "little") + b"ab" + (1).to_bytes(8, "little") + b"c"
-    ).digest()
+    want = hashlib.sha256((2).to_bytes(8, "little") + b"ab" + (1).to_bytes(8, "little") + b"c").digest()
     assert crypto.digest(b"ab", b"c") == want
     assert crypto.digest(b"ab", b"c") != crypto.digest(b"a", b"bc")
     assert crypto.digest() == hashlib.sha256(b"").digest()

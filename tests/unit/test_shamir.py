@@ -21,9 +21,7 @@ def secret_vec(i: int, d: int) -> np.ndarray:
 
 
 # (t, n) with n >= 3t + 1
-params = st.integers(0, 3).flatmap(
-    lambda t: st.tuples(st.just(t), st.integers(3 * t + 1, 3 * t + 3))
-)
+params = st.integers(0, 3).flatmap(lambda t: st.tuples(st.just(t), st.integers(3 * t + 1, 3 * t + 3)))
 
 
 def test_share_vector_degree_zero_and_any_t_plus_1_reconstruct() -> None:
@@ -57,9 +55,7 @@ def test_share_vector_validation() -> None:
 def test_linearity_sum_of_shares(tn: tuple[int, int], d: int, k: int, salt: int) -> None:
     t, n = tn
     secrets = [secret_vec(salt * 8 + i, d) for i in range(k)]
-    all_shares = [
-        shamir.share_vector(s, t, n, seed(salt * 8 + i + 1)) for i, s in enumerate(secrets)
-    ]
+    all_shares = [shamir.share_vector(s, t, n, seed(salt * 8 + i + 1)) for i, s in enumerate(secrets)]
     sums = {j + 1: field.vsum([sh[j] for sh in all_shares], d) for j in range(n)}
     want = field.vsum(secrets, d)
     xs = list(range(1, t + 2))

@@ -54,9 +54,7 @@ OFFICIAL_VECTORS = [
 
 
 @pytest.mark.parametrize(("seed", "count", "rounds", "mapping"), OFFICIAL_VECTORS)
-def test_official_ethereum_vectors(
-    seed: bytes, count: int, rounds: int, mapping: list[int]
-) -> None:
+def test_official_ethereum_vectors(seed: bytes, count: int, rounds: int, mapping: list[int]) -> None:
     assert len(mapping) == count
     assert [shuffle.compute_shuffled_index(i, count, seed, rounds) for i in range(count)] == mapping
     assert shuffle.shuffle_positions(count, seed, rounds) == mapping
@@ -99,8 +97,7 @@ def test_validation() -> None:
 def test_round_seed() -> None:
     g = bytes(range(32))
     assert (
-        shuffle.round_seed(g, 7)
-        == hashlib.sha256(b"asfl/shuffle" + g + (7).to_bytes(8, "little")).digest()
+        shuffle.round_seed(g, 7) == hashlib.sha256(b"asfl/shuffle" + g + (7).to_bytes(8, "little")).digest()
     )
     assert shuffle.round_seed(g, 7) != shuffle.round_seed(g, 8)
 
