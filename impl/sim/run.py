@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -103,8 +103,6 @@ class Built:
 
 def protocol_for_task(cfg: ProtocolConfig, task: Task) -> ProtocolConfig:
     """The model dimension is the task's (softmax regression parameters)."""
-    from dataclasses import replace
-
     return replace(cfg, dim=param_dim(task.n_features, task.n_classes)).validate()
 
 
