@@ -316,6 +316,7 @@ class Checker:
         self.proposed: dict[tuple[int, int], tuple[str, int]] = {}  # (tau,c) -> (pd, line)
         self.props: dict[str, tuple[int, int, tuple[int, ...]]] = {}  # pd -> (tau, c, I)
         self.inferred: dict[str, tuple[int, ...]] = {}  # pd -> I found from ghost sums
+        self.endorsed_sets: dict[str, tuple[int, ...]] = {}  # pd -> I named by honest endorsers
         self.endorsed: dict[tuple[int, int, int], tuple[str, str, int]] = {}  # (j,tau,c)->(pd,md,line)
         self.endorsers: dict[str, set[int]] = {}  # pd -> honest endorsers
         self.md_of: dict[str, str] = {}
@@ -750,10 +751,12 @@ class Checker:
                 self.viol("F-3", f"count view n(C{i}) = {n} below the D-12 count {lo[i]}", key=key)
 
     def _clients_of(self, pd: str) -> tuple[int, ...] | None:
+        """The set a proposal digest commits to: from the honest coordinator's ``propose``,
+        else from an honest ``endorse`` (Byzantine coordinators), else inferred from ghosts."""
         got = self.props.get(pd)
         if got is not None:
             return got[2]
-        return self.inferred.get(pd)
+        return self.endorsed_sets.get(pd) or self.inferred.get(pd)
 
     def on_endorse(self, ev: dict[str, Any]) -> None:
         node, tau, c, pd, md = ev["node"], ev["round"], ev["cluster"], ev["pd"], ev["md"]
@@ -772,6 +775,22 @@ class Checker:
             )
             return
         self.endorsed[(j, tau, c)] = (pd, md, self.line)
+        clients = tuple(ev["clients"])
+        known = self.props.get(pd)
+        first = self.endorsed_sets.setdefault(pd, clients)
+        if (known is not None and tuple(known[2]) != clients) or first != clients:
+            self.viol(
+                "I-2",
+                f"{node} endorses {pd[:12]} as set {list(clients)}, another event names another set",
+                key=key,
+            )
+        members = set(self.clusters(tau)[c])
+        if not set(clients) <= members or len(set(clients)) != len(clients) or len(clients) < self.q_min:
+            self.viol(
+                "R-8",
+                f"{node} endorses set {list(clients)}: non-members, repeats or fewer than q_min",
+                key=key,
+            )
         if not self._received(node, "propose", f"A{c}", tau, c):
             self.viol("R-8", f"{node} endorses without a proposal from A{c} delivered", key=key)
         own = self.proposed.get(key)

@@ -217,6 +217,7 @@ class Aggregator:
             "cluster": prop.cluster,
             "pd": pd.hex(),
             "md": st.accepted.md.hex(),
+            "clients": sorted(clients),
         }
         return [
             Event("endorse", event),

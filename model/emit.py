@@ -147,7 +147,15 @@ class Renderer:
             )
         elif kind == "endorse":
             q = e[2]
-            self.put("endorse", node, round=q.tau, cluster=q.c, pd=self.pd(q), md=self.md(q))
+            self.put(
+                "endorse",
+                node,
+                round=q.tau,
+                cluster=q.c,
+                pd=self.pd(q),
+                md=self.md(q),
+                clients=sorted(q.clients),
+            )
         elif kind == "equivocation":
             q, o = e[2], e[3]
             self.put("equivocation", node, round=q.tau, cluster=q.c, first=self.pd(q), other=self.pd(o))

@@ -266,6 +266,10 @@ MUTATIONS: dict[str, tuple[Callable[[Trace], Trace], set[str]]] = {
     ),
     "too few proposed (S-5)": (m_set(kind("propose"), clients=lambda e: e["clients"][:1]), {"S-5", "F-1"}),
     "held changed (F-1)": (m_set(kind("propose"), held=lambda e: e["held"][:1]), {"F-1"}),
+    "endorsed set changed (I-2)": (
+        m_set(lambda e: e["kind"] == "endorse" and HONEST(e), clients=lambda e: e["clients"][1:]),
+        {"I-2", "R-8"},
+    ),
     "counts inflated (F-3)": (m_set(kind("propose"), counts=_bump_first), {"F-3", "F-1"}),
     "wrong members (S-4)": (m_set(kind("propose"), members=lambda e: e["members"][1:]), {"S-4", "F-1"}),
     "ghost sum changed (P-1)": (
