@@ -298,19 +298,22 @@ def forgery(opts: Options) -> dict[str, Any]:
             cfg, seed=seed, scheduler="random", byzantine=t_a, behaviour="forge", crashed=0, ghost=False
         )
         res = _run(opts, "protocol/forge", run, task=task)
-        drops = [e for e in res.built.sim.trace.events if e["kind"] == "drop"]
+        events = res.built.sim.trace.events
         rejected = sum(
             1
-            for e in drops
-            if "aggregate of its evidence" in e.get("reason", "") or "uncertified" in e.get("reason", "")
+            for e in events
+            if e["kind"] == "drop"
+            and ("aggregate of its evidence" in e.get("reason", "") or "uncertified" in e.get("reason", ""))
         )
+        honest_models = {e["model"] for e in events if e["kind"] == "aggregate"}
+        accepted_forged = sum(1 for e in events if e["kind"] == "accept" and e["model"] not in honest_models)
         rows += _round_rows({"mode": "protocol", "attack": "forge", "rule": cfg.rule}, res, seed)
         summary[f"protocol/forge/seed{seed}"] = {
             "status": res.summary.status,
             "final_accuracy": res.final_accuracy,
             "last5_accuracy": res.tail_accuracy,
             "forged_announcements_rejected": rejected,
-            "clients_accepting_forged_model": 0 if rejected else None,
+            "clients_accepting_forged_model": accepted_forged,
         }
         curves.setdefault("protocol", {})[f"{cfg.rule} (real protocol, forge)"] = np.asarray(res.accuracy)
     write_csv(opts.out / "forgery.csv", rows)
