@@ -47,13 +47,12 @@ def b64(vector: np.ndarray) -> str:
 
 @dataclass
 class PendingAnnounce:
-    """An announcement received but not yet verified (R-15): verified lazily, when needed."""
+    """An announcement whose evidence verified but whose ``prev`` is not yet verified (R-15b)."""
 
     announce: Announce
     sender: int
-    digest: bytes  # H(model)
+    means: list[np.ndarray]
     msg: int
-    means: list[np.ndarray] = field(default_factory=list)  # its clusters' rechecked means
 
 
 @dataclass
@@ -167,15 +166,18 @@ class Client:
         ann, st = body, self.state
         if not 1 <= ann.tau <= self.cfg.rounds:
             raise Dropped(f"announce for round {ann.tau} outside [1, {self.cfg.rounds}]")
-        digest = model_digest(ann.model)
-        if (env.sender, ann.tau) in st.pending or digest in st.verified.get(ann.tau, {}):
+        if (env.sender, ann.tau) in st.pending or model_digest(ann.model) in st.verified.get(ann.tau, {}):
             raise Dropped("duplicate announce")
         clusters = [ev.cluster for ev in ann.evidence]
         if clusters != sorted(set(clusters)):
             raise Dropped("announce evidence clusters not sorted and distinct (R-15c)")
-        if len(clusters) < self.cfg.quorum or ann.rule != self.cfg.rule:
-            raise Dropped(f"announce with {len(clusters)} clusters or rule {ann.rule!r} (R-13)")
-        st.pending[(env.sender, ann.tau)] = PendingAnnounce(ann, env.sender, digest, msg)
+        try:
+            means = [self._verified_mean(ann.tau - 1, ev) for ev in ann.evidence]
+        except EvidenceError as exc:
+            raise Dropped(f"uncertified announce: {exc}") from None
+        if len(means) < self.cfg.quorum or ann.rule != self.cfg.rule:
+            raise Dropped(f"announce with {len(means)} clusters or rule {ann.rule!r} (R-13)")
+        st.pending[(env.sender, ann.tau)] = PendingAnnounce(ann, env.sender, means, msg)
         return self._settle()
 
     def _verified_mean(self, tau: int, ev: ClusterEvidence) -> np.ndarray:
@@ -187,62 +189,41 @@ class Client:
         return self._cluster_cache[key]
 
     def _settle(self) -> list[Output]:
-        """Accept the next rounds' models, trying their announcements in arrival order (R-15).
-
-        Verification is lazy: an announcement is rechecked only when the client needs a
-        model for its round, or when a later candidate builds on it (its ``prev``). A client
-        thus checks about one chain per round instead of every aggregator's announcement.
-        """
+        """Verify every pending announcement whose ``prev`` is verified, repeatedly (R-15b,d)."""
         out: list[Output] = []
-        st = self.state
-        while (tau := st.latest + 1) <= self.cfg.rounds:
-            candidates = sorted(
-                (p for p in st.pending.values() if p.announce.tau == tau), key=lambda p: p.msg
-            )
-            for pending in candidates:
-                if self._verify(pending, out):
-                    out += self._accept(pending.announce, pending.sender)
-                    break
-            else:
-                return out
+        progress = True
+        while progress:
+            progress = False
+            for key, pending in sorted(self.state.pending.items()):
+                ann = pending.announce
+                prev = self.state.verified.get(ann.tau - 1, {}).get(ann.prev)
+                if prev is None:
+                    continue
+                del self.state.pending[key]
+                progress = True
+                if not np.array_equal(next_model(self.cfg, prev, pending.means), ann.model):
+                    out.append(
+                        Event(
+                            "drop",
+                            {
+                                "msg": pending.msg,
+                                "reason": "model is not the aggregate of its evidence (I-3)",
+                            },
+                        )
+                    )
+                    continue
+                out += self._accept(ann, pending.sender)
         return out
 
-    def _verify(self, pending: PendingAnnounce, out: list[Output]) -> bool:
-        """Verify ``pending`` and, first, the chain of pending announcements it builds on.
-
-        ``False`` if it cannot be verified yet (its ``prev`` is unknown: it stays pending)
-        or is invalid (it is dropped, with a ``drop`` event for its message, R-15c,d).
-        """
-        st, ann = self.state, pending.announce
-        prev = st.verified.get(ann.tau - 1, {}).get(ann.prev)
-        if prev is None:
-            parent = next(
-                (p for p in st.pending.values() if p.announce.tau == ann.tau - 1 and p.digest == ann.prev),
-                None,
-            )
-            if parent is None or not self._verify(parent, out):
-                return False
-            prev = st.verified[ann.tau - 1][ann.prev]
-        del st.pending[(pending.sender, ann.tau)]
-        try:
-            pending.means = [self._verified_mean(ann.tau - 1, ev) for ev in ann.evidence]
-        except EvidenceError as exc:
-            out.append(Event("drop", {"msg": pending.msg, "reason": f"uncertified announce: {exc}"}))
-            return False
-        if not np.array_equal(next_model(self.cfg, prev, pending.means), ann.model):
-            reason = "model is not the aggregate of its evidence (I-3)"
-            out.append(Event("drop", {"msg": pending.msg, "reason": reason}))
-            return False
-        st.verified.setdefault(ann.tau, {})[pending.digest] = ann.model
+    def _accept(self, ann: Announce, sender: int) -> list[Output]:
+        st = self.state
+        digest = model_digest(ann.model)
+        st.verified.setdefault(ann.tau, {})[digest] = ann.model
         for ev in ann.evidence:
             if any(client == self.index for client, _ in ev.entries):
                 st.included.add((ann.tau - 1, ev.cluster))
-        return True
-
-    def _accept(self, ann: Announce, sender: int) -> list[Output]:
-        """Train on this verified model: the first one of its round (R-15)."""
-        st = self.state
-        digest = model_digest(ann.model)
+        if ann.tau in st.accepted:
+            return []
         st.accepted[ann.tau] = digest
         out: list[Output] = [
             Event(

@@ -682,7 +682,7 @@ ANNOUNCE_ATTACKS = {
         ),
         "endorsements",
     ),
-    "wrong-round": (lambda a: dataclasses.replace(a, tau=2), None),
+    "wrong-round": (lambda a: dataclasses.replace(a, tau=2), "uncertified announce"),
 }
 
 
@@ -701,13 +701,9 @@ def test_uncertified_announcements_are_refused(attack: str, captured: dict[str, 
         assert np.any(bad.model != ann.model)
     client = fresh_client(captured, 0)
     outputs, dropped = deliver_checked(client, byz_seal(captured, bad), 1)
-    if reason is None:  # a future round: kept pending until needed (lazy R-15), never accepted
-        assert not dropped and not any(isinstance(o, Event) and o.kind == "accept" for o in outputs)
-    else:
-        assert dropped and reason in drop_reason(outputs), drop_reason(outputs)
+    assert dropped and reason in drop_reason(outputs), drop_reason(outputs)
     outputs, dropped = deliver_checked(client, byz_seal(captured, ann), 2)
-    accepted = [o.fields["round"] for o in outputs if isinstance(o, Event) and o.kind == "accept"]
-    assert not dropped and accepted == [1], outputs
+    assert not dropped and any(isinstance(o, Event) and o.kind == "accept" for o in outputs)
     assert any(isinstance(o, RequestLocalStep) for o in outputs)
 
 
