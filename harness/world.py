@@ -229,8 +229,8 @@ class World:
                 return None
             self.sim.crashed.add(name)
             self.crashed_by_action.add(name)
-            sched: Any = self.sim.scheduler  # a ControlledScheduler: drop the crashed client's steps
-            sched._items = [a for a in sched._items if not (isinstance(a, LocalStep) and a.client == name)]
+            assert isinstance(self.sim.scheduler, ControlledScheduler)
+            self.sim.scheduler.discard(lambda a: isinstance(a, LocalStep) and a.client == name)
             self.sim.trace.event("crash", name, {})
         elif "byz" in act:
             b = self.byz.get(act["byz"])

@@ -161,6 +161,10 @@ class ControlledScheduler(Scheduler):
     def pending(self) -> list[Action]:
         return list(self._items)
 
+    def discard(self, unwanted: Callable[[Action], bool]) -> None:
+        """Forget the pending actions ``unwanted`` selects (e.g. a crashed client's local steps)."""
+        self._items = [a for a in self._items if not unwanted(a)]
+
 
 SCHEDULERS = ("random", "fifo", "timed")
 
