@@ -680,11 +680,9 @@ class Checker:
     def on_propose(self, ev: dict[str, Any]) -> None:
         node, tau, c, pd = ev["node"], ev["round"], ev["cluster"], ev["pd"]
         key = (tau, c)
-        self._hist(ev, key)
-        j = self._honest_agg(node)
+        j = self._honest_cluster_event(ev, key, "propose")
         if j is None:
             return
-        self._in_step(node, "propose")
         if c != j:
             self.viol("R-2", f"{node} proposes for cluster {c}, it coordinates cluster {j}", key=key)
         if tau >= self.R:
@@ -750,6 +748,15 @@ class Checker:
             elif n < lo[i]:
                 self.viol("F-3", f"count view n(C{i}) = {n} below the D-12 count {lo[i]}", key=key)
 
+    def _honest_cluster_event(self, ev: dict[str, Any], key: tuple[int, int], what: str) -> int | None:
+        """Record ``ev`` in the history of its ``(round, cluster)``; if an honest aggregator
+        wrote it, place it in that node's current step and return the aggregator's index."""
+        self._hist(ev, key)
+        j = self._honest_agg(ev["node"])
+        if j is not None:
+            self._in_step(ev["node"], what)
+        return j
+
     def _clients_of(self, pd: str) -> tuple[int, ...] | None:
         """The set a proposal digest commits to: from the honest coordinator's ``propose``,
         else from an honest ``endorse`` (Byzantine coordinators), else inferred from ghosts."""
@@ -761,11 +768,9 @@ class Checker:
     def on_endorse(self, ev: dict[str, Any]) -> None:
         node, tau, c, pd, md = ev["node"], ev["round"], ev["cluster"], ev["pd"], ev["md"]
         key = (tau, c)
-        self._hist(ev, key)
-        j = self._honest_agg(node)
+        j = self._honest_cluster_event(ev, key, "endorse")
         if j is None:
             return
-        self._in_step(node, "endorse")
         prev = self.endorsed.get((j, tau, c))
         if prev is not None:
             self.viol(
@@ -825,11 +830,9 @@ class Checker:
     def on_certify(self, ev: dict[str, Any]) -> None:
         node, tau, c, pd, md = ev["node"], ev["round"], ev["cluster"], ev["pd"], ev["md"]
         key = (tau, c)
-        self._hist(ev, key)
-        j = self._honest_agg(node)
+        j = self._honest_cluster_event(ev, key, "certify")
         if j is None:
             return
-        self._in_step(node, "certify")
         if (j, tau, c) in self.certified:
             self.viol("R-9", f"{node} certifies (tau={tau}, c={c}) twice", key=key)
             return
@@ -896,11 +899,9 @@ class Checker:
     def on_release(self, ev: dict[str, Any]) -> None:
         node, tau, c, pd = ev["node"], ev["round"], ev["cluster"], ev["pd"]
         key = (tau, c)
-        self._hist(ev, key)
-        j = self._honest_agg(node)
+        j = self._honest_cluster_event(ev, key, "release")
         if j is None:
             return
-        self._in_step(node, "release")
         prev = self.released.get((j, tau, c))
         if prev is not None:
             self.viol(
@@ -920,11 +921,9 @@ class Checker:
     def on_reconstruct(self, ev: dict[str, Any]) -> None:
         node, tau, c, pd = ev["node"], ev["round"], ev["cluster"], ev["pd"]
         key = (tau, c)
-        self._hist(ev, key)
-        j = self._honest_agg(node)
+        j = self._honest_cluster_event(ev, key, "reconstruct")
         if j is None:
             return
-        self._in_step(node, "reconstruct")
         if (j, tau, c) in self.recon:
             self.viol("R-11", f"{node} reconstructs (tau={tau}, c={c}) twice", key=key)
             return
