@@ -219,20 +219,11 @@ def explore(
     queue: deque[tuple[int, SysState]] = deque([(0, s0)])
     found_props: set[str] = set()
 
-    def path(n: int) -> list[Action]:
-        out = []
-        while n > 0:
-            a = via[n]
-            assert a is not None
-            out.append(a)
-            n = parent[n]
-        return out[::-1]
-
     def report(prop: str, msg: str, n: int) -> None:
         if prop in found_props:
             return
         found_props.add(prop)
-        res.violations.append(Counterexample(prop, msg, path(n)))
+        res.violations.append(Counterexample(prop, msg, _path(n, via, parent)))
 
     for prop, msg in violations(p, s0):
         report(prop, msg, 0)

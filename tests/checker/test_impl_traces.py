@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from checker.replay import check
@@ -20,28 +19,28 @@ from impl.sim.byzantine import BEHAVIOURS
 from impl.sim.run import RunConfig, execute
 from impl.sim.schedulers import SCHEDULERS
 
-SMALL = ProtocolConfig(n_clients=16, n_aggregators=4, t_a=1, t_c=1, q_min=2, rounds=2, batch_size=4)
 
-
-def tiny_task() -> Task:
-    rng = np.random.default_rng(0)
-    x = rng.random((64, 2))
-    y = (x[:, 0] > x[:, 1]).astype(np.int64)
-    return Task(x, y, x[:16].copy(), y[:16].copy(), 2, 2, "tiny")
-
-
-def run_and_check(tmp_path: Path, **kwargs: object) -> tuple[str, object]:
+def run_and_check(tmp_path: Path, cfg: ProtocolConfig, task: Task, **kwargs: object) -> tuple[str, object]:
     trace = tmp_path / "trace.jsonl"
-    summary, _ = execute(RunConfig(SMALL, trace=trace, **kwargs), task=tiny_task())  # type: ignore[arg-type]
+    summary, _ = execute(RunConfig(cfg, trace=trace, **kwargs), task=task)  # type: ignore[arg-type]
     return summary.status, check(trace)
 
 
 @pytest.mark.parametrize("scheduler", SCHEDULERS)
 @pytest.mark.parametrize("behaviour", sorted(BEHAVIOURS))
-def test_every_impl_trace_is_accepted(tmp_path: Path, scheduler: str, behaviour: str) -> None:
+def test_every_impl_trace_is_accepted(
+    tmp_path: Path, small_cfg: ProtocolConfig, tiny_task: Task, scheduler: str, behaviour: str
+) -> None:
     """S-*, P-*, I-*, F-*, L-* and T-* all hold on the implementation's own traces."""
     status, report = run_and_check(
-        tmp_path, seed=5, scheduler=scheduler, behaviour=behaviour, byzantine=1, crashed=1
+        tmp_path,
+        small_cfg,
+        tiny_task,
+        seed=5,
+        scheduler=scheduler,
+        behaviour=behaviour,
+        byzantine=1,
+        crashed=1,
     )
     assert status == "complete"
     assert report.violations == [], [v.as_dict() for v in report.violations[:3]]  # type: ignore[attr-defined]
@@ -49,9 +48,13 @@ def test_every_impl_trace_is_accepted(tmp_path: Path, scheduler: str, behaviour:
     assert report.stats["z3"]["proved"] == report.stats["z3"]["obligations"] > 0  # type: ignore[attr-defined]
 
 
-def test_a_stall_beyond_the_bounds_is_not_a_violation(tmp_path: Path) -> None:
+def test_a_stall_beyond_the_bounds_is_not_a_violation(
+    tmp_path: Path, small_cfg: ProtocolConfig, tiny_task: Task
+) -> None:
     """L-3: with t_a + 1 silent aggregators the run stalls; the checker reports it, violating nothing."""
-    status, report = run_and_check(tmp_path, seed=1, behaviour="silent", byzantine=2, crashed=0)
+    status, report = run_and_check(
+        tmp_path, small_cfg, tiny_task, seed=1, behaviour="silent", byzantine=2, crashed=0
+    )
     assert status == "stalled"
     assert report.violations == []  # type: ignore[attr-defined]
     assert report.liveness["faults_within_bounds"] is False  # type: ignore[attr-defined]
