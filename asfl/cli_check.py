@@ -8,8 +8,8 @@ import json
 
 import click
 
-from checker.replay import Checker, Unusable
-from checker.report import as_json, render, render_unusable
+from asfl.checker.replay import Checker, Unusable
+from asfl.checker.report import as_json, render, render_unusable
 
 
 @click.command("check")

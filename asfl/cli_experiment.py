@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from impl.experiments.catalog import EXPERIMENTS, Options, run_experiment
+from asfl.impl.experiments.catalog import EXPERIMENTS, Options, run_experiment
 
 
 def _floats(text: str | None) -> list[float] | None:

@@ -6,9 +6,9 @@ import json
 
 import click
 
-from model.explore import explore
-from model.params import BUGS, Params, validity_errors
-from model.system import BEHAVIOURS
+from asfl.model.explore import explore
+from asfl.model.params import BUGS, Params, validity_errors
+from asfl.model.system import BEHAVIOURS
 
 
 def _ids(s: str) -> frozenset[int]:

@@ -36,7 +36,7 @@ REGRESSIONS = Path(__file__).resolve().parents[1] / "tests" / "regressions"
 @click.option("--seed", type=int, default=None, help="Seed of the seed sequence (default random).")
 def command(minutes: float, strategy: str, slice_s: float, seed: int | None) -> int:
     """Fuzz the implementation for N minutes (deep profile); save every failure."""
-    from harness.campaign import STRATEGIES, run_campaign
+    from asfl.harness.campaign import STRATEGIES, run_campaign
 
     if minutes <= 0 or slice_s <= 0:
         raise click.UsageError("--minutes and --slice must be positive")

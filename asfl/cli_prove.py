@@ -7,7 +7,7 @@ from collections.abc import Iterable, Iterator
 
 import click
 
-from checker.proofs import (
+from asfl.checker.proofs import (
     ProofResult,
     check_honest_in_decoding_set,
     check_quorum_sizes,

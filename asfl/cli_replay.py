@@ -27,7 +27,7 @@ import click
 )
 def command(file: Path, sends: bool, with_bug: bool) -> int:
     """Replay a schedule (tests/regressions/*.json) event by event."""
-    from harness.schedule import Schedule
+    from asfl.harness.schedule import Schedule
 
     if not file.exists():
         raise click.UsageError(f"no such file: {file}")
@@ -36,18 +36,19 @@ def command(file: Path, sends: bool, with_bug: bool) -> int:
     except (ValueError, KeyError, TypeError, json.JSONDecodeError) as exc:
         raise click.UsageError(f"{file}: not a usable schedule: {exc}") from None
     if with_bug:
-        from harness.zoo import BY_ID, REPO, materialise
+        from asfl.harness.zoo import BY_ID, materialise, worker_env
 
         if sched.bug not in BY_ID:
             raise click.UsageError(f"{file} names no zoo bug (bug = {sched.bug!r})")
         with materialise(BY_ID[sched.bug]) as dest:
-            env = dict(os.environ)
-            env["PYTHONPATH"] = os.pathsep.join([str(dest), str(REPO), env.get("PYTHONPATH", "")])
-            args = [sys.executable, "-m", "harness.narrate", str(file.resolve())]
-            proc = subprocess.run(args + (["--sends"] if sends else []), cwd=dest, env=env)
+            env = {**os.environ, **worker_env(dest, BY_ID[sched.bug])}
+            request = json.dumps({"op": "narrate", "file": str(file.resolve()), "sends": sends})
+            proc = subprocess.run(
+                [sys.executable, "-m", "asfl.harness.zoo_worker", request], cwd=dest, env=env
+            )
         click.echo(f"(replayed against zoo bug {sched.bug})")
         return proc.returncode
-    from harness.narrate import narrate
+    from asfl.harness.narrate import narrate
 
     outcome = narrate(sched, out=click.echo, sends=sends)
     return 1 if outcome.failed else 0

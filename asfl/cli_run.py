@@ -14,11 +14,11 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from impl.config import RULES, ConfigError, ProtocolConfig
-from impl.sim.byzantine import BEHAVIOURS
-from impl.sim.run import RunConfig, RunSummary, execute
-from impl.sim.schedulers import SCHEDULERS
-from impl.sim.simulator import Simulator
+from asfl.impl.config import RULES, ConfigError, ProtocolConfig
+from asfl.impl.sim.byzantine import BEHAVIOURS
+from asfl.impl.sim.run import RunConfig, RunSummary, execute
+from asfl.impl.sim.schedulers import SCHEDULERS
+from asfl.impl.sim.simulator import Simulator
 
 DEFAULT = ProtocolConfig()
 

@@ -62,7 +62,7 @@ def command(
     list_only: bool,
 ) -> int:
     """Hunt every zoo bug with the campaign; report caught/missed and counterexamples."""
-    from harness.zoo import BUGS, BY_ID, PatchError, check_patches, hunt
+    from asfl.harness.zoo import BUGS, BY_ID, PatchError, check_patches, hunt
 
     if list_only:
         for b in BUGS:

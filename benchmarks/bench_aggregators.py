@@ -21,7 +21,7 @@ import time
 
 import numpy as np
 
-from impl.learning import robust
+from asfl.impl.learning import robust
 
 RULES = [*robust.AGGREGATORS, "nnm+trimmed_mean"]
 

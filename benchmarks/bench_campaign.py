@@ -24,8 +24,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from harness.campaign import STRATEGIES, Recorder, machine_class
-from harness.zoo import BUGS, BY_ID, hunt
+from asfl.harness.campaign import STRATEGIES, Recorder, machine_class
+from asfl.harness.zoo import BUGS, BY_ID, hunt
 
 
 def steps_per_second(seconds: float = 20.0) -> dict[str, float]:
@@ -39,7 +39,7 @@ def steps_per_second(seconds: float = 20.0) -> dict[str, float]:
         max_examples=10_000, stateful_step_count=30, deadline=None, database=None
     )
     t0 = time.monotonic()
-    from harness.campaign import BudgetExhausted
+    from asfl.harness.campaign import BudgetExhausted
 
     with contextlib.suppress(BudgetExhausted):
         machine.TestCase("runTest").runTest()

@@ -15,9 +15,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from checker.replay import Checker
-from model.emit import emit_trace
-from model.params import Params
+from asfl.checker.replay import Checker
+from asfl.model.emit import emit_trace
+from asfl.model.params import Params
 
 
 def synth(target: int) -> Path:

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import argparse
 
-from model.explore import explore
-from model.params import Params
+from asfl.model.explore import explore
+from asfl.model.params import Params
 
 CONFIGS = [
     ("n_a=1 t_a=0 n_c=3 t_c=1 R=2", Params(1, 0, 3, 1, 2, 0, 2), frozenset()),

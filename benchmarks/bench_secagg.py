@@ -64,18 +64,18 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-import impl.messages as msg_mod  # noqa: E402
-from impl import crypto, shamir  # noqa: E402
-from impl import field as gf  # noqa: E402
-from impl.aggregator import Aggregator  # noqa: E402
-from impl.certify import cluster_mean, cluster_result, decode_releases  # noqa: E402
-from impl.client import Client  # noqa: E402
-from impl.config import ProtocolConfig  # noqa: E402
-from impl.learning.noise import add_noise  # noqa: E402
-from impl.learning.quantize import clip_l2, quantize  # noqa: E402
-from impl.messages import Envelope, Release, Submit, share_context, submission_digest  # noqa: E402
-from impl.node import PublicKeys, Send, aggregator_name, broadcast, client_name  # noqa: E402
-from impl.sim.run import node_keys  # noqa: E402
+import asfl.impl.messages as msg_mod  # noqa: E402
+from asfl.impl import crypto, shamir  # noqa: E402
+from asfl.impl import field as gf  # noqa: E402
+from asfl.impl.aggregator import Aggregator  # noqa: E402
+from asfl.impl.certify import cluster_mean, cluster_result, decode_releases  # noqa: E402
+from asfl.impl.client import Client  # noqa: E402
+from asfl.impl.config import ProtocolConfig  # noqa: E402
+from asfl.impl.learning.noise import add_noise  # noqa: E402
+from asfl.impl.learning.quantize import clip_l2, quantize  # noqa: E402
+from asfl.impl.messages import Envelope, Release, Submit, share_context, submission_digest  # noqa: E402
+from asfl.impl.node import PublicKeys, Send, aggregator_name, broadcast, client_name  # noqa: E402
+from asfl.impl.sim.run import node_keys  # noqa: E402
 
 SEED = 20260101
 
@@ -703,7 +703,7 @@ def hash_once() -> Iterator[None]:
        ``H(envelope)`` in ``seal`` and then hashes the whole body again for
        ``Send.digest = env.digest()``.
     """
-    import impl.node as node_mod
+    import asfl.impl.node as node_mod
 
     original_fd, original_seal, original_digest = msg_mod.field_digest, node_mod.seal, Envelope.digest
     memo: dict[int, tuple[np.ndarray, bytes]] = {}

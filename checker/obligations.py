@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from checker.proofs import ProofResult, check_quorum_sizes, decoding_correct, mask_cancellation
+from asfl.checker.proofs import ProofResult, check_quorum_sizes, decoding_correct, mask_cancellation
 
 
 class TraceObligations:

@@ -48,13 +48,13 @@ from typing import Any
 
 import numpy as np
 
-from checker.obligations import TraceObligations
-from checker.privacy import epsilon
-from checker.schema import TraceSchema
-from checker.sigs import SignatureChecker
-from model import inclusion
-from model.field import P, from_b64
-from model.shuffle import cluster_assignment
+from asfl.checker.obligations import TraceObligations
+from asfl.checker.privacy import epsilon
+from asfl.checker.schema import TraceSchema
+from asfl.checker.sigs import SignatureChecker
+from asfl.model import inclusion
+from asfl.model.field import P, from_b64
+from asfl.model.shuffle import cluster_assignment
 
 SUBSET_SEARCH_LIMIT = 20000
 _KINDS = frozenset({"submit", "propose", "endorse", "release", "announce"})

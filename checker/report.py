@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from checker.replay import Report, Unusable
+from asfl.checker.replay import Report, Unusable
 
 
 def as_json(rep: Report) -> dict[str, Any]:

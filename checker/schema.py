@@ -12,10 +12,11 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
-SCHEMA_PATH = Path(__file__).resolve().parent.parent / "specs" / "trace.schema.json"
+SCHEMA_PATH = Path(str(resources.files("asfl") / "specs" / "trace.schema.json"))
 
 Check = Callable[[Any], "str | None"]
 

@@ -16,9 +16,9 @@ import random
 
 import numpy as np
 
-from impl import field
-from impl.aggregator import Aggregator
-from impl.messages import (
+from asfl.impl import field
+from asfl.impl.aggregator import Aggregator
+from asfl.impl.messages import (
     Announce,
     Endorse,
     Envelope,
@@ -28,9 +28,9 @@ from impl.messages import (
     Submit,
     model_digest,
 )
-from impl.node import Output, Send, send
-from impl.sim.byzantine import _forwarded as forwarded  # real kind, digest and signature
-from impl.wire import WireError
+from asfl.impl.node import Output, Send, send
+from asfl.impl.sim.byzantine import _forwarded as forwarded  # real kind, digest and signature
+from asfl.impl.wire import WireError
 
 # Per-message mutations. Each applies to some message kinds and leaves the others honest.
 MUTATIONS = (

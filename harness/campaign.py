@@ -35,12 +35,12 @@ from hypothesis.stateful import (
     rule,
 )
 
-from harness.byz import BEHAVIOURS, MUTATIONS
-from harness.monitor import Violation
-from harness.policies import PCT, Fifo, Policy, Targeted, UniformRandom
-from harness.schedule import Schedule, replay, shrink
-from harness.world import Setup, World
-from impl.sim.schedulers import Delivery, LocalStep
+from asfl.harness.byz import BEHAVIOURS, MUTATIONS
+from asfl.harness.monitor import Violation
+from asfl.harness.policies import PCT, Fifo, Policy, Targeted, UniformRandom
+from asfl.harness.schedule import Schedule, replay, shrink
+from asfl.harness.world import Setup, World
+from asfl.impl.sim.schedulers import Delivery, LocalStep
 
 BASE = Setup()
 FAMILIES = ("random", "pct", "targeted")

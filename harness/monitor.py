@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 
 if TYPE_CHECKING:  # pragma: no cover
-    from harness.world import World
+    from asfl.harness.world import World
 
 P = 2**31 - 1
 
@@ -66,7 +66,7 @@ def _vec(b64: str) -> np.ndarray:
 
 
 def _members(cfg: dict[str, Any], tau: int) -> tuple[tuple[int, ...], ...]:
-    from model.shuffle import cluster_assignment  # independent of impl (R-2)
+    from asfl.model.shuffle import cluster_assignment  # independent of impl (R-2)
 
     return cluster_assignment(cfg["clients"], cfg["aggregators"], bytes.fromhex(cfg["genesis"]), tau)
 
@@ -271,7 +271,7 @@ class CheckerMonitor:
     """
 
     def __init__(self, signatures: str = "all") -> None:
-        from checker.replay import Checker
+        from asfl.checker.replay import Checker
 
         self.checker = Checker(signatures=signatures)
         self.started = False
@@ -281,7 +281,7 @@ class CheckerMonitor:
         return [Violation(v.prop, v.message, v.line - 1 if v.line > 1 else None, "checker") for v in vs]
 
     def _guard(self, call: Any, *args: Any) -> list[Violation]:
-        from checker.replay import Unusable
+        from asfl.checker.replay import Unusable
 
         if self.dead:
             return []

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from harness.schedule import Outcome, Schedule, replay
+from asfl.harness.schedule import Outcome, Schedule, replay
 
 RULES = {
     "local_step": "R-4, D-13",

@@ -23,10 +23,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from impl.sim.schedulers import Action, Delivery, LocalStep
+from asfl.impl.sim.schedulers import Action, Delivery, LocalStep
 
 if TYPE_CHECKING:  # pragma: no cover
-    from harness.world import World
+    from asfl.harness.world import World
 
 
 def _node(a: Action) -> str:

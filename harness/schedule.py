@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.monitor import Violation
-from harness.world import Act, Setup, World
+from asfl.harness.monitor import Violation
+from asfl.harness.world import Act, Setup, World
 
 FORMAT = "asfl-schedule/1"
 

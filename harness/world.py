@@ -28,12 +28,12 @@ from typing import Any
 
 import numpy as np
 
-from harness.byz import HarnessByzantine, forwarded
-from harness.monitor import Monitor, Violation, default_monitors
-from impl.config import ProtocolConfig
-from impl.learning.data import Task
-from impl.sim.run import RunConfig, build
-from impl.sim.schedulers import Action, ControlledScheduler, Delivery, LocalStep
+from asfl.harness.byz import HarnessByzantine, forwarded
+from asfl.harness.monitor import Monitor, Violation, default_monitors
+from asfl.impl.config import ProtocolConfig
+from asfl.impl.learning.data import Task
+from asfl.impl.sim.run import RunConfig, build
+from asfl.impl.sim.schedulers import Action, ControlledScheduler, Delivery, LocalStep
 
 Act = dict[str, Any]
 

@@ -24,7 +24,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[1]
+import asfl.impl as impl_package
+
+IMPL_DIR = Path(impl_package.__file__).resolve().parent
+REPO = IMPL_DIR.parent
 CORPUS = REPO / "tests" / "regressions"
 
 
@@ -204,7 +207,7 @@ def patch_text(bug: Bug, text: str) -> str:
 def check_patches(bugs: tuple[Bug, ...] = BUGS) -> None:
     """Raise :class:`PatchError` if any patch does not apply to the current ``impl/``."""
     for bug in bugs:
-        patch_text(bug, (REPO / "impl" / bug.file).read_text(encoding="utf-8"))
+        patch_text(bug, (IMPL_DIR / bug.file).read_text(encoding="utf-8"))
 
 
 @contextmanager
@@ -212,22 +215,25 @@ def materialise(bug: Bug | None) -> Iterator[Path]:
     """A temporary directory holding a (patched) copy of ``impl``."""
     with tempfile.TemporaryDirectory(prefix=f"asfl-zoo-{bug.id if bug else 'clean'}-") as tmp:
         dest = Path(tmp)
-        shutil.copytree(REPO / "impl", dest / "impl", ignore=shutil.ignore_patterns("__pycache__"))
+        shutil.copytree(IMPL_DIR, dest / "impl", ignore=shutil.ignore_patterns("__pycache__"))
         if bug is not None:
             target = dest / "impl" / bug.file
             target.write_text(patch_text(bug, target.read_text(encoding="utf-8")), encoding="utf-8")
         yield dest
 
 
+def worker_env(dest: Path, bug: Bug | None) -> dict[str, str]:
+    """The environment variables that make a zoo worker import the copy at ``dest``."""
+    return {"ASFL_ZOO_IMPL": str(dest / "impl"), "ASFL_ZOO_BUG": bug.id if bug else ""}
+
+
 def run_worker(bug: Bug | None, request: dict[str, Any], timeout: float = 900.0) -> dict[str, Any]:
     """Run ``harness.zoo_worker`` on a copy of impl with ``bug`` applied; its JSON reply."""
     with materialise(bug) as dest:
         env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join([str(dest), str(REPO), env.get("PYTHONPATH", "")])
-        env["ASFL_ZOO_IMPL"] = str(dest / "impl")
-        env["ASFL_ZOO_BUG"] = bug.id if bug else ""
+        env.update(worker_env(dest, bug))
         proc = subprocess.run(
-            [sys.executable, "-m", "harness.zoo_worker", json.dumps(request)],
+            [sys.executable, "-m", "asfl.harness.zoo_worker", json.dumps(request)],
             cwd=dest,
             env=env,
             capture_output=True,
@@ -270,7 +276,7 @@ def hunt(
     save: bool = True,
 ) -> ZooResult:
     """Search for ``bug`` with ``strategy``; save its shrunk counterexample to the corpus."""
-    from harness.schedule import Schedule, replay
+    from asfl.harness.schedule import Schedule, replay
 
     t0 = time.monotonic()
     reply = run_worker(

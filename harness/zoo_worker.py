@@ -1,31 +1,54 @@
-"""Subprocess entry point of the bug zoo: runs against whatever ``impl`` is first on the path.
+"""Subprocess entry point of the bug zoo: runs against a patched copy of ``asfl.impl``.
 
-``python -m harness.zoo_worker '<json request>'`` prints one JSON line. Requests:
-``{"op": "campaign", "strategy", "budget_s", "seed", "shrink_budget_s"}`` and
-``{"op": "replay", "schedule": {...}}``. When ``ASFL_ZOO_IMPL`` is set the worker refuses
-to run unless the imported ``impl`` is that (patched) copy.
+``python -m asfl.harness.zoo_worker '<json request>'`` prints one JSON line. Requests:
+``{"op": "campaign", "strategy", "budget_s", "seed", "shrink_budget_s"}``,
+``{"op": "replay", "schedule": {...}}`` and ``{"op": "narrate", "file", "sends"}`` (prints
+the narration instead). When ``ASFL_ZOO_IMPL`` names a directory, that copy is installed
+as ``asfl.impl`` before anything imports the implementation, and the worker refuses to run
+unless the imported ``asfl.impl`` is that copy.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import sys
 from pathlib import Path
 
 
+def adopt_impl(directory: Path) -> None:
+    """Install the package at ``directory`` as ``asfl.impl`` (before its first import)."""
+    import asfl
+
+    spec = importlib.util.spec_from_file_location(
+        "asfl.impl", directory / "__init__.py", submodule_search_locations=[str(directory)]
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["asfl.impl"] = module
+    spec.loader.exec_module(module)
+    asfl.impl = module  # type: ignore[attr-defined]
+
+
 def main(argv: list[str] | None = None) -> int:
     request = json.loads((argv or sys.argv[1:])[0])
-    import impl
-
     expected = os.environ.get("ASFL_ZOO_IMPL")
-    got = Path(impl.__file__).resolve().parent
+    if expected:
+        adopt_impl(Path(expected))
+    import asfl.impl
+
+    got = Path(asfl.impl.__file__).resolve().parent
     if expected and got != Path(expected).resolve():
         print(f"zoo worker imported impl from {got}, not the patched copy {expected}", file=sys.stderr)
         return 3
-    from harness.campaign import run_campaign
-    from harness.schedule import Schedule, replay
+    from asfl.harness.campaign import run_campaign
+    from asfl.harness.schedule import Schedule, replay
 
+    if request["op"] == "narrate":
+        from asfl.harness.narrate import narrate
+
+        return 1 if narrate(Schedule.load(Path(request["file"])), sends=request["sends"]).failed else 0
     if request["op"] == "campaign":
         res = run_campaign(
             request["strategy"],

@@ -11,12 +11,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from impl import crypto, inclusion
-from impl import field as gf
-from impl.certify import cluster_mean, cluster_result, decode_releases, next_model
-from impl.client import b64
-from impl.config import ProtocolConfig
-from impl.messages import (
+from asfl.impl import crypto, inclusion
+from asfl.impl import field as gf
+from asfl.impl.certify import cluster_mean, cluster_result, decode_releases, next_model
+from asfl.impl.client import b64
+from asfl.impl.config import ProtocolConfig
+from asfl.impl.messages import (
     Announce,
     ClusterEvidence,
     Endorse,
@@ -29,7 +29,7 @@ from impl.messages import (
     proposal_digest,
     share_context,
 )
-from impl.node import (
+from asfl.impl.node import (
     Dropped,
     Event,
     Output,

@@ -11,10 +11,10 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from impl import crypto, field, shamir
-from impl.config import ProtocolConfig
-from impl.learning.robust import get_aggregator
-from impl.messages import (
+from asfl.impl import crypto, field, shamir
+from asfl.impl.config import ProtocolConfig
+from asfl.impl.learning.robust import get_aggregator
+from asfl.impl.messages import (
     Announce,
     ClusterEvidence,
     Endorse,

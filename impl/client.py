@@ -8,13 +8,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from impl import crypto, shamir
-from impl import field as gf
-from impl.certify import EvidenceError, next_model, verify_cluster
-from impl.config import ProtocolConfig
-from impl.learning.noise import add_noise
-from impl.learning.quantize import clip_l2, quantize
-from impl.messages import (
+from asfl.impl import crypto, shamir
+from asfl.impl import field as gf
+from asfl.impl.certify import EvidenceError, next_model, verify_cluster
+from asfl.impl.config import ProtocolConfig
+from asfl.impl.learning.noise import add_noise
+from asfl.impl.learning.quantize import clip_l2, quantize
+from asfl.impl.messages import (
     Announce,
     ClusterEvidence,
     Submit,
@@ -22,7 +22,7 @@ from impl.messages import (
     share_context,
     submission_digest,
 )
-from impl.node import (
+from asfl.impl.node import (
     Dropped,
     Event,
     Output,

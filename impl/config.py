@@ -6,9 +6,9 @@ import math
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 
-from impl.learning.robust import check_rule, rule_names
-from impl.messages import Dims
-from impl.shuffle import assign_clusters, round_seed
+from asfl.impl.learning.robust import check_rule, rule_names
+from asfl.impl.messages import Dims
+from asfl.impl.shuffle import assign_clusters, round_seed
 
 RULES = rule_names()  # offered on the command line; any name check_rule accepts is valid
 

@@ -28,7 +28,7 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms
 from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from impl.field import DTYPE, FieldVec, P
+from asfl.impl.field import DTYPE, FieldVec, P
 
 SEED_LEN = 32
 PUB_LEN = 32

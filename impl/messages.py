@@ -14,8 +14,8 @@ from typing import ClassVar
 
 import numpy as np
 
-from impl import crypto, field
-from impl.wire import Reader, WireError, Writer
+from asfl.impl import crypto, field
+from asfl.impl.wire import Reader, WireError, Writer
 
 DIGEST_LEN = 32
 SIG_LEN = 64

@@ -10,10 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from impl import crypto
-from impl.config import ProtocolConfig
-from impl.messages import CLIENT_KINDS, KINDS, Body, Envelope, seal
-from impl.wire import WireError
+from asfl.impl import crypto
+from asfl.impl.config import ProtocolConfig
+from asfl.impl.messages import CLIENT_KINDS, KINDS, Body, Envelope, seal
+from asfl.impl.wire import WireError
 
 
 def aggregator_name(j: int) -> str:

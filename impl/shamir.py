@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from impl.crypto import prg_field_vector
-from impl.field import DTYPE, FieldVec, P, inv
+from asfl.impl.crypto import prg_field_vector
+from asfl.impl.field import DTYPE, FieldVec, P, inv
 
 _P = np.uint64(P)
 _PREFIX = 64  # coordinates compared first, before the full vector, in consistency checks

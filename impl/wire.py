@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from impl import field
+from asfl.impl import field
 
 # Upper bounds that keep a hostile length prefix from allocating gigabytes.
 MAX_BYTES = 1 << 30

@@ -18,11 +18,11 @@ from typing import Any
 
 import numpy as np
 
-from model.field import P, derive, to_b64, vsum
-from model.params import Params
-from model.protocol import client_can_step
-from model.system import BEHAVIOURS, Mode, byz_menu, complete, initial_state, step
-from model.types import GENESIS, Action, Model, Msg, Proposal, Result, SysState
+from asfl.model.field import P, derive, to_b64, vsum
+from asfl.model.params import Params
+from asfl.model.protocol import client_can_step
+from asfl.model.system import BEHAVIOURS, Mode, byz_menu, complete, initial_state, step
+from asfl.model.types import GENESIS, Action, Model, Msg, Proposal, Result, SysState
 
 
 def H(*parts: object) -> str:

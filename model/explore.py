@@ -36,11 +36,11 @@ from dataclasses import dataclass, field
 
 import networkx as nx
 
-from model.invariants import violations
-from model.params import Params
-from model.protocol import idx
-from model.symmetry import canonical_hash, symmetry_group
-from model.system import (
+from asfl.model.invariants import violations
+from asfl.model.params import Params
+from asfl.model.protocol import idx
+from asfl.model.symmetry import canonical_hash, symmetry_group
+from asfl.model.system import (
     Mode,
     complete,
     enabled,
@@ -49,7 +49,7 @@ from model.system import (
     progress_report,
     step,
 )
-from model.types import Action, SysState
+from asfl.model.types import Action, SysState
 
 
 @dataclass

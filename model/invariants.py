@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from model import inclusion
-from model.params import Params
-from model.protocol import idx
-from model.types import AggState, Proposal, SysState
+from asfl.model import inclusion
+from asfl.model.params import Params
+from asfl.model.protocol import idx
+from asfl.model.types import AggState, Proposal, SysState
 
 
 def _honest(s: SysState) -> Iterator[tuple[int, AggState]]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from model.shuffle import cluster_assignment
+from asfl.model.shuffle import cluster_assignment
 
 #: Deliberately broken variants of the protocol, for the explorer and the checker tests.
 BUGS = (

@@ -11,9 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from itertools import combinations
 
-from model import inclusion
-from model.params import Params
-from model.types import (
+from asfl.model import inclusion
+from asfl.model.params import Params
+from asfl.model.types import (
     FINAL,
     GENESIS,
     AggState,

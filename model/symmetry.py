@@ -19,9 +19,9 @@ from __future__ import annotations
 
 from itertools import permutations
 
-from model.params import Params
-from model.protocol import idx
-from model.types import AggState, ClientState, Model, Msg, Proposal, Result, SysState, View
+from asfl.model.params import Params
+from asfl.model.protocol import idx
+from asfl.model.types import AggState, ClientState, Model, Msg, Proposal, Result, SysState, View
 
 
 class Relabel:

@@ -13,8 +13,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from itertools import combinations
 
-from model.params import Params
-from model.protocol import (
+from asfl.model.params import Params
+from asfl.model.protocol import (
     Ctx,
     agg_receive,
     client_can_step,
@@ -24,7 +24,7 @@ from model.protocol import (
     idx,
     initial_aggregator,
 )
-from model.types import Action, ClientState, Model, Msg, Proposal, SysState
+from asfl.model.types import Action, ClientState, Model, Msg, Proposal, SysState
 
 #: Byzantine behaviours, each a family of nondeterministic sends (see :func:`byz_menu`).
 BEHAVIOURS = ("equivocate", "forge-endorse", "wrong-release", "forge-announce")

@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, settings
 
-from impl.config import ProtocolConfig
-from impl.learning.data import Task
+from asfl.impl.config import ProtocolConfig
+from asfl.impl.learning.data import Task
 
 settings.register_profile(
     "ci",

@@ -18,10 +18,17 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def module_name(path: Path) -> str:
+    """The installed name of a source file: ``impl/sim/run.py`` is ``asfl.impl.sim.run``."""
     parts = list(path.relative_to(ROOT).with_suffix("").parts)
     if parts[-1] == "__init__":
         parts.pop()
-    return ".".join(parts)
+    return ".".join(parts if parts[0] == "asfl" else ["asfl", *parts])
+
+
+def layer(name: str) -> str:
+    """The top-level folder a dotted module name belongs to (``asfl.model.x`` -> ``model``)."""
+    parts = name.split(".")
+    return parts[1] if parts[0] == "asfl" and len(parts) > 1 else parts[0]
 
 
 def imported_modules(path: Path, source: str | None = None) -> list[tuple[int, str]]:
@@ -57,18 +64,23 @@ def violations(package: str, forbidden: set[str]) -> list[str]:
     out = []
     for path in files:
         for line, name in imported_modules(path):
-            if name.split(".")[0] in forbidden:
+            if layer(name) in forbidden:
                 out.append(f"{path.relative_to(ROOT)}:{line} imports {name}")
     return out
 
 
 @pytest.mark.parametrize(
-    "package,forbidden", [("impl", {"model", "checker"}), ("model", {"impl", "checker"})]
+    "package,forbidden",
+    [
+        ("impl", {"model", "checker", "harness"}),
+        ("model", {"impl", "checker", "harness"}),
+        ("checker", {"impl", "harness"}),
+    ],
 )
 def test_layering(package: str, forbidden: set[str]) -> None:
     """Architecture (specs/protocol.md preamble: impl/, model/ and checker/ are independent
     readings of the spec): impl/ never imports model or checker; model/ never imports impl
-    or checker."""
+    or checker; checker/ never imports impl (it is an independent oracle of impl/)."""
     if not (ROOT / package).is_dir():
         pytest.skip(f"{package}/ does not exist yet")
     assert list((ROOT / package).rglob("*.py")), f"no modules found under {package}/"
@@ -79,15 +91,17 @@ def test_scanner_sees_every_import_form() -> None:
     """Architecture (self-check): the scan resolves absolute, from-, relative and dynamic
     imports, so the layering test cannot pass vacuously."""
     source = (
-        "import model.protocol\n"
-        "from checker import check\n"
+        "import asfl.model.protocol\n"
+        "from asfl.checker import check\n"
         "from .. import model\n"
         "import importlib\n"
-        "importlib.import_module('checker.core')\n"
-        "__import__('model')\n"
+        "importlib.import_module('asfl.checker.core')\n"
+        "__import__('asfl.model')\n"
     )
     names = [name for _, name in imported_modules(ROOT / "impl" / "sim" / "probe.py", source)]
-    assert "model.protocol" in names
-    assert "checker" in names
-    assert "impl.model" in names  # relative: from impl/sim, ``..`` is impl, not the top-level model
-    assert "checker.core" in names and "model" in names
+    assert "asfl.model.protocol" in names
+    assert "asfl.checker" in names
+    # relative: from impl/sim, ``..`` is asfl.impl, not the model
+    assert "asfl.impl.model" in names and layer("asfl.impl.model") == "impl"
+    assert "asfl.checker.core" in names and "asfl.model" in names
+    assert {layer(n) for n in names} >= {"model", "checker", "impl"}

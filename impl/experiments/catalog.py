@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from impl.experiments.harness import (
+from asfl.impl.experiments.harness import (
     ATTACKS,
     RunResult,
     protocol,
@@ -37,8 +37,8 @@ from impl.experiments.harness import (
     run_instrumented,
     write_csv,
 )
-from impl.learning.data import load_digits_task
-from impl.sim.run import DELTA, RunConfig
+from asfl.impl.learning.data import load_digits_task
+from asfl.impl.sim.run import DELTA, RunConfig
 
 OFF = 10**9  # lead bound that never defers anyone: the inclusion mechanism switched off
 

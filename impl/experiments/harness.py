@@ -28,16 +28,16 @@ from typing import Any
 
 import numpy as np
 
-from impl.aggregator import Aggregator, ClusterResult
-from impl.client import Client
-from impl.config import ProtocolConfig
-from impl.learning.data import Task, load_digits_task
-from impl.learning.noise import add_noise
-from impl.learning.privacy import epsilon
-from impl.learning.quantize import clip_l2
-from impl.learning.softmax import accuracy
-from impl.messages import ClusterEvidence
-from impl.sim.run import DELTA, Built, RunConfig, RunSummary, execute
+from asfl.impl.aggregator import Aggregator, ClusterResult
+from asfl.impl.client import Client
+from asfl.impl.config import ProtocolConfig
+from asfl.impl.learning.data import Task, load_digits_task
+from asfl.impl.learning.noise import add_noise
+from asfl.impl.learning.privacy import epsilon
+from asfl.impl.learning.quantize import clip_l2
+from asfl.impl.learning.softmax import accuracy
+from asfl.impl.messages import ClusterEvidence
+from asfl.impl.sim.run import DELTA, Built, RunConfig, RunSummary, execute
 
 Forger = Callable[["Recorder", int, int, np.ndarray, Sequence[int]], np.ndarray]
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from impl.learning.data import Task
-from impl.learning.softmax import gradient
+from asfl.impl.learning.data import Task
+from asfl.impl.learning.softmax import gradient
 
 
 def local_gradient(

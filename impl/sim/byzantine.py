@@ -13,11 +13,11 @@ from collections.abc import Callable
 
 import numpy as np
 
-from impl import field
-from impl.aggregator import Aggregator
-from impl.messages import Announce, Endorse, Envelope, Propose, Release
-from impl.node import Output, Send, client_name, send
-from impl.wire import WireError
+from asfl.impl import field
+from asfl.impl.aggregator import Aggregator
+from asfl.impl.messages import Announce, Endorse, Envelope, Propose, Release
+from asfl.impl.node import Output, Send, client_name, send
+from asfl.impl.wire import WireError
 
 Rewrite = Callable[["ByzantineAggregator", Send], list[Send]]
 

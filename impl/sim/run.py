@@ -13,20 +13,20 @@ from pathlib import Path
 
 import numpy as np
 
-from impl import crypto
-from impl.aggregator import Aggregator
-from impl.client import Client
-from impl.config import ProtocolConfig
-from impl.learning.data import Task, load_digits_task, partition_dirichlet, partition_iid
-from impl.learning.local import local_gradient
-from impl.learning.privacy import epsilon
-from impl.learning.softmax import accuracy, param_dim
-from impl.messages import model_digest
-from impl.node import PublicKeys, aggregator_name, client_name
-from impl.sim.byzantine import BEHAVIOURS, ByzantineAggregator
-from impl.sim.schedulers import Scheduler, make_scheduler
-from impl.sim.simulator import SimNode, Simulator
-from impl.trace import TraceWriter
+from asfl.impl import crypto
+from asfl.impl.aggregator import Aggregator
+from asfl.impl.client import Client
+from asfl.impl.config import ProtocolConfig
+from asfl.impl.learning.data import Task, load_digits_task, partition_dirichlet, partition_iid
+from asfl.impl.learning.local import local_gradient
+from asfl.impl.learning.privacy import epsilon
+from asfl.impl.learning.softmax import accuracy, param_dim
+from asfl.impl.messages import model_digest
+from asfl.impl.node import PublicKeys, aggregator_name, client_name
+from asfl.impl.sim.byzantine import BEHAVIOURS, ByzantineAggregator
+from asfl.impl.sim.schedulers import Scheduler, make_scheduler
+from asfl.impl.sim.simulator import SimNode, Simulator
+from asfl.impl.trace import TraceWriter
 
 DELTA = 1e-5
 

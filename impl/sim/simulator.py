@@ -11,9 +11,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from impl.node import Event, Output, RequestLocalStep, Send
-from impl.sim.schedulers import Delivery, LocalStep, Scheduler
-from impl.trace import TraceWriter
+from asfl.impl.node import Event, Output, RequestLocalStep, Send
+from asfl.impl.sim.schedulers import Delivery, LocalStep, Scheduler
+from asfl.impl.trace import TraceWriter
 
 
 class SimNode(Protocol):

@@ -14,10 +14,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from asfl import cli_check
-from checker.replay import Checker, Unusable
-from checker.report import as_json, render
-from model.emit import emit_trace
-from model.params import Params, validity_errors
+from asfl.checker.replay import Checker, Unusable
+from asfl.checker.report import as_json, render
+from asfl.model.emit import emit_trace
+from asfl.model.params import Params, validity_errors
 
 Trace = list[dict[str, Any]]
 

@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from checker.replay import check
-from impl.config import ProtocolConfig
-from impl.learning.data import Task
-from impl.sim.byzantine import BEHAVIOURS
-from impl.sim.run import RunConfig, execute
-from impl.sim.schedulers import SCHEDULERS
+from asfl.checker.replay import check
+from asfl.impl.config import ProtocolConfig
+from asfl.impl.learning.data import Task
+from asfl.impl.sim.byzantine import BEHAVIOURS
+from asfl.impl.sim.run import RunConfig, execute
+from asfl.impl.sim.schedulers import SCHEDULERS
 
 
 def run_and_check(tmp_path: Path, cfg: ProtocolConfig, task: Task, **kwargs: object) -> tuple[str, object]:

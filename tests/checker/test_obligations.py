@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from checker.obligations import TraceObligations
+from asfl.checker.obligations import TraceObligations
 
 
 def test_config_obligations_hold_within_the_bound_and_fail_outside() -> None:

@@ -21,13 +21,13 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from impl import field as gf
-from impl.aggregator import Aggregator
-from impl.certify import verify_announce
-from impl.client import Client
-from impl.config import ProtocolConfig
-from impl.learning.data import Task
-from impl.messages import (
+from asfl.impl import field as gf
+from asfl.impl.aggregator import Aggregator
+from asfl.impl.certify import verify_announce
+from asfl.impl.client import Client
+from asfl.impl.config import ProtocolConfig
+from asfl.impl.learning.data import Task
+from asfl.impl.messages import (
     KINDS,
     Announce,
     Endorse,
@@ -38,11 +38,11 @@ from impl.messages import (
     envelope_digest,
     seal,
 )
-from impl.node import Event, RequestLocalStep, Send, aggregator_name, client_name
-from impl.sim import byzantine as byzantine_module
-from impl.sim.run import Built, DeterministicEntropy, RunConfig, build, execute
-from impl.sim.schedulers import ControlledScheduler, Delivery, FifoScheduler
-from impl.wire import WireError
+from asfl.impl.node import Event, RequestLocalStep, Send, aggregator_name, client_name
+from asfl.impl.sim import byzantine as byzantine_module
+from asfl.impl.sim.run import Built, DeterministicEntropy, RunConfig, build, execute
+from asfl.impl.sim.schedulers import ControlledScheduler, Delivery, FifoScheduler
+from asfl.impl.wire import WireError
 
 FUZZ_MSG = 1_000_000  # message ids of injected inputs, far above the simulator's
 

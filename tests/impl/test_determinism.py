@@ -7,18 +7,19 @@ every line of a trace validates against ``specs/trace.schema.json``.
 from __future__ import annotations
 
 import json
+from importlib import resources
 from pathlib import Path
 
 import pytest
 from jsonschema import Draft202012Validator
 
-from impl import crypto
-from impl.config import ProtocolConfig
-from impl.learning.data import Task
-from impl.sim.run import RunConfig, execute
-from impl.sim.schedulers import SCHEDULERS
+from asfl.impl import crypto
+from asfl.impl.config import ProtocolConfig
+from asfl.impl.learning.data import Task
+from asfl.impl.sim.run import RunConfig, execute
+from asfl.impl.sim.schedulers import SCHEDULERS
 
-SCHEMA_PATH = Path(__file__).resolve().parents[2] / "specs" / "trace.schema.json"
+SCHEMA_PATH = Path(str(resources.files("asfl") / "specs" / "trace.schema.json"))
 
 
 def run_to(path: Path, cfg: ProtocolConfig, task: Task, **kw) -> bytes:

@@ -12,12 +12,12 @@ from collections.abc import Callable, Sequence
 
 import pytest
 
-from impl.config import ProtocolConfig
-from impl.learning.data import Task
-from impl.node import aggregator_name, client_name
-from impl.sim.byzantine import BEHAVIOURS
-from impl.sim.run import Built, RunConfig, RunSummary, execute
-from impl.sim.schedulers import SCHEDULERS, Action, ControlledScheduler, Delivery, LocalStep
+from asfl.impl.config import ProtocolConfig
+from asfl.impl.learning.data import Task
+from asfl.impl.node import aggregator_name, client_name
+from asfl.impl.sim.byzantine import BEHAVIOURS
+from asfl.impl.sim.run import Built, RunConfig, RunSummary, execute
+from asfl.impl.sim.schedulers import SCHEDULERS, Action, ControlledScheduler, Delivery, LocalStep
 
 
 def assert_live(summary: RunSummary, built: Built) -> None:

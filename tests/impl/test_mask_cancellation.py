@@ -16,14 +16,14 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from impl import field as gf
-from impl import shamir
-from impl.certify import cluster_result, decode_releases
-from impl.config import ProtocolConfig
-from impl.crypto import prg_field_vector
-from impl.learning.data import Task
-from impl.learning.quantize import clip_l2, quantize
-from impl.sim.run import RunConfig, execute
+from asfl.impl import field as gf
+from asfl.impl import shamir
+from asfl.impl.certify import cluster_result, decode_releases
+from asfl.impl.config import ProtocolConfig
+from asfl.impl.crypto import prg_field_vector
+from asfl.impl.learning.data import Task
+from asfl.impl.learning.quantize import clip_l2, quantize
+from asfl.impl.sim.run import RunConfig, execute
 
 # (t, n) with n >= 3t + 1
 TN = st.integers(0, 2).flatmap(lambda t: st.tuples(st.just(t), st.integers(max(3 * t + 1, 1), 3 * t + 3)))

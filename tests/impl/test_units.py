@@ -13,10 +13,10 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from impl import crypto, inclusion
-from impl import field as gf
-from impl.config import ConfigError, ProtocolConfig
-from impl.messages import (
+from asfl.impl import crypto, inclusion
+from asfl.impl import field as gf
+from asfl.impl.config import ConfigError, ProtocolConfig
+from asfl.impl.messages import (
     KINDS,
     Announce,
     ClusterEvidence,
@@ -34,8 +34,8 @@ from impl.messages import (
     seal,
     submission_digest,
 )
-from impl.node import Dropped, PublicKeys, open_envelope
-from impl.wire import MAX_BYTES, MAX_ITEMS, Reader, WireError, Writer
+from asfl.impl.node import Dropped, PublicKeys, open_envelope
+from asfl.impl.wire import MAX_BYTES, MAX_ITEMS, Reader, WireError, Writer
 
 # -- wire format (D-14) ------------------------------------------------------------------
 

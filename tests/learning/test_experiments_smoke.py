@@ -8,8 +8,8 @@ import numpy as np
 from click.testing import CliRunner
 
 from asfl import cli_experiment
-from impl.experiments.harness import protocol, run_instrumented, sign_flip
-from impl.sim.run import RunConfig
+from asfl.impl.experiments.harness import protocol, run_instrumented, sign_flip
+from asfl.impl.sim.run import RunConfig
 
 
 def test_noise_experiment_writes_csv_and_png(tmp_path):

@@ -21,9 +21,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from impl.experiments.harness import protocol, run_instrumented
-from impl.learning.robust import get_aggregator
-from impl.sim.run import RunConfig
+from asfl.impl.experiments.harness import protocol, run_instrumented
+from asfl.impl.learning.robust import get_aggregator
+from asfl.impl.sim.run import RunConfig
 
 
 @pytest.mark.parametrize("rule", ["mean", "trimmed_mean", "coordinate_median"])

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from impl.learning import robust
+from asfl.impl.learning import robust
 
 DATA = json.loads((Path(__file__).parents[1] / "data" / "byzfl_reference.json").read_text())
 CASES = DATA["cases"]

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from impl.learning import robust
+from asfl.impl.learning import robust
 
 ATTACKS = ("far", "alie", "sign_flip", "cluster", "inner")
 

@@ -7,7 +7,7 @@ import itertools
 import numpy as np
 import pytest
 
-from impl.learning import robust
+from asfl.impl.learning import robust
 
 ROBUST = [a for a in robust.AGGREGATORS if a != "mean"]
 

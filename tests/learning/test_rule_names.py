@@ -7,9 +7,9 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from impl.certify import next_model
-from impl.config import RULES, ConfigError, ProtocolConfig
-from impl.learning import robust
+from asfl.impl.certify import next_model
+from asfl.impl.config import RULES, ConfigError, ProtocolConfig
+from asfl.impl.learning import robust
 
 
 def _X(n=5, d=3, seed=0):

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from model import inclusion
-from model.explore import explore
-from model.params import Params, validity_errors
-from model.protocol import decode
-from model.shuffle import cluster_assignment, compute_shuffled_index, round_seed, shuffled_positions
+from asfl.model import inclusion
+from asfl.model.explore import explore
+from asfl.model.params import Params, validity_errors
+from asfl.model.protocol import decode
+from asfl.model.shuffle import cluster_assignment, compute_shuffled_index, round_seed, shuffled_positions
 
 SILENT: frozenset[str] = frozenset()
 

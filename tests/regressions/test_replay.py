@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.schedule import Schedule, replay
-from harness.zoo import BUGS, BY_ID, check_patches, replay_under_bug
+from asfl.harness.schedule import Schedule, replay
+from asfl.harness.zoo import BUGS, BY_ID, check_patches, replay_under_bug
 
 HERE = Path(__file__).resolve().parent
 FILES = sorted(HERE.glob("*.json"))

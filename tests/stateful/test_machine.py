@@ -20,8 +20,8 @@ from pathlib import Path
 
 from hypothesis import settings
 
-from harness.campaign import Recorder, machine_class
-from harness.schedule import shrink
+from asfl.harness.campaign import Recorder, machine_class
+from asfl.harness.schedule import shrink
 
 REGRESSIONS = Path(__file__).resolve().parents[1] / "regressions"
 

@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 from hypothesis import settings
 
-from harness.campaign import Recorder, whole_run_test
-from harness.policies import PCT, Targeted, UniformRandom
-from harness.schedule import Schedule, replay, shrink
-from harness.world import Setup, World
+from asfl.harness.campaign import Recorder, whole_run_test
+from asfl.harness.policies import PCT, Targeted, UniformRandom
+from asfl.harness.schedule import Schedule, replay, shrink
+from asfl.harness.world import Setup, World
 
 REGRESSIONS = Path(__file__).resolve().parents[1] / "regressions"
 

@@ -7,9 +7,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from impl import crypto
-from impl.crypto import CryptoError, NodeKeys
-from impl.field import P
+from asfl.impl import crypto
+from asfl.impl.crypto import CryptoError, NodeKeys
+from asfl.impl.field import P
 
 SEED_A = bytes(range(32))
 SEED_B = bytes(range(32, 64))

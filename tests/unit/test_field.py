@@ -5,8 +5,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from impl import field
-from impl.field import HALF, FieldError, P
+from asfl.impl import field
+from asfl.impl.field import HALF, FieldError, P
 
 elems = st.integers(min_value=0, max_value=P - 1)
 vecs = st.lists(elems, min_size=0, max_size=40)

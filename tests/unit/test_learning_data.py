@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from impl.learning.data import load_digits_task, partition_dirichlet, partition_iid
+from asfl.impl.learning.data import load_digits_task, partition_dirichlet, partition_iid
 
 
 def test_digits_task_shapes_scaling_and_stratification():

@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from impl.learning import softmax as S
-from impl.learning.data import load_digits_task, partition_iid
-from impl.learning.local import local_gradient
+from asfl.impl.learning import softmax as S
+from asfl.impl.learning.data import load_digits_task, partition_iid
+from asfl.impl.learning.local import local_gradient
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from impl.learning.noise import add_noise, client_noise_std
+from asfl.impl.learning.noise import add_noise, client_noise_std
 
 
 def test_client_noise_std_calibration():

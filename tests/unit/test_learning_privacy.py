@@ -6,7 +6,7 @@ import dp_accounting
 import pytest
 from dp_accounting.rdp import RdpAccountant
 
-from impl.learning.privacy import PrivacyLedger, epsilon
+from asfl.impl.learning.privacy import PrivacyLedger, epsilon
 
 
 def test_epsilon_special_cases():

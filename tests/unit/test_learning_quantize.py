@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from impl.learning.quantize import clip_l2, dequantize, max_abs_per_client, quantize
+from asfl.impl.learning.quantize import clip_l2, dequantize, max_abs_per_client, quantize
 
 finite = st.floats(-1e3, 1e3, allow_nan=False, allow_infinity=False)
 

@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from impl.learning.robust import (
+from asfl.impl.learning.robust import (
     AGGREGATORS,
     coordinate_median,
     get_aggregator,

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from impl.learning import softmax as S
-from impl.learning.data import load_digits_task
+from asfl.impl.learning import softmax as S
+from asfl.impl.learning.data import load_digits_task
 
 
 def test_param_dim_and_init():

@@ -9,7 +9,7 @@ from fractions import Fraction
 
 import pytest
 
-from checker.proofs import (
+from asfl.checker.proofs import (
     CLAIMS,
     P,
     check_honest_in_decoding_set,
@@ -27,7 +27,7 @@ from checker.proofs import (
     prove_quorum_intersection_parametric,
     reachable_lead_violation,
 )
-from checker.proofs.runner import TRUE_CLAIMS
+from asfl.checker.proofs.runner import TRUE_CLAIMS
 
 # ----------------------------------------------------------------- S-6 / I-1a
 

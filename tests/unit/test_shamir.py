@@ -7,9 +7,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from impl import field, shamir
-from impl.crypto import prg_field_vector
-from impl.field import P
+from asfl.impl import field, shamir
+from asfl.impl.crypto import prg_field_vector
+from asfl.impl.field import P
 
 
 def seed(i: int) -> bytes:

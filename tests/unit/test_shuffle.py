@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from impl import shuffle
+from asfl.impl import shuffle
 
 SEED_01B4 = bytes.fromhex("01b4f6bd5d6a06a7b74a8565ceb4f845afe0ae96a0ac05cf5e86066bf7b538ec")
 SEED_0623 = bytes.fromhex("0623ccb9b1619bd388284a438034d8cb6431964ba727d8b1c450303105735488")
