@@ -14,7 +14,6 @@ import numpy as np
 from asfl.impl import crypto, inclusion
 from asfl.impl import field as gf
 from asfl.impl.certify import cluster_mean, cluster_result, decode_releases, next_model
-from asfl.impl.client import b64
 from asfl.impl.config import ProtocolConfig
 from asfl.impl.messages import (
     Announce,
@@ -40,6 +39,7 @@ from asfl.impl.node import (
     open_envelope,
     send,
 )
+from asfl.impl.trace import b64
 
 
 @dataclass

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -32,17 +31,13 @@ from asfl.impl.node import (
     open_envelope,
     send,
 )
+from asfl.impl.trace import b64
 
 Trainer = Callable[[np.ndarray, np.random.Generator], np.ndarray]
 """``trainer(model, rng) -> stochastic gradient`` on the client's own data (injected)."""
 
 Entropy = Callable[[int], bytes]
 """``entropy(n) -> n random bytes`` for mask and coefficient seeds (injected, D-2)."""
-
-
-def b64(vector: np.ndarray) -> str:
-    """Ghost-field encoding of a field vector (spec §9)."""
-    return base64.b64encode(gf.to_bytes(vector)).decode("ascii")
 
 
 @dataclass

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from pathlib import Path
 from typing import IO, Any
 
+import numpy as np
+
+from asfl.impl import field
+
 SCHEMA = "asfl-trace/1"
+
+
+def b64(vector: np.ndarray) -> str:
+    """Ghost-field encoding of a field vector: base64 of its little-endian bytes (spec §9)."""
+    return base64.b64encode(field.to_bytes(vector)).decode("ascii")
 
 
 class TraceWriter:
