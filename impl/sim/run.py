@@ -22,10 +22,10 @@ from asfl.impl.learning.local import local_gradient
 from asfl.impl.learning.privacy import epsilon
 from asfl.impl.learning.softmax import accuracy, param_dim
 from asfl.impl.messages import model_digest
-from asfl.impl.node import PublicKeys, aggregator_name, client_name
+from asfl.impl.node import Node, PublicKeys, aggregator_name, client_name
 from asfl.impl.sim.byzantine import BEHAVIOURS, ByzantineAggregator
 from asfl.impl.sim.schedulers import Scheduler, make_scheduler
-from asfl.impl.sim.simulator import SimNode, Simulator
+from asfl.impl.sim.simulator import Simulator
 from asfl.impl.trace import TraceWriter
 
 DELTA = 1e-5
@@ -150,7 +150,7 @@ def build(
         tuple(k.kx_pub for k in cli_keys),
     )
     genesis_model = np.zeros(cfg.dim)
-    nodes: dict[str, SimNode] = {}
+    nodes: dict[str, Node] = {}
     aggregators: dict[str, Aggregator] = {}
     for j in range(cfg.n_aggregators):
         core = aggregator_cls(cfg, j, agg_keys[j], public, genesis_model, ghost=run.ghost)

@@ -9,27 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
 
-from asfl.impl.node import Event, Output, RequestLocalStep, Send
+from asfl.impl.node import ClientNode, Event, Node, Output, RequestLocalStep, Send
 from asfl.impl.sim.schedulers import Delivery, LocalStep, Scheduler
 from asfl.impl.trace import TraceWriter
-
-
-class SimNode(Protocol):
-    @property
-    def done(self) -> bool: ...
-
-    @property
-    def rounds_done(self) -> int: ...
-
-    def handle(self, data: bytes, msg: int) -> list[Output]: ...
-
-
-class SimClient(SimNode, Protocol):
-    def start(self) -> list[Output]: ...
-
-    def local_step(self) -> list[Output]: ...
 
 
 @dataclass
@@ -45,7 +28,7 @@ class Simulator:
 
     def __init__(
         self,
-        nodes: dict[str, SimNode],
+        nodes: dict[str, Node],
         scheduler: Scheduler,
         trace: TraceWriter,
         crash_after: dict[str, int] | None = None,
@@ -60,8 +43,8 @@ class Simulator:
 
     def start(self) -> None:
         for name, node in self.nodes.items():
-            if hasattr(node, "start"):
-                self._emit(name, node.start())  # type: ignore[attr-defined]
+            if isinstance(node, ClientNode):
+                self._emit(name, node.start())
 
     def step(self) -> bool:
         """Run one action; ``False`` when nothing is pending (quiescence)."""
@@ -89,7 +72,8 @@ class Simulator:
             return
         self.local_steps[name] = done + 1
         client = self.nodes[name]
-        self._emit(name, client.local_step())  # type: ignore[attr-defined]
+        assert isinstance(client, ClientNode), name  # only clients request local steps (R-4)
+        self._emit(name, client.local_step())
 
     def run(self, max_steps: int, on_step: Callable[[Simulator], None] | None = None) -> str:
         """Run to quiescence; returns ``complete``, ``stalled`` or ``step_limit`` (R-16)."""
