@@ -145,7 +145,7 @@ BUGS: tuple[Bug, ...] = (
     Bug(
         "release-for-other-proposal",
         "aggregator.py",
-        "        if st.released or acc is None or cert is None or (acc.pd, acc.md) != cert[:2]:",
+        "        if st.released or acc is None or cert is None or (acc.pd, acc.md) != (cert.pd, cert.md):",
         "        if st.released or acc is None or cert is None:",
         "releases for a certificate on a proposal other than the one it holds",
         "S-3 / R-10",

@@ -61,6 +61,33 @@ class ClusterResult:
     evidence: ClusterEvidence
 
 
+@dataclass(frozen=True)
+class Vote:
+    """One aggregator's endorsement of ``(pd, md)`` and its envelope signature (R-9)."""
+
+    pd: bytes
+    md: bytes
+    sig: bytes
+
+
+@dataclass(frozen=True)
+class Certificate:
+    """``n_a - t_a`` endorsements on one ``(pd, md)``: endorser index -> signature (R-9)."""
+
+    pd: bytes
+    md: bytes
+    sigs: dict[int, bytes]
+
+
+@dataclass(frozen=True)
+class ReleasedShare:
+    """One aggregator's released share sum for proposal ``pd`` and its signature (R-10)."""
+
+    pd: bytes
+    share_sum: np.ndarray
+    sig: bytes
+
+
 @dataclass
 class ClusterState:
     """Per-``(tau, c)`` state of one aggregator (§6)."""
@@ -68,10 +95,10 @@ class ClusterState:
     held: dict[int, Submit] = field(default_factory=dict)  # as coordinator, by client
     closed: bool = False
     accepted: AcceptedProposal | None = None
-    endorsements: dict[int, tuple[bytes, bytes, bytes]] = field(default_factory=dict)  # j -> (pd, md, sig)
-    certificate: tuple[bytes, bytes, dict[int, bytes]] | None = None  # (pd, md, endorser -> sig)
+    endorsements: dict[int, Vote] = field(default_factory=dict)  # by endorser
+    certificate: Certificate | None = None
     released: bool = False
-    releases: dict[int, tuple[bytes, np.ndarray, bytes]] = field(default_factory=dict)  # j -> (pd, vec, sig)
+    releases: dict[int, ReleasedShare] = field(default_factory=dict)  # by releaser
     result: ClusterResult | None = None
 
 
@@ -248,14 +275,14 @@ class Aggregator:
         st = self.clusters[(endorse.tau, endorse.cluster)]
         if sender in st.endorsements:
             raise Dropped(f"A{sender} already endorsed for ({endorse.tau}, {endorse.cluster})")
-        st.endorsements[sender] = (endorse.pd, endorse.md, sig)
+        st.endorsements[sender] = Vote(endorse.pd, endorse.md, sig)
         return self._progress(endorse.tau, endorse.cluster)
 
     def _on_release(self, sender: int, release: Release, sig: bytes) -> list[Output]:
         st = self.clusters[(release.tau, release.cluster)]
         if sender in st.releases:
             raise Dropped(f"A{sender} already released for ({release.tau}, {release.cluster})")
-        st.releases[sender] = (release.pd, release.share_sum, sig)
+        st.releases[sender] = ReleasedShare(release.pd, release.share_sum, sig)
         return self._progress(release.tau, release.cluster)
 
     def _progress(self, tau: int, c: int) -> list[Output]:
@@ -268,11 +295,11 @@ class Aggregator:
         if st.certificate is not None:
             return []
         votes: dict[tuple[bytes, bytes], dict[int, bytes]] = defaultdict(dict)
-        for j, (pd, md, sig) in st.endorsements.items():
-            votes[(pd, md)][j] = sig
+        for j, vote in st.endorsements.items():
+            votes[(vote.pd, vote.md)][j] = vote.sig
         for (pd, md), sigs in votes.items():
             if len(sigs) >= self.cfg.quorum:
-                st.certificate = (pd, md, dict(sorted(sigs.items())))
+                st.certificate = Certificate(pd, md, dict(sorted(sigs.items())))
                 event = {
                     "round": tau,
                     "cluster": c,
@@ -287,7 +314,7 @@ class Aggregator:
         """R-10: release once, only for the certified proposal this aggregator holds."""
         st = self.clusters[(tau, c)]
         acc, cert = st.accepted, st.certificate
-        if st.released or acc is None or cert is None or (acc.pd, acc.md) != cert[:2]:
+        if st.released or acc is None or cert is None or (acc.pd, acc.md) != (cert.pd, cert.md):
             return []
         st.released = True
         for client in (e.client for e in acc.proposal.entries):  # D-12 count view
@@ -311,9 +338,9 @@ class Aggregator:
         """R-11, R-12: decode the mask sum from consistent releases and form the result."""
         st = self.clusters[(tau, c)]
         acc, cert = st.accepted, st.certificate
-        if st.result is not None or acc is None or cert is None or (acc.pd, acc.md) != cert[:2]:
+        if st.result is not None or acc is None or cert is None or (acc.pd, acc.md) != (cert.pd, cert.md):
             return []
-        shares = {j: vec for j, (pd, vec, _) in st.releases.items() if pd == acc.pd}
+        shares = {j: r.share_sum for j, r in st.releases.items() if r.pd == acc.pd}
         decoded = decode_releases(self.cfg, shares)
         if decoded is None:
             return []
@@ -324,9 +351,9 @@ class Aggregator:
             cluster=c,
             entries=entries,
             md=acc.md,
-            endorsements=tuple(cert[2].items()),
+            endorsements=tuple(cert.sigs.items()),
             masked_sum=acc.masked_sum,
-            releases=tuple((j, st.releases[j][1], st.releases[j][2]) for j in support),
+            releases=tuple((j, st.releases[j].share_sum, st.releases[j].sig) for j in support),
         )
         st.result = ClusterResult(cluster_mean(self.cfg, result, len(entries)), evidence)
         event: dict[str, object] = {
@@ -391,10 +418,10 @@ class Aggregator:
                 parts.append(f"cluster {c}: no proposal from A{c}")
             elif st.certificate is None:
                 mine = (st.accepted.pd, st.accepted.md)
-                votes = sum(1 for v in st.endorsements.values() if v[:2] == mine)
+                votes = sum(1 for v in st.endorsements.values() if (v.pd, v.md) == mine)
                 parts.append(f"cluster {c}: {votes}/{cfg.quorum} endorsements")
             else:
-                n = sum(1 for v in st.releases.values() if v[0] == st.accepted.pd)
+                n = sum(1 for r in st.releases.values() if r.pd == st.accepted.pd)
                 parts.append(f"cluster {c}: {n} releases, no {cfg.quorum} consistent")
         have = sum(1 for c in range(cfg.n_aggregators) if self.clusters.get((tau, c), ClusterState()).result)
         return f"A{self.index} stuck in round {tau}: {have}/{cfg.quorum} cluster results ({'; '.join(parts)})"

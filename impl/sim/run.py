@@ -208,7 +208,7 @@ def true_inclusions(built: Built) -> dict[int, int]:
     sets: dict[tuple[int, int], tuple[int, ...]] = {}
     for agg in built.aggregators.values():
         for key, st in agg.clusters.items():
-            if st.accepted is not None and st.certificate is not None and st.accepted.pd == st.certificate[0]:
+            if st.accepted is not None and st.certificate is not None and st.accepted.pd == st.certificate.pd:
                 sets[key] = tuple(e.client for e in st.accepted.proposal.entries)
     counts = dict.fromkeys(range(built.cfg.n_clients), 0)
     for clients in sets.values():
