@@ -104,9 +104,9 @@ BUGS: tuple[Bug, ...] = (
     ),
     Bug(
         "accept-uncertified-model",
-        "client.py",
-        "if not np.array_equal(next_model(self.cfg, prev, pending.means), ann.model):",
-        "if ann.model.shape != prev.shape:",
+        "certify.py",
+        "    if not np.array_equal(next_model(cfg, prev_model, means), ann.model):",
+        "    if ann.model.shape != prev_model.shape:",
         "clients check the evidence but not that the model is its aggregate",
         "I-3 / R-15",
     ),

@@ -9,7 +9,7 @@ import numpy as np
 
 from asfl.impl import crypto, shamir
 from asfl.impl import field as gf
-from asfl.impl.certify import EvidenceError, next_model, verify_cluster
+from asfl.impl.certify import EvidenceError, announce_means, check_model, verify_cluster
 from asfl.impl.config import ProtocolConfig
 from asfl.impl.learning.noise import add_noise
 from asfl.impl.learning.quantize import clip_l2, quantize
@@ -163,15 +163,10 @@ class Client:
             raise Dropped(f"announce for round {ann.tau} outside [1, {self.cfg.rounds}]")
         if (env.sender, ann.tau) in st.pending or model_digest(ann.model) in st.verified.get(ann.tau, {}):
             raise Dropped("duplicate announce")
-        clusters = [ev.cluster for ev in ann.evidence]
-        if clusters != sorted(set(clusters)):
-            raise Dropped("announce evidence clusters not sorted and distinct (R-15c)")
         try:
-            means = [self._verified_mean(ann.tau - 1, ev) for ev in ann.evidence]
+            means = announce_means(self.cfg, self.public.aggregator_sign, ann, self._verified_mean)
         except EvidenceError as exc:
             raise Dropped(f"uncertified announce: {exc}") from None
-        if len(means) < self.cfg.quorum or ann.rule != self.cfg.rule:
-            raise Dropped(f"announce with {len(means)} clusters or rule {ann.rule!r} (R-13)")
         st.pending[(env.sender, ann.tau)] = PendingAnnounce(ann, env.sender, means, msg)
         return self._settle()
 
@@ -196,16 +191,10 @@ class Client:
                     continue
                 del self.state.pending[key]
                 progress = True
-                if not np.array_equal(next_model(self.cfg, prev, pending.means), ann.model):
-                    out.append(
-                        Event(
-                            "drop",
-                            {
-                                "msg": pending.msg,
-                                "reason": "model is not the aggregate of its evidence (I-3)",
-                            },
-                        )
-                    )
+                try:
+                    check_model(self.cfg, ann, prev, pending.means)
+                except EvidenceError as exc:
+                    out.append(Event("drop", {"msg": pending.msg, "reason": str(exc)}))
                     continue
                 out += self._accept(ann, pending.sender)
         return out
