@@ -1,4 +1,4 @@
-"""``asfl experiment NAME``: the learning experiments (impl/experiments/catalog.py).
+"""``asfl experiment NAME``: the learning experiments (experiments/catalog.py).
 
 Each writes CSV files and a PNG plot to ``--out`` (default runs/experiments/NAME/).
 """
@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from asfl.impl.experiments.catalog import EXPERIMENTS, Options, run_experiment
+from asfl.experiments.catalog import EXPERIMENTS, Options, run_experiment
 
 
 def _floats(text: str | None) -> list[float] | None:

@@ -72,7 +72,8 @@ def violations(package: str, forbidden: set[str]) -> list[str]:
 @pytest.mark.parametrize(
     "package,forbidden",
     [
-        ("impl", {"model", "checker", "harness"}),
+        ("impl", {"model", "checker", "harness", "experiments"}),
+        ("experiments", {"model", "checker", "harness"}),
         ("model", {"impl", "checker", "harness"}),
         ("checker", {"impl", "harness"}),
     ],

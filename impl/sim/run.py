@@ -116,7 +116,7 @@ def build(
     """Create keys, data partitions, honest and Byzantine nodes, the scheduler and the trace.
 
     ``client_cls`` / ``aggregator_cls`` let an experiment harness use instrumented
-    subclasses (impl/experiments); the protocol itself always uses the defaults.
+    subclasses (experiments); the protocol itself always uses the defaults.
     """
     if run.behaviour not in BEHAVIOURS:
         raise ValueError(f"unknown behaviour {run.behaviour!r}; choose from {', '.join(BEHAVIOURS)}")
