@@ -31,6 +31,11 @@ REPO = IMPL_DIR.parent
 CORPUS = REPO / "tests" / "regressions"
 
 
+# a worker may overrun its search and shrink budgets by one example, Hypothesis's own
+# shrinking and its start-up; past that it is killed and the bug reported as an error
+WORKER_SLACK_S = 300.0
+
+
 class PatchError(RuntimeError):
     """A zoo patch no longer applies: its old snippet is missing or ambiguous."""
 
@@ -288,6 +293,7 @@ def hunt(
             "seed": seed,
             "shrink_budget_s": shrink_budget_s,
         },
+        timeout=budget_s + shrink_budget_s + WORKER_SLACK_S,
     )
     res = ZooResult(
         bug.id,
