@@ -15,6 +15,16 @@ from asfl.impl import crypto, inclusion
 from asfl.impl import field as gf
 from asfl.impl.certify import cluster_mean, cluster_result, decode_releases, next_model
 from asfl.impl.config import ProtocolConfig
+from asfl.impl.events import (
+    AggregateEvent,
+    CertifyEvent,
+    DropEvent,
+    EndorseEvent,
+    EquivocationEvent,
+    ProposeEvent,
+    ReconstructEvent,
+    ReleaseEvent,
+)
 from asfl.impl.messages import (
     Announce,
     ClusterEvidence,
@@ -30,7 +40,6 @@ from asfl.impl.messages import (
 )
 from asfl.impl.node import (
     Dropped,
-    Event,
     Output,
     PublicKeys,
     aggregator_name,
@@ -144,7 +153,7 @@ class Aggregator:
                 return self._on_release(env.sender, body, env.sig)
             raise Dropped(f"aggregators do not accept {env.kind}")
         except Dropped as exc:
-            return [Event("drop", {"msg": msg, "reason": str(exc)})]
+            return [DropEvent(msg=msg, reason=str(exc))]
 
     # -- coordinator: R-6, R-7 -----------------------------------------------------
 
@@ -193,16 +202,10 @@ class Aggregator:
             )
             proposal = Propose(tau, self.index, count_list, entries)
             out.append(send(self.keys, self.index, aggregator_name(j), proposal))
-        event = {
-            "round": tau,
-            "cluster": self.index,
-            "pd": pd.hex(),
-            "clients": list(chosen),
-            "members": list(members),
-            "counts": list(count_list),
-            "held": sorted(st.held),
-        }
-        return [Event("propose", event), *out]
+        event = ProposeEvent(
+            tau, self.index, pd.hex(), list(chosen), list(members), list(count_list), sorted(st.held)
+        )
+        return [event, *out]
 
     # -- endorser: R-8 -------------------------------------------------------------
 
@@ -215,15 +218,9 @@ class Aggregator:
         if st.accepted is not None:
             if st.accepted.pd == pd:
                 raise Dropped("duplicate proposal")
-            event = {
-                "round": prop.tau,
-                "cluster": prop.cluster,
-                "first": st.accepted.pd.hex(),
-                "other": pd.hex(),
-            }
             return [
-                Event("equivocation", event),
-                Event("drop", {"reason": "second proposal for (tau, c) (R-8)"}),
+                EquivocationEvent(prop.tau, prop.cluster, st.accepted.pd.hex(), pd.hex()),
+                DropEvent(reason="second proposal for (tau, c) (R-8)"),
             ]
         members = cfg.clusters(prop.tau)[prop.cluster]
         clients = [e.client for e in prop.entries]
@@ -239,15 +236,8 @@ class Aggregator:
             prop, pd, field_digest(masked_sum), masked_sum, gf.vsum(shares, cfg.dim)
         )
         endorse = Endorse(prop.tau, prop.cluster, pd, st.accepted.md)
-        event = {
-            "round": prop.tau,
-            "cluster": prop.cluster,
-            "pd": pd.hex(),
-            "md": st.accepted.md.hex(),
-            "clients": sorted(clients),
-        }
         return [
-            Event("endorse", event),
+            EndorseEvent(prop.tau, prop.cluster, pd.hex(), st.accepted.md.hex(), sorted(clients)),
             *broadcast(self.keys, self.index, self.all_aggregators, endorse),
             *self._progress(prop.tau, prop.cluster),
         ]
@@ -300,14 +290,7 @@ class Aggregator:
         for (pd, md), sigs in votes.items():
             if len(sigs) >= self.cfg.quorum:
                 st.certificate = Certificate(pd, md, dict(sorted(sigs.items())))
-                event = {
-                    "round": tau,
-                    "cluster": c,
-                    "pd": pd.hex(),
-                    "md": md.hex(),
-                    "endorsers": sorted(sigs),
-                }
-                return [Event("certify", event)]
+                return [CertifyEvent(tau, c, pd.hex(), md.hex(), sorted(sigs))]
         return []
 
     def _release(self, tau: int, c: int) -> list[Output]:
@@ -320,14 +303,8 @@ class Aggregator:
         for client in (e.client for e in acc.proposal.entries):  # D-12 count view
             self.inclusions[client].add(tau)
         release = Release(tau, c, acc.pd, acc.share_sum)
-        event = {
-            "round": tau,
-            "cluster": c,
-            "pd": acc.pd.hex(),
-            "share_digest": field_digest(acc.share_sum).hex(),
-        }
         out: list[Output] = [
-            Event("release", event),
+            ReleaseEvent(tau, c, acc.pd.hex(), field_digest(acc.share_sum).hex()),
             *broadcast(self.keys, self.index, self.all_aggregators, release),
         ]
         for later in sorted(t for (t, cc) in self.clusters if cc == self.index and t > tau):
@@ -356,18 +333,10 @@ class Aggregator:
             releases=tuple((j, st.releases[j].share_sum, st.releases[j].sig) for j in support),
         )
         st.result = ClusterResult(cluster_mean(self.cfg, result, len(entries)), evidence)
-        event: dict[str, object] = {
-            "round": tau,
-            "cluster": c,
-            "pd": acc.pd.hex(),
-            "support": support,
-            "wrong": [x - 1 for x in decoded.inconsistent],
-            "size": len(entries),
-            "result": field_digest(result).hex(),
-        }
-        if self.ghost:
-            event["ghost"] = {"sum": b64(result)}
-        return [Event("reconstruct", event)]
+        wrong = [x - 1 for x in decoded.inconsistent]
+        ghost = {"sum": b64(result)} if self.ghost else None
+        digest = field_digest(result).hex()
+        return [ReconstructEvent(tau, c, acc.pd.hex(), support, wrong, len(entries), digest, ghost)]
 
     # -- round completion: R-13, R-14 ----------------------------------------------
 
@@ -389,15 +358,11 @@ class Aggregator:
             announce = Announce(
                 tau + 1, model_digest(prev), model, cfg.rule, tuple(r.evidence for _, r in results)
             )
-            event = {
-                "round": tau + 1,
-                "clusters": [c for c, _ in results],
-                "model": model_digest(model).hex(),
-                "prev": model_digest(prev).hex(),
-                "rule": cfg.rule,
-            }
+            clusters = [c for c, _ in results]
             out += [
-                Event("aggregate", event),
+                AggregateEvent(
+                    tau + 1, clusters, model_digest(model).hex(), model_digest(prev).hex(), cfg.rule
+                ),
                 *broadcast(self.keys, self.index, self.all_clients, announce),
             ]
         return out

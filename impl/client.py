@@ -11,6 +11,7 @@ from asfl.impl import crypto, shamir
 from asfl.impl import field as gf
 from asfl.impl.certify import EvidenceError, announce_means, check_model, verify_cluster
 from asfl.impl.config import ProtocolConfig
+from asfl.impl.events import AcceptEvent, DropEvent, LocalStepEvent, SubmitEvent
 from asfl.impl.learning.noise import add_noise
 from asfl.impl.learning.quantize import clip_l2, quantize
 from asfl.impl.messages import (
@@ -23,7 +24,6 @@ from asfl.impl.messages import (
 )
 from asfl.impl.node import (
     Dropped,
-    Event,
     Output,
     PublicKeys,
     RequestLocalStep,
@@ -112,7 +112,7 @@ class Client:
         st.stepping = False
         latest = st.latest
         model = st.verified[latest][st.accepted[latest]]
-        out: list[Output] = [Event("local_step", {"model_round": latest})]
+        out: list[Output] = [LocalStepEvent(latest)]
         gradient = self.trainer(model, self.rng)
         st.momentum = cfg.beta * st.momentum + (1.0 - cfg.beta) * gradient
         for tau in range(st.next_submit, min(latest, cfg.rounds - 1) + 1):
@@ -137,11 +137,9 @@ class Client:
         sd = submission_digest(tau, self.index, y, digests)
         submit = Submit(tau, self.index, y, digests, tuple(cts), self.keys.sign(sd))
         cluster = cfg.cluster_of(tau, self.index)
-        fields: dict[str, object] = {"round": tau, "cluster": cluster, "sd": sd.hex()}
-        if self.ghost:
-            fields["ghost"] = {"x": b64(x), "r": b64(mask)}
+        ghost = {"x": b64(x), "r": b64(mask)} if self.ghost else None
         return [
-            Event("submit", fields),
+            SubmitEvent(tau, cluster, sd.hex(), ghost),
             send(self.keys, self.index, aggregator_name(cluster), submit, cluster=cluster),
         ]
 
@@ -152,7 +150,7 @@ class Client:
         try:
             return self._handle(data, msg)
         except Dropped as exc:
-            return [Event("drop", {"msg": msg, "reason": str(exc)})]
+            return [DropEvent(msg=msg, reason=str(exc))]
 
     def _handle(self, data: bytes, msg: int) -> list[Output]:
         env, body = open_envelope(self.cfg, self.public, data)
@@ -194,7 +192,7 @@ class Client:
                 try:
                     check_model(self.cfg, ann, prev, pending.means)
                 except EvidenceError as exc:
-                    out.append(Event("drop", {"msg": pending.msg, "reason": str(exc)}))
+                    out.append(DropEvent(msg=pending.msg, reason=str(exc)))
                     continue
                 out += self._accept(ann, pending.sender)
         return out
@@ -209,17 +207,7 @@ class Client:
         if ann.tau in st.accepted:
             return []
         st.accepted[ann.tau] = digest
-        out: list[Output] = [
-            Event(
-                "accept",
-                {
-                    "round": ann.tau,
-                    "from": aggregator_name(sender),
-                    "model": digest.hex(),
-                    "count": len(st.included),
-                },
-            )
-        ]
+        out: list[Output] = [AcceptEvent(ann.tau, aggregator_name(sender), digest.hex(), len(st.included))]
         if not st.stepping and st.next_submit < self.cfg.rounds:
             st.stepping = True
             out.append(RequestLocalStep())

@@ -9,11 +9,12 @@ inject all of that through :class:`Node` and :class:`ClientNode`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
 
 from asfl.impl import crypto
 from asfl.impl.config import ProtocolConfig
+from asfl.impl.events import Event
 from asfl.impl.messages import CLIENT_KINDS, KINDS, Body, Envelope, seal
 from asfl.impl.wire import WireError
 
@@ -37,14 +38,6 @@ class Send:
     sig: bytes
     round: int | None = None
     cluster: int | None = None
-
-
-@dataclass(frozen=True)
-class Event:
-    """A protocol trace event (spec §9) performed by the node at this step."""
-
-    kind: str
-    fields: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

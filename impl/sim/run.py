@@ -17,6 +17,7 @@ from asfl.impl import crypto
 from asfl.impl.aggregator import Aggregator
 from asfl.impl.client import Client
 from asfl.impl.config import ProtocolConfig
+from asfl.impl.events import EndEvent
 from asfl.impl.learning.data import Task, load_digits_task, partition_dirichlet, partition_iid
 from asfl.impl.learning.local import local_gradient
 from asfl.impl.learning.privacy import epsilon
@@ -244,7 +245,7 @@ def summarise(built: Built, status: str) -> RunSummary:
         eps_cache[n] = (
             epsilon(cfg.noise_multiplier, n, DELTA) if cfg.noise_multiplier > 0 or n == 0 else float("inf")
         )
-    sim.trace.event("end", None, {"status": status, "rounds_done": rounds, "detail": detail})
+    sim.trace.write(None, EndEvent(status, rounds, detail))
     sim.trace.close()
     return RunSummary(
         status,
