@@ -90,14 +90,6 @@ def tiny_task() -> Task:
     return Task(X, y, X, y, 2, 2, "tiny")
 
 
-class Stop(Exception):
-    """Raised by :meth:`World.apply` when a monitor reports a violation and ``raise_on`` is set."""
-
-    def __init__(self, violations: list[Violation]) -> None:
-        super().__init__("; ".join(str(v) for v in violations))
-        self.violations = violations
-
-
 def node_of(action: Action) -> str:
     return action.dst if isinstance(action, Delivery) else action.client
 

@@ -86,7 +86,6 @@ class RunSummary:
     bytes_by_kind: dict[str, int]
     count_by_kind: dict[str, int]
     trace: Path | None
-    final_models: dict[str, np.ndarray] = field(repr=False, default_factory=dict)
 
 
 @dataclass
@@ -221,10 +220,9 @@ def true_inclusions(built: Built) -> dict[int, int]:
 def summarise(built: Built, status: str) -> RunSummary:
     cfg, sim, task = built.cfg, built.sim, built.task
     rounds = {name: node.rounds_done for name, node in sim.nodes.items() if name in sim.honest}
-    acc, finals = {}, {}
+    acc = {}
     for name, agg in built.aggregators.items():
         model = agg.models[agg.round]
-        finals[name] = model
         acc[name] = accuracy(model, task.X_test, task.y_test, task.n_classes)
     if status == "complete":
         detail = f"every honest aggregator finished all {cfg.rounds} rounds"
@@ -261,7 +259,6 @@ def summarise(built: Built, status: str) -> RunSummary:
         dict(sim.stats.bytes_by_kind),
         dict(sim.stats.count_by_kind),
         sim.trace.path,
-        finals,
     )
 
 
