@@ -52,6 +52,10 @@ def main(argv: list[str] | None = None) -> int:
         where = ctx.command_path if ctx is not None else "asfl"
         click.echo(f"{where}: error: {exc.format_message()}", err=True)
         return 2
+    except OSError as exc:  # a file the environment refuses (no command should let one through)
+        name = f"{exc.filename}: " if exc.filename else ""
+        click.echo(f"asfl: error: {name}{exc.strerror or exc}", err=True)
+        return 2
     return int(result or 0)
 
 

@@ -10,6 +10,7 @@ import click
 
 from asfl.checker.replay import Checker, Unusable
 from asfl.checker.report import as_json, render, render_unusable
+from asfl.cli_types import count, number
 
 
 @click.command("check")
@@ -23,8 +24,14 @@ from asfl.checker.report import as_json, render, render_unusable
     help="verify the Ed25519 signature of every honest send (I-4), or skip it",
 )
 @click.option("--no-signatures", is_flag=True, help="same as --signatures none")
-@click.option("--delta", type=float, default=1e-5, show_default=True, help="delta for the privacy report")
-@click.option("--max-violations", type=int, default=1000, show_default=True)
+@click.option(
+    "--delta",
+    type=number(0, 1, low_open=True, high_open=True),
+    default=1e-5,
+    show_default=True,
+    help="delta for the privacy report, in (0, 1)",
+)
+@click.option("--max-violations", type=count(1, 1_000_000), default=1000, show_default=True)
 @click.option("--no-z3", is_flag=True, help="skip the per-trace Z3 obligations (S-6, I-1, P-1)")
 @click.option("-v", "--verbose", is_flag=True, help="per-client counts and every certificate")
 def command(

@@ -1,4 +1,4 @@
-"""``asfl experiment NAME``: the learning experiments (impl/experiments/catalog.py).
+"""``asfl experiment NAME``: the learning experiments (experiments/catalog.py).
 
 Each writes CSV files and a PNG plot to ``--out`` (default runs/experiments/NAME/).
 """
@@ -12,16 +12,10 @@ from typing import Any
 
 import click
 
-from asfl.impl.experiments.catalog import EXPERIMENTS, Options, run_experiment
+from asfl.cli_types import SEED, count, number, parse_list, writable_dir, writing
+from asfl.experiments.catalog import EXPERIMENTS, Options, run_experiment
 
-
-def _floats(text: str | None) -> list[float] | None:
-    if not text:
-        return None
-    try:
-        return [float(x) for x in text.split(",")]
-    except ValueError:
-        raise click.BadParameter(f"expected comma-separated numbers, got {text!r}") from None
+MAX_ROUNDS = 1000
 
 
 def _jsonable(value: Any) -> Any:
@@ -42,10 +36,10 @@ def _jsonable(value: Any) -> Any:
 )
 @click.option("--full", is_flag=True, help="more seeds and rounds (takes longer)")
 @click.option("--seeds", type=str, default=None, help="comma-separated seeds [default: 0; --full: 0,1,2]")
-@click.option("--rounds", type=click.IntRange(1), default=None, help="rounds per run")
+@click.option("--rounds", type=count(1, MAX_ROUNDS), default=None, help="rounds per run")
 @click.option(
     "--beta",
-    type=click.FloatRange(0, 1, max_open=True),
+    type=number(0, 1, high_open=True),
     default=None,
     help="client momentum beta for every run [default: 0.9]",
 )
@@ -64,22 +58,20 @@ def command(
     rules: str | None,
 ) -> int:
     """Run a learning experiment through the simulated protocol: inclusion, noise, forgery, momentum."""
-    try:
-        seed_list = [int(s) for s in seeds.split(",")] if seeds else []
-    except ValueError:
-        raise click.BadParameter(f"expected comma-separated integers, got {seeds!r}") from None
     opts = Options(
         out=out or Path("runs/experiments") / name,
         full=full,
-        seeds=seed_list or None,
+        seeds=parse_list(seeds, SEED, "--seeds"),
         rounds=rounds,
         beta=beta,
-        values=_floats(values),
+        values=parse_list(values, number(0, 1e6), "--values"),
         rules=rules.split(",") if rules else None,
         log=lambda line: click.echo(line, err=True),
     )
+    writable_dir(opts.out)
     try:
-        summary = run_experiment(name, opts)
+        with writing(opts.out):
+            summary = run_experiment(name, opts)
     except ValueError as exc:  # an invalid rule or configuration
         raise click.UsageError(str(exc)) from None
     click.echo(json.dumps(_jsonable(summary), indent=1))

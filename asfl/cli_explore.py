@@ -6,9 +6,16 @@ import json
 
 import click
 
+from asfl.cli_types import count, seconds
 from asfl.model.explore import explore
 from asfl.model.params import BUGS, Params, validity_errors
 from asfl.model.system import BEHAVIOURS
+
+# The explorer is for small configurations; these bounds keep one state small, and the
+# --max-states / --max-seconds budget bounds how many are visited.
+MAX_AGGREGATORS = 16
+MAX_CLIENTS = 64
+MAX_ROUNDS = 16
 
 
 def _ids(s: str) -> frozenset[int]:
@@ -16,13 +23,13 @@ def _ids(s: str) -> frozenset[int]:
 
 
 @click.command("explore")
-@click.option("--aggregators", "n_a", type=click.IntRange(1), default=4, show_default=True)
-@click.option("--t-a", "t_a", type=click.IntRange(0), default=1, show_default=True)
-@click.option("--clients", "n_c", type=click.IntRange(1), default=8, show_default=True)
-@click.option("--t-c", "t_c", type=click.IntRange(0), default=0, show_default=True)
-@click.option("--q-min", "q_min", type=click.IntRange(1), default=2, show_default=True)
-@click.option("--lead-bound", "B", type=click.IntRange(0), default=0, show_default=True)
-@click.option("--rounds", "R", type=click.IntRange(1), default=1, show_default=True)
+@click.option("--aggregators", "n_a", type=count(1, MAX_AGGREGATORS), default=4, show_default=True)
+@click.option("--t-a", "t_a", type=count(0, MAX_AGGREGATORS), default=1, show_default=True)
+@click.option("--clients", "n_c", type=count(1, MAX_CLIENTS), default=8, show_default=True)
+@click.option("--t-c", "t_c", type=count(0, MAX_CLIENTS), default=0, show_default=True)
+@click.option("--q-min", "q_min", type=count(1, MAX_CLIENTS), default=2, show_default=True)
+@click.option("--lead-bound", "B", type=count(0, MAX_ROUNDS), default=0, show_default=True)
+@click.option("--rounds", "R", type=count(1, MAX_ROUNDS), default=1, show_default=True)
 @click.option("--byzantine", default="0", show_default=True, help="Byzantine aggregator ids, e.g. 0 or 0,1")
 @click.option("--crashed", default="", help="crashed client ids (silent from the start)")
 @click.option(
@@ -34,8 +41,8 @@ def _ids(s: str) -> frozenset[int]:
 @click.option(
     "--bug", type=click.Choice(BUGS), default="none", show_default=True, help="a deliberately broken variant"
 )
-@click.option("--max-states", type=int, default=2_000_000, show_default=True)
-@click.option("--max-seconds", type=float, default=60.0, show_default=True)
+@click.option("--max-states", type=count(1, 5_000_000), default=2_000_000, show_default=True)
+@click.option("--max-seconds", type=seconds(), default=60.0, show_default=True)
 @click.option("--no-por", is_flag=True, help="disable partial-order reduction")
 @click.option(
     "--symmetry", is_flag=True, help="symmetry reduction (fewer states, each costlier: see model/symmetry.py)"
@@ -69,7 +76,8 @@ def command(
     try:
         byz, crash = _ids(byzantine), _ids(crashed)
     except ValueError:
-        raise click.BadParameter("ids must be comma-separated integers") from None
+        hint = "--byzantine/--crashed"
+        raise click.BadParameter("ids must be comma-separated integers", param_hint=hint) from None
     bh = frozenset() if behaviour in ("", "silent") else frozenset(behaviour.split(","))
     if not bh <= set(BEHAVIOURS):
         raise click.BadParameter(f"unknown behaviour in {behaviour!r}")

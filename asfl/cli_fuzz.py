@@ -14,11 +14,19 @@ from pathlib import Path
 
 import click
 
+from asfl.cli_types import SEED, number, seconds
+
 REGRESSIONS = Path(__file__).resolve().parents[1] / "tests" / "regressions"
 
 
 @click.command("fuzz")
-@click.option("--minutes", type=float, default=5.0, show_default=True, help="Wall-clock budget.")
+@click.option(
+    "--minutes",
+    type=number(0, 7 * 24 * 60, low_open=True),
+    default=5.0,
+    show_default=True,
+    help="Wall-clock budget.",
+)
 @click.option(
     "--strategy",
     type=click.Choice(["all", "stateful", "random", "pct", "targeted"]),
@@ -28,18 +36,16 @@ REGRESSIONS = Path(__file__).resolve().parents[1] / "tests" / "regressions"
 @click.option(
     "--slice",
     "slice_s",
-    type=float,
+    type=seconds(),
     default=120.0,
     show_default=True,
     help="Seconds per campaign before switching strategy and seed.",
 )
-@click.option("--seed", type=int, default=None, help="Seed of the seed sequence (default random).")
+@click.option("--seed", type=SEED, default=None, help="Seed of the seed sequence (default random).")
 def command(minutes: float, strategy: str, slice_s: float, seed: int | None) -> int:
     """Fuzz the implementation for N minutes (deep profile); save every failure."""
     from asfl.harness.campaign import STRATEGIES, run_campaign
 
-    if minutes <= 0 or slice_s <= 0:
-        raise click.UsageError("--minutes and --slice must be positive")
     strategies = list(STRATEGIES) if strategy == "all" else [strategy]
     rng = random.Random(seed)
     end = time.monotonic() + 60 * minutes

@@ -16,6 +16,9 @@ from asfl.checker.proofs import (
     prove_all,
     prove_quorum_intersection,
 )
+from asfl.cli_types import count
+
+MAX_AGGREGATORS = 64  # the explicit-set encodings grow with n_a; Z3 timeouts bound each query
 
 
 def for_sizes(n_a: int, t_a: int) -> Iterator[ProofResult]:
@@ -46,11 +49,13 @@ def _report(results: Iterable[ProofResult], as_json: bool) -> int:
 @click.option(
     "--aggregators",
     "n_a",
-    type=click.IntRange(1),
+    type=count(1, MAX_AGGREGATORS),
     default=None,
     help="prove S-6 and I-1 at this n_a only (with --byzantine)",
 )
-@click.option("--byzantine", "t_a", type=click.IntRange(0), default=None, help="t_a for --aggregators")
+@click.option(
+    "--byzantine", "t_a", type=count(0, MAX_AGGREGATORS), default=None, help="t_a for --aggregators"
+)
 @click.option("--full", is_flag=True, help="the full parameter ranges (minutes) instead of the quick ones")
 @click.option("--json", "as_json", is_flag=True, help="results as JSON")
 def command(n_a: int | None, t_a: int | None, full: bool, as_json: bool) -> int:
@@ -63,5 +68,7 @@ def command(n_a: int | None, t_a: int | None, full: bool, as_json: bool) -> int:
     if (n_a is None) != (t_a is None):
         raise click.UsageError("--aggregators and --byzantine go together")
     if n_a is not None and t_a is not None:
+        if t_a >= n_a:
+            raise click.BadParameter(f"{t_a} is not below --aggregators {n_a}", param_hint="--byzantine")
         return _report(for_sizes(n_a, t_a), as_json)
     return _report(prove_all(quick=not full), as_json)

@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from asfl.cli_types import SEED, count, number, writable_file, writing
 from asfl.impl.config import RULES, ConfigError, ProtocolConfig
 from asfl.impl.sim.byzantine import BEHAVIOURS
 from asfl.impl.sim.run import RunConfig, RunSummary, execute
@@ -21,6 +22,10 @@ from asfl.impl.sim.schedulers import SCHEDULERS
 from asfl.impl.sim.simulator import Simulator
 
 DEFAULT = ProtocolConfig()
+# Upper bounds of the simulated sizes: every run also stops at RunConfig.max_steps (R-16).
+MAX_CLIENTS = 1000
+MAX_AGGREGATORS = 100
+MAX_ROUNDS = 1000
 
 
 def config_options(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -28,21 +33,21 @@ def config_options(func: Callable[..., Any]) -> Callable[..., Any]:
     options = [
         click.option(
             "--clients",
-            type=click.IntRange(1),
+            type=count(1, MAX_CLIENTS),
             default=DEFAULT.n_clients,
             show_default=True,
             help="number of clients n_c",
         ),
         click.option(
             "--aggregators",
-            type=click.IntRange(1),
+            type=count(1, MAX_AGGREGATORS),
             default=DEFAULT.n_aggregators,
             show_default=True,
             help="number of aggregators n_a",
         ),
         click.option(
             "--byzantine",
-            type=click.IntRange(0),
+            type=count(0, MAX_AGGREGATORS),
             default=1,
             show_default=True,
             help="how many aggregators behave Byzantine",
@@ -56,13 +61,13 @@ def config_options(func: Callable[..., Any]) -> Callable[..., Any]:
         ),
         click.option(
             "--crashed",
-            type=click.IntRange(0),
+            type=count(0, MAX_CLIENTS),
             default=2,
             show_default=True,
             help="how many clients crash during the run",
         ),
-        click.option("--rounds", type=click.IntRange(1), default=DEFAULT.rounds, show_default=True),
-        click.option("--seed", type=int, default=0, show_default=True),
+        click.option("--rounds", type=count(1, MAX_ROUNDS), default=DEFAULT.rounds, show_default=True),
+        click.option("--seed", type=SEED, default=0, show_default=True),
         click.option("--scheduler", type=click.Choice(SCHEDULERS), default="random", show_default=True),
         click.option(
             "--trace",
@@ -75,14 +80,14 @@ def config_options(func: Callable[..., Any]) -> Callable[..., Any]:
         click.option(
             "--t-a",
             "t_a",
-            type=click.IntRange(0),
+            type=count(0, MAX_AGGREGATORS),
             default=None,
             help="Byzantine bound t_a [default: floor((n_a - 1) / 3)]",
         ),
         click.option(
             "--t-c",
             "t_c",
-            type=click.IntRange(0),
+            type=count(0, MAX_CLIENTS),
             default=DEFAULT.t_c,
             show_default=True,
             help="crash bound t_c",
@@ -90,7 +95,7 @@ def config_options(func: Callable[..., Any]) -> Callable[..., Any]:
         click.option(
             "--q-min",
             "q_min",
-            type=click.IntRange(1),
+            type=count(1, MAX_CLIENTS),
             default=None,
             help="smallest revealed set [default: half a cluster, within R-1]",
         ),
@@ -103,7 +108,7 @@ def config_options(func: Callable[..., Any]) -> Callable[..., Any]:
         ),
         click.option(
             "--noise-multiplier",
-            type=click.FloatRange(0),
+            type=number(0, 1e6),
             default=DEFAULT.noise_multiplier,
             show_default=True,
         ),
@@ -112,7 +117,7 @@ def config_options(func: Callable[..., Any]) -> Callable[..., Any]:
         ),
         click.option(
             "--alpha",
-            type=click.FloatRange(min=0, min_open=True),
+            type=number(0, 1e6, low_open=True),
             default=0.5,
             show_default=True,
             help="Dirichlet concentration for --partition dirichlet",
@@ -198,12 +203,8 @@ def _summary_table(summary: RunSummary, run: RunConfig, console: Console) -> Non
 def command(as_json: bool, **opts: Any) -> int:
     """Run a complete multi-round training in the deterministic simulator."""
     run = run_config(opts)
-    if run.trace is not None:  # an unusable trace path is a one-line usage error, not a traceback
-        try:
-            run.trace.parent.mkdir(parents=True, exist_ok=True)
-            run.trace.open("a").close()
-        except OSError as exc:
-            raise click.FileError(str(run.trace), hint=exc.strerror or str(exc)) from None
+    if run.trace is not None:  # an unusable trace path is one line before the run, not a traceback
+        writable_file(run.trace)
     console = Console(stderr=as_json)
     with Progress(
         TextColumn("[progress.description]{task.description}"),
@@ -219,7 +220,8 @@ def command(as_json: bool, **opts: Any) -> int:
             honest = [n for n in sim.honest if n.startswith("A")]
             progress.update(bar, completed=min((sim.nodes[n].rounds_done for n in honest), default=0))
 
-        summary, _ = execute(run, on_step)
+        with writing(run.trace or "trace"):  # the trace is the run's only output file
+            summary, _ = execute(run, on_step)
     if as_json:
         click.echo(
             json.dumps(

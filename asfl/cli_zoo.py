@@ -15,6 +15,8 @@ from pathlib import Path
 
 import click
 
+from asfl.cli_types import SEED, count, seconds, writable_file, writing
+
 
 @click.command("zoo")
 @click.option("--bug", "bugs", multiple=True, help="Only this bug (repeatable); default all.")
@@ -27,7 +29,7 @@ import click
 )
 @click.option(
     "--budget",
-    type=float,
+    type=seconds(),
     default=60.0,
     show_default=True,
     help="Seconds of search per bug before it counts as missed.",
@@ -35,13 +37,13 @@ import click
 @click.option(
     "--shrink",
     "shrink_s",
-    type=float,
+    type=seconds(allow_zero=True),
     default=20.0,
     show_default=True,
     help="Seconds of second-stage shrinking per counterexample.",
 )
-@click.option("--jobs", type=int, default=2, show_default=True, help="Bugs searched in parallel.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Hypothesis seed.")
+@click.option("--jobs", type=count(1, 64), default=2, show_default=True, help="Bugs searched in parallel.")
+@click.option("--seed", type=SEED, default=0, show_default=True, help="Hypothesis seed.")
 @click.option("--no-save", is_flag=True, help="Do not write counterexamples to the corpus.")
 @click.option(
     "--json",
@@ -71,8 +73,8 @@ def command(
     unknown = [b for b in bugs if b not in BY_ID]
     if unknown:
         raise click.UsageError(f"unknown bug(s) {unknown}; see `asfl zoo --list`")
-    if jobs < 1 or budget <= 0:
-        raise click.UsageError("--jobs and --budget must be positive")
+    if json_out is not None:
+        writable_file(json_out)
     chosen = [BY_ID[b] for b in bugs] if bugs else list(BUGS)
     try:
         check_patches(tuple(chosen))
@@ -105,5 +107,6 @@ def command(
     caught = sum(1 for r in results if r.get("caught") and not r.get("error"))
     click.echo(f"caught {caught} of {len(results)}")
     if json_out is not None:
-        json_out.write_text(json.dumps(results, indent=2), encoding="utf-8")
+        with writing(json_out):
+            json_out.write_text(json.dumps(results, indent=2), encoding="utf-8")
     return 0 if caught == len(results) else 1

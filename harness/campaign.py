@@ -18,7 +18,6 @@ the first failure and the shrunk counterexample.
 
 from __future__ import annotations
 
-import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -38,7 +37,7 @@ from hypothesis.stateful import (
 from asfl.harness.byz import BEHAVIOURS, MUTATIONS
 from asfl.harness.monitor import Violation
 from asfl.harness.policies import PCT, Fifo, Policy, Targeted, UniformRandom
-from asfl.harness.schedule import Schedule, replay, shrink
+from asfl.harness.schedule import Schedule, shrink
 from asfl.harness.world import Setup, World
 from asfl.impl.sim.schedulers import Delivery, LocalStep
 
@@ -87,9 +86,6 @@ class Recorder:
         v = world.violations[0]
         self.violation = v
         self.last = Schedule(world.setup, list(world.actions), found_by=found_by, violation=v.to_json())
-
-
-RECORDER = Recorder()
 
 
 # -- strategies ------------------------------------------------------------------------
@@ -395,18 +391,4 @@ def run_campaign(
         raw,
         shrunk,
         rec.steps,
-    )
-
-
-def verify_schedule(sched: Schedule) -> Violation | None:
-    """Replay ``sched``; its first violation or ``None``."""
-    return replay(sched).first()
-
-
-def random_setup(rng: random.Random) -> Setup:  # used by the benchmark for sanity runs
-    mode = rng.choice([None, *BEHAVIOURS[1:]])
-    return Setup(
-        rounds=rng.choice((1, 2)),
-        seed=rng.randrange(4),
-        byzantine={} if mode is None else {rng.randrange(4): mode},
     )

@@ -31,6 +31,7 @@ import numpy as np
 from asfl.harness.byz import HarnessByzantine, forwarded
 from asfl.harness.monitor import Monitor, Violation, default_monitors
 from asfl.impl.config import ProtocolConfig
+from asfl.impl.events import CrashEvent, EndEvent
 from asfl.impl.learning.data import Task
 from asfl.impl.sim.run import RunConfig, build
 from asfl.impl.sim.schedulers import Action, ControlledScheduler, Delivery, LocalStep
@@ -87,14 +88,6 @@ def tiny_task() -> Task:
     for a in (X, y):
         a.flags.writeable = False
     return Task(X, y, X, y, 2, 2, "tiny")
-
-
-class Stop(Exception):
-    """Raised by :meth:`World.apply` when a monitor reports a violation and ``raise_on`` is set."""
-
-    def __init__(self, violations: list[Violation]) -> None:
-        super().__init__("; ".join(str(v) for v in violations))
-        self.violations = violations
 
 
 def node_of(action: Action) -> str:
@@ -231,7 +224,7 @@ class World:
             self.crashed_by_action.add(name)
             assert isinstance(self.sim.scheduler, ControlledScheduler)
             self.sim.scheduler.discard(lambda a: isinstance(a, LocalStep) and a.client == name)
-            self.sim.trace.event("crash", name, {})
+            self.sim.trace.write(name, CrashEvent())
         elif "byz" in act:
             b = self.byz.get(act["byz"])
             if b is None:
@@ -295,7 +288,7 @@ class World:
             else "; ".join(a.diagnose() for a in self.built.aggregators.values() if not a.done)
             or "honest aggregators done; some clients not"
         )
-        self.sim.trace.event("end", None, {"status": status, "rounds_done": rounds, "detail": detail})
+        self.sim.trace.write(None, EndEvent(status, rounds, detail))
         new = self._feed()
         final: list[Violation] = []
         for m in self.monitors:

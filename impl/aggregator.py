@@ -14,8 +14,17 @@ import numpy as np
 from asfl.impl import crypto, inclusion
 from asfl.impl import field as gf
 from asfl.impl.certify import cluster_mean, cluster_result, decode_releases, next_model
-from asfl.impl.client import b64
 from asfl.impl.config import ProtocolConfig
+from asfl.impl.events import (
+    AggregateEvent,
+    CertifyEvent,
+    DropEvent,
+    EndorseEvent,
+    EquivocationEvent,
+    ProposeEvent,
+    ReconstructEvent,
+    ReleaseEvent,
+)
 from asfl.impl.messages import (
     Announce,
     ClusterEvidence,
@@ -31,7 +40,6 @@ from asfl.impl.messages import (
 )
 from asfl.impl.node import (
     Dropped,
-    Event,
     Output,
     PublicKeys,
     aggregator_name,
@@ -40,6 +48,7 @@ from asfl.impl.node import (
     open_envelope,
     send,
 )
+from asfl.impl.trace import b64
 
 
 @dataclass
@@ -61,6 +70,33 @@ class ClusterResult:
     evidence: ClusterEvidence
 
 
+@dataclass(frozen=True)
+class Vote:
+    """One aggregator's endorsement of ``(pd, md)`` and its envelope signature (R-9)."""
+
+    pd: bytes
+    md: bytes
+    sig: bytes
+
+
+@dataclass(frozen=True)
+class Certificate:
+    """``n_a - t_a`` endorsements on one ``(pd, md)``: endorser index -> signature (R-9)."""
+
+    pd: bytes
+    md: bytes
+    sigs: dict[int, bytes]
+
+
+@dataclass(frozen=True)
+class ReleasedShare:
+    """One aggregator's released share sum for proposal ``pd`` and its signature (R-10)."""
+
+    pd: bytes
+    share_sum: np.ndarray
+    sig: bytes
+
+
 @dataclass
 class ClusterState:
     """Per-``(tau, c)`` state of one aggregator (§6)."""
@@ -68,10 +104,10 @@ class ClusterState:
     held: dict[int, Submit] = field(default_factory=dict)  # as coordinator, by client
     closed: bool = False
     accepted: AcceptedProposal | None = None
-    endorsements: dict[int, tuple[bytes, bytes, bytes]] = field(default_factory=dict)  # j -> (pd, md, sig)
-    certificate: tuple[bytes, bytes, dict[int, bytes]] | None = None  # (pd, md, endorser -> sig)
+    endorsements: dict[int, Vote] = field(default_factory=dict)  # by endorser
+    certificate: Certificate | None = None
     released: bool = False
-    releases: dict[int, tuple[bytes, np.ndarray, bytes]] = field(default_factory=dict)  # j -> (pd, vec, sig)
+    releases: dict[int, ReleasedShare] = field(default_factory=dict)  # by releaser
     result: ClusterResult | None = None
 
 
@@ -117,7 +153,7 @@ class Aggregator:
                 return self._on_release(env.sender, body, env.sig)
             raise Dropped(f"aggregators do not accept {env.kind}")
         except Dropped as exc:
-            return [Event("drop", {"msg": msg, "reason": str(exc)})]
+            return [DropEvent(msg=msg, reason=str(exc))]
 
     # -- coordinator: R-6, R-7 -----------------------------------------------------
 
@@ -166,16 +202,10 @@ class Aggregator:
             )
             proposal = Propose(tau, self.index, count_list, entries)
             out.append(send(self.keys, self.index, aggregator_name(j), proposal))
-        event = {
-            "round": tau,
-            "cluster": self.index,
-            "pd": pd.hex(),
-            "clients": list(chosen),
-            "members": list(members),
-            "counts": list(count_list),
-            "held": sorted(st.held),
-        }
-        return [Event("propose", event), *out]
+        event = ProposeEvent(
+            tau, self.index, pd.hex(), list(chosen), list(members), list(count_list), sorted(st.held)
+        )
+        return [event, *out]
 
     # -- endorser: R-8 -------------------------------------------------------------
 
@@ -188,15 +218,9 @@ class Aggregator:
         if st.accepted is not None:
             if st.accepted.pd == pd:
                 raise Dropped("duplicate proposal")
-            event = {
-                "round": prop.tau,
-                "cluster": prop.cluster,
-                "first": st.accepted.pd.hex(),
-                "other": pd.hex(),
-            }
             return [
-                Event("equivocation", event),
-                Event("drop", {"reason": "second proposal for (tau, c) (R-8)"}),
+                EquivocationEvent(prop.tau, prop.cluster, st.accepted.pd.hex(), pd.hex()),
+                DropEvent(reason="second proposal for (tau, c) (R-8)"),
             ]
         members = cfg.clusters(prop.tau)[prop.cluster]
         clients = [e.client for e in prop.entries]
@@ -212,15 +236,8 @@ class Aggregator:
             prop, pd, field_digest(masked_sum), masked_sum, gf.vsum(shares, cfg.dim)
         )
         endorse = Endorse(prop.tau, prop.cluster, pd, st.accepted.md)
-        event = {
-            "round": prop.tau,
-            "cluster": prop.cluster,
-            "pd": pd.hex(),
-            "md": st.accepted.md.hex(),
-            "clients": sorted(clients),
-        }
         return [
-            Event("endorse", event),
+            EndorseEvent(prop.tau, prop.cluster, pd.hex(), st.accepted.md.hex(), sorted(clients)),
             *broadcast(self.keys, self.index, self.all_aggregators, endorse),
             *self._progress(prop.tau, prop.cluster),
         ]
@@ -248,14 +265,14 @@ class Aggregator:
         st = self.clusters[(endorse.tau, endorse.cluster)]
         if sender in st.endorsements:
             raise Dropped(f"A{sender} already endorsed for ({endorse.tau}, {endorse.cluster})")
-        st.endorsements[sender] = (endorse.pd, endorse.md, sig)
+        st.endorsements[sender] = Vote(endorse.pd, endorse.md, sig)
         return self._progress(endorse.tau, endorse.cluster)
 
     def _on_release(self, sender: int, release: Release, sig: bytes) -> list[Output]:
         st = self.clusters[(release.tau, release.cluster)]
         if sender in st.releases:
             raise Dropped(f"A{sender} already released for ({release.tau}, {release.cluster})")
-        st.releases[sender] = (release.pd, release.share_sum, sig)
+        st.releases[sender] = ReleasedShare(release.pd, release.share_sum, sig)
         return self._progress(release.tau, release.cluster)
 
     def _progress(self, tau: int, c: int) -> list[Output]:
@@ -268,39 +285,26 @@ class Aggregator:
         if st.certificate is not None:
             return []
         votes: dict[tuple[bytes, bytes], dict[int, bytes]] = defaultdict(dict)
-        for j, (pd, md, sig) in st.endorsements.items():
-            votes[(pd, md)][j] = sig
+        for j, vote in st.endorsements.items():
+            votes[(vote.pd, vote.md)][j] = vote.sig
         for (pd, md), sigs in votes.items():
             if len(sigs) >= self.cfg.quorum:
-                st.certificate = (pd, md, dict(sorted(sigs.items())))
-                event = {
-                    "round": tau,
-                    "cluster": c,
-                    "pd": pd.hex(),
-                    "md": md.hex(),
-                    "endorsers": sorted(sigs),
-                }
-                return [Event("certify", event)]
+                st.certificate = Certificate(pd, md, dict(sorted(sigs.items())))
+                return [CertifyEvent(tau, c, pd.hex(), md.hex(), sorted(sigs))]
         return []
 
     def _release(self, tau: int, c: int) -> list[Output]:
         """R-10: release once, only for the certified proposal this aggregator holds."""
         st = self.clusters[(tau, c)]
         acc, cert = st.accepted, st.certificate
-        if st.released or acc is None or cert is None or (acc.pd, acc.md) != cert[:2]:
+        if st.released or acc is None or cert is None or (acc.pd, acc.md) != (cert.pd, cert.md):
             return []
         st.released = True
         for client in (e.client for e in acc.proposal.entries):  # D-12 count view
             self.inclusions[client].add(tau)
         release = Release(tau, c, acc.pd, acc.share_sum)
-        event = {
-            "round": tau,
-            "cluster": c,
-            "pd": acc.pd.hex(),
-            "share_digest": field_digest(acc.share_sum).hex(),
-        }
         out: list[Output] = [
-            Event("release", event),
+            ReleaseEvent(tau, c, acc.pd.hex(), field_digest(acc.share_sum).hex()),
             *broadcast(self.keys, self.index, self.all_aggregators, release),
         ]
         for later in sorted(t for (t, cc) in self.clusters if cc == self.index and t > tau):
@@ -311,9 +315,9 @@ class Aggregator:
         """R-11, R-12: decode the mask sum from consistent releases and form the result."""
         st = self.clusters[(tau, c)]
         acc, cert = st.accepted, st.certificate
-        if st.result is not None or acc is None or cert is None or (acc.pd, acc.md) != cert[:2]:
+        if st.result is not None or acc is None or cert is None or (acc.pd, acc.md) != (cert.pd, cert.md):
             return []
-        shares = {j: vec for j, (pd, vec, _) in st.releases.items() if pd == acc.pd}
+        shares = {j: r.share_sum for j, r in st.releases.items() if r.pd == acc.pd}
         decoded = decode_releases(self.cfg, shares)
         if decoded is None:
             return []
@@ -324,23 +328,15 @@ class Aggregator:
             cluster=c,
             entries=entries,
             md=acc.md,
-            endorsements=tuple(cert[2].items()),
+            endorsements=tuple(cert.sigs.items()),
             masked_sum=acc.masked_sum,
-            releases=tuple((j, st.releases[j][1], st.releases[j][2]) for j in support),
+            releases=tuple((j, st.releases[j].share_sum, st.releases[j].sig) for j in support),
         )
         st.result = ClusterResult(cluster_mean(self.cfg, result, len(entries)), evidence)
-        event: dict[str, object] = {
-            "round": tau,
-            "cluster": c,
-            "pd": acc.pd.hex(),
-            "support": support,
-            "wrong": [x - 1 for x in decoded.inconsistent],
-            "size": len(entries),
-            "result": field_digest(result).hex(),
-        }
-        if self.ghost:
-            event["ghost"] = {"sum": b64(result)}
-        return [Event("reconstruct", event)]
+        wrong = [x - 1 for x in decoded.inconsistent]
+        ghost = {"sum": b64(result)} if self.ghost else None
+        digest = field_digest(result).hex()
+        return [ReconstructEvent(tau, c, acc.pd.hex(), support, wrong, len(entries), digest, ghost)]
 
     # -- round completion: R-13, R-14 ----------------------------------------------
 
@@ -362,15 +358,11 @@ class Aggregator:
             announce = Announce(
                 tau + 1, model_digest(prev), model, cfg.rule, tuple(r.evidence for _, r in results)
             )
-            event = {
-                "round": tau + 1,
-                "clusters": [c for c, _ in results],
-                "model": model_digest(model).hex(),
-                "prev": model_digest(prev).hex(),
-                "rule": cfg.rule,
-            }
+            clusters = [c for c, _ in results]
             out += [
-                Event("aggregate", event),
+                AggregateEvent(
+                    tau + 1, clusters, model_digest(model).hex(), model_digest(prev).hex(), cfg.rule
+                ),
                 *broadcast(self.keys, self.index, self.all_clients, announce),
             ]
         return out
@@ -391,10 +383,10 @@ class Aggregator:
                 parts.append(f"cluster {c}: no proposal from A{c}")
             elif st.certificate is None:
                 mine = (st.accepted.pd, st.accepted.md)
-                votes = sum(1 for v in st.endorsements.values() if v[:2] == mine)
+                votes = sum(1 for v in st.endorsements.values() if (v.pd, v.md) == mine)
                 parts.append(f"cluster {c}: {votes}/{cfg.quorum} endorsements")
             else:
-                n = sum(1 for v in st.releases.values() if v[0] == st.accepted.pd)
+                n = sum(1 for r in st.releases.values() if r.pd == st.accepted.pd)
                 parts.append(f"cluster {c}: {n} releases, no {cfg.quorum} consistent")
         have = sum(1 for c in range(cfg.n_aggregators) if self.clusters.get((tau, c), ClusterState()).result)
         return f"A{self.index} stuck in round {tau}: {have}/{cfg.quorum} cluster results ({'; '.join(parts)})"

@@ -7,7 +7,7 @@ evidence of an announcement (R-15). Anyone holding the evidence can do the same.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -95,22 +95,41 @@ def verify_cluster(
     return cluster_mean(cfg, cluster_result(ev.masked_sum, decoded.secret), len(clients))
 
 
-def verify_announce(
-    cfg: ProtocolConfig, agg_keys: Sequence[bytes], ann: Announce, prev_model: np.ndarray
-) -> None:
-    """Recheck that ``ann.model`` is R-13 applied to ``prev_model`` and its evidence (R-15).
+ClusterVerifier = Callable[[int, ClusterEvidence], np.ndarray]
+"""``verify(tau, evidence) -> mean``: :func:`verify_cluster` with the keys bound (a client caches it)."""
+
+
+def announce_means(
+    cfg: ProtocolConfig, agg_keys: Sequence[bytes], ann: Announce, verify: ClusterVerifier | None = None
+) -> list[np.ndarray]:
+    """Recheck an announcement's evidence and return its cluster means, by cluster (R-15c).
 
     Raises :class:`EvidenceError` on the first failing condition.
     """
     tau = ann.tau - 1
     clusters = [ev.cluster for ev in ann.evidence]
     if clusters != sorted(set(clusters)):
-        raise EvidenceError("evidence clusters not sorted and distinct")
+        raise EvidenceError("evidence clusters not sorted and distinct (R-15c)")
     if len(clusters) < cfg.quorum:
         raise EvidenceError(f"evidence has {len(clusters)} clusters < {cfg.quorum} (R-13)")
     if ann.rule != cfg.rule:
-        raise EvidenceError(f"rule {ann.rule!r} is not the configured {cfg.rule!r}")
-    means = [verify_cluster(cfg, agg_keys, tau, ev) for ev in ann.evidence]
-    expected = next_model(cfg, prev_model, means)
-    if not np.array_equal(expected, ann.model):
+        raise EvidenceError(f"rule {ann.rule!r} is not the configured {cfg.rule!r} (R-13)")
+    if verify is None:
+        return [verify_cluster(cfg, agg_keys, tau, ev) for ev in ann.evidence]
+    return [verify(tau, ev) for ev in ann.evidence]
+
+
+def check_model(
+    cfg: ProtocolConfig, ann: Announce, prev_model: np.ndarray, means: Sequence[np.ndarray]
+) -> None:
+    """Recheck that ``ann.model`` is R-13 applied to ``prev_model`` and ``means`` (R-15d, I-3)."""
+    if not np.array_equal(next_model(cfg, prev_model, means), ann.model):
         raise EvidenceError("model is not the aggregate of its evidence (I-3)")
+
+
+def verify_announce(
+    cfg: ProtocolConfig, agg_keys: Sequence[bytes], ann: Announce, prev_model: np.ndarray
+) -> None:
+    """Recheck an announcement whole, given the model it extends (R-15c, R-15d): what a client
+    does in two steps (the second once ``prev`` is verified). Raises :class:`EvidenceError`."""
+    check_model(cfg, ann, prev_model, announce_means(cfg, agg_keys, ann))

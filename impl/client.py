@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -10,8 +9,9 @@ import numpy as np
 
 from asfl.impl import crypto, shamir
 from asfl.impl import field as gf
-from asfl.impl.certify import EvidenceError, next_model, verify_cluster
+from asfl.impl.certify import EvidenceError, announce_means, check_model, verify_cluster
 from asfl.impl.config import ProtocolConfig
+from asfl.impl.events import AcceptEvent, DropEvent, LocalStepEvent, SubmitEvent
 from asfl.impl.learning.noise import add_noise
 from asfl.impl.learning.quantize import clip_l2, quantize
 from asfl.impl.messages import (
@@ -24,7 +24,6 @@ from asfl.impl.messages import (
 )
 from asfl.impl.node import (
     Dropped,
-    Event,
     Output,
     PublicKeys,
     RequestLocalStep,
@@ -32,17 +31,13 @@ from asfl.impl.node import (
     open_envelope,
     send,
 )
+from asfl.impl.trace import b64
 
 Trainer = Callable[[np.ndarray, np.random.Generator], np.ndarray]
 """``trainer(model, rng) -> stochastic gradient`` on the client's own data (injected)."""
 
 Entropy = Callable[[int], bytes]
 """``entropy(n) -> n random bytes`` for mask and coefficient seeds (injected, D-2)."""
-
-
-def b64(vector: np.ndarray) -> str:
-    """Ghost-field encoding of a field vector (spec §9)."""
-    return base64.b64encode(gf.to_bytes(vector)).decode("ascii")
 
 
 @dataclass
@@ -117,7 +112,7 @@ class Client:
         st.stepping = False
         latest = st.latest
         model = st.verified[latest][st.accepted[latest]]
-        out: list[Output] = [Event("local_step", {"model_round": latest})]
+        out: list[Output] = [LocalStepEvent(latest)]
         gradient = self.trainer(model, self.rng)
         st.momentum = cfg.beta * st.momentum + (1.0 - cfg.beta) * gradient
         for tau in range(st.next_submit, min(latest, cfg.rounds - 1) + 1):
@@ -142,11 +137,9 @@ class Client:
         sd = submission_digest(tau, self.index, y, digests)
         submit = Submit(tau, self.index, y, digests, tuple(cts), self.keys.sign(sd))
         cluster = cfg.cluster_of(tau, self.index)
-        fields: dict[str, object] = {"round": tau, "cluster": cluster, "sd": sd.hex()}
-        if self.ghost:
-            fields["ghost"] = {"x": b64(x), "r": b64(mask)}
+        ghost = {"x": b64(x), "r": b64(mask)} if self.ghost else None
         return [
-            Event("submit", fields),
+            SubmitEvent(tau, cluster, sd.hex(), ghost),
             send(self.keys, self.index, aggregator_name(cluster), submit, cluster=cluster),
         ]
 
@@ -157,7 +150,7 @@ class Client:
         try:
             return self._handle(data, msg)
         except Dropped as exc:
-            return [Event("drop", {"msg": msg, "reason": str(exc)})]
+            return [DropEvent(msg=msg, reason=str(exc))]
 
     def _handle(self, data: bytes, msg: int) -> list[Output]:
         env, body = open_envelope(self.cfg, self.public, data)
@@ -168,15 +161,10 @@ class Client:
             raise Dropped(f"announce for round {ann.tau} outside [1, {self.cfg.rounds}]")
         if (env.sender, ann.tau) in st.pending or model_digest(ann.model) in st.verified.get(ann.tau, {}):
             raise Dropped("duplicate announce")
-        clusters = [ev.cluster for ev in ann.evidence]
-        if clusters != sorted(set(clusters)):
-            raise Dropped("announce evidence clusters not sorted and distinct (R-15c)")
         try:
-            means = [self._verified_mean(ann.tau - 1, ev) for ev in ann.evidence]
+            means = announce_means(self.cfg, self.public.aggregator_sign, ann, self._verified_mean)
         except EvidenceError as exc:
             raise Dropped(f"uncertified announce: {exc}") from None
-        if len(means) < self.cfg.quorum or ann.rule != self.cfg.rule:
-            raise Dropped(f"announce with {len(means)} clusters or rule {ann.rule!r} (R-13)")
         st.pending[(env.sender, ann.tau)] = PendingAnnounce(ann, env.sender, means, msg)
         return self._settle()
 
@@ -201,16 +189,10 @@ class Client:
                     continue
                 del self.state.pending[key]
                 progress = True
-                if not np.array_equal(next_model(self.cfg, prev, pending.means), ann.model):
-                    out.append(
-                        Event(
-                            "drop",
-                            {
-                                "msg": pending.msg,
-                                "reason": "model is not the aggregate of its evidence (I-3)",
-                            },
-                        )
-                    )
+                try:
+                    check_model(self.cfg, ann, prev, pending.means)
+                except EvidenceError as exc:
+                    out.append(DropEvent(msg=pending.msg, reason=str(exc)))
                     continue
                 out += self._accept(ann, pending.sender)
         return out
@@ -225,17 +207,7 @@ class Client:
         if ann.tau in st.accepted:
             return []
         st.accepted[ann.tau] = digest
-        out: list[Output] = [
-            Event(
-                "accept",
-                {
-                    "round": ann.tau,
-                    "from": aggregator_name(sender),
-                    "model": digest.hex(),
-                    "count": len(st.included),
-                },
-            )
-        ]
+        out: list[Output] = [AcceptEvent(ann.tau, aggregator_name(sender), digest.hex(), len(st.included))]
         if not st.stepping and st.next_submit < self.cfg.rounds:
             st.stepping = True
             out.append(RequestLocalStep())

@@ -86,7 +86,8 @@ class ProtocolConfig:
             lambda: (
                 self.clip + 6 * self.client_noise_std < self.quant_bound / 2**self.frac_bits,
                 f"fixed-point range {self.quant_bound / 2**self.frac_bits:.1f} is too small for clip "
-                f"{self.clip} plus 6 noise std (D-5): lower frac_bits",
+                f"{self.clip} plus 6 noise std (D-5): lower the noise multiplier, the clients per "
+                "cluster or frac_bits",
             ),
         ]
         for check in checks:  # lazily, in order: later checks divide by q_min and n_a

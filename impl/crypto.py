@@ -54,11 +54,6 @@ def digest(*parts: bytes) -> bytes:
     return h.digest()
 
 
-def hexdigest(*parts: bytes) -> str:
-    """Hex form of :func:`digest`."""
-    return digest(*parts).hex()
-
-
 def _hkdf(ikm: bytes, info: bytes, length: int = KEY_LEN) -> bytes:
     """HKDF-SHA256 with no salt."""
     return HKDF(algorithm=hashes.SHA256(), length=length, salt=None, info=info).derive(ikm)

@@ -1,17 +1,20 @@
-"""What every sans-I/O node shares: node names, outputs, and envelope checking (R-3).
+"""What every sans-I/O node shares: the interface runtimes drive, node names, outputs,
+and envelope checking (R-3).
 
 A node is a pure state machine: it takes one input (a delivered byte string or a
 local step) and returns a list of outputs. It performs no I/O, reads no clock
-and draws no randomness of its own: runtimes inject all of that.
+and draws no randomness of its own: runtimes (the simulator, a networked runtime)
+inject all of that through :class:`Node` and :class:`ClientNode`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
 
 from asfl.impl import crypto
 from asfl.impl.config import ProtocolConfig
+from asfl.impl.events import Event
 from asfl.impl.messages import CLIENT_KINDS, KINDS, Body, Envelope, seal
 from asfl.impl.wire import WireError
 
@@ -38,19 +41,33 @@ class Send:
 
 
 @dataclass(frozen=True)
-class Event:
-    """A protocol trace event (spec §9) performed by the node at this step."""
-
-    kind: str
-    fields: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
 class RequestLocalStep:
     """A client asks its runtime to run a local step (R-4) when the runtime sees fit."""
 
 
 Output = Send | Event | RequestLocalStep
+
+
+@runtime_checkable
+class Node(Protocol):
+    """What a runtime drives: deliver bytes, read progress (R-3, R-16)."""
+
+    @property
+    def done(self) -> bool: ...
+
+    @property
+    def rounds_done(self) -> int: ...
+
+    def handle(self, data: bytes, msg: int) -> list[Output]: ...
+
+
+@runtime_checkable
+class ClientNode(Node, Protocol):
+    """A client also starts (round 0) and runs the local steps it requests (R-4)."""
+
+    def start(self) -> list[Output]: ...
+
+    def local_step(self) -> list[Output]: ...
 
 
 class Dropped(Exception):

@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from pathlib import Path
 from typing import IO, Any
 
+import numpy as np
+
+from asfl.impl import field
+from asfl.impl.events import Event
+
 SCHEMA = "asfl-trace/1"
+
+
+def b64(vector: np.ndarray) -> str:
+    """Ghost-field encoding of a field vector: base64 of its little-endian bytes (spec §9)."""
+    return base64.b64encode(field.to_bytes(vector)).decode("ascii")
 
 
 class TraceWriter:
@@ -27,12 +38,13 @@ class TraceWriter:
     def header(self, fields: dict[str, Any]) -> None:
         self._write({"kind": "header", "schema": SCHEMA, **fields})
 
-    def event(self, kind: str, node: str | None, fields: dict[str, Any]) -> None:
+    def write(self, node: str | None, event: Event) -> None:
+        """Number ``event`` and write it, performed by ``node`` (``None`` for the run's end)."""
         self._seq += 1
-        record: dict[str, Any] = {"seq": self._seq, "kind": kind}
+        record: dict[str, Any] = {"seq": self._seq, "kind": event.KIND}
         if node is not None:
             record["node"] = node
-        record.update(fields)
+        record.update(event.fields)
         self._write(record)
 
     def _write(self, record: dict[str, Any]) -> None:

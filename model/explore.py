@@ -34,8 +34,6 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 
-import networkx as nx
-
 from asfl.model.invariants import violations
 from asfl.model.params import Params
 from asfl.model.protocol import idx
@@ -306,6 +304,8 @@ def _check_cycles(
 ) -> None:
     """Non-trivial SCCs are cycles; one is a fair non-progress cycle (L-3) when every
     honest action enabled in all its states is also taken inside it (weak fairness)."""
+    import networkx as nx  # here, not at import: it adds a second to every command's start-up
+
     g = nx.DiGraph()
     g.add_nodes_from(range(len(parent)))
     g.add_edges_from((a, b) for a, b in zip(src, dst, strict=True) if a != b)

@@ -72,7 +72,8 @@ def violations(package: str, forbidden: set[str]) -> list[str]:
 @pytest.mark.parametrize(
     "package,forbidden",
     [
-        ("impl", {"model", "checker", "harness"}),
+        ("impl", {"model", "checker", "harness", "experiments"}),
+        ("experiments", {"model", "checker", "harness"}),
         ("model", {"impl", "checker", "harness"}),
         ("checker", {"impl", "harness"}),
     ],
@@ -105,3 +106,12 @@ def test_scanner_sees_every_import_form() -> None:
     assert "asfl.impl.model" in names and layer("asfl.impl.model") == "impl"
     assert "asfl.checker.core" in names and "asfl.model" in names
     assert {layer(n) for n in names} >= {"model", "checker", "impl"}
+
+
+def test_nodes_share_only_the_node_layer() -> None:
+    """Architecture (issue 13): the aggregator and the client are peers; neither imports the
+    other, they share what they have in common through impl/node.py, impl/certify.py and
+    impl/trace.py."""
+    for mine, other in (("aggregator", "client"), ("client", "aggregator")):
+        names = [name for _, name in imported_modules(ROOT / "impl" / f"{mine}.py")]
+        assert not [n for n in names if n.startswith(f"asfl.impl.{other}")], (mine, names)

@@ -14,8 +14,6 @@ from typing import Any, TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
-from sklearn.datasets import load_digits
-from sklearn.model_selection import train_test_split
 
 IndexArray = NDArray[np.int64]
 _A = TypeVar("_A", bound=np.ndarray[Any, Any])
@@ -45,6 +43,9 @@ def load_digits_task(test_fraction: float = 0.25, seed: int = 0) -> Task:
     """Load digits, scale features to [0, 1] (divide by 16), split stratified with `seed`."""
     if not 0.0 < test_fraction < 1.0:
         raise ValueError(f"test_fraction must be in (0, 1), got {test_fraction}")
+    from sklearn.datasets import load_digits  # here, not at import: scikit-learn takes seconds to load
+    from sklearn.model_selection import train_test_split
+
     X, y = load_digits(return_X_y=True)
     X = np.asarray(X, dtype=np.float64) / 16.0
     y = np.asarray(y, dtype=np.int64)

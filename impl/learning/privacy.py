@@ -14,9 +14,6 @@ import math
 from collections.abc import Iterable
 from functools import lru_cache
 
-import dp_accounting
-from dp_accounting.rdp import RdpAccountant
-
 
 def _validate(noise_multiplier: float, delta: float) -> None:
     if not (math.isfinite(noise_multiplier) and noise_multiplier >= 0):
@@ -27,6 +24,9 @@ def _validate(noise_multiplier: float, delta: float) -> None:
 
 @lru_cache(maxsize=4096)
 def _epsilon_cached(noise_multiplier: float, inclusions: int, delta: float) -> float:
+    import dp_accounting  # here, not at import: it loads scipy, seconds of start-up for every command
+    from dp_accounting.rdp import RdpAccountant
+
     event = dp_accounting.SelfComposedDpEvent(dp_accounting.GaussianDpEvent(noise_multiplier), inclusions)
     return float(RdpAccountant().compose(event).get_epsilon(delta))
 

@@ -17,15 +17,16 @@ from asfl.impl import crypto
 from asfl.impl.aggregator import Aggregator
 from asfl.impl.client import Client
 from asfl.impl.config import ProtocolConfig
+from asfl.impl.events import EndEvent
 from asfl.impl.learning.data import Task, load_digits_task, partition_dirichlet, partition_iid
 from asfl.impl.learning.local import local_gradient
 from asfl.impl.learning.privacy import epsilon
 from asfl.impl.learning.softmax import accuracy, param_dim
 from asfl.impl.messages import model_digest
-from asfl.impl.node import PublicKeys, aggregator_name, client_name
+from asfl.impl.node import Node, PublicKeys, aggregator_name, client_name
 from asfl.impl.sim.byzantine import BEHAVIOURS, ByzantineAggregator
 from asfl.impl.sim.schedulers import Scheduler, make_scheduler
-from asfl.impl.sim.simulator import SimNode, Simulator
+from asfl.impl.sim.simulator import Simulator
 from asfl.impl.trace import TraceWriter
 
 DELTA = 1e-5
@@ -85,7 +86,6 @@ class RunSummary:
     bytes_by_kind: dict[str, int]
     count_by_kind: dict[str, int]
     trace: Path | None
-    final_models: dict[str, np.ndarray] = field(repr=False, default_factory=dict)
 
 
 @dataclass
@@ -116,7 +116,7 @@ def build(
     """Create keys, data partitions, honest and Byzantine nodes, the scheduler and the trace.
 
     ``client_cls`` / ``aggregator_cls`` let an experiment harness use instrumented
-    subclasses (impl/experiments); the protocol itself always uses the defaults.
+    subclasses (experiments); the protocol itself always uses the defaults.
     """
     if run.behaviour not in BEHAVIOURS:
         raise ValueError(f"unknown behaviour {run.behaviour!r}; choose from {', '.join(BEHAVIOURS)}")
@@ -150,7 +150,7 @@ def build(
         tuple(k.kx_pub for k in cli_keys),
     )
     genesis_model = np.zeros(cfg.dim)
-    nodes: dict[str, SimNode] = {}
+    nodes: dict[str, Node] = {}
     aggregators: dict[str, Aggregator] = {}
     for j in range(cfg.n_aggregators):
         core = aggregator_cls(cfg, j, agg_keys[j], public, genesis_model, ghost=run.ghost)
@@ -208,7 +208,7 @@ def true_inclusions(built: Built) -> dict[int, int]:
     sets: dict[tuple[int, int], tuple[int, ...]] = {}
     for agg in built.aggregators.values():
         for key, st in agg.clusters.items():
-            if st.accepted is not None and st.certificate is not None and st.accepted.pd == st.certificate[0]:
+            if st.accepted is not None and st.certificate is not None and st.accepted.pd == st.certificate.pd:
                 sets[key] = tuple(e.client for e in st.accepted.proposal.entries)
     counts = dict.fromkeys(range(built.cfg.n_clients), 0)
     for clients in sets.values():
@@ -220,10 +220,9 @@ def true_inclusions(built: Built) -> dict[int, int]:
 def summarise(built: Built, status: str) -> RunSummary:
     cfg, sim, task = built.cfg, built.sim, built.task
     rounds = {name: node.rounds_done for name, node in sim.nodes.items() if name in sim.honest}
-    acc, finals = {}, {}
+    acc = {}
     for name, agg in built.aggregators.items():
         model = agg.models[agg.round]
-        finals[name] = model
         acc[name] = accuracy(model, task.X_test, task.y_test, task.n_classes)
     if status == "complete":
         detail = f"every honest aggregator finished all {cfg.rounds} rounds"
@@ -244,7 +243,7 @@ def summarise(built: Built, status: str) -> RunSummary:
         eps_cache[n] = (
             epsilon(cfg.noise_multiplier, n, DELTA) if cfg.noise_multiplier > 0 or n == 0 else float("inf")
         )
-    sim.trace.event("end", None, {"status": status, "rounds_done": rounds, "detail": detail})
+    sim.trace.write(None, EndEvent(status, rounds, detail))
     sim.trace.close()
     return RunSummary(
         status,
@@ -260,7 +259,6 @@ def summarise(built: Built, status: str) -> RunSummary:
         dict(sim.stats.bytes_by_kind),
         dict(sim.stats.count_by_kind),
         sim.trace.path,
-        finals,
     )
 
 

@@ -8,28 +8,12 @@ scheduler, same trace, byte for byte.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Protocol
+from dataclasses import dataclass, field, replace
 
-from asfl.impl.node import Event, Output, RequestLocalStep, Send
+from asfl.impl.events import CrashEvent, DeliverEvent, DropEvent, Event, SendEvent
+from asfl.impl.node import ClientNode, Node, Output, RequestLocalStep, Send
 from asfl.impl.sim.schedulers import Delivery, LocalStep, Scheduler
 from asfl.impl.trace import TraceWriter
-
-
-class SimNode(Protocol):
-    @property
-    def done(self) -> bool: ...
-
-    @property
-    def rounds_done(self) -> int: ...
-
-    def handle(self, data: bytes, msg: int) -> list[Output]: ...
-
-
-class SimClient(SimNode, Protocol):
-    def start(self) -> list[Output]: ...
-
-    def local_step(self) -> list[Output]: ...
 
 
 @dataclass
@@ -45,7 +29,7 @@ class Simulator:
 
     def __init__(
         self,
-        nodes: dict[str, SimNode],
+        nodes: dict[str, Node],
         scheduler: Scheduler,
         trace: TraceWriter,
         crash_after: dict[str, int] | None = None,
@@ -60,8 +44,8 @@ class Simulator:
 
     def start(self) -> None:
         for name, node in self.nodes.items():
-            if hasattr(node, "start"):
-                self._emit(name, node.start())  # type: ignore[attr-defined]
+            if isinstance(node, ClientNode):
+                self._emit(name, node.start())
 
     def step(self) -> bool:
         """Run one action; ``False`` when nothing is pending (quiescence)."""
@@ -72,7 +56,7 @@ class Simulator:
         if isinstance(action, Delivery):
             if action.dst in self.crashed:
                 return True
-            self.trace.event("deliver", action.dst, {"msg": action.msg, "from": action.src})
+            self.trace.write(action.dst, DeliverEvent(action.msg, action.src))
             self._emit(action.dst, self.nodes[action.dst].handle(action.data, action.msg), action.msg)
         else:
             self._local_step(action)
@@ -85,11 +69,12 @@ class Simulator:
         done = self.local_steps.get(name, 0)
         if self.crash_after.get(name) == done:
             self.crashed.add(name)
-            self.trace.event("crash", name, {})
+            self.trace.write(name, CrashEvent())
             return
         self.local_steps[name] = done + 1
         client = self.nodes[name]
-        self._emit(name, client.local_step())  # type: ignore[attr-defined]
+        assert isinstance(client, ClientNode), name  # only clients request local steps (R-4)
+        self._emit(name, client.local_step())
 
     def run(self, max_steps: int, on_step: Callable[[Simulator], None] | None = None) -> str:
         """Run to quiescence; returns ``complete``, ``stalled`` or ``step_limit`` (R-16)."""
@@ -111,10 +96,9 @@ class Simulator:
         write_events = name in self.honest
         for out in outputs:
             if isinstance(out, Event) and write_events:
-                fields = out.fields
-                if out.kind == "drop" and "msg" not in fields:
-                    fields = {"msg": msg, **fields}
-                self.trace.event(out.kind, name, fields)
+                if isinstance(out, DropEvent) and out.msg is None:
+                    out = replace(out, msg=msg)
+                self.trace.write(name, out)
             elif isinstance(out, RequestLocalStep):
                 self.scheduler.push(LocalStep(name))
         for out in outputs:
@@ -127,19 +111,11 @@ class Simulator:
         kind = out.kind
         self.stats.bytes_by_kind[kind] = self.stats.bytes_by_kind.get(kind, 0) + len(out.data)
         self.stats.count_by_kind[kind] = self.stats.count_by_kind.get(kind, 0) + 1
-        self.trace.event(
-            "send",
+        self.trace.write(
             name,
-            {
-                "to": out.to,
-                "msg": msg,
-                "type": kind,
-                "size": len(out.data),
-                "digest": out.digest.hex(),
-                "sig": out.sig.hex(),
-                "round": out.round,
-                "cluster": out.cluster,
-            },
+            SendEvent(
+                out.to, msg, kind, len(out.data), out.digest.hex(), out.sig.hex(), out.round, out.cluster
+            ),
         )
         if out.to in self.crashed:
             return

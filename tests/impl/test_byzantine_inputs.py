@@ -63,12 +63,12 @@ def aggregator_snapshot(agg: Aggregator) -> dict[str, Any]:
             tuple(sorted((i, s.sd()) for i, s in st_.held.items())),
             st_.closed,
             None if acc is None else (acc.pd, acc.md, _vec(acc.masked_sum), _vec(acc.share_sum)),
-            tuple(sorted(st_.endorsements.items())),
+            tuple(sorted((j, v.pd, v.md, v.sig) for j, v in st_.endorsements.items())),
             None
             if st_.certificate is None
-            else (*st_.certificate[:2], tuple(sorted(st_.certificate[2].items()))),
+            else (st_.certificate.pd, st_.certificate.md, tuple(sorted(st_.certificate.sigs.items()))),
             st_.released,
-            tuple(sorted((j, pd, _vec(v), sig) for j, (pd, v, sig) in st_.releases.items())),
+            tuple(sorted((j, r.pd, _vec(r.share_sum), r.sig) for j, r in st_.releases.items())),
             None if st_.result is None else (_vec(st_.result.mean), st_.result.evidence.md),
         )
         if snap != ((), False, None, (), None, False, (), None):

@@ -8,7 +8,7 @@ import numpy as np
 from click.testing import CliRunner
 
 from asfl import cli_experiment
-from asfl.impl.experiments.harness import protocol, run_instrumented, sign_flip
+from asfl.experiments.harness import protocol, run_instrumented, sign_flip
 from asfl.impl.sim.run import RunConfig
 
 

@@ -1,6 +1,6 @@
 """With no faults and no noise, the protocol computes federated averaging (issue 5, item 6).
 
-The run's client updates are captured before quantisation (impl/experiments/harness),
+The run's client updates are captured before quantisation (experiments/harness),
 then the model trajectory is recomputed in float64 from them: for every honest
 aggregator and round, w_{r+1} = w_r - lr * AGG(U_r), U_r the float means of the
 clusters that aggregator used (the ``aggregate`` event) over the clients of each
@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from asfl.impl.experiments.harness import protocol, run_instrumented
+from asfl.experiments.harness import protocol, run_instrumented
 from asfl.impl.learning.robust import get_aggregator
 from asfl.impl.sim.run import RunConfig
 

@@ -20,7 +20,6 @@ def test_digest_is_length_prefixed_sha256() -> None:
     assert crypto.digest(b"ab", b"c") == want
     assert crypto.digest(b"ab", b"c") != crypto.digest(b"a", b"bc")
     assert crypto.digest() == hashlib.sha256(b"").digest()
-    assert crypto.hexdigest(b"x") == crypto.digest(b"x").hex()
 
 
 def test_node_keys_deterministic_and_sign_verify() -> None:

@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from asfl.impl.experiments.harness import (
+from asfl.experiments.harness import (
     ATTACKS,
     RunResult,
     protocol,

@@ -144,7 +144,7 @@ def certified_sets(built: Built) -> dict[tuple[int, int], tuple[int, ...]]:
     for agg in built.aggregators.values():
         for key, st in agg.clusters.items():
             acc, cert = st.accepted, st.certificate
-            if acc is not None and cert is not None and acc.pd == cert[0]:
+            if acc is not None and cert is not None and acc.pd == cert.pd:
                 sets[key] = tuple(e.client for e in acc.proposal.entries)
     return sets
 
