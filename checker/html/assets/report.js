@@ -4,6 +4,7 @@
 // aggregators' model chains, and inclusion / epsilon plots.
 "use strict";
 (function () {
+  const T0 = performance.now();
   const D = JSON.parse(document.getElementById("data").textContent);
   const E = D.events;
   const N = E.seq.length;
@@ -415,5 +416,6 @@
   drawRound();
   drawPlots();
   if (focus) goTo(focus.seq, false);
+  document.body.setAttribute("data-render-ms", Math.round(performance.now() - T0));
   document.body.setAttribute("data-ready", "1");
 })();
