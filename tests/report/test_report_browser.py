@@ -80,6 +80,10 @@ def test_filters_change_the_drawing(run_trace: Path, tmp_path: Path) -> None:
       const r = document.getElementById("f-round"); r.value = "1"; r.onchange();
       out.round1 = st();
       const rounds = [...document.querySelectorAll("#spacetime .ev")].length;
+      const mark = document.querySelector("#spacetime .ev.endorse");
+      mark.dispatchEvent(new MouseEvent("mousemove", { bubbles: true, clientX: 10, clientY: 10 }));
+      const tip = document.getElementById("tip");
+      out.tip = tip.hidden ? "" : tip.textContent;
       const n = document.getElementById("f-nodes"); n.value = "A1"; n.onchange();
       out.lanes = [...document.querySelectorAll("#spacetime g.lane")].map((g) => g.dataset.node).join(",");
       out.rounds = rounds;
@@ -97,3 +101,4 @@ def test_filters_change_the_drawing(run_trace: Path, tmp_path: Path) -> None:
     got = json.loads(html.unescape(m.group(1)))
     assert int(got["all"]) > 0 and int(got["round1"]) > 0 and got["lanes"] == "A1"
     assert int(got["rounds"]) == int(got["round1"])
+    assert "endorse" in got["tip"] and "rule: R-8" in got["tip"] and '"pd"' in got["tip"]  # hover

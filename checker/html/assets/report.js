@@ -93,7 +93,7 @@
   if (findings.length > 50) vbox.append(h("p", {}, `… ${findings.length - 50} more (asfl check --json)`));
 
   // ---------------------------------------------------------------- diagram controls
-  const st = { round: -1, cluster: -1, nodes: null, wire: true, width: 160, offset: 0 };
+  const st = { round: -1, cluster: -1, nodes: null, wire: true, width: 120, offset: 0 };
   const ctl = document.getElementById("controls");
   const rsel = h("select", { id: "f-round" }, h("option", { value: -1 }, "all"));
   for (let t = 0; t < cfg.rounds; t++) rsel.append(h("option", { value: t }, t));
@@ -103,8 +103,8 @@
   const wchk = h("input", { id: "f-wire", type: "checkbox" });
   wchk.checked = true;
   const wsel = h("select", { id: "f-width" });
-  for (const w of [40, 80, 160, 320, 640]) wsel.append(h("option", { value: w }, w));
-  wsel.value = "160";
+  for (const w of [40, 80, 120, 240, 480, 960]) wsel.append(h("option", { value: w }, w));
+  wsel.value = "120";
   const slider = h("input", { id: "f-offset", type: "range", min: 0, max: 0, value: 0, style: "width:260px" });
   const seqinp = h("input", { id: "f-seq", size: 7, placeholder: "seq" });
   ctl.append(
@@ -176,6 +176,7 @@
     const i = seqIx.get(seq);
     const lane = i === undefined ? -1 : lanes.indexOf(E.n[i]);
     if (lane >= 0) box.scrollTop = Math.max(0, lane * LH - box.clientHeight / 2);
+    box.scrollLeft = Math.max(0, LEFT + (pos - st.offset) * lastDx - box.clientWidth / 2);
     box.scrollIntoView({ block: "nearest" });
   }
 
@@ -185,6 +186,7 @@
   const status = document.getElementById("status");
   const tip = document.getElementById("tip");
   let pending = false;
+  let lastDx = 10;
   box.addEventListener("scroll", () => {
     if (!pending) { pending = true; requestAnimationFrame(() => { pending = false; draw(); }); }
   });
@@ -193,6 +195,7 @@
     const lo = st.offset, hi = Math.min(vis.length, lo + st.width);
     const dx = Math.max(10, ((box.clientWidth || 1200) - LEFT - 30) / Math.max(1, Math.min(st.width, vis.length)));
     const width = LEFT + dx * (hi - lo) + 30;
+    lastDx = dx;
     const height = TOP + lanes.length * LH + 10;
     const first = Math.max(0, Math.floor((box.scrollTop - TOP) / LH) - 2);
     const last = Math.min(lanes.length, first + Math.ceil((box.clientHeight || 560) / LH) + 4);
