@@ -163,7 +163,7 @@
     st.offset = Math.max(0, Math.min(+slider.max, st.offset + dir * Math.floor(st.width * 0.8)));
     draw();
   }
-  function goTo(seq, reset) {
+  function goTo(seq, reset, page = true) {
     if (reset) {
       st.round = -1; st.cluster = -1; st.nodes = null; st.wire = true;
       rsel.value = "-1"; csel.value = "-1"; ninp.value = ""; wchk.checked = true;
@@ -177,7 +177,7 @@
     const lane = i === undefined ? -1 : lanes.indexOf(E.n[i]);
     if (lane >= 0) box.scrollTop = Math.max(0, lane * LH - box.clientHeight / 2);
     box.scrollLeft = Math.max(0, LEFT + (pos - st.offset) * lastDx - box.clientWidth / 2);
-    box.scrollIntoView({ block: "nearest" });
+    if (page) box.scrollIntoView({ block: "nearest" });
   }
 
   // ---------------------------------------------------------------- drawing
@@ -418,7 +418,7 @@
   refilter();
   drawRound();
   drawPlots();
-  if (focus) goTo(focus.seq, false);
+  if (focus) goTo(focus.seq, false, false);
   document.body.setAttribute("data-render-ms", Math.round(performance.now() - T0));
   document.body.setAttribute("data-ready", "1");
 })();
