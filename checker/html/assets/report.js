@@ -266,7 +266,7 @@
       drawn++;
       if (violSeq.has(seq)) marks.append(s("circle", { class: "ring", cx: x, cy: y, r: 11 }));
       else if (histSeq.has(seq)) marks.append(s("circle", { class: "ring history", cx: x, cy: y, r: 8.5 }));
-      if (!wire && dx >= 16) {
+      if (!wire && dx >= 10) {
         const t = s("text", { class: "rule", x: x - 8, y: y - 8 });
         t.textContent = (D.rules[kind] || "").split(",")[0];
         marks.append(t);
@@ -415,10 +415,17 @@
   csel2.onchange = drawPlots;
 
   // ---------------------------------------------------------------- start
-  refilter();
+  // a view can be linked: report.html#round=0&cluster=1&nodes=A1,C3&wire=0&window=240&seq=120
+  const q = new URLSearchParams(location.hash.slice(1));
+  if (q.has("round")) { rsel.value = q.get("round"); st.round = +rsel.value; rpick.value = rsel.value; }
+  if (q.has("cluster")) { csel.value = q.get("cluster"); st.cluster = +csel.value; }
+  if (q.has("wire")) { wchk.checked = q.get("wire") !== "0"; st.wire = wchk.checked; }
+  if (q.has("window")) { wsel.value = q.get("window"); st.width = +wsel.value || 120; }
+  if (q.has("nodes")) { ninp.value = q.get("nodes"); ninp.onchange(); } else refilter();
   drawRound();
   drawPlots();
-  if (focus) goTo(focus.seq, false, false);
+  if (q.has("seq")) goTo(+q.get("seq"), false, false);
+  else if (focus && !q.toString()) goTo(focus.seq, false, false);
   document.body.setAttribute("data-render-ms", Math.round(performance.now() - T0));
   document.body.setAttribute("data-ready", "1");
 })();
