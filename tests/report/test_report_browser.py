@@ -5,6 +5,7 @@ Debian's ``chromium``); it never skips."""
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -34,8 +35,9 @@ def chromium() -> str:
     return exe
 
 
-def browse(page: Path, tmp: Path, *args: str) -> str:
-    cmd = [chromium(), *FLAGS, f"--user-data-dir={tmp / 'profile'}", *args, page.resolve().as_uri()]
+def browse(page: Path, tmp: Path, *args: str, view: str = "") -> str:
+    url = page.resolve().as_uri() + (f"#{view}" if view else "")
+    cmd = [chromium(), *FLAGS, f"--user-data-dir={tmp / 'profile'}", *args, url]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr[-2000:]
     return proc.stdout
@@ -102,3 +104,22 @@ def test_filters_change_the_drawing(run_trace: Path, tmp_path: Path) -> None:
     assert int(got["all"]) > 0 and int(got["round1"]) > 0 and got["lanes"] == "A1"
     assert int(got["rounds"]) == int(got["round1"])
     assert "endorse" in got["tip"] and "rule: R-8" in got["tip"] and '"pd"' in got["tip"]  # hover
+
+
+def test_linked_view_filters_lanes(run_trace: Path, tmp_path: Path) -> None:
+    """``report.html#round=1&cluster=2`` opens on that cluster: the aggregators' lanes and
+    its members' (R-2), and only events of round 1, cluster 2."""
+    built = build_report(run_trace, tmp_path / "run.html", signatures="none", z3=False)
+    dom = browse(built.html, tmp_path, "--virtual-time-budget=10000", "--dump-dom", view="round=1&cluster=2")
+    data = json.loads(built.html.read_text().split('type="application/json">')[1].split("</script>")[0])
+    members = data["rounds"][1]["clusters"][2]["members"]
+    lanes = re.findall(r'<g class="lane[^"]*" data-node="([AC]\d+)"', dom)
+    assert lanes == [f"A{j}" for j in range(4)] + [f"C{i}" for i in members]
+    seqs = {int(x) for x in re.findall(r'class="ev [^"]*"[^>]*data-seq="(\d+)"', dom)}
+    cols = data["events"]
+    want = {
+        q
+        for q, r, c, k in zip(cols["seq"], cols["r"], cols["c"], cols["k"], strict=True)
+        if r == 1 and c == 2
+    }
+    assert seqs and seqs <= want
