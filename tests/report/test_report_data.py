@@ -7,12 +7,15 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from asfl.checker.html.build import build_report
 from asfl.checker.html.data import KINDS, parse_lines, report_data
 from asfl.checker.html.page import render_page
 from asfl.checker.html.shiviz import shiviz_lines
 from asfl.checker.html.specs import statement
-from asfl.checker.replay import Checker
+from asfl.checker.replay import Checker, Unusable
 
 
 def _data(trace: Path, **kw: object) -> dict:
@@ -126,3 +129,36 @@ def test_shiviz_clocks_are_causal(run_trace: Path) -> None:
         if e["kind"] == "deliver":
             sent = at_send[e["msg"]]
             assert all(vc.get(k, 0) >= v for k, v in sent.items())  # the deliver follows its send
+
+
+@settings(max_examples=12, deadline=None)
+@given(st.data())
+def test_report_of_any_checkable_trace(run_trace: Path, data: st.DataObject) -> None:
+    """Whatever the checker accepts as a usable trace (out-of-range rounds, clusters, nodes,
+    unknown messages: violations, not unusable input), the report is built."""
+    events = [json.loads(ln) for ln in run_trace.read_text().splitlines()]
+    for _ in range(data.draw(st.integers(1, 6))):
+        k = data.draw(st.integers(1, len(events) - 1))
+        ev = dict(events[k])
+        field = data.draw(st.sampled_from(["round", "cluster", "node", "msg", "to", "from", "clients"]))
+        if field in ev:
+            ev[field] = data.draw(
+                {
+                    "round": st.integers(0, 50),
+                    "cluster": st.integers(0, 50),
+                    "node": st.sampled_from(["A99", "C99", "A0", "C0"]),
+                    "msg": st.integers(0, 10**6),
+                    "to": st.sampled_from(["A99", "C99", "A1"]),
+                    "from": st.sampled_from(["A99", "C99", "A1"]),
+                    "clients": st.lists(st.integers(0, 80), max_size=5),
+                }[field]
+            )
+        events[k] = ev
+    lines = [json.dumps(e) for e in events]
+    try:
+        rep = Checker(signatures="none", z3=False).check_lines(lines)
+    except Unusable:
+        return
+    d = report_data(lines, rep)
+    assert len(d["events"]["seq"]) == len(events) - 1
+    json.dumps(d)
