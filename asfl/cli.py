@@ -10,7 +10,17 @@ import sys
 
 import click
 
-from asfl import cli_check, cli_experiment, cli_explore, cli_fuzz, cli_prove, cli_replay, cli_run, cli_zoo
+from asfl import (
+    cli_check,
+    cli_experiment,
+    cli_explore,
+    cli_fuzz,
+    cli_prove,
+    cli_replay,
+    cli_report,
+    cli_run,
+    cli_zoo,
+)
 
 COMMANDS = [
     cli_run.command,
@@ -18,6 +28,7 @@ COMMANDS = [
     cli_explore.command,
     cli_prove.command,
     cli_replay.command,
+    cli_report.command,
     cli_zoo.command,
     cli_fuzz.command,
     cli_experiment.command,

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import click
 
 from asfl.cli_types import count, seconds
-from asfl.model.explore import explore
+from asfl.model.emit import path_trace
+from asfl.model.explore import Counterexample, explore
 from asfl.model.params import BUGS, Params, validity_errors
 from asfl.model.system import BEHAVIOURS
 
@@ -50,6 +52,12 @@ def _ids(s: str) -> frozenset[int]:
 @click.option("--all-violations", is_flag=True, help="keep exploring after the first violation")
 @click.option("--json", "as_json", is_flag=True)
 @click.option("--progress", is_flag=True)
+@click.option(
+    "--report",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="write the first counterexample's HTML report here (and its trace next to it, as .jsonl)",
+)
 def command(
     n_a: int,
     t_a: int,
@@ -69,6 +77,7 @@ def command(
     all_violations: bool,
     as_json: bool,
     progress: bool,
+    report: Path | None,
 ) -> int:
     """Breadth-first search of every interleaving of a small configuration: safety
     invariants on every state, deadlocks (L-3) and fair non-progress cycles, shortest
@@ -122,4 +131,28 @@ def command(
             click.echo("\nVIOLATION " + v.render(p, res.behaviours))
         if res.ok:
             click.echo("no violation found")
+    if report is not None:
+        if res.ok:
+            click.echo("no counterexample: no report written")
+        elif _report(p, res.behaviours, res.violations[0], report) == 2:
+            return 2
     return 0 if res.ok else 1
+
+
+def _report(p: Params, behaviours: frozenset[str], cex: Counterexample, out: Path) -> int:
+    """The counterexample as a trace (``model.emit.path_trace``), checked and reported;
+    the explorer's verdict joins the checker's, at the path's last event."""
+    from asfl.checker.html.data import Finding
+    from asfl.cli_report import write
+
+    status = "stalled" if cex.prop == "L-3" else "step_limit"
+    events = path_trace(p, behaviours, cex.actions, status, f"explorer counterexample: {cex.prop}")
+    trace = out.with_suffix(".jsonl")
+    trace.parent.mkdir(parents=True, exist_ok=True)
+    trace.write_text("".join(json.dumps(e) + "\n" for e in events), encoding="utf-8")
+    last = events[-2]["seq"] if len(events) > 2 else None
+    found = Finding(cex.prop, last, f"{cex.message} (after {len(cex.actions)} actions)", (), "explorer")
+    origin = f"explorer counterexample, model bug {p.bug}" if p.bug != "none" else "explorer counterexample"
+    return write(
+        trace, out, signatures="none", title="asfl explore: counterexample", origin=origin, extra=[found]
+    )

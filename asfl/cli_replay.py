@@ -2,7 +2,8 @@
 
 Exit status 0 if the replay passes every monitor, 1 if it violates a property, 2 if the
 file cannot be used. ``--bug`` replays a zoo counterexample against its bugged copy of
-``impl`` (in a subprocess) instead of the correct implementation.
+``impl`` (in a subprocess) instead of the correct implementation. ``--report OUT.html``
+also writes the replay's trace (``OUT.jsonl``) and its checked HTML report.
 """
 
 from __future__ import annotations
@@ -12,8 +13,12 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
+
+if TYPE_CHECKING:  # pragma: no cover
+    from asfl.harness.schedule import Schedule
 
 
 @click.command("replay")
@@ -25,7 +30,13 @@ import click
     is_flag=True,
     help="Replay against the zoo bug named in the file (a patched copy of impl).",
 )
-def command(file: Path, sends: bool, with_bug: bool) -> int:
+@click.option(
+    "--report",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Also write the replay's HTML report here (and its trace next to it, as .jsonl).",
+)
+def command(file: Path, sends: bool, with_bug: bool, report: Path | None) -> int:
     """Replay a schedule (tests/regressions/*.json) event by event."""
     from asfl.harness.schedule import Schedule
 
@@ -47,8 +58,50 @@ def command(file: Path, sends: bool, with_bug: bool) -> int:
                 [sys.executable, "-m", "asfl.harness.zoo_worker", request], cwd=dest, env=env
             )
         click.echo(f"(replayed against zoo bug {sched.bug})")
+        if report is not None:
+            return _report(file, sched, report, with_bug) or proc.returncode
         return proc.returncode
     from asfl.harness.narrate import narrate
 
     outcome = narrate(sched, out=click.echo, sends=sends)
+    if report is not None:
+        return _report(file, sched, report, with_bug) or (1 if outcome.failed else 0)
     return 1 if outcome.failed else 0
+
+
+def _report(file: Path, sched: Schedule, out: Path, with_bug: bool) -> int:
+    """Record the replay's trace (against the bugged copy with ``--bug``), check it and
+    write its report; the harness monitors' violations join the checker's. 2 if the
+    trace is unusable, else 0."""
+    from asfl.checker.html.data import Finding
+    from asfl.cli_report import write
+    from asfl.harness.record import record, save
+
+    trace = out.with_suffix(".jsonl")
+    if with_bug:
+        from asfl.harness.zoo import BY_ID, materialise, worker_env
+
+        bug = BY_ID[str(sched.bug)]
+        verdicts = out.with_suffix(".violations.json")
+        with materialise(bug) as dest:
+            env = {**os.environ, **worker_env(dest, bug)}
+            request = {
+                "file": str(file.resolve()),
+                "trace": str(trace.resolve()),
+                "violations": str(verdicts.resolve()),
+            }
+            subprocess.run(
+                [sys.executable, "-m", "asfl.harness.record", json.dumps(request)],
+                cwd=dest,
+                env=env,
+                check=True,
+            )
+        violations = json.loads(verdicts.read_text(encoding="utf-8"))
+        verdicts.unlink()
+    else:
+        events, violations = record(sched)
+        save(events, trace)
+    extra = [Finding(v["prop"], v["seq"], v["message"], (), f"harness {v['source']}") for v in violations]
+    origin = f"replay of {file.name}" + (f" against zoo bug {sched.bug}" if with_bug else "")
+    code = write(trace, out, title=f"asfl replay: {file.name}", origin=origin, extra=extra)
+    return 2 if code == 2 else 0

@@ -12,25 +12,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from asfl.checker.html.data import RULES
 from asfl.harness.schedule import Outcome, Schedule, replay
-
-RULES = {
-    "local_step": "R-4, D-13",
-    "submit": "R-5",
-    "propose": "R-6, R-7",
-    "endorse": "R-8",
-    "equivocation": "R-8",
-    "certify": "R-9",
-    "release": "R-10",
-    "reconstruct": "R-11, R-12",
-    "aggregate": "R-13, R-14",
-    "accept": "R-15",
-    "drop": "R-3",
-    "crash": "§1 crash",
-    "send": "§4",
-    "deliver": "§1 links",
-    "end": "R-16",
-}
 
 
 def describe_action(act: dict[str, Any]) -> str:

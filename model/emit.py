@@ -326,10 +326,31 @@ def emit_trace(
     for evs in steps:
         for e in evs:
             r.event(e)
+    _end(r, s, status, f"model run, seed {seed}")
+    return [hdr] + r.lines
+
+
+def _end(r: Renderer, s: SysState, status: str, detail: str) -> None:
     done: dict[str, int] = {}
     for j, a in enumerate(s.aggs):
         done[f"A{j}"] = 0 if a is None else a.round
     for i, c in enumerate(s.clients):
         done[f"C{i}"] = len(c.accepted) - 1
-    r.put("end", None, status=status, rounds_done=done, detail=f"model run, seed {seed}")
-    return [hdr] + r.lines
+    r.put("end", None, status=status, rounds_done=done, detail=detail)
+
+
+def path_trace(
+    p: Params, behaviours: frozenset[str], actions: list[Action], status: str, detail: str, dim: int = 2
+) -> list[dict[str, Any]]:
+    """The trace of one path of the explorer (a counterexample): its actions replayed
+    with events in explorer mode, ending with ``status`` (``stalled`` for a deadlock,
+    ``step_limit`` for a prefix cut at a safety violation). Unsigned."""
+    mode = Mode(behaviours=behaviours, explorer=True, events=True)
+    s = initial_state(p, mode)
+    r = Renderer(p, dim, 0, True, None)
+    for a in actions:
+        s, evs = step(p, s, a, mode)
+        for e in evs:
+            r.event(e)
+    _end(r, s, status, detail)
+    return [header(p, dim, 0, True, ",".join(sorted(behaviours)) or "silent", None)] + r.lines
