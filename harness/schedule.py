@@ -24,6 +24,39 @@ from asfl.harness.world import Act, Setup, World
 FORMAT = "asfl-schedule/1"
 
 
+def _shaped(value: Any, *types: type) -> bool:
+    """``value`` is a list of exactly these types (ints never bools, and non-negative)."""
+    if not isinstance(value, list) or len(value) != len(types):
+        return False
+    for v, t in zip(value, types, strict=True):
+        if not isinstance(v, t) or isinstance(v, bool) or (isinstance(v, int) and v < 0):
+            return False
+    return True
+
+
+def check_action(i: int, act: Any) -> Act:
+    """One saved action, checked for shape (see :meth:`World.describe` and ``World.apply``)."""
+    ok = isinstance(act, dict) and (
+        (set(act) == {"step"} and isinstance(act["step"], str))
+        or (set(act) == {"crash"} and isinstance(act["crash"], str))
+        or (set(act) == {"deliver"} and _shaped(act["deliver"], str, str, str, int))
+        or (
+            set(act) == {"byz", "replay", "to"}
+            and _shaped([act["byz"], act["replay"], act["to"]], str, int, str)
+        )
+        or (
+            {"byz", "out", "do"} <= set(act) <= {"byz", "out", "do", "seed"}
+            and isinstance(act["byz"], str)
+            and _shaped(act["out"], str, str, int)
+            and isinstance(act["do"], str)
+            and isinstance(act.get("seed", 0), int)
+        )
+    )
+    if not ok:
+        raise ValueError(f"action {i} is not a step, crash, deliver or byz action: {act!r}"[:200])
+    return act
+
+
 @dataclass
 class Schedule:
     setup: Setup
@@ -50,12 +83,14 @@ class Schedule:
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> Schedule:
+        if not isinstance(d, dict) or not isinstance(d.get("actions"), list):
+            raise ValueError(f"not an {FORMAT} file (an object with a list of actions)")
         if d.get("format") != FORMAT:
             raise ValueError(f"not an {FORMAT} file (format = {d.get('format')!r})")
         known = {"format", "bug", "expect", "found_by", "violation", "note", "setup", "completion", "actions"}
         return cls(
             Setup.from_json(d["setup"]),
-            list(d["actions"]),
+            [check_action(i, a) for i, a in enumerate(d["actions"])],
             d.get("bug"),
             d.get("found_by", ""),
             d.get("violation"),

@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from asfl.harness.byz import BEHAVIOURS as BYZ_MODES
 from asfl.harness.byz import HarnessByzantine, forwarded
 from asfl.harness.monitor import Monitor, Violation, default_monitors
 from asfl.impl.config import ProtocolConfig
@@ -37,6 +38,22 @@ from asfl.impl.sim.run import RunConfig, build
 from asfl.impl.sim.schedulers import Action, ControlledScheduler, Delivery, LocalStep
 
 Act = dict[str, Any]
+
+# what a saved setup may ask for: small worlds (a schedule replays every step of them)
+SETUP_BOUNDS = {
+    "n_clients": (1, 1000),
+    "n_aggregators": (1, 100),
+    "t_a": (0, 100),
+    "t_c": (0, 1000),
+    "q_min": (1, 1000),
+    "lead_bound": (0, 1000),
+    "rounds": (1, 100),
+    "seed": (0, 2**63 - 1),
+}
+
+
+def _is_int(value: Any, low: int = 0, high: int = 2**63 - 1) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
 
 
 @dataclass(frozen=True)
@@ -73,10 +90,25 @@ class Setup:
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> Setup:
+        """Parse and check a saved setup; ``ValueError`` naming the first bad field (R-1)."""
+        if not isinstance(d, dict) or not set(d) <= {*SETUP_BOUNDS, "byzantine", "crash_after"}:
+            raise ValueError(f"setup must be an object with fields {', '.join(SETUP_BOUNDS)}")
+        for name, (low, high) in SETUP_BOUNDS.items():
+            if name in d and not _is_int(d[name], low, high):
+                raise ValueError(f"setup {name} = {d[name]!r} is not an integer in [{low}, {high}]")
         d = dict(d)
-        d["byzantine"] = {int(k): v for k, v in d.get("byzantine", {}).items()}
-        d["crash_after"] = {int(k): v for k, v in d.get("crash_after", {}).items()}
-        return cls(**d)
+        try:
+            d["byzantine"] = {int(k): v for k, v in d.get("byzantine", {}).items()}
+            d["crash_after"] = {int(k): v for k, v in d.get("crash_after", {}).items()}
+        except (AttributeError, TypeError, ValueError):
+            raise ValueError("setup byzantine and crash_after map ids to values") from None
+        setup = cls(**d)
+        if any(not 0 <= j < setup.n_aggregators or m not in BYZ_MODES for j, m in setup.byzantine.items()):
+            raise ValueError(f"setup byzantine {d['byzantine']}: ids in range, modes {', '.join(BYZ_MODES)}")
+        if any(not 0 <= i < setup.n_clients or not _is_int(n) for i, n in setup.crash_after.items()):
+            raise ValueError(f"setup crash_after {d['crash_after']}: client ids in range, counts >= 0")
+        setup.protocol().validate()  # ConfigError is a ValueError
+        return setup
 
 
 @lru_cache(maxsize=1)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import subprocess
 import sys
 import time
@@ -22,6 +23,9 @@ from hypothesis import strategies as st
 
 from asfl.cli import cli, main
 from asfl.cli_types import Finite
+from asfl.harness.world import SETUP_BOUNDS
+
+ROOT = Path(__file__).resolve().parents[1]
 
 FAST = 5.0  # seconds: a rejected flag is rejected before any work starts
 
@@ -182,3 +186,31 @@ def test_entry_point_keeps_the_contract_in_a_subprocess(tmp_path: Path) -> None:
     )
     assert proc.returncode == 2, proc
     assert len(proc.stderr.splitlines()) == 1 and "--minutes" in proc.stderr, proc.stderr
+
+
+REGRESSION = ROOT / "tests" / "regressions" / "zoo-release-twice.json"
+
+
+@pytest.mark.parametrize("field", sorted(SETUP_BOUNDS))
+@settings(max_examples=8)
+@given(data=st.data())
+def test_bad_schedule_files_are_one_line_and_exit_2(
+    field: str, data: st.DataObject, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """CLI contract (R-1 reporting): ``replay`` of a schedule whose setup has a generated bad
+    field (out of range, huge, wrong type) is one line naming the file, exit 2, quickly (a
+    huge round count used to run for minutes)."""
+    low, high = SETUP_BOUNDS[field]
+    bad = data.draw(
+        st.one_of(
+            st.integers(max_value=low - 1),
+            st.integers(min_value=high + 1),
+            st.sampled_from([None, "1", 1.5, True, [1], {}]),
+        ),
+        label=field,
+    )
+    sched = json.loads(REGRESSION.read_text(encoding="utf-8"))
+    sched["setup"][field] = bad
+    path = tmp_path_factory.mktemp("sched") / "bad.json"
+    path.write_text(json.dumps(sched), encoding="utf-8")
+    assert_one_line_exit_2(["replay", str(path)], str(path))
