@@ -33,7 +33,7 @@ from asfl.impl.client import Client
 from asfl.impl.config import ProtocolConfig
 from asfl.impl.learning.data import Task, load_digits_task
 from asfl.impl.learning.noise import add_noise
-from asfl.impl.learning.privacy import epsilon
+from asfl.impl.learning.privacy import client_epsilons
 from asfl.impl.learning.quantize import clip_l2
 from asfl.impl.learning.softmax import accuracy
 from asfl.impl.messages import ClusterEvidence
@@ -189,7 +189,7 @@ def run_instrumented(
         for i in clients:
             part[i][tau] += 1
     z = built.cfg.noise_multiplier
-    eps = {i: epsilon(z, sum(r), DELTA) if z > 0 else (math.inf if sum(r) else 0.0) for i, r in part.items()}
+    eps = client_epsilons(z, {i: sum(r) for i, r in part.items()}, DELTA)
     return RunResult(summary, built, rec, acc, lo, hi, part, eps)
 
 

@@ -7,6 +7,7 @@ command-line layer over :func:`execute`.
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -19,7 +20,7 @@ from asfl.impl.client import Client
 from asfl.impl.config import ProtocolConfig
 from asfl.impl.learning.data import Task, load_digits_task, partition_dirichlet, partition_iid
 from asfl.impl.learning.local import local_gradient
-from asfl.impl.learning.privacy import epsilon
+from asfl.impl.learning.privacy import DELTA, client_epsilons
 from asfl.impl.learning.softmax import accuracy, param_dim
 from asfl.impl.messages import model_digest
 from asfl.impl.node import PublicKeys, aggregator_name, client_name
@@ -27,8 +28,6 @@ from asfl.impl.sim.byzantine import BEHAVIOURS, ByzantineAggregator
 from asfl.impl.sim.schedulers import Scheduler, make_scheduler
 from asfl.impl.sim.simulator import SimNode, Simulator
 from asfl.impl.trace import TraceWriter
-
-DELTA = 1e-5
 
 
 @dataclass(frozen=True)
@@ -217,6 +216,15 @@ def true_inclusions(built: Built) -> dict[int, int]:
     return counts
 
 
+def privacy_report(epsilons: dict[int, float]) -> dict[str, object]:
+    """The ``end`` event's ``privacy`` field: the epsilon per client that the run reports
+    (D-10), ``null`` for an unbounded one (no noise), at ``DELTA``."""
+    return {
+        "delta": DELTA,
+        "epsilon": {client_name(i): (None if math.isinf(e) else e) for i, e in sorted(epsilons.items())},
+    }
+
+
 def summarise(built: Built, status: str) -> RunSummary:
     cfg, sim, task = built.cfg, built.sim, built.task
     rounds = {name: node.rounds_done for name, node in sim.nodes.items() if name in sim.honest}
@@ -239,12 +247,12 @@ def summarise(built: Built, status: str) -> RunSummary:
     else:
         detail = f"step limit reached after {sim.stats.steps} steps"
     inclusions = true_inclusions(built)
-    eps_cache: dict[int, float] = {}
-    for n in set(inclusions.values()):
-        eps_cache[n] = (
-            epsilon(cfg.noise_multiplier, n, DELTA) if cfg.noise_multiplier > 0 or n == 0 else float("inf")
-        )
-    sim.trace.event("end", None, {"status": status, "rounds_done": rounds, "detail": detail})
+    epsilons = client_epsilons(cfg.noise_multiplier, inclusions, DELTA)
+    sim.trace.event(
+        "end",
+        None,
+        {"status": status, "rounds_done": rounds, "detail": detail, "privacy": privacy_report(epsilons)},
+    )
     sim.trace.close()
     return RunSummary(
         status,
@@ -252,7 +260,7 @@ def summarise(built: Built, status: str) -> RunSummary:
         rounds,
         acc,
         inclusions,
-        {i: eps_cache[n] for i, n in inclusions.items()},
+        epsilons,
         built.byzantine,
         built.crashed,
         sim.stats.steps,
