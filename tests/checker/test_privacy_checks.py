@@ -8,7 +8,9 @@ rejects two submissions of one client with the same quantised update.
 
 from __future__ import annotations
 
+import dataclasses
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -113,3 +115,21 @@ def test_fresh_noise_check_applies_only_with_enough_noise(trace: Trace) -> None:
         cfg = {**one_step, "noise_multiplier": 0.5, "dim": dim}
         assert (privacy.collision_log2({"config": cfg}) <= privacy.FALSE_ALARM_LOG2) is applies
     assert privacy.check_fresh_noise({**header, "ghost": False}, subs) == []
+
+
+def test_a_run_without_noise_reports_unbounded_epsilon(
+    tmp_path: Path, small_cfg: ProtocolConfig, tiny_task: Task
+) -> None:
+    """D-10 with z = 0: every included client's epsilon is unbounded, written as null, and
+    the checker accepts it; P-5 is off (catch-up submissions may repeat without noise)."""
+    path = tmp_path / "quiet.jsonl"
+    cfg = dataclasses.replace(small_cfg, noise_multiplier=0.0)
+    summary, _ = execute(RunConfig(cfg, seed=3, trace=path), task=tiny_task)
+    tr = [json.loads(line) for line in path.read_text().splitlines()]
+    reported = tr[-1]["privacy"]["epsilon"]
+    assert {reported[f"C{i}"] for i, n in summary.inclusions.items() if n} == {None}
+    assert {reported[f"C{i}"] for i, n in summary.inclusions.items() if not n} <= {0.0}
+    assert check(tr).ok and privacy.collision_log2(tr[0]) == 0.0
+    assert found(with_epsilon(tr, next(n for n, e in reported.items() if e is None), 1e6)) == [
+        ("P-6", len(tr))
+    ]
