@@ -37,7 +37,7 @@ from asfl.impl.learning.privacy import client_epsilons
 from asfl.impl.learning.quantize import clip_l2
 from asfl.impl.learning.softmax import accuracy
 from asfl.impl.messages import ClusterEvidence
-from asfl.impl.sim.run import DELTA, Built, RunConfig, RunSummary, execute
+from asfl.impl.sim.run import DELTA, Built, RunConfig, RunSummary, certified_sets, execute
 
 Forger = Callable[["Recorder", int, int, np.ndarray, Sequence[int]], np.ndarray]
 
@@ -136,17 +136,6 @@ class RunResult:
     def tail_accuracy(self) -> float:
         """Mean accuracy of the last 5 rounds: less noisy than the final round alone."""
         return float(np.mean(self.accuracy[-5:])) if self.accuracy else math.nan
-
-
-def certified_sets(built: Built) -> dict[tuple[int, int], tuple[int, ...]]:
-    """``(round, cluster) -> clients`` of every certified set the honest aggregators hold."""
-    sets: dict[tuple[int, int], tuple[int, ...]] = {}
-    for agg in built.aggregators.values():
-        for key, st in agg.clusters.items():
-            acc, cert = st.accepted, st.certificate
-            if acc is not None and cert is not None and acc.pd == cert[0]:
-                sets[key] = tuple(e.client for e in acc.proposal.entries)
-    return sets
 
 
 def round_metrics(built: Built, exclude: Iterable[int] = ()) -> tuple[list[float], list[float], list[float]]:

@@ -202,15 +202,21 @@ def build(
     return Built(sim, cfg, task, aggregators, byzantine, crashed, slow)
 
 
-def true_inclusions(built: Built) -> dict[int, int]:
-    """Certified sets containing each client, as known to the honest aggregators (F-3)."""
+def certified_sets(built: Built) -> dict[tuple[int, int], tuple[int, ...]]:
+    """``(round, cluster) -> clients`` of every certified set an honest aggregator holds
+    the proposal of, hence releases (R-10): the sets D-10 counts."""
     sets: dict[tuple[int, int], tuple[int, ...]] = {}
     for agg in built.aggregators.values():
         for key, st in agg.clusters.items():
             if st.accepted is not None and st.certificate is not None and st.accepted.pd == st.certificate[0]:
                 sets[key] = tuple(e.client for e in st.accepted.proposal.entries)
+    return sets
+
+
+def true_inclusions(built: Built) -> dict[int, int]:
+    """Certified sets containing each client, as known to the honest aggregators (F-3, D-10)."""
     counts = dict.fromkeys(range(built.cfg.n_clients), 0)
-    for clients in sets.values():
+    for clients in certified_sets(built).values():
         for i in clients:
             counts[i] += 1
     return counts
