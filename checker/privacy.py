@@ -29,6 +29,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from dp_accounting.rdp.rdp_privacy_accountant import DEFAULT_RDP_ORDERS, compute_epsilon
@@ -58,8 +59,10 @@ class PrivacyViolation:
     message: str
 
 
+@lru_cache(maxsize=4096)
 def epsilon(k: int, z: float, delta: float = 1e-5) -> float:
-    """Epsilon at ``delta`` of ``k`` Gaussian mechanisms with noise multiplier ``z`` (D-10)."""
+    """Epsilon at ``delta`` of ``k`` Gaussian mechanisms with noise multiplier ``z`` (D-10);
+    cached, since clients share counts (about 1 ms per conversion)."""
     if k == 0:
         return 0.0
     if z <= 0:
