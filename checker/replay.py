@@ -28,7 +28,8 @@ is reported:
   are decided when the step is complete: returned by ``feed`` of the next trigger or of
   ``end``, by ``end_step()`` or by ``finish()``, at the line of the step's trigger;
 - end of trace (``finish()`` only): T-END, L-1, L-2, L-3, the F-3 bounds on the counts
-  clients report (they need every certificate of the trace), and the report's liveness,
+  clients report (they need every certificate of the trace), P-5 and P-6
+  (``checker.privacy``: fresh noise, the reported epsilon), and the report's liveness,
   fairness and certificate summaries.
 
 Crashes: a ``crash`` event of a client is authoritative (the client is crashed from then
@@ -48,6 +49,7 @@ from typing import Any
 
 import numpy as np
 
+from asfl.checker import privacy
 from asfl.checker.obligations import TraceObligations
 from asfl.checker.privacy import epsilon
 from asfl.checker.schema import TraceSchema
@@ -265,6 +267,7 @@ class Checker:
                     self.viol(
                         res.prop_id, f"Z3 {res.status} at the trace's sizes: {res.title} {res.counterexample}"
                     )
+        self.header = h
         self.byz = set(h["byzantine"])
         self.crashed_cfg = set(h["crashed"])
         self.ghost = h["ghost"]
@@ -1199,13 +1202,19 @@ class Checker:
                 min((epsilon(v, self.z, self.delta) for v in vals), default=0.0),
                 max((epsilon(v, self.z, self.delta) for v in vals), default=0.0),
             ],
-            "epsilon_note": "RDP Gaussian composition, eps = min_a k a/(2 z^2) "
-            "+ log(1/delta)/(a-1), reimplemented in checker/privacy.py",
+            "epsilon_note": "RDP of k Gaussian mechanisms, k a/(2 z^2), converted by dp-accounting "
+            "(checker/privacy.py)",
         }
         rep.certificates = [
             {**info, "clients": list(self._clients_of(pd) or []) or None}
             for pd, info in self.cert_info.items()
         ]
+        # P-5, P-6 (checker/privacy.py): fresh noise per submission, reported epsilon
+        ghost = [privacy.GhostSubmission(i, t, s[2], s[3]) for (t, i), s in self.subs.items() if s[2]]
+        released = [cl for pd in self.releasers if (cl := self._clients_of(pd)) is not None]
+        for v in privacy.violations(self.header, ghost, released, end):
+            line = getattr(self, "end_line", rep.lines) if v.line is None else v.line
+            rep.violations.append(Violation(v.prop, line, v.message))
 
 
 def check(path: str | Path, signatures: str = "all", delta: float = 1e-5) -> Report:

@@ -33,11 +33,11 @@ from asfl.impl.client import Client
 from asfl.impl.config import ProtocolConfig
 from asfl.impl.learning.data import Task, load_digits_task
 from asfl.impl.learning.noise import add_noise
-from asfl.impl.learning.privacy import epsilon
+from asfl.impl.learning.privacy import client_epsilons
 from asfl.impl.learning.quantize import clip_l2
 from asfl.impl.learning.softmax import accuracy
 from asfl.impl.messages import ClusterEvidence
-from asfl.impl.sim.run import DELTA, Built, RunConfig, RunSummary, execute
+from asfl.impl.sim.run import DELTA, Built, RunConfig, RunSummary, certified_sets, execute
 
 Forger = Callable[["Recorder", int, int, np.ndarray, Sequence[int]], np.ndarray]
 
@@ -138,17 +138,6 @@ class RunResult:
         return float(np.mean(self.accuracy[-5:])) if self.accuracy else math.nan
 
 
-def certified_sets(built: Built) -> dict[tuple[int, int], tuple[int, ...]]:
-    """``(round, cluster) -> clients`` of every certified set the honest aggregators hold."""
-    sets: dict[tuple[int, int], tuple[int, ...]] = {}
-    for agg in built.aggregators.values():
-        for key, st in agg.clusters.items():
-            acc, cert = st.accepted, st.certificate
-            if acc is not None and cert is not None and acc.pd == cert.pd:
-                sets[key] = tuple(e.client for e in acc.proposal.entries)
-    return sets
-
-
 def round_metrics(built: Built, exclude: Iterable[int] = ()) -> tuple[list[float], list[float], list[float]]:
     """Test accuracy per round: (mean, min, max) over honest aggregators not in ``exclude``.
 
@@ -189,7 +178,7 @@ def run_instrumented(
         for i in clients:
             part[i][tau] += 1
     z = built.cfg.noise_multiplier
-    eps = {i: epsilon(z, sum(r), DELTA) if z > 0 else (math.inf if sum(r) else 0.0) for i, r in part.items()}
+    eps = client_epsilons(z, {i: sum(r) for i, r in part.items()}, DELTA)
     return RunResult(summary, built, rec, acc, lo, hi, part, eps)
 
 

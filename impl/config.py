@@ -6,6 +6,8 @@ import math
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 
+from asfl.impl.field import HALF
+from asfl.impl.learning.quantize import max_abs_per_client
 from asfl.impl.learning.robust import check_rule, rule_names
 from asfl.impl.messages import Dims
 from asfl.impl.shuffle import assign_clusters, round_seed
@@ -111,12 +113,12 @@ class ProtocolConfig:
 
     @property
     def quant_bound(self) -> int:
-        """``Q`` of D-5: per-client clamp so that no cluster sum wraps around."""
-        return ((2**31 - 2) // 2) // self.k_max
+        """``Q`` of D-5: the largest per-client clamp for which no sum of ``k_max`` wraps."""
+        return max_abs_per_client(HALF, self.k_max)
 
     @property
     def client_noise_std(self) -> float:
-        """``sigma_c = z C / sqrt(q_min)`` (D-9)."""
+        """``sigma_c = z C / sqrt(q_min)`` (D-9): the one definition, used by the client (R-4)."""
         return self.noise_multiplier * self.clip / math.sqrt(self.q_min)
 
     @cached_property

@@ -10,7 +10,7 @@ tests/impl/test_events.py checks every record against the schema.
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 OPTIONAL = {"optional": True}  # field metadata: omitted from the trace when None
@@ -79,6 +79,7 @@ class EndEvent(Event):
     status: str
     rounds_done: dict[str, int]
     detail: str
+    privacy: dict[str, Any] | None = field(default=None, metadata=OPTIONAL)  # D-10: epsilon per client
 
 
 # -- node events (R-3 to R-15) -----------------------------------------------------------

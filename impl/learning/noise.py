@@ -5,6 +5,11 @@ Each client adds independent N(0, s^2) noise per coordinate with
 s = z * c / sqrt(q_min), so a sum over q >= q_min clients carries noise of std
 s * sqrt(q) >= z * c: the Gaussian mechanism with noise multiplier z for an L2
 sensitivity of c (one client's clipped contribution, add/remove adjacency).
+
+The scale s has one definition, ``ProtocolConfig.client_noise_std``; the draw has
+one function, :func:`add_noise`, which the client node calls once per submission
+(R-4, D-13) with the generator it was given (the simulator seeds it; a deployment
+injects its own source of randomness).
 """
 
 from __future__ import annotations
@@ -15,17 +20,6 @@ import numpy as np
 from numpy.typing import NDArray
 
 FloatArray = NDArray[np.float64]
-
-
-def client_noise_std(noise_multiplier: float, clip: float, q_min: int) -> float:
-    """Per-client noise std z * c / sqrt(q_min) (D-9)."""
-    if not (math.isfinite(noise_multiplier) and noise_multiplier >= 0):
-        raise ValueError(f"noise_multiplier must be finite and >= 0, got {noise_multiplier}")
-    if not (math.isfinite(clip) and clip > 0):
-        raise ValueError(f"clip must be finite and > 0, got {clip}")
-    if q_min < 1:
-        raise ValueError(f"q_min must be >= 1, got {q_min}")
-    return noise_multiplier * clip / math.sqrt(q_min)
 
 
 def add_noise(v: FloatArray, std: float, rng: np.random.Generator) -> FloatArray:

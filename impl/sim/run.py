@@ -7,6 +7,7 @@ command-line layer over :func:`execute`.
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -20,7 +21,7 @@ from asfl.impl.config import ProtocolConfig
 from asfl.impl.events import EndEvent
 from asfl.impl.learning.data import Task, load_digits_task, partition_dirichlet, partition_iid
 from asfl.impl.learning.local import local_gradient
-from asfl.impl.learning.privacy import epsilon
+from asfl.impl.learning.privacy import DELTA, client_epsilons
 from asfl.impl.learning.softmax import accuracy, param_dim
 from asfl.impl.messages import model_digest
 from asfl.impl.node import Node, PublicKeys, aggregator_name, client_name
@@ -28,8 +29,6 @@ from asfl.impl.sim.byzantine import BEHAVIOURS, ByzantineAggregator
 from asfl.impl.sim.schedulers import Scheduler, make_scheduler
 from asfl.impl.sim.simulator import Simulator
 from asfl.impl.trace import TraceWriter
-
-DELTA = 1e-5
 
 
 @dataclass(frozen=True)
@@ -203,18 +202,33 @@ def build(
     return Built(sim, cfg, task, aggregators, byzantine, crashed, slow)
 
 
-def true_inclusions(built: Built) -> dict[int, int]:
-    """Certified sets containing each client, as known to the honest aggregators (F-3)."""
+def certified_sets(built: Built) -> dict[tuple[int, int], tuple[int, ...]]:
+    """``(round, cluster) -> clients`` of every certified set an honest aggregator holds
+    the proposal of, hence releases (R-10): the sets D-10 counts."""
     sets: dict[tuple[int, int], tuple[int, ...]] = {}
     for agg in built.aggregators.values():
         for key, st in agg.clusters.items():
             if st.accepted is not None and st.certificate is not None and st.accepted.pd == st.certificate.pd:
                 sets[key] = tuple(e.client for e in st.accepted.proposal.entries)
+    return sets
+
+
+def true_inclusions(built: Built) -> dict[int, int]:
+    """Certified sets containing each client, as known to the honest aggregators (F-3, D-10)."""
     counts = dict.fromkeys(range(built.cfg.n_clients), 0)
-    for clients in sets.values():
+    for clients in certified_sets(built).values():
         for i in clients:
             counts[i] += 1
     return counts
+
+
+def privacy_report(epsilons: dict[int, float]) -> dict[str, object]:
+    """The ``end`` event's ``privacy`` field: the epsilon per client that the run reports
+    (D-10), ``null`` for an unbounded one (no noise), at ``DELTA``."""
+    return {
+        "delta": DELTA,
+        "epsilon": {client_name(i): (None if math.isinf(e) else e) for i, e in sorted(epsilons.items())},
+    }
 
 
 def summarise(built: Built, status: str) -> RunSummary:
@@ -238,12 +252,8 @@ def summarise(built: Built, status: str) -> RunSummary:
     else:
         detail = f"step limit reached after {sim.stats.steps} steps"
     inclusions = true_inclusions(built)
-    eps_cache: dict[int, float] = {}
-    for n in set(inclusions.values()):
-        eps_cache[n] = (
-            epsilon(cfg.noise_multiplier, n, DELTA) if cfg.noise_multiplier > 0 or n == 0 else float("inf")
-        )
-    sim.trace.write(None, EndEvent(status, rounds, detail))
+    epsilons = client_epsilons(cfg.noise_multiplier, inclusions, DELTA)
+    sim.trace.write(None, EndEvent(status, rounds, detail, privacy=privacy_report(epsilons)))
     sim.trace.close()
     return RunSummary(
         status,
@@ -251,7 +261,7 @@ def summarise(built: Built, status: str) -> RunSummary:
         rounds,
         acc,
         inclusions,
-        {i: eps_cache[n] for i, n in inclusions.items()},
+        epsilons,
         built.byzantine,
         built.crashed,
         sim.stats.steps,

@@ -84,7 +84,7 @@ def build(
     cfg = dataclasses.replace(
         ProtocolConfig(), n_aggregators=n, t_a=t, dim=d, frac_bits=sc["frac_bits"], n_clients=n * k
     )
-    bound = gf.HALF // k  # D-5 with k_max = k: the sum of k clamped values cannot wrap
+    bound = cfg.quant_bound  # D-5 with k_max = k: the sum of k clamped values cannot wrap
     qs, ys, shares = [], [], []
     for i in range(k):
         update = np.array(sc["updates"][i], dtype=np.float64)

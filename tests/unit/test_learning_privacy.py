@@ -6,7 +6,7 @@ import dp_accounting
 import pytest
 from dp_accounting.rdp import RdpAccountant
 
-from asfl.impl.learning.privacy import PrivacyLedger, epsilon
+from asfl.impl.learning.privacy import DELTA, client_epsilons, epsilon
 
 
 def test_epsilon_special_cases():
@@ -49,28 +49,11 @@ def test_epsilon_validation(args, match):
         epsilon(*args)
 
 
-def test_ledger():
-    led = PrivacyLedger(clients=range(4))
-    assert led.spread(1.0, 1e-5) == (0.0, 0.0)
-    led.record(0)
-    led.record(1, 3)
-    led.record(2, 3)
-    led.record(7)
-    assert led.counts == {0: 1, 1: 3, 2: 3, 3: 0, 7: 1}
-    assert led.inclusions(1) == 3 and led.inclusions(99) == 0
-    eps = led.epsilons(1.0, 1e-5)
-    assert eps[3] == 0.0
-    assert eps[0] == eps[7] == epsilon(1.0, 1, 1e-5)
-    assert eps[1] == eps[2] == epsilon(1.0, 3, 1e-5)
-    assert led.spread(1.0, 1e-5) == (0.0, eps[1])
-    assert PrivacyLedger().spread(1.0, 1e-5) == (0.0, 0.0)
-    with pytest.raises(ValueError, match="n must be"):
-        led.record(0, -1)
-
-
-def test_ledger_many_clients_is_fast():
-    led = PrivacyLedger()
-    for c in range(5000):
-        led.record(c, 10 + c % 3)
-    eps = led.epsilons(1.5, 1e-5)
-    assert len(set(eps.values())) == 3
+def test_client_epsilons_is_epsilon_per_count():
+    """D-10: the per-client figures asfl run reports are epsilon of each client's count."""
+    counts = {0: 1, 1: 3, 2: 3, 3: 0, 7: 1}
+    eps = client_epsilons(1.0, counts)
+    assert eps == {i: epsilon(1.0, n, DELTA) for i, n in counts.items()}
+    assert eps[3] == 0.0 and eps[0] < eps[1]
+    assert client_epsilons(0.0, {0: 0, 1: 2}) == {0: 0.0, 1: math.inf}
+    assert DELTA == 1e-5
