@@ -10,10 +10,25 @@ import sys
 
 import click
 
-from asfl import cli_check, cli_experiment, cli_explore, cli_fuzz, cli_prove, cli_replay, cli_run, cli_zoo
+from asfl import (
+    cli_check,
+    cli_deploy,
+    cli_experiment,
+    cli_explore,
+    cli_fuzz,
+    cli_keygen,
+    cli_node,
+    cli_prove,
+    cli_replay,
+    cli_run,
+    cli_zoo,
+)
 
 COMMANDS = [
     cli_run.command,
+    cli_deploy.command,
+    cli_keygen.command,
+    cli_node.command,
     cli_check.command,
     cli_explore.command,
     cli_prove.command,

@@ -7,7 +7,7 @@ command-line layer over :func:`execute`.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -19,7 +19,6 @@ from asfl.impl.client import Client
 from asfl.impl.config import ProtocolConfig
 from asfl.impl.learning.data import Task, load_digits_task, partition_dirichlet, partition_iid
 from asfl.impl.learning.local import local_gradient
-from asfl.impl.learning.privacy import epsilon
 from asfl.impl.learning.softmax import accuracy, param_dim
 from asfl.impl.messages import model_digest
 from asfl.impl.node import PublicKeys, aggregator_name, client_name
@@ -29,6 +28,9 @@ from asfl.impl.sim.simulator import SimNode, Simulator
 from asfl.impl.trace import TraceWriter
 
 DELTA = 1e-5
+SIM_ENTROPY = (
+    "deterministic (simulation only): keys, masks, Shamir coefficients and noise derive from the public seed"
+)
 
 
 @dataclass(frozen=True)
@@ -106,6 +108,47 @@ def protocol_for_task(cfg: ProtocolConfig, task: Task) -> ProtocolConfig:
     return replace(cfg, dim=param_dim(task.n_features, task.n_classes)).validate()
 
 
+@dataclass(frozen=True)
+class Plan:
+    """The seeded choices of a run: Byzantine aggregators, crashing clients (and after how
+    many local steps), slow clients, and each client's training indices."""
+
+    byzantine: list[int]
+    crashed: list[int]
+    crash_after: dict[str, int]
+    slow: list[str]
+    parts: list[np.ndarray]
+
+
+def plan(run: RunConfig, cfg: ProtocolConfig, task: Task) -> Plan:
+    """Draw the run's faults and data partition from ``run.seed`` (shared by the simulator and
+    the networked runtime, so both run the same scenario for the same flags)."""
+    rng = np.random.default_rng(run.seed)
+    byzantine = sorted(int(j) for j in rng.choice(cfg.n_aggregators, run.byzantine, replace=False))
+    crashed = sorted(int(i) for i in rng.choice(cfg.n_clients, run.crashed, replace=False))
+    crash_after = {client_name(i): int(rng.integers(0, cfg.rounds)) for i in crashed}
+    slow = [
+        client_name(int(i))
+        for i in rng.choice(cfg.n_clients, int(run.slow_fraction * cfg.n_clients), replace=False)
+    ]
+    if run.partition == "iid":
+        parts = partition_iid(len(task.y_train), cfg.n_clients, rng)
+    elif run.partition == "dirichlet":
+        parts = partition_dirichlet(task.y_train, cfg.n_clients, run.alpha, rng)
+    else:
+        raise ValueError(f"unknown partition {run.partition!r}; choose iid or dirichlet")
+    return Plan(byzantine, crashed, crash_after, slow, list(parts))
+
+
+def client_trainer(task: Task, cfg: ProtocolConfig, idx: np.ndarray) -> Callable[..., np.ndarray]:
+    """The local-step gradient of a client holding training indices ``idx`` (R-4)."""
+
+    def trainer(model: np.ndarray, r: np.random.Generator) -> np.ndarray:
+        return local_gradient(model, task, idx, cfg.batch_size, r)
+
+    return trainer
+
+
 def build(
     run: RunConfig,
     task: Task | None = None,
@@ -126,20 +169,8 @@ def build(
         raise ValueError(f"--byzantine must be in [0, {cfg.n_aggregators}]")
     if not 0 <= run.crashed <= cfg.n_clients:
         raise ValueError(f"--crashed must be in [0, {cfg.n_clients}]")
-    rng = np.random.default_rng(run.seed)
-    byzantine = sorted(int(j) for j in rng.choice(cfg.n_aggregators, run.byzantine, replace=False))
-    crashed = sorted(int(i) for i in rng.choice(cfg.n_clients, run.crashed, replace=False))
-    crash_after = {client_name(i): int(rng.integers(0, cfg.rounds)) for i in crashed}
-    slow = [
-        client_name(int(i))
-        for i in rng.choice(cfg.n_clients, int(run.slow_fraction * cfg.n_clients), replace=False)
-    ]
-    if run.partition == "iid":
-        parts = partition_iid(len(task.y_train), cfg.n_clients, rng)
-    elif run.partition == "dirichlet":
-        parts = partition_dirichlet(task.y_train, cfg.n_clients, run.alpha, rng)
-    else:
-        raise ValueError(f"unknown partition {run.partition!r}; choose iid or dirichlet")
+    pl = plan(run, cfg, task)
+    byzantine, crashed, crash_after, slow, parts = pl.byzantine, pl.crashed, pl.crash_after, pl.slow, pl.parts
 
     agg_keys = [node_keys(run.seed, aggregator_name(j)) for j in range(cfg.n_aggregators)]
     cli_keys = [node_keys(run.seed, client_name(i)) for i in range(cfg.n_clients)]
@@ -160,17 +191,13 @@ def build(
         else:
             nodes[name] = aggregators[name] = core
     for i in range(cfg.n_clients):
-
-        def trainer(model: np.ndarray, r: np.random.Generator, idx: np.ndarray = parts[i]) -> np.ndarray:
-            return local_gradient(model, task, idx, cfg.batch_size, r)
-
         nodes[client_name(i)] = client_cls(
             cfg,
             i,
             cli_keys[i],
             public,
             genesis_model,
-            trainer,
+            client_trainer(task, cfg, parts[i]),
             np.random.default_rng([run.seed, 1, i]),
             DeterministicEntropy(run.seed, client_name(i)),
             ghost=run.ghost,
@@ -194,6 +221,7 @@ def build(
             "crashed": crashed,
             "scheduler": run.scheduler,
             "ghost": run.ghost,
+            "entropy": SIM_ENTROPY,
             "genesis_model": model_digest(genesis_model).hex(),
         }
     )
@@ -203,18 +231,40 @@ def build(
     return Built(sim, cfg, task, aggregators, byzantine, crashed, slow)
 
 
-def true_inclusions(built: Built) -> dict[int, int]:
-    """Certified sets containing each client, as known to the honest aggregators (F-3)."""
+def certified_sets(aggregators: Iterable[Aggregator]) -> dict[tuple[int, int], tuple[int, ...]]:
+    """Certified sets, by ``(round, cluster)``, of which an aggregator holds certificate and proposal."""
     sets: dict[tuple[int, int], tuple[int, ...]] = {}
-    for agg in built.aggregators.values():
+    for agg in aggregators:
         for key, st in agg.clusters.items():
             if st.accepted is not None and st.certificate is not None and st.accepted.pd == st.certificate[0]:
                 sets[key] = tuple(e.client for e in st.accepted.proposal.entries)
-    counts = dict.fromkeys(range(built.cfg.n_clients), 0)
-    for clients in sets.values():
+    return sets
+
+
+def inclusion_counts(n_clients: int, sets: Iterable[tuple[int, ...]]) -> dict[int, int]:
+    """Certified sets containing each client (F-3)."""
+    counts = dict.fromkeys(range(n_clients), 0)
+    for clients in sets:
         for i in clients:
             counts[i] += 1
     return counts
+
+
+def true_inclusions(built: Built) -> dict[int, int]:
+    """Certified sets containing each client, as known to the honest aggregators (F-3)."""
+    return inclusion_counts(built.cfg.n_clients, certified_sets(built.aggregators.values()).values())
+
+
+def epsilons(cfg: ProtocolConfig, inclusions: dict[int, int]) -> dict[int, float]:
+    """Privacy spent per client at ``DELTA`` (D-10)."""
+    from asfl.impl.learning.privacy import epsilon  # lazily: dp-accounting is slow to import
+
+    cache: dict[int, float] = {}
+    for n in set(inclusions.values()):
+        cache[n] = (
+            epsilon(cfg.noise_multiplier, n, DELTA) if cfg.noise_multiplier > 0 or n == 0 else float("inf")
+        )
+    return {i: cache[n] for i, n in inclusions.items()}
 
 
 def summarise(built: Built, status: str) -> RunSummary:
@@ -239,11 +289,6 @@ def summarise(built: Built, status: str) -> RunSummary:
     else:
         detail = f"step limit reached after {sim.stats.steps} steps"
     inclusions = true_inclusions(built)
-    eps_cache: dict[int, float] = {}
-    for n in set(inclusions.values()):
-        eps_cache[n] = (
-            epsilon(cfg.noise_multiplier, n, DELTA) if cfg.noise_multiplier > 0 or n == 0 else float("inf")
-        )
     sim.trace.event("end", None, {"status": status, "rounds_done": rounds, "detail": detail})
     sim.trace.close()
     return RunSummary(
@@ -252,7 +297,7 @@ def summarise(built: Built, status: str) -> RunSummary:
         rounds,
         acc,
         inclusions,
-        {i: eps_cache[n] for i, n in inclusions.items()},
+        epsilons(cfg, inclusions),
         built.byzantine,
         built.crashed,
         sim.stats.steps,
