@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -123,7 +124,7 @@ def command(
             summary_json(summary, extra={"wall_seconds": result.wall, "cpu_by_node": result.cpu_by_node})
         )
     else:
-        summary_table(summary, run, console)
+        summary_table(summary, replace(run, behaviour=result.behaviour), console)
         cpu = sorted(result.cpu_by_node.values())
         console.print(
             f"deployment: {len(result.cpu_by_node)} nodes in {result.wall:.1f} s; CPU per node "

@@ -23,6 +23,7 @@ from asfl.impl.client import Client
 from asfl.impl.config import ProtocolConfig
 from asfl.impl.learning.data import Task, load_digits_task
 from asfl.impl.learning.softmax import accuracy
+from asfl.impl.messages import model_digest
 from asfl.impl.net.host import Hosted, KillPoint, NetNode, open_node_trace
 from asfl.impl.net.keys import Roster
 from asfl.impl.sim.byzantine import ByzantineAggregator
@@ -96,6 +97,21 @@ def hosted(
     trace = open_node_trace(trace_dir / f"{name}.jsonl", name, {"honest": honest, "entropy": OS_ENTROPY})
     crash_after = sc.plan.crash_after.get(name)
     return Hosted(name, node, honest, trace, crash_after=crash_after, kill=kill)
+
+
+def merged_header(sc: Scenario, roster: Roster, node_traces: dict[str, Path]) -> dict[str, Any]:
+    """The merged trace's header, but for ``byzantine`` (the merge adds killed aggregators)."""
+    return {
+        "config": sc.cfg.trace_config(sc.run.seed),
+        "keys": {n: {"sign": p.sign.hex(), "kx": p.kx.hex()} for n, p in roster.peers.items()},
+        "behaviour": sc.run.behaviour if sc.plan.byzantine else "none",
+        "crashed": sc.plan.crashed,
+        "scheduler": "tcp",
+        "ghost": False,
+        "entropy": OS_ENTROPY,
+        "nodes": {n: str(p) for n, p in node_traces.items()},
+        "genesis_model": model_digest(sc.genesis_model).hex(),
+    }
 
 
 def final_report(sc: Scenario, nodes: dict[str, Hosted]) -> dict[str, Any]:

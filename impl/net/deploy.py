@@ -24,8 +24,7 @@ from typing import IO, Any
 
 import numpy as np
 
-from asfl.impl.messages import model_digest
-from asfl.impl.net.compose import OS_ENTROPY, Scenario, save_task, scenario
+from asfl.impl.net.compose import Scenario, merged_header, save_task, scenario
 from asfl.impl.net.host import KillPoint
 from asfl.impl.net.keys import ROSTER_FILE, Roster, keygen, node_names
 from asfl.impl.net.merge import merge
@@ -58,7 +57,7 @@ class DeployResult:
     killed: dict[str, KillPoint]
     cpu_by_node: dict[str, float]
     wall: float
-    roster: Roster
+    behaviour: str  # for the summary: the configured behaviour and the killed aggregators
     node_traces: dict[str, Path] = field(default_factory=dict)
 
 
@@ -279,7 +278,7 @@ class Deployment:
     # -- the run -------------------------------------------------------------------------
 
     def run(self) -> DeployResult:
-        dep, _sc = self.dep, self.sc
+        dep = self.dep
         dep.workdir.mkdir(parents=True, exist_ok=True)
         keys, traces = dep.workdir / "keys", dep.workdir / "nodes"
         addrs, socks = self._addresses()
@@ -307,45 +306,27 @@ class Deployment:
         self, roster: Roster, status: str, detail: str, killed: set[str], traces: Path, wall: float
     ) -> DeployResult:
         sc, dep, cfg = self.sc, self.dep, self.sc.cfg
-        killed_aggs = sorted(int(n[1:]) for n in killed if n[0] == "A")
-        killed_clis = {n for n in killed if n[0] == "C"}
-        byzantine = sorted(set(sc.plan.byzantine) | set(killed_aggs))
-        crashed = sorted(set(sc.plan.crashed) | {int(n[1:]) for n in killed_clis})
-        if status == "complete":
-            detail = f"every honest aggregator finished all {cfg.rounds} rounds"
-        faults = []
-        if killed:
-            faults.append(
-                "killed (SIGKILL): "
-                + ", ".join(
-                    f"{n} (round {self.kills[n].round}, step {self.kills[n].step})" for n in sorted(killed)
-                )
-            )
-        if len(byzantine) > cfg.t_a:
-            faults.append(f"{len(byzantine)} faulty aggregators exceed t_a = {cfg.t_a}")
-        if len(crashed) > cfg.t_c:
-            faults.append(f"{len(crashed)} crashed clients exceed t_c = {cfg.t_c}")
-        detail = " — ".join([detail, *faults])
-        behaviour = sc.run.behaviour if sc.plan.byzantine else "none"
-        if killed_aggs:
-            behaviour += "; killed: " + ", ".join(f"A{j}" for j in killed_aggs)
         names = node_names(cfg.n_aggregators, cfg.n_clients)
         node_traces = {n: traces / f"{n}.jsonl" for n in names}
-        header = {
-            "config": cfg.trace_config(sc.run.seed),
-            "keys": {n: {"sign": p.sign.hex(), "kx": p.kx.hex()} for n, p in roster.peers.items()},
-            "byzantine": byzantine,
-            "behaviour": behaviour,
-            "crashed": sc.plan.crashed,
-            "scheduler": "tcp",
-            "ghost": False,
-            "entropy": OS_ENTROPY,
-            "nodes": {n: str(p) for n, p in node_traces.items()},
-            "genesis_model": model_digest(sc.genesis_model).hex(),
-        }
+        if status == "complete":
+            detail = f"every honest aggregator finished all {cfg.rounds} rounds"
+        faults = [detail]
+        if killed:
+            points = (f"{n} (round {self.kills[n].round}, step {self.kills[n].step})" for n in sorted(killed))
+            faults.append("killed (SIGKILL): " + ", ".join(points))
+        byz_count = len(set(sc.plan.byzantine) | {n for n in killed if n[0] == "A"})
+        crash_count = len(sc.plan.crashed) + sum(1 for n in killed if n[0] == "C")
+        if byz_count > cfg.t_a:
+            faults.append(f"{byz_count} faulty aggregators exceed t_a = {cfg.t_a}")
+        if crash_count > cfg.t_c:
+            faults.append(f"{crash_count} crashed clients exceed t_c = {cfg.t_c}")
         out = sc.run.trace if sc.run.trace is not None else dep.workdir / "trace.jsonl"
-        byz_names = {aggregator_name(j) for j in byzantine}
-        rounds = merge(header, node_traces, byz_names, killed_clis, status, detail, out)
+        header = merged_header(sc, roster, node_traces)
+        detail = " — ".join(faults)
+        merged = merge(header, node_traces, set(sc.plan.byzantine), status, detail, out)
+        byzantine = merged.byzantine
+        crashed = sorted(set(sc.plan.crashed) | {int(n[1:]) for n in merged.died if n[0] == "C"})
+        rounds = merged.rounds_done
         finals = {n: f for p in self.procs for n, f in p.final.get("nodes", {}).items()}
         sets = {(t, c): tuple(s) for f in finals.values() for t, c, s in f["certified"]}
         inclusions = inclusion_counts(cfg.n_clients, sets.values())
@@ -375,4 +356,5 @@ class Deployment:
             {k: c for k, (c, _) in kinds.items()},
             out,
         )
-        return DeployResult(summary, {n: self.kills[n] for n in killed}, cpu, wall, roster, node_traces)
+        behaviour = header["behaviour"] + "".join(f"; killed {n}" for n in sorted(merged.died) if n[0] == "A")
+        return DeployResult(summary, {n: self.kills[n] for n in killed}, cpu, wall, behaviour, node_traces)

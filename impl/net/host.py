@@ -328,8 +328,11 @@ class Host:
         tasks = [*self.inbound, *(link.close() for link in self.links.values())]
         for task in self.inbound:
             task.cancel()
-        await asyncio.gather(*(t for t in tasks if t is not None), return_exceptions=True)
+        pending = [t for t in tasks if t is not None]
+        if pending:
+            await asyncio.wait(pending, timeout=5.0)
         for h in self.nodes.values():
+            h.trace.write(json.dumps({"kind": "node-end", "t": time.time()}) + "\n")
             h.trace.close()
 
 

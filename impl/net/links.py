@@ -64,6 +64,7 @@ class OutLink:
     _task: asyncio.Task[None] | None = None
     _failures: int = 0
     _reported: bool = False
+    _closed: bool = False
 
     def enqueue(self, msg: int, payload: bytes) -> None:
         due = time.monotonic() + (self.rng.exponential(self.faults.delay) if self.faults.delay > 0 else 0.0)
@@ -75,6 +76,7 @@ class OutLink:
 
     def close(self) -> asyncio.Task[None] | None:
         """Stop the link; returns its task to await."""
+        self._closed = True
         if self._task is not None:
             self._task.cancel()
         return self._task

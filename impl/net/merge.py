@@ -43,22 +43,26 @@ class Step:
         return first["msg"] if first is not None and first["kind"] == "deliver" else None
 
 
-def read_steps(path: Path, name: str) -> list[Step]:
-    """The steps of one node's trace; a cut-off last line is dropped."""
+def read_steps(path: Path, name: str) -> tuple[list[Step], bool]:
+    """The steps of one node's trace, and whether it ended cleanly (a ``node-end`` line);
+    a cut-off last line is dropped."""
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except OSError as exc:
         raise MergeError(f"{name}: cannot read its trace {path}: {exc.strerror or exc}") from None
-    steps = []
+    steps, ended = [], False
     for n, raw in enumerate(lines[1:], start=2):
         try:
             rec = json.loads(raw)
+            if rec.get("kind") == "node-end":
+                ended = True
+                continue
             steps.append(Step(name, float(rec["t"]), list(rec["events"])))
-        except (json.JSONDecodeError, KeyError, TypeError, ValueError):
+        except (json.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError):
             if n == len(lines):
                 break  # the process was killed while writing this line
             raise MergeError(f"{path}:{n}: not a step of an asfl node trace") from None
-    return steps
+    return steps, ended
 
 
 def linearise(
@@ -127,25 +131,49 @@ def rounds_done(events: list[dict[str, Any]], honest: list[str]) -> dict[str, in
     return done
 
 
+@dataclass(frozen=True)
+class Merged:
+    """What a merge found: nodes whose trace has no ``node-end`` (killed), and ``rounds_done``."""
+
+    died: set[str]
+    byzantine: list[int]
+    rounds_done: dict[str, int]
+    status: str
+
+
 def merge(
     header: dict[str, Any],
     traces: dict[str, Path],
-    byzantine: set[str],
-    killed_clients: set[str],
-    status: str,
+    byzantine: set[int],
+    status: str | None,
     detail: str,
     out: Path,
-) -> dict[str, int]:
-    """Write the merged trace to ``out``; returns ``rounds_done`` of its end event."""
-    steps = {name: read_steps(path, name) for name, path in traces.items()}
-    events = renumber(linearise(steps, byzantine, killed_clients))
-    honest = [n for n in traces if n not in byzantine]
-    done = rounds_done(events, honest)
+) -> Merged:
+    """Write the merged trace to ``out``. ``header`` lacks ``byzantine``: the configured
+    Byzantine aggregators plus every aggregator whose trace has no ``node-end``. With
+    ``status=None`` the run is ``complete`` if every honest node that neither died nor
+    crashed finished every round, else ``stalled``."""
+    read = {name: read_steps(path, name) for name, path in traces.items()}
+    steps = {name: got[0] for name, got in read.items()}
+    died = {name for name, got in read.items() if not got[1]}
+    byz = sorted(byzantine | {int(n[1:]) for n in died if n[0] == "A"})
+    byz_names = {f"A{j}" for j in byz}
+    killed_clients = {n for n in died if n[0] == "C"}
+    events = renumber(linearise(steps, byz_names, killed_clients))
+    done = rounds_done(events, [n for n in traces if n not in byz_names])
+    crashed = {ev["node"] for ev in events if ev["kind"] == "crash"}
+    behind = sorted(n for n, r in done.items() if r < header["config"]["rounds"] and n not in crashed)
+    if status is None:
+        status = "stalled" if behind else "complete"
+        detail += f"; behind: {', '.join(behind)}" if behind else ""
     writer = TraceWriter(out)
-    writer.header(header)
+    behaviour = header["behaviour"]
+    if any(n[0] == "A" for n in died):
+        behaviour += "; killed: " + ", ".join(sorted(n for n in died if n[0] == "A"))
+    writer.header({**header, "byzantine": byz, "behaviour": behaviour})
     for ev in events:
         fields = {k: v for k, v in ev.items() if k not in ("kind", "node")}
         writer.event(ev["kind"], ev["node"], fields)
     writer.event("end", None, {"status": status, "rounds_done": done, "detail": detail})
     writer.close()
-    return done
+    return Merged(died, byz, done, status)
