@@ -65,6 +65,7 @@ class OutLink:
     _failures: int = 0
     _reported: bool = False
     _closed: bool = False
+    _closed: bool = False
 
     def enqueue(self, msg: int, payload: bytes) -> None:
         due = time.monotonic() + (self.rng.exponential(self.faults.delay) if self.faults.delay > 0 else 0.0)
@@ -88,14 +89,13 @@ class OutLink:
 
     async def _run(self) -> None:
         backoff = BACKOFF_START
-        while True:
+        while not self._closed:  # a flag as well as cancel(): a failed connect can absorb a cancel
             if (wait := self._cut()) > 0:
                 await asyncio.sleep(wait)
                 continue
             try:
-                reader, writer = await asyncio.wait_for(
-                    asyncio.open_connection(self.host, self.port), CONNECT_TIMEOUT
-                )
+                async with asyncio.timeout(CONNECT_TIMEOUT):
+                    reader, writer = await asyncio.open_connection(self.host, self.port)
             except (TimeoutError, OSError) as exc:
                 self._failures += 1
                 if self._failures == 20 and not self._reported:

@@ -54,10 +54,12 @@ def test_keygen_writes_private_keys_readable_only_by_owner_and_a_public_roster(k
     assert "PRIVATE" not in (keydir / "roster.json").read_text()
 
 
-def test_nodes_run_as_separate_processes_and_their_merged_trace_validates(keydir: Path, tmp_path: Path) -> None:
+def test_nodes_run_as_separate_processes_and_their_merged_trace_validates(
+    keydir: Path, tmp_path: Path
+) -> None:
     roster = keydir / "roster.json"
     traces = tmp_path / "nodes"
-    groups = [["A0"], ["A1"], ["A2"], ["A3"], [f"C{i}" for i in range(8)]]
+    groups = [[f"A{j}" for j in range(4)], [f"C{i}" for i in range(8)]]  # several nodes per process
     procs = []
     for group in groups:
         cmd = [sys.executable, "-m", "asfl", "node", "--roster", str(roster), "--keys", str(keydir)]
@@ -74,7 +76,16 @@ def test_nodes_run_as_separate_processes_and_their_merged_trace_validates(keydir
 
 
 def _node(keydir: Path, *extra: str) -> list[str]:
-    return ["node", "--roster", str(keydir / "roster.json"), "--keys", str(keydir), "--max-seconds", "1", *extra]
+    return [
+        "node",
+        "--roster",
+        str(keydir / "roster.json"),
+        "--keys",
+        str(keydir),
+        "--max-seconds",
+        "1",
+        *extra,
+    ]
 
 
 def test_unknown_node_is_a_usage_error(keydir: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -117,9 +128,10 @@ def test_malformed_roster_is_a_usage_error(tmp_path: Path, capsys: pytest.Captur
     assert "not a JSON roster" in capsys.readouterr().err
 
 
-def test_unreachable_peers_end_in_the_watchdog_naming_the_stuck_node(keydir: Path) -> None:
-    """A0 alone: no peer ever answers; the watchdog stops it and says where it is stuck."""
-    cmd = [sys.executable, "-m", "asfl", *_node(keydir, "--id", "A0")]
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
-    assert done.returncode == 1
-    assert "watchdog" in done.stderr and "A0 stuck in round 0" in done.stderr
+def test_unreachable_peers_end_in_the_watchdog_naming_the_stuck_node(
+    keydir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """C0 alone: its coordinator never answers; the watchdog stops it (exit 1) and says where it is."""
+    assert main([*_node(keydir, "--id", "C0"), "--trace-dir", str(tmp_path / "t")]) == 1
+    err = capsys.readouterr().err
+    assert "watchdog after 1 s: C0 at round 0" in err
