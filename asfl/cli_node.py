@@ -21,7 +21,7 @@ from asfl.cli_run import run_config
 from asfl.impl.net.compose import final_report, hosted, scenario
 from asfl.impl.net.host import Host, KillPoint
 from asfl.impl.net.keys import KeyFileError, load_private, load_roster
-from asfl.impl.net.links import LinkFaults, Window
+from asfl.impl.net.links import LinkFaults, Partition
 
 
 def _pairs(values: tuple[str, ...], flag: str) -> dict[str, str]:
@@ -43,16 +43,6 @@ def _kill_points(values: tuple[str, ...]) -> dict[str, KillPoint]:
             raise click.BadParameter(f"{spec!r} is not ROUND:STEP", param_hint="--die-at") from None
         out[name] = KillPoint(r, s)
     return out
-
-
-def _split(spec: str | None) -> Window | None:
-    if spec is None:
-        return None
-    try:
-        start, end, side = spec.split(":", 2)
-        return Window(float(start), float(end), frozenset(side.split(",")))
-    except ValueError:
-        raise click.BadParameter(f"{spec!r} is not START:END:NAMES", param_hint="--split") from None
 
 
 def _listen(roster_peers: Any, names: list[str], fds: dict[str, str]) -> dict[str, socket.socket]:
@@ -115,7 +105,12 @@ def _log(line: str) -> None:
 @click.option("--listen-fd", multiple=True, hidden=True, help="NAME=FD inherited listening socket")
 @click.option("--die-at", multiple=True, hidden=True, help="NAME=ROUND:STEP: SIGKILL there")
 @click.option("--delay-ms", type=click.FloatRange(0), default=0.0, hidden=True, help="mean link delay")
-@click.option("--split", default=None, hidden=True, help="START:END:NAMES partition window")
+@click.option(
+    "--split",
+    default=None,
+    hidden=True,
+    help="NAMES,...: one side of a partition that SIGUSR1 cuts and SIGUSR2 heals",
+)
 @click.option(
     "--task",
     "task_path",
@@ -153,7 +148,8 @@ def command(
     except KeyFileError as exc:
         raise click.UsageError(str(exc)) from None
     kills = _kill_points(die_at)
-    faults = LinkFaults(delay=delay_ms / 1000, seed=run.seed, split=_split(split))
+    side = Partition(frozenset(split.split(","))) if split is not None else None
+    faults = LinkFaults(delay=delay_ms / 1000, seed=run.seed, split=side)
     socks = _listen(roster.peers, names, _pairs(listen_fd, "--listen-fd"))
     sc = scenario(run, task_path)
     nodes = {n: hosted(sc, roster, n, keys[n], trace_dir, kills.get(n)) for n in names}

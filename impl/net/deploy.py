@@ -57,6 +57,7 @@ class DeployResult:
     killed: dict[str, KillPoint]
     cpu_by_node: dict[str, float]
     wall: float
+    cut_links: int  # link connections the partition cut (or held back)
     behaviour: str  # for the summary: the configured behaviour and the killed aggregators
     node_traces: dict[str, Path] = field(default_factory=dict)
 
@@ -132,6 +133,7 @@ class Deployment:
         self.sc = scenario(dep.run)
         self.kills = plan_kills(self.sc, dep)
         self.procs: list[_Proc] = []
+        self.cut = self.healed = False
 
     def _addresses(self) -> tuple[dict[str, tuple[str, int]], dict[str, socket.socket]]:
         socks, addrs = {}, {}
@@ -152,9 +154,7 @@ class Deployment:
         if dep.split_at is not None and dep.split_for > 0:
             rng = np.random.default_rng([self.sc.run.seed, 11])
             names = list(socks)
-            side = sorted(str(n) for n in rng.choice(names, len(names) // 2, replace=False))
-            start = time.time() + dep.split_at
-            split = f"{start}:{start + dep.split_for}:{','.join(side)}"
+            split = ",".join(sorted(str(n) for n in rng.choice(names, len(names) // 2, replace=False)))
         for group in layout(self.sc, self.kills, dep.clients_per_process):
             cmd = [sys.executable, "-m", "asfl.cli_node", "--roster", str(roster_path), "--keys", str(keys)]
             cmd += [
@@ -183,6 +183,11 @@ class Deployment:
     def _nodes(self) -> dict[str, dict[str, Any]]:
         return {n: s for p in self.procs for n, s in p.status.get("nodes", {}).items()}
 
+    def _everyone(self) -> bool:
+        """Every node has reported (so its signal handlers are installed) or was killed."""
+        nodes, killed = self._nodes(), self._killed()
+        return all(n in nodes or n in killed for p in self.procs for n in p.names)
+
     def _view(self) -> tuple[int, bool, bool, tuple[Any, ...]]:
         """In-flight messages between live nodes, whether all live honest nodes are done,
         whether any is busy (or yet to report), and a fingerprint of the counters."""
@@ -195,7 +200,7 @@ class Deployment:
             if d in live
         )
         byz = {aggregator_name(j) for j in self.sc.plan.byzantine}
-        everyone = all(n in nodes or n in killed for p in self.procs for n in p.names)
+        everyone = self._everyone()
         done = everyone and all(nodes[n]["done"] for n in live if n not in byz)
         busy = not everyone or any(nodes[n]["busy"] for n in live)
         finger = tuple((n, nodes[n]["steps"]) for n in sorted(nodes))
@@ -210,7 +215,7 @@ class Deployment:
 
     def _watch(self) -> tuple[str, str]:
         began = time.monotonic()
-        quiet_since, last = None, None
+        quiet_since, last, running_since = None, None, None
         while True:
             time.sleep(0.1)
             for p in self.procs:
@@ -222,9 +227,12 @@ class Deployment:
                     f"node process {', '.join(failed.names)} exited with code {failed.popen.returncode}",
                 )
             in_flight, done, busy, finger = self._view()
+            now = time.monotonic()
+            if running_since is None and self._everyone():
+                running_since = now
+            self._partition(running_since, now)
             if self.progress is not None:
                 self.progress(self._slowest())
-            now = time.monotonic()
             quiet_since = quiet_since or now if in_flight == 0 and not busy and finger == last else None
             last = finger
             if quiet_since is not None and done and now - quiet_since >= QUIET_COMPLETE:
@@ -237,9 +245,23 @@ class Deployment:
                     f"watchdog: no completion after {self.dep.timeout:.0f} s; " + self._diagnosis(),
                 )
 
-    def _split_over(self) -> bool:
+    def _partition(self, running_since: float | None, now: float) -> None:
+        """Cut the partition ``split_at`` seconds after every node runs, heal it ``split_for`` later."""
         dep = self.dep
-        return dep.split_at is None or time.monotonic() - self.started > dep.split_at + dep.split_for
+        if dep.split_at is None or dep.split_for <= 0 or running_since is None or self.healed:
+            return
+        elapsed = now - running_since
+        sig = None
+        if not self.cut and elapsed >= dep.split_at:
+            self.cut, sig = True, signal.SIGUSR1
+        elif self.cut and elapsed >= dep.split_at + dep.split_for:
+            self.healed, sig = True, signal.SIGUSR2
+        for p in self.procs:
+            if sig is not None and p.popen.poll() is None:
+                p.popen.send_signal(sig)
+
+    def _split_over(self) -> bool:
+        return self.dep.split_at is None or self.dep.split_for <= 0 or self.healed
 
     def _slowest(self) -> int:
         nodes, killed = self._nodes(), self._killed()
@@ -356,5 +378,6 @@ class Deployment:
             {k: c for k, (c, _) in kinds.items()},
             out,
         )
-        behaviour = header["behaviour"] + "".join(f"; killed {n}" for n in sorted(merged.died) if n[0] == "A")
-        return DeployResult(summary, {n: self.kills[n] for n in killed}, cpu, wall, behaviour, node_traces)
+        kills = {n: self.kills[n] for n in killed}
+        cut = sum(p.status.get("cut", 0) for p in self.procs)
+        return DeployResult(summary, kills, cpu, wall, cut, merged.behaviour, node_traces)

@@ -225,6 +225,8 @@ class Host:
                 frame = await frames.read_frame(reader)
                 if frame.type != frames.DATA:
                     raise frames.FrameError(f"frame type {frame.type} on an incoming link")
+                if h.crashed:
+                    break  # a crashed client receives nothing more (T-FLOW)
                 if not self._deliver(h, peer, frame.msg, frame.payload):
                     raise frames.FrameError(f"message {frame.msg} retransmitted with different bytes")
                 writer.write(frames.ack(frame.msg))
@@ -258,6 +260,7 @@ class Host:
             "kind": "status",
             "nodes": nodes,
             "unacked": unacked,
+            "cut": sum(link.cut for link in self.links.values()),
             "cpu": usage.ru_utime + usage.ru_stime,
             "kinds": self.kinds,
         }
@@ -271,6 +274,10 @@ class Host:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.stop.set)
+        split = self.faults.split
+        if split is not None:  # fault injection: SIGUSR1 cuts the partition, SIGUSR2 heals it
+            loop.add_signal_handler(signal.SIGUSR1, lambda: setattr(split, "active", True))
+            loop.add_signal_handler(signal.SIGUSR2, lambda: setattr(split, "active", False))
         servers = []
         for name, h in self.nodes.items():
 

@@ -4,8 +4,8 @@ An :class:`OutLink` carries one node's messages to one peer: every DATA frame st
 its queue until the peer acknowledges it, so a dropped connection loses nothing; the link
 reconnects with exponential backoff and retransmits what is unacknowledged, in order.
 Receivers de-duplicate (see ``host``). Fault injection (seeded): an extra delay per frame,
-drawn from an exponential distribution, reorders frames; a partition window closes the
-connection and holds frames until it heals.
+drawn from an exponential distribution, reorders frames; a partition closes the connection
+and holds frames until it heals.
 """
 
 from __future__ import annotations
@@ -24,17 +24,16 @@ BACKOFF_START, BACKOFF_MAX = 0.05, 2.0
 CONNECT_TIMEOUT = 5.0
 
 
-@dataclass(frozen=True)
-class Window:
-    """A partition: links between ``side`` and the other nodes are down from ``start`` to
-    ``end`` (wall-clock seconds since the epoch), then heal."""
+@dataclass
+class Partition:
+    """While ``active``, links between ``side`` and the other nodes are down; the runtime
+    switches it on and off (``asfl deploy`` signals the node processes), so it heals."""
 
-    start: float
-    end: float
     side: frozenset[str]
+    active: bool = False
 
-    def cuts(self, src: str, dst: str, now: float) -> bool:
-        return self.start <= now < self.end and ((src in self.side) != (dst in self.side))
+    def cuts(self, src: str, dst: str) -> bool:
+        return self.active and ((src in self.side) != (dst in self.side))
 
 
 @dataclass(frozen=True)
@@ -43,7 +42,7 @@ class LinkFaults:
 
     delay: float = 0.0
     seed: int = 0
-    split: Window | None = None
+    split: Partition | None = None
 
 
 @dataclass
@@ -65,7 +64,7 @@ class OutLink:
     _failures: int = 0
     _reported: bool = False
     _closed: bool = False
-    _closed: bool = False
+    cut: int = 0  # connections closed by the partition
 
     def enqueue(self, msg: int, payload: bytes) -> None:
         due = time.monotonic() + (self.rng.exponential(self.faults.delay) if self.faults.delay > 0 else 0.0)
@@ -82,16 +81,15 @@ class OutLink:
             self._task.cancel()
         return self._task
 
-    def _cut(self) -> float:
-        """Seconds until the partition heals, 0 if this link is up."""
-        split, now = self.faults.split, time.time()
-        return split.end - now if split is not None and split.cuts(self.src, self.dst, now) else 0.0
+    def _cut(self) -> bool:
+        split = self.faults.split
+        return split is not None and split.cuts(self.src, self.dst)
 
     async def _run(self) -> None:
         backoff = BACKOFF_START
         while not self._closed:  # a flag as well as cancel(): a failed connect can absorb a cancel
-            if (wait := self._cut()) > 0:
-                await asyncio.sleep(wait)
+            if self._cut():
+                await asyncio.sleep(0.05)
                 continue
             try:
                 async with asyncio.timeout(CONNECT_TIMEOUT):
@@ -123,7 +121,8 @@ class OutLink:
                     if msg in self.unacked:
                         writer.write(frames.data(msg, self.unacked[msg][1]))
                 await writer.drain()
-                if self._cut() > 0:
+                if self._cut():
+                    self.cut += 1
                     break
                 self._wake.clear()
                 timeout = 0.5 if not self._due else max(0.0, min(0.5, self._due[0][0] - now))

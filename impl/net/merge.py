@@ -139,6 +139,7 @@ class Merged:
     byzantine: list[int]
     rounds_done: dict[str, int]
     status: str
+    behaviour: str  # the header's: the configured behaviour and the killed aggregators
 
 
 def merge(
@@ -176,4 +177,4 @@ def merge(
         writer.event(ev["kind"], ev["node"], fields)
     writer.event("end", None, {"status": status, "rounds_done": done, "detail": detail})
     writer.close()
-    return Merged(died, byz, done, status)
+    return Merged(died, byz, done, status, behaviour)
