@@ -11,9 +11,18 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from asfl import cli_run
 from asfl.cli_keygen import roster_flags
 from asfl.cli_run import config_options, run_config, summary_json, summary_table
 from asfl.impl.net.deploy import DeployConfig, Deployment
+
+
+def default_flags(**overrides: Any) -> dict[str, Any]:
+    """``asfl run``'s configuration flags at their defaults, then ``overrides`` (tests, benchmarks)."""
+    ctx = click.Context(cli_run.command)
+    opts = {p.name: p.get_default(ctx) for p in cli_run.command.params if p.name not in ("as_json", "ghost")}
+    opts.update(overrides)
+    return opts
 
 
 @click.command("deploy")

@@ -1,4 +1,4 @@
-"""Length-prefixed frames on a TCP stream (spec §9, deployments).
+"""Length-prefixed frames on a TCP stream (D-16).
 
 A frame is ``length (4 bytes, big-endian) || type (1 byte) || body``; ``length`` counts
 the type byte and the body and is at most :data:`MAX_FRAME`. Types:

@@ -1,4 +1,4 @@
-"""One OS process hosting one or more sans-I/O nodes on TCP (the networked runtime).
+"""One OS process hosting one or more sans-I/O nodes on TCP (the networked runtime, D-16).
 
 For each hosted node the host listens on its roster address, feeds every delivered
 envelope to the node (``handle``), runs the local steps a client requests, and writes the
@@ -229,6 +229,8 @@ class Host:
                     break  # a crashed client receives nothing more (T-FLOW)
                 if not self._deliver(h, peer, frame.msg, frame.payload):
                     raise frames.FrameError(f"message {frame.msg} retransmitted with different bytes")
+                if writer.is_closing():
+                    break  # the peer went away; it will retransmit, and we de-duplicate
                 writer.write(frames.ack(frame.msg))
                 await writer.drain()
         except frames.FrameError as exc:

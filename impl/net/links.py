@@ -1,4 +1,4 @@
-"""Reliable links over TCP (§1: a message between correct nodes is delivered exactly once).
+"""Reliable links over TCP (§1, D-16: a message between correct nodes is delivered exactly once).
 
 An :class:`OutLink` carries one node's messages to one peer: every DATA frame stays in
 its queue until the peer acknowledges it, so a dropped connection loses nothing; the link
@@ -116,7 +116,7 @@ class OutLink:
             writer.write(frames.hello(self.src, self.dst))
             while not acks.done():
                 now = time.monotonic()
-                while self._due and self._due[0][0] <= now:
+                while self._due and self._due[0][0] <= now and not writer.is_closing():
                     _, msg = heapq.heappop(self._due)
                     if msg in self.unacked:
                         writer.write(frames.data(msg, self.unacked[msg][1]))

@@ -1,4 +1,4 @@
-"""Merge per-node traces into one trace (spec §9, "Deployments: from per-node traces to one").
+"""Merge per-node traces into one trace (D-16).
 
 A deployment is a partial order: each node's trace is a sequence of steps, and a
 ``deliver`` happens after the ``send`` of the same message (identity: sender and the

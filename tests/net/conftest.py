@@ -6,19 +6,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import click
 import pytest
 
 from asfl import cli_run
+from asfl.cli_deploy import default_flags
 from asfl.cli_keygen import roster_flags
 from asfl.impl.net.deploy import DeployConfig
-
-
-def _flags(**overrides: Any) -> dict[str, Any]:
-    ctx = click.Context(cli_run.command)
-    opts = {p.name: p.get_default(ctx) for p in cli_run.command.params if p.name not in ("as_json", "ghost")}
-    opts.update(overrides)
-    return opts
 
 
 def _deploy_config(workdir: Path, opts: dict[str, Any], **faults: Any) -> DeployConfig:
@@ -28,7 +21,7 @@ def _deploy_config(workdir: Path, opts: dict[str, Any], **faults: Any) -> Deploy
 @pytest.fixture
 def flags() -> Callable[..., dict[str, Any]]:
     """``asfl run``'s option values with its defaults, then the keyword overrides."""
-    return _flags
+    return default_flags
 
 
 @pytest.fixture
