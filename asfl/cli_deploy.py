@@ -15,6 +15,7 @@ from asfl import cli_run
 from asfl.cli_keygen import roster_flags
 from asfl.cli_run import config_options, run_config, summary_json, summary_table
 from asfl.impl.net.deploy import DeployConfig, Deployment
+from asfl.impl.net.merge import MergeError
 
 
 def default_flags(**overrides: Any) -> dict[str, Any]:
@@ -125,7 +126,7 @@ def command(
         deployment.progress = lambda r: progress.update(bar, completed=r)
         try:
             result = deployment.run()
-        except RuntimeError as exc:
+        except (RuntimeError, MergeError) as exc:
             raise click.ClickException(str(exc)) from None
     summary = result.summary
     if as_json:

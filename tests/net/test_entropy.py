@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -60,3 +61,16 @@ def test_deployment_nodes_write_no_ghost_fields(tmp_path: Path, flags: Callable[
     for name in ("A0", "C0"):
         node, honest = make_node(sc, roster, name, load_private(tmp_path / "k", name, roster))
         assert honest and node.ghost is False  # type: ignore[attr-defined]
+
+
+def test_run_no_ghost_writes_a_simulator_trace_without_ghost_fields(tmp_path: Path) -> None:
+    from asfl.cli import main
+
+    trace = tmp_path / "t.jsonl"
+    args = ["run", "--no-ghost", "--clients", "8", "--aggregators", "4", "--t-c", "0", "--rounds", "1"]
+    assert main([*args, "--crashed", "0", "--trace", str(trace)]) == 0
+    lines = trace.read_text().splitlines()
+    header = json.loads(lines[0])
+    assert header["ghost"] is False and header["entropy"].startswith("deterministic (simulation only)")
+    assert not any("ghost" in json.loads(line) for line in lines[1:])
+    assert main(["check", str(trace)]) == 0

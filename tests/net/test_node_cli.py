@@ -135,3 +135,9 @@ def test_unreachable_peers_end_in_the_watchdog_naming_the_stuck_node(
     assert main([*_node(keydir, "--id", "C0"), "--trace-dir", str(tmp_path / "t")]) == 1
     err = capsys.readouterr().err
     assert "watchdog after 1 s: C0 at round 0" in err
+
+
+def test_deploy_rejects_more_kills_than_nodes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["deploy", *SMALL, "--kill-aggregators", "5", "--trace", str(tmp_path / "t.jsonl")]
+    assert main(args) == 2
+    assert "cannot kill 5 aggregators" in capsys.readouterr().err
