@@ -8,12 +8,21 @@ from typing import Any
 import click
 
 from asfl.cli_run import config_options, run_config
-from asfl.impl.net.keys import ROSTER_FILE, keygen, node_names
+from asfl.impl.net.keys import ROSTER_FILE, Roster, keygen, node_names
+from asfl.impl.sim.run import RunConfig
 
 
 def roster_flags(opts: dict[str, Any]) -> dict[str, Any]:
     """The configuration flags as the roster stores them (JSON; no trace path)."""
     return {k: v for k, v in opts.items() if k != "trace_path"}
+
+
+def roster_run(roster: Roster, path: Path) -> RunConfig:
+    """The run configuration a roster stores; a usage error naming the file if it is incomplete."""
+    try:
+        return run_config({**roster.run, "trace_path": None})
+    except KeyError as exc:
+        raise click.UsageError(f"{path}: the roster's run lacks the flag {exc.args[0]!r}") from None
 
 
 @click.command("keygen")

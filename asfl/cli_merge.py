@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from asfl.cli_run import run_config
+from asfl.cli_keygen import roster_run
 from asfl.impl.net.compose import merged_header, scenario
 from asfl.impl.net.keys import KeyFileError, load_roster
 from asfl.impl.net.merge import MergeError, merge
@@ -33,7 +33,7 @@ def command(roster_path: Path, trace_dir: Path, out: Path) -> int:
         roster = load_roster(roster_path)
     except KeyFileError as exc:
         raise click.UsageError(str(exc)) from None
-    sc = scenario(run_config({**roster.run, "trace_path": None}))
+    sc = scenario(roster_run(roster, roster_path))
     traces = {n: trace_dir / f"{n}.jsonl" for n in roster.peers}
     header = merged_header(sc, roster, traces)
     try:

@@ -17,7 +17,7 @@ from typing import Any
 
 import click
 
-from asfl.cli_run import run_config
+from asfl.cli_keygen import roster_run
 from asfl.impl.net.compose import final_report, hosted, scenario
 from asfl.impl.net.host import Host, KillPoint
 from asfl.impl.net.keys import KeyFileError, load_private, load_roster
@@ -142,7 +142,7 @@ def command(
     unknown = [n for n in names if n not in roster.peers]
     if unknown:
         raise click.BadParameter(f"{unknown[0]} is not in {roster_path}", param_hint="--id")
-    run = run_config({**roster.run, "trace_path": None})
+    run = roster_run(roster, roster_path)
     try:
         keys = {n: load_private(keys_dir, n, roster) for n in names}
     except KeyFileError as exc:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -141,3 +142,12 @@ def test_deploy_rejects_more_kills_than_nodes(tmp_path: Path, capsys: pytest.Cap
     args = ["deploy", *SMALL, "--kill-aggregators", "5", "--trace", str(tmp_path / "t.jsonl")]
     assert main(args) == 2
     assert "cannot kill 5 aggregators" in capsys.readouterr().err
+
+
+def test_roster_without_a_flag_is_a_usage_error(keydir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = keydir / "roster.json"
+    raw = json.loads(path.read_text())
+    del raw["run"]["seed"]
+    path.write_text(json.dumps(raw))
+    assert main(_node(keydir, "--id", "A0")) == 2
+    assert "lacks the flag 'seed'" in capsys.readouterr().err
