@@ -96,7 +96,7 @@ def hosted(
     node, honest = make_node(sc, roster, name, keys)
     trace = open_node_trace(trace_dir / f"{name}.jsonl", name, {"honest": honest, "entropy": OS_ENTROPY})
     crash_after = sc.plan.crash_after.get(name)
-    return Hosted(name, node, honest, trace, crash_after=crash_after, kill=kill)
+    return Hosted(name, node, keys, honest, trace, crash_after=crash_after, kill=kill)
 
 
 def merged_header(sc: Scenario, roster: Roster, node_traces: dict[str, Path]) -> dict[str, Any]:

@@ -3,7 +3,10 @@
 A frame is ``length (4 bytes, big-endian) || type (1 byte) || body``; ``length`` counts
 the type byte and the body and is at most :data:`MAX_FRAME`. Types:
 
-- ``HELLO``: ``sender name || 0x00 || receiver name`` (UTF-8), first on every connection;
+- ``CHALLENGE``: 32 fresh random bytes, sent by the receiver when it accepts a connection;
+- ``HELLO``: ``sender name || 0x00 || receiver name || 0x00 || signature``, the sender's
+  Ed25519 signature on :func:`hello_digest` of the names and the challenge: the
+  connection's peer is authenticated, so no node can inject frames in another's name;
 - ``DATA``: ``message id (8 bytes, big-endian) || envelope bytes`` (R-3 envelopes, as-is);
 - ``ACK``: ``message id`` of a DATA frame the receiver has delivered and traced.
 
@@ -15,9 +18,13 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 
+from asfl.impl import crypto
+
 MAX_FRAME = 32 * 1024 * 1024
-HELLO, DATA, ACK = 1, 2, 3
+HELLO, DATA, ACK, CHALLENGE = 1, 2, 3, 4
 _ID = 8
+NONCE = 32
+SIG = 64
 
 
 class FrameError(ValueError):
@@ -31,8 +38,17 @@ class Frame:
     payload: bytes = b""
 
 
-def hello(sender: str, receiver: str) -> bytes:
-    return _wrap(HELLO, sender.encode() + b"\0" + receiver.encode())
+def hello_digest(sender: str, receiver: str, nonce: bytes) -> bytes:
+    """What a HELLO's signature signs."""
+    return crypto.digest(b"asfl/hello", sender.encode(), receiver.encode(), nonce)
+
+
+def challenge(nonce: bytes) -> bytes:
+    return _wrap(CHALLENGE, nonce)
+
+
+def hello(sender: str, receiver: str, sig: bytes) -> bytes:
+    return _wrap(HELLO, sender.encode() + b"\0" + receiver.encode() + b"\0" + sig)
 
 
 def data(msg: int, payload: bytes) -> bytes:
@@ -55,9 +71,13 @@ def parse(raw: bytes) -> Frame:
         raise FrameError("empty frame")
     kind, body = raw[0], raw[1:]
     if kind == HELLO:
-        if body.count(b"\0") != 1:
-            raise FrameError("hello frame without exactly one separator")
+        if len(body) < SIG + 2 or body[:-SIG].count(b"\0") != 2 or body[-SIG - 1] != 0:
+            raise FrameError("hello frame is not sender, receiver and a signature")
         return Frame(HELLO, payload=body)
+    if kind == CHALLENGE:
+        if len(body) != NONCE:
+            raise FrameError(f"challenge of {len(body)} bytes")
+        return Frame(CHALLENGE, payload=body)
     if kind in (DATA, ACK):
         if len(body) < _ID or (kind == ACK and len(body) != _ID):
             raise FrameError(f"{'data' if kind == DATA else 'ack'} frame of {len(body)} bytes")
@@ -65,13 +85,13 @@ def parse(raw: bytes) -> Frame:
     raise FrameError(f"unknown frame type {kind}")
 
 
-def hello_names(frame: Frame) -> tuple[str, str]:
-    """``(sender, receiver)`` of a HELLO frame."""
+def hello_fields(frame: Frame) -> tuple[str, str, bytes]:
+    """``(sender, receiver, signature)`` of a HELLO frame."""
     try:
-        sender, receiver = frame.payload.decode().split("\0")
+        sender, receiver = frame.payload[: -SIG - 1].decode().split("\0")
     except UnicodeDecodeError:
         raise FrameError("hello frame is not UTF-8") from None
-    return sender, receiver
+    return sender, receiver, frame.payload[-SIG:]
 
 
 async def read_frame(reader: asyncio.StreamReader) -> Frame:

@@ -31,6 +31,7 @@ from typing import IO, Any, Protocol
 
 import numpy as np
 
+from asfl.impl import crypto
 from asfl.impl.net import frames
 from asfl.impl.net.keys import Roster
 from asfl.impl.net.links import LinkFaults, OutLink
@@ -39,6 +40,7 @@ from asfl.impl.node import Event, Output, RequestLocalStep, Send
 NODE_TRACE_SCHEMA = "asfl-node-trace/1"
 QUEUE_BYTES = 256 * 1024 * 1024  # unacknowledged bytes per process before inputs pause
 STATUS_PERIOD = 0.2
+HELLO_TIMEOUT = 10.0  # a connection that does not authenticate in time is closed
 
 
 class NetNode(Protocol):
@@ -65,6 +67,7 @@ class Hosted:
 
     name: str
     node: NetNode
+    keys: crypto.NodeKeys
     honest: bool
     trace: IO[str]
     crash_after: int | None = None  # local steps before a (clean) crash, clients of --crashed
@@ -204,7 +207,8 @@ class Host:
         if link is None:
             peer = self.roster.peers[dst]
             rng = np.random.default_rng([self.faults.seed, node_uid(src, self.n_a), node_uid(dst, self.n_a)])
-            link = OutLink(src, dst, peer.host, peer.port, self.faults, rng, self._acked, self.log)
+            keys = self.nodes[src].keys
+            link = OutLink(src, dst, peer.host, peer.port, self.faults, rng, keys.sign, self._acked, self.log)
             self.links[(src, dst)] = link
         return link
 
@@ -214,12 +218,20 @@ class Host:
         """One inbound connection: HELLO naming a roster node, then DATA frames, each acked."""
         peer = "?"
         try:
-            first = await frames.read_frame(reader)
+            nonce = os.urandom(frames.NONCE)
+            writer.write(frames.challenge(nonce))
+            async with asyncio.timeout(HELLO_TIMEOUT):
+                first = await frames.read_frame(reader)
             if first.type != frames.HELLO:
                 raise frames.FrameError("first frame is not a hello")
-            peer, receiver = frames.hello_names(first)
-            if peer not in self.roster.peers or receiver != h.name:
-                raise frames.FrameError(f"hello from {peer!r} to {receiver!r}")
+            claimed, receiver, sig = frames.hello_fields(first)
+            if claimed not in self.roster.peers or receiver != h.name:
+                raise frames.FrameError(f"hello from {claimed!r} to {receiver!r}")
+            if not crypto.verify(
+                self.roster.peers[claimed].sign, frames.hello_digest(claimed, receiver, nonce), sig
+            ):
+                raise frames.FrameError(f"hello claiming to be {claimed} is not signed by {claimed}")
+            peer = claimed
             while not h.crashed:
                 await self.room.wait()
                 frame = await frames.read_frame(reader)
@@ -236,7 +248,7 @@ class Host:
         except frames.FrameError as exc:
             self.log(f"{h.name}: closed connection from {peer}: {exc}")
         except (asyncio.IncompleteReadError, OSError, ConnectionError, asyncio.CancelledError):
-            pass  # the peer went away, or this host is shutting down
+            pass  # the peer went away, stayed silent (timeout), or this host is shutting down
         finally:
             writer.close()
 

@@ -55,6 +55,7 @@ class OutLink:
     port: int
     faults: LinkFaults
     rng: np.random.Generator
+    sign: Callable[[bytes], bytes]  # the sender's Ed25519 key, for the HELLO
     on_acked: Callable[[int], None]
     log: Callable[[str], None]
     unacked: dict[int, tuple[float, bytes]] = field(default_factory=dict)  # msg -> (due, payload)
@@ -107,13 +108,29 @@ class OutLink:
                 continue
             backoff, self._failures = BACKOFF_START, 0
             await self._serve(reader, writer)
+            await asyncio.sleep(BACKOFF_START)  # the connection dropped: reconnect shortly
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        """Send HELLO, then every unacknowledged frame in due order, until the connection drops."""
+        """Answer the receiver's challenge with a signed HELLO, then send every unacknowledged
+        frame in due order, until the connection drops."""
+        try:
+            async with asyncio.timeout(CONNECT_TIMEOUT):
+                first = await frames.read_frame(reader)
+            if first.type != frames.CHALLENGE:
+                raise frames.FrameError(f"expected a challenge, got frame type {first.type}")
+        except (frames.FrameError, asyncio.IncompleteReadError, OSError, TimeoutError) as exc:
+            writer.close()
+            if isinstance(exc, frames.FrameError):
+                self.log(f"{self.src}: bad handshake from {self.dst} ({exc}); reconnecting")
+            return
         self._due = sorted((due, msg) for msg, (due, _) in self.unacked.items())
         acks = asyncio.get_running_loop().create_task(self._read_acks(reader))
         try:
-            writer.write(frames.hello(self.src, self.dst))
+            writer.write(
+                frames.hello(
+                    self.src, self.dst, self.sign(frames.hello_digest(self.src, self.dst, first.payload))
+                )
+            )
             while not acks.done():
                 now = time.monotonic()
                 while self._due and self._due[0][0] <= now and not writer.is_closing():

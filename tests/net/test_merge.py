@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from asfl.impl.net.merge import MergeError, Step, linearise, read_steps, renumber
@@ -40,6 +40,7 @@ def executions(draw: st.DrawFn) -> tuple[dict[str, list[Step]], list[dict[str, A
     return steps, real
 
 
+@settings(max_examples=50)
 @given(executions())
 def test_linearisation_respects_happens_before_and_keeps_every_event(
     execution: tuple[dict[str, list[Step]], list[dict[str, Any]]],

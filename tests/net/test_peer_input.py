@@ -21,10 +21,12 @@ from asfl.impl.net.links import LinkFaults
 OPTS = dict(clients=8, aggregators=4, t_c=0, rounds=1, byzantine=0, crashed=0)
 
 
-async def _exchange(port: int, raw: bytes) -> bytes:
-    """Send ``raw`` and read whatever comes back until the host closes or 1 s passes."""
+async def _exchange(port: int, raw: Callable[[bytes], bytes]) -> bytes:
+    """Connect, read the challenge, send ``raw(nonce)`` and read what comes back until the
+    host closes or 1 s passes."""
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    writer.write(raw)
+    nonce = (await frames.read_frame(reader)).payload
+    writer.write(raw(nonce))
     await writer.drain()
     got = b""
     try:
@@ -51,29 +53,40 @@ def test_bad_frames_and_junk_envelopes_never_crash_an_honest_aggregator(
     node = hosted(sc, roster, "A0", load_private(tmp_path / "keys", "A0", roster), tmp_path / "t", None)
     logs: list[str] = []
     host = Host(roster, {"A0": node}, LinkFaults(), lambda _: None, logs.append, dict, listen={"A0": sock})
-    hello = frames.hello("C1", "A0")
+    c1 = load_private(tmp_path / "keys", "C1", roster)
+    c2 = load_private(tmp_path / "keys", "C2", roster)
+
+    def hello(nonce: bytes, signer: Any = c1) -> bytes:
+        return frames.hello("C1", "A0", signer.sign(frames.hello_digest("C1", "A0", nonce)))
 
     async def scenario_() -> list[bytes]:
         task = asyncio.get_running_loop().create_task(host.run())
         await asyncio.sleep(0.2)
         replies = [
-            await _exchange(port, (frames.MAX_FRAME + 1).to_bytes(4, "big") + b"x" * 64),  # oversized
-            await _exchange(port, b"\x00\x00\x00\x02\x09z"),  # unknown frame type
-            await _exchange(port, frames.hello("Z9", "A0")),  # not a roster node
-            await _exchange(port, hello + frames.data(7, b"junk")),  # junk envelope: dropped, acked
-            await _exchange(port, hello + frames.data(7, b"junk") + frames.data(7, b"other")),  # conflict
-            await _exchange(port, hello + frames.ack(3)),  # an ack on an incoming link
+            await _exchange(
+                port, lambda n: (frames.MAX_FRAME + 1).to_bytes(4, "big") + b"x" * 64
+            ),  # oversized
+            await _exchange(port, lambda n: b"\x00\x00\x00\x02\x09z"),  # unknown frame type
+            await _exchange(port, lambda n: frames.hello("Z9", "A0", bytes(64))),  # not a roster node
+            await _exchange(port, lambda n: hello(n, c2) + frames.data(7, b"junk")),  # C2 posing as C1
+            await _exchange(port, lambda n: hello(bytes(32)) + frames.data(7, b"junk")),  # replayed hello
+            await _exchange(
+                port, lambda n: hello(n) + frames.data(7, b"junk")
+            ),  # junk envelope: dropped, acked
+            await _exchange(port, lambda n: hello(n) + frames.data(7, b"junk") + frames.data(7, b"other")),
+            await _exchange(port, lambda n: hello(n) + frames.ack(3)),  # an ack on an incoming link
         ]
         host.stop.set()
         await task
         return replies
 
     replies = asyncio.run(scenario_())
-    assert replies[:3] == [b"", b"", b""]
-    assert replies[3] == frames.ack(7)
-    assert replies[4] == frames.ack(7)  # the retransmission is acked, the conflicting frame closes
-    assert replies[5] == b""
+    assert replies[:5] == [b""] * 5
+    assert replies[5] == frames.ack(7)
+    assert replies[6] == frames.ack(7)  # the retransmission is acked, the conflicting frame closes
+    assert replies[7] == b""
     assert any("exceeds" in m or "outside" in m for m in logs) and any("Z9" in m for m in logs)
+    assert sum("not signed by C1" in m for m in logs) == 2  # wrong key, and a stale challenge
     assert any("different bytes" in m for m in logs)
     steps = [json.loads(line) for line in (tmp_path / "t" / "A0.jsonl").read_text().splitlines()[1:]]
     events = [ev for s in steps if "events" in s for ev in s["events"]]
