@@ -10,9 +10,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from asfl import cli_run
 from asfl.cli_keygen import roster_flags
 from asfl.impl.net import frames
+from asfl.impl.net import host as host_module
 from asfl.impl.net.compose import hosted, scenario
 from asfl.impl.net.host import Host
 from asfl.impl.net.keys import keygen, load_private, node_names
@@ -23,16 +26,17 @@ OPTS = dict(clients=8, aggregators=4, t_c=0, rounds=1, byzantine=0, crashed=0)
 
 async def _exchange(port: int, raw: Callable[[bytes], bytes]) -> bytes:
     """Connect, read the challenge, send ``raw(nonce)`` and read what comes back until the
-    host closes or 1 s passes."""
+    host closes (then ``b"closed"`` is appended) or 2 s pass."""
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     nonce = (await frames.read_frame(reader)).payload
     writer.write(raw(nonce))
     await writer.drain()
     got = b""
     try:
-        async with asyncio.timeout(1.0):
+        async with asyncio.timeout(2.0):
             while chunk := await reader.read(65536):
                 got += chunk
+            got += b"closed"
     except TimeoutError:
         pass
     writer.close()
@@ -40,8 +44,9 @@ async def _exchange(port: int, raw: Callable[[bytes], bytes]) -> bytes:
 
 
 def test_bad_frames_and_junk_envelopes_never_crash_an_honest_aggregator(
-    tmp_path: Path, flags: Callable[..., dict[str, Any]]
+    tmp_path: Path, flags: Callable[..., dict[str, Any]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(host_module, "HELLO_TIMEOUT", 0.5)
     opts = flags(**OPTS, trace_path=None)
     sc = scenario(cli_run.run_config(opts))
     sock = socket.socket()
@@ -75,16 +80,17 @@ def test_bad_frames_and_junk_envelopes_never_crash_an_honest_aggregator(
             ),  # junk envelope: dropped, acked
             await _exchange(port, lambda n: hello(n) + frames.data(7, b"junk") + frames.data(7, b"other")),
             await _exchange(port, lambda n: hello(n) + frames.ack(3)),  # an ack on an incoming link
+            await _exchange(port, lambda n: b""),  # a silent peer: disconnected after HELLO_TIMEOUT
         ]
         host.stop.set()
         await task
         return replies
 
     replies = asyncio.run(scenario_())
-    assert replies[:5] == [b""] * 5
-    assert replies[5] == frames.ack(7)
-    assert replies[6] == frames.ack(7)  # the retransmission is acked, the conflicting frame closes
-    assert replies[7] == b""
+    assert replies[:5] == [b"closed"] * 5
+    assert replies[5] == frames.ack(7)  # stays open: the peer may send more
+    assert replies[6] == frames.ack(7) + b"closed"  # the retransmission is acked, the conflict closes
+    assert replies[7:] == [b"closed", b"closed"]
     assert any("exceeds" in m or "outside" in m for m in logs) and any("Z9" in m for m in logs)
     assert sum("not signed by C1" in m for m in logs) == 2  # wrong key, and a stale challenge
     assert any("different bytes" in m for m in logs)
