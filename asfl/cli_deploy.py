@@ -53,7 +53,7 @@ def default_flags(**overrides: Any) -> dict[str, Any]:
     "--split-at",
     type=click.FloatRange(0),
     default=None,
-    help="cut a seeded half of the nodes off the rest this many seconds after start",
+    help="cut a seeded half of the nodes off the rest this many seconds after every node runs",
 )
 @click.option(
     "--split-for",
@@ -62,7 +62,13 @@ def default_flags(**overrides: Any) -> dict[str, Any]:
     show_default=True,
     help="seconds until the partition heals",
 )
-@click.option("--clients-per-process", type=click.IntRange(1), default=10, show_default=True)
+@click.option(
+    "--clients-per-process",
+    type=click.IntRange(1),
+    default=10,
+    show_default=True,
+    help="clients sharing one OS process (each with its own port and connections)",
+)
 @click.option(
     "--timeout",
     type=click.FloatRange(1),
