@@ -12,9 +12,13 @@ import click
 
 from asfl import (
     cli_check,
+    cli_deploy,
     cli_experiment,
     cli_explore,
     cli_fuzz,
+    cli_keygen,
+    cli_merge,
+    cli_node,
     cli_prove,
     cli_replay,
     cli_report,
@@ -24,6 +28,10 @@ from asfl import (
 
 COMMANDS = [
     cli_run.command,
+    cli_deploy.command,
+    cli_keygen.command,
+    cli_node.command,
+    cli_merge.command,
     cli_check.command,
     cli_explore.command,
     cli_prove.command,

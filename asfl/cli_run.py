@@ -168,7 +168,7 @@ def run_config(opts: dict[str, Any]) -> RunConfig:
     )
 
 
-def _summary_table(summary: RunSummary, run: RunConfig, console: Console) -> None:
+def summary_table(summary: RunSummary, run: RunConfig, console: Console) -> None:
     cfg = run.protocol
     byz = ", ".join(f"A{j}" for j in summary.byzantine) or "none"
     crashed = ", ".join(f"C{i}" for i in summary.crashed) or "none"
@@ -197,12 +197,38 @@ def _summary_table(summary: RunSummary, run: RunConfig, console: Console) -> Non
     console.print(f"trace: {summary.trace}  (check it with: asfl check {summary.trace})")
 
 
+def summary_json(summary: RunSummary, extra: dict[str, Any] | None = None) -> str:
+    """The summary as one JSON object (``--json``)."""
+    return json.dumps(
+        {
+            "status": summary.status,
+            "detail": summary.detail,
+            "rounds_done": summary.rounds_done,
+            "accuracy": summary.accuracy,
+            "inclusions": summary.inclusions,
+            "epsilons": summary.epsilons,
+            "byzantine": summary.byzantine,
+            "crashed": summary.crashed,
+            "trace": str(summary.trace),
+            "messages": summary.messages,
+            "bytes_by_kind": summary.bytes_by_kind,
+            **(extra or {}),
+        }
+    )
+
+
 @click.command("run")
 @config_options
 @click.option("--json", "as_json", is_flag=True, help="print the summary as JSON")
-def command(as_json: bool, **opts: Any) -> int:
+@click.option(
+    "--ghost/--no-ghost",
+    default=True,
+    show_default=True,
+    help="write ghost fields (plaintext updates and masks, for the checker's P-1)",
+)
+def command(as_json: bool, ghost: bool, **opts: Any) -> int:
     """Run a complete multi-round training in the deterministic simulator."""
-    run = run_config(opts)
+    run = replace(run_config(opts), ghost=ghost)
     if run.trace is not None:  # an unusable trace path is one line before the run, not a traceback
         writable_file(run.trace)
     console = Console(stderr=as_json)
@@ -223,23 +249,7 @@ def command(as_json: bool, **opts: Any) -> int:
         with writing(run.trace or "trace"):  # the trace is the run's only output file
             summary, _ = execute(run, on_step)
     if as_json:
-        click.echo(
-            json.dumps(
-                {
-                    "status": summary.status,
-                    "detail": summary.detail,
-                    "rounds_done": summary.rounds_done,
-                    "accuracy": summary.accuracy,
-                    "inclusions": summary.inclusions,
-                    "epsilons": summary.epsilons,
-                    "byzantine": summary.byzantine,
-                    "crashed": summary.crashed,
-                    "trace": str(summary.trace),
-                    "messages": summary.messages,
-                    "bytes_by_kind": summary.bytes_by_kind,
-                }
-            )
-        )
+        click.echo(summary_json(summary))
     else:
-        _summary_table(summary, run, console)
+        summary_table(summary, run, console)
     return 0 if summary.status == "complete" else 1

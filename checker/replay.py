@@ -1106,6 +1106,7 @@ class Checker:
             for mid, m in self.msgs.items()
             if mid not in self.delivered
             and not (m[1][0] == "C" and m[1] in crashed)
+            and m[0] not in crashed  # a crashed client is not correct: its sends may be lost (§1)
             and not (m[1][0] == "A" and _ids(m[1]) in self.byz)
             and not (m[0][0] == "A" and _ids(m[0]) in self.byz)
         ]

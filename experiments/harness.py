@@ -172,7 +172,7 @@ def run_instrumented(
     task = task if task is not None else load_digits_task(seed=0)
     summary, built = execute(run, task=task, client_cls=client_cls, aggregator_cls=agg_cls)
     acc, lo, hi = round_metrics(built, exclude=rec.forged_clusters)
-    sets = certified_sets(built)
+    sets = certified_sets(built.aggregators.values())
     part = {i: [0] * built.cfg.rounds for i in range(built.cfg.n_clients)}
     for (tau, _), clients in sets.items():
         for i in clients:

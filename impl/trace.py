@@ -40,11 +40,16 @@ class TraceWriter:
 
     def write(self, node: str | None, event: Event) -> None:
         """Number ``event`` and write it, performed by ``node`` (``None`` for the run's end)."""
+        self.relay(event.KIND, node, event.fields)
+
+    def relay(self, kind: str, node: str | None, fields: dict[str, Any]) -> None:
+        """Number and write an event already in trace form: the merge of per-node traces
+        (§9) re-writes the records the nodes' hosts wrote from their typed events."""
         self._seq += 1
-        record: dict[str, Any] = {"seq": self._seq, "kind": event.KIND}
+        record: dict[str, Any] = {"seq": self._seq, "kind": kind}
         if node is not None:
             record["node"] = node
-        record.update(event.fields)
+        record.update(fields)
         self._write(record)
 
     def _write(self, record: dict[str, Any]) -> None:

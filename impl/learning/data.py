@@ -41,10 +41,11 @@ def _frozen(a: _A) -> _A:
 
 def load_digits_task(test_fraction: float = 0.25, seed: int = 0) -> Task:
     """Load digits, scale features to [0, 1] (divide by 16), split stratified with `seed`."""
+    from sklearn.datasets import load_digits  # lazily: node processes load a cached task
+    from sklearn.model_selection import train_test_split
+
     if not 0.0 < test_fraction < 1.0:
         raise ValueError(f"test_fraction must be in (0, 1), got {test_fraction}")
-    from sklearn.datasets import load_digits  # here, not at import: scikit-learn takes seconds to load
-    from sklearn.model_selection import train_test_split
 
     X, y = load_digits(return_X_y=True)
     X = np.asarray(X, dtype=np.float64) / 16.0

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -29,6 +29,10 @@ from asfl.impl.sim.byzantine import BEHAVIOURS, ByzantineAggregator
 from asfl.impl.sim.schedulers import Scheduler, make_scheduler
 from asfl.impl.sim.simulator import Simulator
 from asfl.impl.trace import TraceWriter
+
+SIM_ENTROPY = (
+    "deterministic (simulation only): keys, masks, Shamir coefficients and noise derive from the public seed"
+)
 
 
 @dataclass(frozen=True)
@@ -105,6 +109,47 @@ def protocol_for_task(cfg: ProtocolConfig, task: Task) -> ProtocolConfig:
     return replace(cfg, dim=param_dim(task.n_features, task.n_classes)).validate()
 
 
+@dataclass(frozen=True)
+class Plan:
+    """The seeded choices of a run: Byzantine aggregators, crashing clients (and after how
+    many local steps), slow clients, and each client's training indices."""
+
+    byzantine: list[int]
+    crashed: list[int]
+    crash_after: dict[str, int]
+    slow: list[str]
+    parts: list[np.ndarray]
+
+
+def plan(run: RunConfig, cfg: ProtocolConfig, task: Task) -> Plan:
+    """Draw the run's faults and data partition from ``run.seed`` (shared by the simulator and
+    the networked runtime, so both run the same scenario for the same flags)."""
+    rng = np.random.default_rng(run.seed)
+    byzantine = sorted(int(j) for j in rng.choice(cfg.n_aggregators, run.byzantine, replace=False))
+    crashed = sorted(int(i) for i in rng.choice(cfg.n_clients, run.crashed, replace=False))
+    crash_after = {client_name(i): int(rng.integers(0, cfg.rounds)) for i in crashed}
+    slow = [
+        client_name(int(i))
+        for i in rng.choice(cfg.n_clients, int(run.slow_fraction * cfg.n_clients), replace=False)
+    ]
+    if run.partition == "iid":
+        parts = partition_iid(len(task.y_train), cfg.n_clients, rng)
+    elif run.partition == "dirichlet":
+        parts = partition_dirichlet(task.y_train, cfg.n_clients, run.alpha, rng)
+    else:
+        raise ValueError(f"unknown partition {run.partition!r}; choose iid or dirichlet")
+    return Plan(byzantine, crashed, crash_after, slow, list(parts))
+
+
+def client_trainer(task: Task, cfg: ProtocolConfig, idx: np.ndarray) -> Callable[..., np.ndarray]:
+    """The local-step gradient of a client holding training indices ``idx`` (R-4)."""
+
+    def trainer(model: np.ndarray, r: np.random.Generator) -> np.ndarray:
+        return local_gradient(model, task, idx, cfg.batch_size, r)
+
+    return trainer
+
+
 def build(
     run: RunConfig,
     task: Task | None = None,
@@ -125,20 +170,8 @@ def build(
         raise ValueError(f"--byzantine must be in [0, {cfg.n_aggregators}]")
     if not 0 <= run.crashed <= cfg.n_clients:
         raise ValueError(f"--crashed must be in [0, {cfg.n_clients}]")
-    rng = np.random.default_rng(run.seed)
-    byzantine = sorted(int(j) for j in rng.choice(cfg.n_aggregators, run.byzantine, replace=False))
-    crashed = sorted(int(i) for i in rng.choice(cfg.n_clients, run.crashed, replace=False))
-    crash_after = {client_name(i): int(rng.integers(0, cfg.rounds)) for i in crashed}
-    slow = [
-        client_name(int(i))
-        for i in rng.choice(cfg.n_clients, int(run.slow_fraction * cfg.n_clients), replace=False)
-    ]
-    if run.partition == "iid":
-        parts = partition_iid(len(task.y_train), cfg.n_clients, rng)
-    elif run.partition == "dirichlet":
-        parts = partition_dirichlet(task.y_train, cfg.n_clients, run.alpha, rng)
-    else:
-        raise ValueError(f"unknown partition {run.partition!r}; choose iid or dirichlet")
+    pl = plan(run, cfg, task)
+    byzantine, crashed, crash_after, slow, parts = pl.byzantine, pl.crashed, pl.crash_after, pl.slow, pl.parts
 
     agg_keys = [node_keys(run.seed, aggregator_name(j)) for j in range(cfg.n_aggregators)]
     cli_keys = [node_keys(run.seed, client_name(i)) for i in range(cfg.n_clients)]
@@ -159,17 +192,13 @@ def build(
         else:
             nodes[name] = aggregators[name] = core
     for i in range(cfg.n_clients):
-
-        def trainer(model: np.ndarray, r: np.random.Generator, idx: np.ndarray = parts[i]) -> np.ndarray:
-            return local_gradient(model, task, idx, cfg.batch_size, r)
-
         nodes[client_name(i)] = client_cls(
             cfg,
             i,
             cli_keys[i],
             public,
             genesis_model,
-            trainer,
+            client_trainer(task, cfg, parts[i]),
             np.random.default_rng([run.seed, 1, i]),
             DeterministicEntropy(run.seed, client_name(i)),
             ghost=run.ghost,
@@ -193,6 +222,7 @@ def build(
             "crashed": crashed,
             "scheduler": run.scheduler,
             "ghost": run.ghost,
+            "entropy": SIM_ENTROPY,
             "genesis_model": model_digest(genesis_model).hex(),
         }
     )
@@ -202,21 +232,21 @@ def build(
     return Built(sim, cfg, task, aggregators, byzantine, crashed, slow)
 
 
-def certified_sets(built: Built) -> dict[tuple[int, int], tuple[int, ...]]:
-    """``(round, cluster) -> clients`` of every certified set an honest aggregator holds
-    the proposal of, hence releases (R-10): the sets D-10 counts."""
+def certified_sets(aggregators: Iterable[Aggregator]) -> dict[tuple[int, int], tuple[int, ...]]:
+    """``(round, cluster) -> clients`` of every certified set of which one of ``aggregators``
+    holds the certificate and the proposal, hence releases (R-10): the sets D-10 counts."""
     sets: dict[tuple[int, int], tuple[int, ...]] = {}
-    for agg in built.aggregators.values():
+    for agg in aggregators:
         for key, st in agg.clusters.items():
             if st.accepted is not None and st.certificate is not None and st.accepted.pd == st.certificate.pd:
                 sets[key] = tuple(e.client for e in st.accepted.proposal.entries)
     return sets
 
 
-def true_inclusions(built: Built) -> dict[int, int]:
-    """Certified sets containing each client, as known to the honest aggregators (F-3, D-10)."""
-    counts = dict.fromkeys(range(built.cfg.n_clients), 0)
-    for clients in certified_sets(built).values():
+def inclusion_counts(n_clients: int, sets: Iterable[tuple[int, ...]]) -> dict[int, int]:
+    """Certified sets containing each client (F-3)."""
+    counts = dict.fromkeys(range(n_clients), 0)
+    for clients in sets:
         for i in clients:
             counts[i] += 1
     return counts
@@ -229,6 +259,11 @@ def privacy_report(epsilons: dict[int, float]) -> dict[str, object]:
         "delta": DELTA,
         "epsilon": {client_name(i): (None if math.isinf(e) else e) for i, e in sorted(epsilons.items())},
     }
+
+
+def true_inclusions(built: Built) -> dict[int, int]:
+    """Certified sets containing each client, as known to the honest aggregators (F-3)."""
+    return inclusion_counts(built.cfg.n_clients, certified_sets(built.aggregators.values()).values())
 
 
 def summarise(built: Built, status: str) -> RunSummary:
