@@ -14,6 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from asfl import cli_run
 from asfl.cli_keygen import roster_flags
 from asfl.cli_run import config_options, run_config, summary_json, summary_table
+from asfl.cli_types import DAY_SECONDS, count, number, seconds
 from asfl.impl.net.deploy import DeployConfig, Deployment
 from asfl.impl.net.merge import MergeError
 
@@ -30,48 +31,48 @@ def default_flags(**overrides: Any) -> dict[str, Any]:
 @config_options
 @click.option(
     "--kill-aggregators",
-    type=click.IntRange(0),
+    type=count(0, 100),
     default=0,
     show_default=True,
     help="SIGKILL this many honest aggregators at seeded protocol points",
 )
 @click.option(
     "--kill-clients",
-    type=click.IntRange(0),
+    type=count(0, 1000),
     default=0,
     show_default=True,
     help="SIGKILL this many clients at seeded protocol points",
 )
 @click.option(
     "--delay-ms",
-    type=click.FloatRange(0),
+    type=number(0, 60_000),
     default=0.0,
     show_default=True,
     help="mean seeded extra delay per message (exponential; reorders messages)",
 )
 @click.option(
     "--split-at",
-    type=click.FloatRange(0),
+    type=seconds(allow_zero=True),
     default=None,
     help="cut a seeded half of the nodes off the rest this many seconds after every node runs",
 )
 @click.option(
     "--split-for",
-    type=click.FloatRange(0),
+    type=seconds(allow_zero=True),
     default=2.0,
     show_default=True,
     help="seconds until the partition heals",
 )
 @click.option(
     "--clients-per-process",
-    type=click.IntRange(1),
+    type=count(1, 1000),
     default=10,
     show_default=True,
     help="clients sharing one OS process (each with its own port and connections)",
 )
 @click.option(
     "--timeout",
-    type=click.FloatRange(1),
+    type=number(1, DAY_SECONDS),
     default=300.0,
     show_default=True,
     help="watchdog: stop and report after this many seconds",

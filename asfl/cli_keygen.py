@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from asfl.cli_run import config_options, run_config
+from asfl.cli_types import count
 from asfl.impl.net.keys import ROSTER_FILE, Roster, keygen, node_names
 from asfl.impl.sim.run import RunConfig
 
@@ -32,7 +33,7 @@ def roster_run(roster: Roster, path: Path) -> RunConfig:
 )
 @click.option(
     "--base-port",
-    type=click.IntRange(1, 65535),
+    type=count(1, 65535),
     default=7100,
     show_default=True,
     help="A0 listens on BASE, A1 on BASE+1, ..., then C0, C1, ...",

@@ -18,6 +18,7 @@ from typing import Any
 import click
 
 from asfl.cli_keygen import roster_run
+from asfl.cli_types import number, seconds
 from asfl.impl.net.compose import final_report, hosted, scenario
 from asfl.impl.net.host import Host, KillPoint
 from asfl.impl.net.keys import KeyFileError, load_private, load_roster
@@ -90,21 +91,21 @@ def _log(line: str) -> None:
 )
 @click.option(
     "--linger",
-    type=click.FloatRange(0),
+    type=seconds(allow_zero=True),
     default=5.0,
     show_default=True,
     help="seconds to stay once done and drained (peers may still need this node)",
 )
 @click.option(
     "--max-seconds",
-    type=click.FloatRange(0, min_open=True),
+    type=seconds(),
     default=None,
     help="watchdog: give up (exit 1) after this long",
 )
 @click.option("--stay", is_flag=True, hidden=True, help="run until SIGTERM (asfl deploy)")
 @click.option("--listen-fd", multiple=True, hidden=True, help="NAME=FD inherited listening socket")
 @click.option("--die-at", multiple=True, hidden=True, help="NAME=ROUND:STEP: SIGKILL there")
-@click.option("--delay-ms", type=click.FloatRange(0), default=0.0, hidden=True, help="mean link delay")
+@click.option("--delay-ms", type=number(0, 60_000), default=0.0, hidden=True, help="mean link delay")
 @click.option(
     "--split",
     default=None,
