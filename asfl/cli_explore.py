@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from asfl.cli_report import check_report_path
 from asfl.cli_types import count, seconds
 from asfl.model.emit import path_trace
 from asfl.model.explore import Counterexample, explore
@@ -93,6 +94,7 @@ def command(
     p = Params(
         n_a=n_a, t_a=t_a, n_c=n_c, t_c=t_c, q_min=q_min, B=B, R=R, byzantine=byz, crashed=crash, bug=bug
     )
+    check_report_path(report)
     errs = validity_errors(p)
     if any(not 0 <= j < n_a for j in byz) or any(not 0 <= i < n_c for i in crash):
         errs.append("a Byzantine or crashed id is out of range")

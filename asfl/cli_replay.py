@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING
 
 import click
 
+from asfl.cli_report import check_report_path
+
 if TYPE_CHECKING:  # pragma: no cover
     from asfl.harness.schedule import Schedule
 
@@ -42,6 +44,7 @@ def command(file: Path, sends: bool, with_bug: bool, report: Path | None) -> int
 
     if not file.exists():
         raise click.UsageError(f"no such file: {file}")
+    check_report_path(report)
     try:
         sched = Schedule.load(file)
     except (ValueError, KeyError, TypeError, json.JSONDecodeError) as exc:
@@ -90,12 +93,15 @@ def _report(file: Path, sched: Schedule, out: Path, with_bug: bool) -> int:
                 "trace": str(trace.resolve()),
                 "violations": str(verdicts.resolve()),
             }
-            subprocess.run(
-                [sys.executable, "-m", "asfl.harness.record", json.dumps(request)],
-                cwd=dest,
-                env=env,
-                check=True,
+            proc = subprocess.run(
+                [sys.executable, "-m", "asfl.harness.record", json.dumps(request)], cwd=dest, env=env
             )
+        if proc.returncode != 0:
+            click.echo(
+                f"{file}: recording the replay under zoo bug {bug.id} failed (exit {proc.returncode})",
+                err=True,
+            )
+            return 2
         violations = json.loads(verdicts.read_text(encoding="utf-8"))
         verdicts.unlink()
     else:

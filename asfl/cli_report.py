@@ -20,6 +20,15 @@ def default_out(trace: Path) -> Path:
     return Path("runs") / "reports" / f"{trace.stem}.html"
 
 
+def check_report_path(report: Path | None) -> None:
+    """``--report OUT``: the trace is written next to it as ``OUT.jsonl``, so OUT must not
+    be a ``.jsonl`` file itself."""
+    if report is not None and report.suffix == ".jsonl":
+        raise click.UsageError(
+            f"--report {report}: the trace goes next to the report as .jsonl; name it .html"
+        )
+
+
 def write(
     trace: Path,
     out: Path,

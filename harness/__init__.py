@@ -10,6 +10,7 @@ in the deterministic simulator and checks every step against the specification:
   after every step, and the white-box oracles;
 - :mod:`harness.schedule` -- readable JSON schedules, deterministic replay, second-stage shrinking;
 - :mod:`harness.narrate`  -- event-by-event narration citing the spec's rules;
+- :mod:`harness.record`   -- the trace of a replay, for its HTML report (``asfl replay --report``);
 - :mod:`harness.campaign` -- Hypothesis campaigns (stateful machine and whole-run strategies);
 - :mod:`harness.zoo`      -- the bug zoo: textual patches applied to a copy of ``impl``.
 

@@ -12,7 +12,7 @@ vectors are reduced to their length.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from asfl.checker.html.specs import statement
@@ -204,7 +204,7 @@ def report_data(
         "kinds": list(KINDS),
         "rules": RULES,
         "msg_types": list(MSG_TYPES),
-        "events": cols.__dict__,
+        "events": asdict(cols),
         "total_events": len(events),
         "omitted_wire_events": omitted,
         "event_cap": event_cap,

@@ -86,3 +86,12 @@ def test_replay_report_clean_and_under_bug(tmp_path: Path, capsys: pytest.Captur
     assert first["prop"] == "S-3" and first["seq"] is not None
     assert d["origin"] == "replay of zoo-release-twice.json against zoo bug release-twice"
     assert not (tmp_path / "bug.violations.json").exists()
+
+
+def test_report_path_must_not_be_the_trace(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    sched = REGRESSIONS / "zoo-release-twice.json"
+    assert main(["replay", str(sched), "--report", str(tmp_path / "r.jsonl")]) == 2
+    assert main(["explore", "--report", str(tmp_path / "r.jsonl")]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 2 and all("name it .html" in ln for ln in err)
+    assert not list(tmp_path.iterdir())
