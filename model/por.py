@@ -15,13 +15,15 @@ Independence (why two actions commute and neither disables the other):
 - *different nodes*: a delivery changes only its receiver; sends never disable anything;
   no-op pruning is monotone (a message that became a no-op stays one), so pruning early or
   late gives the same state; the Byzantine menu only grows.
-- *one node, one view* ``(tau, c)`` of an honest coordinator (:func:`confluent_view`):
-  only one proposal exists (a Byzantine node cannot propose for cluster ``c``), honest
-  endorsers endorse it, Byzantine endorsements are for it, and with the decoding quorum
-  ``n_a - t_a`` a wrong share sum never reaches a decoding support (I-1), so the result
-  is one value whatever the order: proposals, endorsements and releases commute.
-  ``double-release`` (R-10 re-evaluated on each release) and ``small-quorum`` (garbage
-  decodings depend on the order) break this, so no view is confluent under them.
+- *one node, one view* ``(tau, c)`` (:func:`confluent_view`): with ``n_a >= 3 t_a + 1``
+  at most one proposal can gather ``n_a - t_a`` endorsements (honest nodes endorse once,
+  two quorums meet in an honest node), and no wrong share sum reaches a decoding support
+  (I-1), so the certificate and the result are one value whatever the order:
+  endorsements and releases (honest or forged) commute, and so do proposals of an honest
+  coordinator (a Byzantine node cannot propose for cluster ``c``). Proposals of a
+  Byzantine coordinator do not (R-8 holds the first valid one). ``double-release``
+  (R-10 re-evaluated on each release) and ``small-quorum`` (garbage decodings depend on
+  the order) break this, so no view is confluent under them.
 - *one node, two views*: they touch disjoint fields except through R-13 (the ``n_a - t_a``
   first results of a round are aggregated: the last decodings race) and D-12 (a new
   certificate changes the counts R-6 uses for the coordinator's later rounds). An action is
@@ -33,14 +35,20 @@ Independence (why two actions commute and neither disables the other):
 
 Persistent sets, tried in order (:func:`select`):
 
-1. a single honest action that commutes with everything that can ever happen at its node
-   before it (:func:`_safe_alone`);
-2. all enabled actions of one *component* ``(tau, c)`` (messages of cluster ``c`` of round
-   ``tau``, Byzantine ones included): closed, because only its own actions change its
-   views (the members all submitted, the coordinator's counts are settled), and none of
-   its actions is global now (so none becomes global before it is taken); with Byzantine
-   actions in it, silence joins it (silence disables them);
-3. every enabled action, and silence.
+1. *alone*: a single action that commutes with everything that can ever happen at its
+   node before it (:func:`_safe_alone`);
+2. *view*: all enabled actions of one aggregator's view that is closed (no honest node
+   will ever send it more, the Byzantine menu for it is final: :func:`_closed_view`) and
+   none of which is global now (only its own actions change it, so none becomes global
+   before it is taken);
+3. *component*: all enabled actions of one cluster ``(tau, c)``, Byzantine ones
+   included, when closed (the members all submitted, the coordinator's counts are
+   settled) and none is global now;
+4. *node*: every action of one aggregator in its current, last round when all the
+   round's views are closed: the R-13 race of its decodings is among them only;
+5. every enabled action.
+
+Silence joins any set holding a Byzantine action (silence disables them).
 """
 
 from __future__ import annotations
