@@ -37,7 +37,7 @@ def _ids(s: str) -> frozenset[int]:
 @click.option("--crashed", default="", help="crashed client ids (silent from the start)")
 @click.option(
     "--behaviour",
-    default="equivocate,forge-endorse,wrong-release",
+    default=",".join(BEHAVIOURS),
     show_default=True,
     help=f"Byzantine behaviours (comma list of {', '.join(BEHAVIOURS)}; 'silent' for none)",
 )
@@ -46,7 +46,7 @@ def _ids(s: str) -> frozenset[int]:
 )
 @click.option("--max-states", type=count(1, 5_000_000), default=2_000_000, show_default=True)
 @click.option("--max-seconds", type=seconds(), default=60.0, show_default=True)
-@click.option("--no-por", is_flag=True, help="disable partial-order reduction")
+@click.option("--no-por", is_flag=True, help="disable partial-order reduction (model/por.py)")
 @click.option(
     "--symmetry", is_flag=True, help="symmetry reduction (fewer states, each costlier: see model/symmetry.py)"
 )

@@ -2,8 +2,9 @@
 
 Runs Hypothesis campaigns (the stateful machine and the whole-run random, PCT and
 targeted strategies, in turn, with fresh seeds) until the time is up. Every failure is
-shrunk twice and saved to ``tests/regressions/found-*.json``, which the default test
-run then replays. Exit status 1 if anything failed.
+shrunk twice and written to ``--out`` (default ``runs/fuzz/``) as ``found-*.json``;
+``--save-regressions`` also saves it to ``tests/regressions/``, which the default test
+run replays. Exit status 1 if anything failed.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from pathlib import Path
 
 import click
 
-from asfl.cli_types import SEED, number, seconds
+from asfl.cli_types import SEED, number, seconds, writable_dir
 
 REGRESSIONS = Path(__file__).resolve().parents[1] / "tests" / "regressions"
 
@@ -42,10 +43,26 @@ REGRESSIONS = Path(__file__).resolve().parents[1] / "tests" / "regressions"
     help="Seconds per campaign before switching strategy and seed.",
 )
 @click.option("--seed", type=SEED, default=None, help="Seed of the seed sequence (default random).")
-def command(minutes: float, strategy: str, slice_s: float, seed: int | None) -> int:
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("runs/fuzz"),
+    show_default=True,
+    help="Directory the failing schedules are written to.",
+)
+@click.option(
+    "--save-regressions",
+    is_flag=True,
+    help="Also save each failure to tests/regressions/ (the replayed corpus).",
+)
+def command(
+    minutes: float, strategy: str, slice_s: float, seed: int | None, out_dir: Path, save_regressions: bool
+) -> int:
     """Fuzz the implementation for N minutes (deep profile); save every failure."""
     from asfl.harness.campaign import STRATEGIES, run_campaign
 
+    writable_dir(out_dir)
     strategies = list(STRATEGIES) if strategy == "all" else [strategy]
     rng = random.Random(seed)
     end = time.monotonic() + 60 * minutes
@@ -61,7 +78,10 @@ def command(minutes: float, strategy: str, slice_s: float, seed: int | None) -> 
         if res.found and res.schedule is not None:
             failures += 1
             res.schedule.note = f"found by asfl fuzz ({strat}) against the real implementation"
-            path = res.schedule.save(REGRESSIONS / f"found-{strat}-{int(time.time())}.json")
+            name = f"found-{strat}-{int(time.time())}.json"
+            path = res.schedule.save(out_dir / name)
+            if save_regressions:
+                res.schedule.save(REGRESSIONS / name)
             click.echo(f"FAILURE ({strat}): {res.violation}; saved {path}")
         else:
             click.echo(f"{strat}: {res.examples} examples, no failure")

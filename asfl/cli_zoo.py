@@ -3,8 +3,10 @@
 Each bug is a textual patch applied to a temporary copy of ``impl`` and searched for in
 its own subprocess; the report says, per bug, whether it was caught, the time and the
 number of examples to the first failure and the length of the shrunk counterexample,
-which is saved to ``tests/regressions/zoo-<bug>.json`` (after checking that the correct
-implementation passes it). Exit status 1 if any bug is missed.
+which is written to ``--out`` (default ``runs/zoo/``) as ``zoo-<bug>.json`` after checking
+that the correct implementation passes it; ``--save-regressions`` also saves it to the
+regression corpus ``tests/regressions/`` (replayed by the default test run). Nothing is
+written into the source tree otherwise. Exit status 1 if any bug is missed.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from pathlib import Path
 
 import click
 
-from asfl.cli_types import SEED, count, seconds, writable_file, writing
+from asfl.cli_types import SEED, count, seconds, writable_dir, writable_file, writing
 
 
 @click.command("zoo")
@@ -44,7 +46,20 @@ from asfl.cli_types import SEED, count, seconds, writable_file, writing
 )
 @click.option("--jobs", type=count(1, 64), default=2, show_default=True, help="Bugs searched in parallel.")
 @click.option("--seed", type=SEED, default=0, show_default=True, help="Hypothesis seed.")
-@click.option("--no-save", is_flag=True, help="Do not write counterexamples to the corpus.")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("runs/zoo"),
+    show_default=True,
+    help="Directory the counterexamples are written to.",
+)
+@click.option("--no-save", is_flag=True, help="Write no counterexample at all.")
+@click.option(
+    "--save-regressions",
+    is_flag=True,
+    help="Also save each counterexample to tests/regressions/ (the replayed corpus).",
+)
 @click.option(
     "--json",
     "json_out",
@@ -59,7 +74,9 @@ def command(
     shrink_s: float,
     jobs: int,
     seed: int,
+    out_dir: Path,
     no_save: bool,
+    save_regressions: bool,
     json_out: Path | None,
     list_only: bool,
 ) -> int:
@@ -75,6 +92,10 @@ def command(
         raise click.UsageError(f"unknown bug(s) {unknown}; see `asfl zoo --list`")
     if json_out is not None:
         writable_file(json_out)
+    if no_save and save_regressions:
+        raise click.UsageError("--no-save and --save-regressions contradict each other")
+    if not no_save:
+        writable_dir(out_dir)
     chosen = [BY_ID[b] for b in bugs] if bugs else list(BUGS)
     try:
         check_patches(tuple(chosen))
@@ -84,7 +105,13 @@ def command(
     def one(bug):  # noqa: ANN001, ANN202
         try:
             return hunt(
-                bug, strategy, budget_s=budget, seed=seed, shrink_budget_s=shrink_s, save=not no_save
+                bug,
+                strategy,
+                budget_s=budget,
+                seed=seed,
+                shrink_budget_s=shrink_s,
+                out_dir=None if no_save else out_dir,
+                save_regression=save_regressions and not no_save,
             ).to_json()
         except Exception as exc:  # noqa: BLE001 - report and go on with the other bugs
             return {"bug": bug.id, "caught": False, "error": str(exc)[-500:]}
@@ -101,6 +128,7 @@ def command(
                     f"after {r['examples_to_first']:>4} examples; counterexample "
                     f"{r['raw_length']} -> {r['shrunk_length']} actions; {v.get('prop')}: "
                     f"{v.get('message', '')[:70]}"
+                    + (f"; saved {r['saved_file']}" if r.get("saved_file") else "")
                 )
             else:
                 click.echo(f"  MISSED {r['bug']:<30} {r.get('error') or ''}")

@@ -73,7 +73,7 @@ def main() -> None:
     def run(job: tuple[Any, str, int]) -> dict[str, Any]:
         bug, strat, seed = job
         try:
-            r = hunt(bug, strat, budget_s=args.budget, seed=seed, shrink_budget_s=10.0, save=False)
+            r = hunt(bug, strat, budget_s=args.budget, seed=seed, shrink_budget_s=10.0)
             d = r.to_json()
         except Exception as exc:  # noqa: BLE001
             d = {"bug": bug.id, "strategy": strat, "caught": False, "error": str(exc)[-300:]}

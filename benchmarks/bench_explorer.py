@@ -1,51 +1,56 @@
-"""Explorer speed: distinct states/s per configuration, and which configurations are
-explored exhaustively within a time budget.
+"""Explorer speed and reductions: distinct states, states/s and whether the search is
+exhaustive, per configuration, with and without each reduction (partial-order reduction
+of model/por.py, symmetry of model/symmetry.py; state hashing, no-op pruning and the
+quotient of model/por.py.normalize are always on).
 
-    .venv/bin/python benchmarks/bench_explorer.py [--budget 120]
+    python benchmarks/bench_explorer.py [--budget 60] [--only K] [--variants por,por+sym,none,sym]
 
-Each configuration runs with the default reductions (state hashing, no-op pruning,
-partial-order reduction when R = 1) and, where the group is non-trivial, once more with
-symmetry reduction."""
+Figures are noisy on a shared machine: compare variants of one run, and note ``uptime``."""
 
 from __future__ import annotations
 
 import argparse
+import os
 
 from asfl.model.explore import explore
 from asfl.model.params import Params
+from asfl.model.system import BEHAVIOURS
 
+ALL = frozenset(BEHAVIOURS)
+B = frozenset
 CONFIGS = [
-    ("n_a=1 t_a=0 n_c=3 t_c=1 R=2", Params(1, 0, 3, 1, 2, 0, 2), frozenset()),
-    ("n_a=2 t_a=0 n_c=4 R=1", Params(2, 0, 4, 0, 2, 0, 1), frozenset()),
-    ("n_a=2 t_a=0 n_c=5 t_c=1 crash R=1", Params(2, 0, 5, 1, 2, 0, 1, crashed=frozenset({0})), frozenset()),
-    ("n_a=2 t_a=0 n_c=4 R=2", Params(2, 0, 4, 0, 2, 0, 2), frozenset()),
-    ("n_a=3 t_a=0 n_c=6 R=1", Params(3, 0, 6, 0, 2, 0, 1), frozenset()),
-    (
-        "n_a=4 t_a=1 n_c=8 R=1 byz A0 (equivocate,forge-endorse,wrong-release)",
-        Params(4, 1, 8, 0, 2, 0, 1, byzantine=frozenset({0})),
-        frozenset({"equivocate", "forge-endorse", "wrong-release"}),
-    ),
+    ("n_a=1 t_a=0 n_c=3 t_c=1 R=2", Params(1, 0, 3, 1, 2, 0, 2), B()),
+    ("n_a=1 t_a=0 n_c=3 t_c=1 R=3", Params(1, 0, 3, 1, 2, 0, 3), B()),
+    ("n_a=2 t_a=0 n_c=4 R=1", Params(2, 0, 4, 0, 2, 0, 1), B()),
+    ("n_a=2 t_a=0 n_c=4 R=2", Params(2, 0, 4, 0, 2, 0, 2), B()),
+    ("n_a=4 t_a=1 n_c=8 R=1 byz A0 silent", Params(4, 1, 8, 0, 2, 0, 1, byzantine=B({0})), B()),
+    ("n_a=4 t_a=1 n_c=8 R=1 byz A0 every behaviour", Params(4, 1, 8, 0, 2, 0, 1, byzantine=B({0})), ALL),
+    ("n_a=4 t_a=1 n_c=8 R=2 byz A0 every behaviour", Params(4, 1, 8, 0, 2, 0, 2, byzantine=B({0})), ALL),
 ]
+VARIANTS = {"none": (False, False), "sym": (False, True), "por": (True, False), "por+sym": (True, True)}
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--budget", type=float, default=120.0, help="seconds per configuration")
+    ap.add_argument("--budget", type=float, default=60.0, help="seconds per search")
     ap.add_argument("--only", type=int, default=None, help="index of one configuration")
+    ap.add_argument("--variants", default="none,sym,por,por+sym")
     a = ap.parse_args()
+    print(f"load average {os.getloadavg()[0]:.2f}", flush=True)
     for k, (name, p, bh) in enumerate(CONFIGS):
         if a.only is not None and k != a.only:
             continue
-        for sym in (False, True):
-            r = explore(p, behaviours=bh, max_seconds=a.budget, max_states=50_000_000, symmetry=sym)
+        for v in a.variants.split(","):
+            por, sym = VARIANTS[v]
+            r = explore(p, behaviours=bh, max_seconds=a.budget, max_states=50_000_000, por=por, symmetry=sym)
             if sym and not r.reductions["symmetry"]:
                 continue
             s = r.summary()
             print(
-                f"{name:70s} sym={sym!s:5s} states {s['states']:9d} transitions {s['transitions']:10d} "
-                f"depth {s['depth']:3d} {s['seconds']:8.1f} s {s['states_per_second']:7d} states/s "
-                f"{'exhaustive' if r.exhaustive else 'BOUNDED'} deadlocks {s['deadlocks']} "
-                f"violations {[v.prop for v in r.violations]}",
+                f"{k} {name:48s} {v:8s} states {s['states']:9d} transitions {s['transitions']:10d} "
+                f"depth {s['depth']:3d} {s['seconds']:7.1f} s {s['states_per_second']:6d} states/s "
+                f"{'exhaustive' if r.exhaustive else 'BOUNDED':10s} deadlocks {s['deadlocks']} "
+                f"violations {[x.prop for x in r.violations]}",
                 flush=True,
             )
 

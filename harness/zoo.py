@@ -265,6 +265,7 @@ class ZooResult:
     shrunk_length: int | None
     violation: dict[str, Any] | None
     seconds: float
+    saved_file: str | None = None
     corpus_file: str | None = None
     error: str | None = None
 
@@ -278,9 +279,12 @@ def hunt(
     budget_s: float = 60.0,
     seed: int = 0,
     shrink_budget_s: float = 20.0,
-    save: bool = True,
+    out_dir: Path | None = None,
+    save_regression: bool = False,
 ) -> ZooResult:
-    """Search for ``bug`` with ``strategy``; save its shrunk counterexample to the corpus."""
+    """Search for ``bug`` with ``strategy``; write its shrunk counterexample (checked to
+    pass on the correct implementation) to ``out_dir`` and, with ``save_regression``, to
+    the regression corpus ``tests/regressions`` too. Nothing is written when neither."""
     from asfl.harness.schedule import Schedule, replay
 
     t0 = time.monotonic()
@@ -306,7 +310,7 @@ def hunt(
         reply.get("violation"),
         time.monotonic() - t0,
     )
-    if not res.caught or not save:
+    if not res.caught or (out_dir is None and not save_regression):
         return res
     sched = Schedule.from_json(reply["schedule"])
     sched.bug = bug.id
@@ -315,9 +319,11 @@ def hunt(
     if clean is not None:  # the schedule must pass on the correct implementation
         res.error = f"counterexample also fails the correct implementation: {clean}"
         return res
-    path = CORPUS / f"zoo-{bug.id}.json"
-    sched.save(path)
-    res.corpus_file = str(path.relative_to(REPO))
+    name = f"zoo-{bug.id}.json"
+    if out_dir is not None:
+        res.saved_file = str(sched.save(out_dir / name))
+    if save_regression:
+        res.corpus_file = str(sched.save(CORPUS / name).relative_to(REPO))
     return res
 
 

@@ -5,39 +5,38 @@ configuration. Every discovered state is checked against the safety invariants o
 :mod:`model.invariants`; every *honest-quiescent* state (no delivery or client step
 enabled; Byzantine nodes may always stay silent) that is not complete is a deadlock,
 i.e. an L-3 violation when the faults are within the bounds ``t_a`` / ``t_c``. Strongly
-connected components of the state graph (networkx) reveal non-progress cycles; those
-that are fair under weak fairness are L-3 violations too. BFS order makes every
-counterexample a shortest one of the graph explored (with partial-order reduction that
-graph omits interleavings, so ``--no-por`` gives the globally shortest).
+connected components of the explored graph reveal non-progress cycles; those that are
+fair under weak fairness are L-3 violations too (the model's graph is acyclic: every
+step grows a node's state or consumes a message, and Kahn's algorithm confirms it on
+every exhaustive search before networkx looks for SCCs). Without reductions BFS order
+makes every counterexample a shortest one; with them it is shortest in the reduced graph.
 
-Reductions (all optional, each sound for the properties checked):
+Reductions (each sound for the properties checked):
 
 - *state hashing*: only a 64-bit hash of each state is stored;
 - *no-op pruning*: messages whose delivery can no longer change the receiver are
   dropped from the network (:func:`model.system.is_noop`);
-- *symmetry* (:mod:`model.symmetry`): honest aggregators with their clusters and
-  members are interchangeable in one-round configurations;
-- *partial-order reduction* (one-round configurations): actions are grouped in
-  components -- the cluster ``c`` of a message or client step, the client of an
-  announcement. Actions of different components touch disjoint state, except the
-  *global* ones (a delivery that completes a decoding, which feeds R-13 aggregation).
-  In each state the explorer expands a single client step (it only enables actions),
-  else a single announcement delivery (it commutes with everything in one round), else
-  all actions of the first cluster component whose actions are all local (an ample
-  set: no action outside it can enable or disable a member of it, and the state graph
-  is acyclic), else every action.
+- *quotient* (:func:`model.por.normalize`): done clients forget their buffer, and which
+  honest releasers' correct share sums an aggregator holds is canonicalised;
+- *partial-order reduction* (:mod:`model.por`, any number of rounds): persistent sets
+  (single commuting actions, closed views, closed cluster components, one aggregator's
+  decoding race) in the system extended with a *silence* action, so that deadlocks
+  survive; silent states are explored after the others;
+- *symmetry* (:mod:`model.symmetry`, ``--symmetry``): honest aggregators with their
+  clusters and members are interchangeable in one-round configurations.
 """
 
 from __future__ import annotations
 
 import time
+from array import array
 from collections import deque
 from dataclasses import dataclass, field
 
 from asfl.model.invariants import violations
 from asfl.model.params import Params
-from asfl.model.protocol import idx
-from asfl.model.symmetry import canonical_hash, symmetry_group
+from asfl.model.por import SILENCE, normalize, select
+from asfl.model.symmetry import Relabel, canonical_hash, symmetry_group
 from asfl.model.system import (
     Mode,
     complete,
@@ -59,10 +58,14 @@ class Counterexample:
     def render(self, p: Params, behaviours: frozenset[str]) -> str:
         """The shortest history, replayed with its events."""
         mode = Mode(behaviours=behaviours, explorer=True, events=True)
-        s = initial_state(p, mode)
+        s = normalize(p, initial_state(p, mode))
         lines = [f"{self.prop}: {self.message}", f"shortest counterexample ({len(self.actions)} steps):"]
         for k, a in enumerate(self.actions, 1):
+            if a == SILENCE:
+                lines.append(f"  {k:3d}. the Byzantine aggregators fall silent for good")
+                continue
             s, evs = step(p, s, a, mode)
+            s = normalize(p, s)
             shown = [_ev(e) for e in evs if e[0] not in ("deliver", "send") or a.kind == "byz"]
             lines.append(f"  {k:3d}. {a}" + (f"   => {'; '.join(shown)}" if shown else ""))
         if self.prop == "L-3":
@@ -154,29 +157,6 @@ class ExploreResult:
         }
 
 
-def _component(p: Params, a: Action) -> tuple:
-    if a.kind == "step":
-        return ("cluster", p.cluster_of(int(a.node[1:]), 0))
-    m = a.msg
-    assert m is not None
-    if m.kind == "announce":
-        return ("client", m.dst)
-    return ("cluster", m.c)
-
-
-def _is_global(p: Params, s: SysState, a: Action, s2: SysState) -> bool:
-    """Did the action complete a decoding (which may trigger R-13 aggregation)?"""
-    if a.kind not in ("deliver", "byz") or a.msg is None or a.msg.dst[0] != "A":
-        return False
-    j = int(a.msg.dst[1:])
-    old, new = s.aggs[j], s2.aggs[j]
-    if old is None or new is None:
-        return False
-    assert a.msg is not None
-    k = idx(p, a.msg.tau, a.msg.c)
-    return old.views[k].result is not new.views[k].result or old.round != new.round
-
-
 def explore(
     p: Params,
     behaviours: frozenset[str] | None = None,
@@ -196,7 +176,6 @@ def explore(
         explorer=True,
         events=False,
     )
-    por = por and p.R == 1
     group = symmetry_group(p) if symmetry else []
     res = ExploreResult(p, mode.behaviours)
     res.reductions = {
@@ -206,15 +185,16 @@ def explore(
         "symmetry_group_size": len(group) + 1,  # type: ignore[dict-item]
         "partial_order": por,
     }
+    rules: dict[str, int] = {"alone": 0, "view": 0, "component": 0, "node": 0, "full": 0}
     t0 = time.perf_counter()
-    s0 = initial_state(p, mode)
-    seen: dict[int, int] = {canonical_hash(s0, group): 0}
+    s0 = normalize(p, initial_state(p, mode))
+    seen: dict[int, int] = {_key(p, s0, False, group): 0}
     parent: list[int] = [-1]
     via: list[Action | None] = [None]
     depth: list[int] = [0]
-    src_e: list[int] = []
-    dst_e: list[int] = []
-    queue: deque[tuple[int, SysState]] = deque([(0, s0)])
+    src_e: array[int] = array("l")
+    dst_e: array[int] = array("l")
+    queue: deque[tuple[int, SysState, bool]] = deque([(0, s0, False)])
     found_props: set[str] = set()
 
     def report(prop: str, msg: str, n: int) -> None:
@@ -226,9 +206,12 @@ def explore(
     for prop, msg in violations(p, s0):
         report(prop, msg, 0)
     next_report = 1.0
-    while queue and not (stop_at_first and res.violations):
-        n, s = queue.popleft()
+    later: deque[tuple[int, SysState, bool]] = deque()  # silent states: after the others
+    while (queue or later) and not (stop_at_first and res.violations):
+        n, s, silent = queue.popleft() if queue else later.popleft()
         acts = enabled(p, s, mode)
+        if silent:
+            acts = [a for a in acts if a.kind != "byz"]
         if not any(is_honest_action(a) for a in acts):
             res.terminal += 1
             if complete(p, s):
@@ -237,11 +220,22 @@ def explore(
                 res.deadlocks += 1
                 if p.within_bounds:
                     report("L-3", "deadlock: quiescent, incomplete, faults within bounds", n)
-        succ = _select(p, s, acts, mode, por)
-        for a, s2 in succ:
-            if s2 == s:
-                continue
-            h = canonical_hash(s2, group)
+        if not acts:
+            continue
+
+        def succ1(a: Action, s: SysState = s) -> SysState:
+            return normalize(p, step(p, s, a, mode)[0])
+
+        if por:
+            succ, rule = select(p, s, acts, succ1, not silent and "equivocate" in mode.behaviours)
+            rules[rule] += 1
+        else:
+            succ = [(a, succ1(a)) for a in acts]
+        nexts = [(a, s2, silent) for a, s2 in succ if s2 != s]
+        if por and not silent and any(a.kind == "byz" for a, _ in succ):
+            nexts.append((SILENCE, s, True))  # silence disables every Byzantine action
+        for a, s2, sil in nexts:
+            h = _key(p, s2, sil, group)
             m = seen.get(h)
             res.transitions += 1
             if m is None:
@@ -250,9 +244,10 @@ def explore(
                 parent.append(n)
                 via.append(a)
                 depth.append(depth[n] + 1)
-                for prop, msg in violations(p, s2):
-                    report(prop, msg, m)
-                queue.append((m, s2))
+                if s2 is not s:
+                    for prop, msg in violations(p, s2):
+                        report(prop, msg, m)
+                (later if sil else queue).append((m, s2, sil))
             src_e.append(n)
             dst_e.append(m)
         if len(parent) >= max_states or time.perf_counter() - t0 > max_seconds:
@@ -265,39 +260,23 @@ def explore(
         res.exhaustive = False
     res.states = len(parent)
     res.depth = max(depth)
+    res.reductions["por_rules"] = dict(rules)  # type: ignore[assignment]
     if cycles and res.exhaustive:
         _check_cycles(p, res, src_e, dst_e, via, parent, mode)
     res.seconds = time.perf_counter() - t0
     return res
 
 
-def _select(
-    p: Params, s: SysState, acts: list[Action], mode: Mode, por: bool
-) -> list[tuple[Action, SysState]]:
-    if not por:
-        return [(a, step(p, s, a, mode)[0]) for a in acts]
-    comps: dict[tuple, list[Action]] = {}
-    for a in acts:
-        comps.setdefault(_component(p, a), []).append(a)
-    for a in acts:  # a client's (only) step commutes with everything but what it enables
-        if a.kind == "step":
-            return [(a, step(p, s, a, mode)[0])]
-    for key in sorted(comps):
-        if key[0] == "client":
-            a = comps[key][0]
-            return [(a, step(p, s, a, mode)[0])]
-    for key in sorted(comps):
-        succ = [(a, step(p, s, a, mode)[0]) for a in comps[key]]
-        if not any(_is_global(p, s, a, s2) for a, s2 in succ):
-            return succ
-    return [(a, step(p, s, a, mode)[0]) for a in acts]
+def _key(p: Params, s: SysState, silent: bool, group: list[Relabel]) -> int:
+    h = canonical_hash(s, group, lambda t: normalize(p, t))
+    return ~h if silent else h
 
 
 def _check_cycles(
     p: Params,
     res: ExploreResult,
-    src: list[int],
-    dst: list[int],
+    src: array[int],
+    dst: array[int],
     via: list[Action | None],
     parent: list[int],
     mode: Mode,
@@ -307,8 +286,9 @@ def _check_cycles(
     import networkx as nx  # here, not at import: it adds a second to every command's start-up
 
     g = nx.DiGraph()
-    g.add_nodes_from(range(len(parent)))
-    g.add_edges_from((a, b) for a, b in zip(src, dst, strict=True) if a != b)
+    keep = _on_or_after_cycle(len(parent), src, dst)
+    g.add_nodes_from(keep)
+    g.add_edges_from((a, b) for a, b in zip(src, dst, strict=True) if a != b and a in keep and b in keep)
     for scc in nx.strongly_connected_components(g):
         if len(scc) < 2:
             continue
@@ -330,6 +310,27 @@ def _check_cycles(
             res.violations.append(Counterexample("L-3", "fair non-progress cycle", _path(n0, via, parent)))
 
 
+def _on_or_after_cycle(n: int, src: array[int], dst: array[int]) -> set[int]:
+    """Kahn's algorithm: the nodes left after repeatedly removing nodes without incoming
+    edges (empty iff the graph is acyclic; every cycle is among them)."""
+    indeg = array("l", bytes(8 * n))
+    out: list[list[int]] = [[] for _ in range(n)]
+    for a, b in zip(src, dst, strict=True):
+        if a != b:
+            indeg[b] += 1
+            out[a].append(b)
+    todo = [k for k in range(n) if indeg[k] == 0]
+    removed = 0
+    while todo:
+        k = todo.pop()
+        removed += 1
+        for b in out[k]:
+            indeg[b] -= 1
+            if indeg[b] == 0:
+                todo.append(b)
+    return set() if removed == n else {k for k in range(n) if indeg[k] > 0}
+
+
 def _path(n: int, via: list[Action | None], parent: list[int]) -> list[Action]:
     out = []
     while n > 0:
@@ -341,7 +342,8 @@ def _path(n: int, via: list[Action | None], parent: list[int]) -> list[Action]:
 
 
 def _replay(p: Params, n: int, via: list[Action | None], parent: list[int], mode: Mode) -> SysState:
-    s = initial_state(p, mode)
+    s = normalize(p, initial_state(p, mode))
     for a in _path(n, via, parent):
-        s = step(p, s, a, mode)[0]
+        if a != SILENCE:
+            s = normalize(p, step(p, s, a, mode)[0])
     return s

@@ -17,6 +17,7 @@ hash), which merges symmetric states without building a canonical form explicitl
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from itertools import permutations
 
 from asfl.model.params import Params
@@ -149,8 +150,13 @@ def symmetry_group(p: Params) -> list[Relabel]:
     return group
 
 
-def canonical_hash(s: SysState, group: list[Relabel]) -> int:
+def canonical_hash(
+    s: SysState, group: list[Relabel], norm: Callable[[SysState], SysState] | None = None
+) -> int:
+    """The smallest hash over the orbit of ``s``; ``norm`` maps each image back to the
+    explorer's quotient (:func:`model.por.normalize`) so that symmetric states meet."""
     h = hash(s)
     for g in group:
-        h = min(h, hash(g.state(s)))
+        t = g.state(s)
+        h = min(h, hash(norm(t) if norm is not None else t))
     return h

@@ -1,0 +1,368 @@
+"""Partial-order reduction for the explorer: persistent sets for message passing, across
+rounds.
+
+The explorer runs the system ``S'`` = the model plus one extra action, *silence*: the
+Byzantine aggregators stop for good (a flag in the explored state; afterwards the
+Byzantine menu is empty). In ``S'`` a state is terminal when no honest action is enabled
+and the adversary is silent or has nothing left to send, so every honest-quiescent state
+of the model (the L-3 deadlock check) is one silence step away from a terminal state of
+``S'``. The state graph is acyclic and every safety invariant of :mod:`model.invariants`
+is monotone (it reads fields that are set once or only grow), so a reduction that keeps
+every reachable terminal state keeps every verdict; persistent sets (Godefroid 1996) do.
+
+Independence (why two actions commute and neither disables the other):
+
+- *different nodes*: a delivery changes only its receiver; sends never disable anything;
+  no-op pruning is monotone (a message that became a no-op stays one), so pruning early or
+  late gives the same state; the Byzantine menu only grows.
+- *one node, one view* ``(tau, c)`` (:func:`confluent_view`): with ``n_a >= 3 t_a + 1``
+  at most one proposal can gather ``n_a - t_a`` endorsements (honest nodes endorse once,
+  two quorums meet in an honest node), and no wrong share sum reaches a decoding support
+  (I-1), so the certificate and the result are one value whatever the order:
+  endorsements and releases (honest or forged) commute, and so do proposals of an honest
+  coordinator (a Byzantine node cannot propose for cluster ``c``). Proposals of a
+  Byzantine coordinator do not (R-8 holds the first valid one). ``double-release``
+  (R-10 re-evaluated on each release) and ``small-quorum`` (garbage decodings depend on
+  the order) break this, so no view is confluent under them.
+- *one node, two views*: they touch disjoint fields except through R-13 (the ``n_a - t_a``
+  first results of a round are aggregated: the last decodings race) and D-12 (a new
+  certificate changes the counts R-6 uses for the coordinator's later rounds). An action is
+  *global* when it may take part in either race (:func:`_global_now`).
+- *one client*: R-15 for the last round only appends the abstract final model (done
+  clients forget their buffer, see :func:`normalize`), so last-round announcements commute
+  with each other and with the client's step; a step commutes with every announcement once
+  the client accepted all ``R`` rounds it can submit for (R-5, D-13 catch-up).
+
+Persistent sets, tried in order (:func:`select`):
+
+1. *alone*: a single action that commutes with everything that can ever happen at its
+   node before it (:func:`_safe_alone`);
+2. *view*: all enabled actions of one aggregator's view that is closed (no honest node
+   will ever send it more, the Byzantine menu for it is final: :func:`_closed_view`) and
+   none of which is global now (only its own actions change it, so none becomes global
+   before it is taken);
+3. *component*: all enabled actions of one cluster ``(tau, c)``, Byzantine ones
+   included, when closed (the members all submitted, the coordinator's counts are
+   settled) and none is global now;
+4. *node*: every action of one aggregator in its current, last round when all the
+   round's views are closed: the R-13 race of its decodings is among them only;
+5. every enabled action.
+
+Silence joins any set holding a Byzantine action (silence disables them).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from asfl.model.params import Params
+from asfl.model.protocol import client_done, count_views, idx
+from asfl.model.system import node_index
+from asfl.model.types import Action, AggState, Msg, Proposal, SysState, View
+
+#: The explorer's extra action: the Byzantine aggregators stop sending for good.
+SILENCE = Action("silence", "byz")
+
+#: Bugs under which the views of honest coordinators stay confluent.
+_CONFLUENT_BUGS = ("none", "greedy-close", "release-without-cert")
+
+
+def normalize(p: Params, s: SysState) -> SysState:
+    """Explorer quotient (a bisimulation; every invariant is invariant under it):
+
+    - a client that accepted every round ignores all input (R-15): its buffer of waiting
+      announcements is forgotten;
+    - which honest releasers' correct share sums for one proposal an aggregator already
+      holds, and which are still in flight to it, only matters through how many: R-11
+      keeps one per releaser, D-4 needs a count of correct points, and a result records
+      the support size only. The held ones are renamed to the smallest releaser ids.
+    """
+    if any(cs.buffer and client_done(p, cs) for cs in s.clients):
+        clients = tuple(
+            cs._replace(buffer=frozenset()) if cs.buffer and client_done(p, cs) else cs for cs in s.clients
+        )
+        s = s._replace(clients=clients)
+    return _canonical_releases(p, s)
+
+
+def _canonical_releases(p: Params, s: SysState) -> SysState:
+    pending: dict[tuple[int, int, int, Proposal], list[Msg]] = {}
+    for m in s.net:
+        if m.kind == "release" and m.good and m.prop is not None and m.src[0] == "A":
+            pending.setdefault((node_index(m.dst), m.tau, m.c, m.prop), []).append(m)
+    if not pending:
+        return s
+    aggs = list(s.aggs)
+    net = set(s.net)
+    changed = False
+    for (j, tau, c, q), msgs in pending.items():
+        a = aggs[j]
+        if a is None or not (0 <= tau < p.R and 0 <= c < p.n_a):
+            continue
+        k = idx(p, tau, c)
+        v = a.views[k]
+        held = sorted(r for x, r, g in v.releases if g and x == q and r not in p.byzantine)
+        flying = sorted(node_index(m.src) for m in msgs)
+        if not held or held[-1] < flying[0]:
+            continue  # already canonical
+        ids = sorted(held + flying)
+        new_held, new_flying = ids[: len(held)], ids[len(held) :]
+        rel = frozenset(e for e in v.releases if not (e[2] and e[0] == q and e[1] in held))
+        rel |= frozenset((q, r, True) for r in new_held)
+        views = list(a.views)
+        views[k] = v._replace(releases=rel)
+        aggs[j] = a._replace(views=tuple(views))
+        net.difference_update(msgs)
+        net.update(msgs[0]._replace(src=f"A{r}") for r in new_flying)
+        changed = True
+    if not changed:
+        return s
+    return s._replace(aggs=tuple(aggs), net=frozenset(net))
+
+
+def confluent_view(p: Params, c: int, kind: str) -> bool:
+    """Deliveries of ``kind`` to one view of cluster ``c`` commute with every delivery to
+    that view (module docstring). Needs a broken variant that keeps R-8..R-12 order-free
+    and ``n_a >= 3 t_a + 1``: at most one proposal can gather ``n_a - t_a`` endorsements
+    (honest nodes endorse once, quorums meet in an honest node: S-1), and no wrong share
+    sum gets into a decoding support (I-1). Only proposals of a Byzantine coordinator do
+    not commute (R-8: the first valid one is held)."""
+    if p.bug not in _CONFLUENT_BUGS or p.n_a < 3 * p.t_a + 1:
+        return False
+    return c not in p.byzantine or kind != "propose"
+
+
+def _own_release_needed(p: Params) -> bool:
+    """Every honest share sum is needed to decode (``n_a - |byz| == n_a - t_a``, no
+    garbage): an aggregator cannot decode before its own release reached it, so neither a
+    proposal nor a certifying endorsement can complete a decoding (R-10 releases after
+    both)."""
+    return len(p.honest) == p.cert_quorum and p.bug in ("none", "greedy-close")
+
+
+def counts_settled(p: Params, a: AggState, tau: int) -> bool:
+    """D-12: the counts for round ``tau`` can no longer change at this aggregator (every
+    earlier view has its certificate and its first proposal, both set once)."""
+    return all(
+        a.views[k].cert is not None and a.views[k].first is not None for k in range(min(tau, p.R) * p.n_a)
+    )
+
+
+def _all_eligible(p: Params, a: AggState, tau: int, c: int) -> bool:
+    """R-6 with ``t_c = 0`` and every member eligible: the cluster closes exactly when all
+    members are held, on the full member set, whatever the order of the submissions."""
+    if p.t_c != 0 or p.bug == "greedy-close":
+        return False
+    members = p.members(tau, c)
+    n = count_views(p, a, tau)
+    counts = [n.get(i, 0) for i in members]
+    return max(counts) <= min(counts) + p.B
+
+
+def _later_open(p: Params, j: int, a: AggState, tau: int) -> bool:
+    """Does aggregator ``j`` coordinate a view of a round after ``tau`` still open (so that
+    a new certificate of round ``tau`` could change when it closes, D-12/R-6)?"""
+    return any(a.views[idx(p, t, j)].proposed is None for t in range(tau + 1, p.R))
+
+
+def _global_now(p: Params, s: SysState, a: Action, s2: SysState, byz_can_propose: bool) -> bool:
+    """Did ``a`` (taken, giving ``s2``) decode a result its receiver may aggregate (R-13
+    race), or give it a new counted certificate while a later own view is open (D-12
+    race), or is it an announcement of a round before the last (R-15: first verified wins,
+    and it feeds D-12 on the client)?"""
+    m = a.msg
+    if m is None:
+        return a.kind == "step"
+    if m.dst[0] == "C":
+        return m.tau < p.R
+    j = node_index(m.dst)
+    old, new = s.aggs[j], s2.aggs[j]
+    if old is None or new is None or not (0 <= m.tau < p.R and 0 <= m.c < p.n_a):
+        return False
+    k = idx(p, m.tau, m.c)
+    ov, nv = old.views[k], new.views[k]
+    if ov.result is None and nv.result is not None and old.round <= m.tau:
+        return not race_free(p, old, m.tau, byz_can_propose)
+    return _counted(ov) != _counted(nv) and _later_open(p, j, old, m.tau)
+
+
+def race_free(p: Params, a: AggState, tau: int, byz_can_propose: bool) -> bool:
+    """R-13 at this aggregator cannot depend on the order of its decodings of round
+    ``tau``: at most ``n_a - t_a`` views of the round have or can still get a result, so it
+    aggregates all of them at once. A view of a Byzantine coordinator can get one only
+    once it holds a proposal, and it can get a proposal only while the adversary may still
+    propose. Stable: a silent adversary stays silent, a held proposal stays held."""
+    possible = 0
+    for c in range(p.n_a):
+        v = a.views[idx(p, tau, c)]
+        if v.result is not None or v.first is not None or c not in p.byzantine or byz_can_propose:
+            possible += 1
+    return possible <= p.quorum
+
+
+def _counted(v: View) -> bool:
+    return v.cert is not None and v.first == v.cert
+
+
+def _safe_alone(p: Params, s: SysState, a: Action, byz_can_propose: bool) -> bool:
+    """Is ``{a}`` a persistent set: does ``a`` commute with every action that can happen
+    at its node, in any future, before ``a`` is taken?"""
+    if a.kind == "step":
+        return len(s.clients[node_index(a.node)].accepted) >= p.R
+    m = a.msg
+    if m is None:
+        return False
+    if a.kind == "byz":
+        # a forged endorsement or a wrong share sum for the one proposal of an honest
+        # cluster: it commutes like an honest message of its kind (a wrong share sum
+        # never completes a decoding: too few points on a wrong polynomial, D-4)
+        if m.kind == "release" and s.aggs[node_index(m.dst)] is not None:
+            return confluent_view(p, m.c, m.kind)
+        if m.kind != "endorse":
+            return False
+    if m.dst[0] == "C":
+        return m.tau == p.R
+    j = node_index(m.dst)
+    ag = s.aggs[j]
+    if ag is None or not confluent_view(p, m.c, m.kind):
+        return False
+    tau = m.tau
+    if m.kind == "submit":
+        return counts_settled(p, ag, tau) and _all_eligible(p, ag, tau, m.c)
+    if _later_open(p, j, ag, tau) and m.kind in ("propose", "endorse"):
+        return False  # may complete a counted certificate (D-12 race)
+    if ag.round > tau or race_free(p, ag, tau, byz_can_propose):
+        return True  # the round is aggregated, or R-13 takes every result: no race
+    return m.kind in ("propose", "endorse") and _own_release_needed(p)
+
+
+def _component(a: Action) -> tuple[int, int] | None:
+    m = a.msg
+    if m is None or m.dst[0] == "C":
+        return None
+    return (m.tau, m.c)
+
+
+def _closed_component(p: Params, s: SysState, key: tuple[int, int]) -> bool:
+    """Only the component's own actions can add to it: every live member submitted for
+    ``tau`` (no new submission, no new Byzantine round), and the coordinator's view is
+    closed or its counts are settled (no close triggered from outside)."""
+    tau, c = key
+    if not 0 <= tau < p.R or not 0 <= c < p.n_a:
+        return True
+    for i in p.members(tau, c):
+        cs = s.clients[i]
+        if cs.alive and tau not in cs.submitted:
+            return False
+    coord = s.aggs[c]
+    if coord is None:
+        return True
+    return coord.views[idx(p, tau, c)].proposed is not None or counts_settled(p, coord, tau)
+
+
+def select(
+    p: Params, s: SysState, acts: list[Action], step1: Callable[[Action], SysState], byz_can_propose: bool
+) -> tuple[list[tuple[Action, SysState]], str]:
+    """A persistent set of ``acts`` (the enabled actions of ``s`` without silence) with
+    their successors, and the rule that chose it (``alone`` / ``component`` / ``full``).
+    ``byz_can_propose``: the adversary is not silent and may equivocate. The caller adds
+    silence whenever a Byzantine action is in the set."""
+    memo: dict[Action, SysState] = {}
+
+    def step(a: Action) -> SysState:
+        got = memo.get(a)
+        if got is None:
+            got = memo[a] = step1(a)
+        return got
+
+    for honest in (True, False):
+        for a in acts:
+            if (a.kind != "byz") == honest and _safe_alone(p, s, a, byz_can_propose):
+                s2 = step(a)
+                if s2 != s:  # a Byzantine duplicate changes nothing: it is no choice
+                    return [(a, s2)], "alone"
+    views: dict[tuple[int, int, int], list[Action]] = {}
+    for a in acts:
+        if a.msg is not None and a.msg.dst[0] == "A" and 0 <= a.msg.tau < p.R and 0 <= a.msg.c < p.n_a:
+            views.setdefault((node_index(a.msg.dst), a.msg.tau, a.msg.c), []).append(a)
+    closed = {key: _closed_view(p, s, *key) for key in views}
+    for key in sorted(views):
+        if closed[key]:
+            succ = [(a, step(a)) for a in views[key]]
+            if not any(_global_now(p, s, a, s2, byz_can_propose) for a, s2 in succ):
+                return succ, "view"
+    comps: dict[tuple[int, int], list[Action]] = {}
+    for a in acts:
+        ck = _component(a)
+        if ck is not None:
+            comps.setdefault(ck, []).append(a)
+    for ckey in sorted(comps):
+        if not _closed_component(p, s, ckey):
+            continue
+        succ = [(a, step(a)) for a in comps[ckey]]
+        if not any(_global_now(p, s, a, s2, byz_can_propose) for a, s2 in succ):
+            return succ, "component"
+    for j in sorted({key[0] for key in views}):
+        node = _node_set(p, s, j, views, closed)
+        if node is not None:
+            return [(a, step(a)) for a in node], "node"
+    return [(a, step(a)) for a in acts], "full"
+
+
+def _node_set(
+    p: Params,
+    s: SysState,
+    j: int,
+    views: dict[tuple[int, int, int], list[Action]],
+    closed: dict[tuple[int, int, int], bool],
+) -> list[Action] | None:
+    """Every enabled action of aggregator ``j`` in its current round, the last one, when
+    every view of the round is closed: the R-13 race of its decodings is then among these
+    actions only (nothing else can reach or change those views), and they commute with
+    every other node's actions."""
+    ag = s.aggs[j]
+    if ag is None or ag.round != p.R - 1:
+        return None
+    tau = ag.round
+    if any(not _closed_view(p, s, j, tau, c) for c in range(p.n_a)):
+        return None
+    out = [a for (k, t, _c), acts in views.items() if k == j and t == tau for a in acts]
+    if len(out) != sum(len(acts) for (k, _t, _c), acts in views.items() if k == j):
+        return None  # actions of earlier rounds too: leave them to the general rules
+    return out or None
+
+
+def _closed_view(p: Params, s: SysState, j: int, tau: int, c: int) -> bool:
+    """No honest node will ever send aggregator ``j`` another message for ``(tau, c)``,
+    and the Byzantine menu for it can no longer grow: the members all submitted, the
+    coordinator proposed (or is Byzantine), every honest node holds its first proposal
+    (it endorsed, and the known proposals are final) and released or never will (its
+    certificate is another proposal, or its proposal cannot gather a quorum)."""
+    if p.bug not in _CONFLUENT_BUGS:
+        return False
+    for i in p.members(tau, c):
+        cs = s.clients[i]
+        if cs.alive and tau not in cs.submitted:
+            return False
+    k = idx(p, tau, c)
+    coord = s.aggs[c]
+    if coord is not None and coord.views[k].proposed is None:
+        return False
+    firsts = []
+    for a in s.aggs:
+        if a is not None:
+            if a.views[k].first is None:
+                return False
+            firsts.append(a.views[k].first)
+    for a in s.aggs:
+        if a is None:
+            continue
+        v = a.views[k]
+        if v.released:
+            continue
+        if v.cert is not None and v.cert != v.first:
+            continue
+        if v.cert is None and firsts.count(v.first) + len(p.byzantine) < p.cert_quorum:
+            continue
+        return False
+    return True
