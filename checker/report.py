@@ -84,7 +84,9 @@ def render(rep: Report, max_violations: int = 20, verbose: bool = False) -> str:
             )
     st = rep.stats
     z3s = st.get("z3")
-    if z3s:
+    if z3s and z3s.get("skipped"):
+        out.append(f"z3: per-trace obligations not run: {z3s['skipped']}")
+    elif z3s:
         out.append(
             f"z3: {z3s['proved']}/{z3s['obligations']} per-trace obligations proved (S-6 and I-1 at these "
             f"sizes, P-1 for each revealed sum's size and decoding base) in {z3s['seconds']} s"
