@@ -125,8 +125,10 @@ class CheckerBase:
         self.author: dict[str, Author] = {}
         self.byz_author: dict[str, Author] = {}
         self.first_sent: dict[tuple[str, str, int | None, int | None], int] = {}
-        self.last_wild: dict[str, int] = {}  # node -> line of last opaque Byzantine deliver
+        # node -> line of its last opaque Byzantine deliver it did not drop
+        self.last_wild: dict[str, int] = {}
         self.delivered: dict[int, int] = {}  # id -> line
+        self.dropped: set[int] = set()
         self.got: set[tuple[str, str, str, int | None, int | None]] = set()
         self.got_announce: set[tuple[str, str]] = set()  # (client, aggregator)
         self.releases_got: dict[tuple[str, int, int], set[int]] = {}  # (node,tau,c) -> releasers
@@ -219,15 +221,20 @@ class CheckerBase:
     def received(self, node: str, typ: str, src: str, tau: int, c: int | None) -> bool:
         """Was a ``typ`` message of ``src`` for (tau, c) delivered to ``node``? Also
         true when ``src`` had sent one (to anyone) before a Byzantine node delivered
-        an undecodable or replayed message to ``node``: the trace does not say what
-        such a message carried, so it may have been ``src``'s envelope (any
-        Byzantine node can carry any Byzantine node's signed message)."""
+        to ``node`` a message labelled junk that ``node`` did not drop: the trace does
+        not say what such a message carried, so it may have been ``src``'s envelope
+        (any Byzantine node can carry any Byzantine node's signed message). A dropped
+        message changed nothing (R-3)."""
         if (node, typ, src, tau, c) in self.got:
             return True
+        wild = self.last_wild.get(node, 0)
+        st = self.step
+        if st.wild and st.node == node and not st.dropped:  # this step's, not dropped (yet)
+            wild = st.line
         if self.is_byz(src):  # colluding Byzantine nodes sign anything
-            return node in self.last_wild
+            return wild > 0
         sent = self.first_sent.get((src, typ, tau, c))
-        return sent is not None and self.last_wild.get(node, 0) > sent
+        return sent is not None and wild > sent
 
     # -- proposals -------------------------------------------------------------------
     def clusters(self, tau: int) -> tuple[tuple[int, ...], ...]:

@@ -35,7 +35,10 @@ class ClientRules(FlowRules):
             self.viol("R-15", f"{node} trains on round {r} without having accepted it", node=node)
         elif r != len(acc) - 1:
             self.viol("D-13", f"{node} trains on round {r}, not its newest model {len(acc) - 1}", node=node)
-        self.step.submits_due = protocol.pending_rounds(self.p, len(acc), self.submitted[i])
+        due = protocol.pending_rounds(self.p, len(acc), self.submitted[i])
+        if not due:  # the model's guard client_can_step: a step owes a submission
+            self.viol("D-13", f"{node} takes a local step with no round to submit", node=node)
+        self.step.submits_due = due
         self.hist(ev, None)
 
     def on_submit(self, ev: dict[str, Any]) -> None:

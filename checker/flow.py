@@ -56,6 +56,8 @@ class FlowRules(CheckerBase):
         st = self.step
         node = st.node or "?"
         cur, self.cur_node = self.cur_node, st.node  # histories are the step node's
+        if st.wild and not st.dropped and st.node is not None:
+            self.last_wild[st.node] = st.line
         if st.msg is not None:
             if st.junk and not st.dropped:
                 self.viol_at(
@@ -113,18 +115,19 @@ class FlowRules(CheckerBase):
                 self.viol(
                     "I-4", f"{node} relabels a {auth.type} envelope of {auth.signer} as {typ}", node=node
                 )
-            return
-        signers = [node] + (
-            [f"A{b}" for b in sorted(self.byz) if f"A{b}" != node] if self.is_byz(node) else []
-        )
-        ok = [s for s in signers if self.sigs.verify(s, digest, sig)]
-        if not ok:
+            signers = [auth.signer]
+        else:
+            signers = [node]
+            if self.is_byz(node):  # colluding Byzantine nodes sign for each other
+                signers += [f"A{b}" for b in sorted(self.byz) if f"A{b}" != node]
+        ok = next((s for s in signers if self.sigs.verify(s, digest, sig)), None)
+        if ok is None:
             who = "Byzantine" if self.is_byz(node) else "honest"
             self.viol(
                 "I-4", f"{typ} send by {who} {node}: signature does not verify (not a {typ})", node=node
             )
-        elif SENDER_ROLE[typ] != ok[0][0]:
-            self.viol("I-4", f"{typ} envelope signed by {ok[0]}, not a {SENDER_ROLE[typ]} node", node=node)
+        elif SENDER_ROLE[typ] != ok[0]:
+            self.viol("I-4", f"{typ} envelope signed by {ok}, not a {SENDER_ROLE[typ]} node", node=node)
 
     def on_send(self, ev: dict[str, Any]) -> None:
         node, mid, typ = ev["node"], ev["msg"], ev["type"]
@@ -171,8 +174,7 @@ class FlowRules(CheckerBase):
         self.step.msg = mid
         self.step.junk = m.type == "junk" and not self.is_byz(node)
         self.got.add((node, m.type, m.src, m.round, m.cluster))
-        if m.type not in KINDS and self.is_byz(m.src):
-            self.last_wild[node] = self.line
+        self.step.wild = m.type not in KINDS and self.is_byz(m.src)
         orig = self.author.get(m.digest) or self.byz_author.get(m.digest)
         if orig is not None:
             # a signed envelope relayed (forwarded, replayed) by any node, its signer
@@ -192,8 +194,11 @@ class FlowRules(CheckerBase):
         mid = ev["msg"]
         if self.delivered.get(mid) is None or self.msgs[mid].dst != ev["node"]:
             self.viol("T-FLOW", f"drop of message {mid} not delivered to {ev['node']}")
+        elif mid in self.dropped:
+            self.viol("T-FLOW", f"message {mid} dropped twice")
         elif mid == self.step.msg and ev["node"] == self.step.node:
             self.step.dropped = True
+        self.dropped.add(mid)
 
     def on_crash(self, ev: dict[str, Any]) -> None:
         node = ev["node"]

@@ -179,6 +179,7 @@ class Step:
     line: int = 0
     msg: int | None = None  # the message delivered by the step's trigger
     junk: bool = False  # ... sent as junk (bytes that do not decode) to an honest node
+    wild: bool = False  # ... junk from a Byzantine node (it may have carried any envelope)
     dropped: bool = False  # ... dropped by its receiver in the step
     protocol: list[str] = field(default_factory=list)  # state-changing protocol events
     expect: dict[tuple[str, str, int | None, int | None], int] = field(default_factory=dict)

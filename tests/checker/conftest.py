@@ -43,23 +43,27 @@ def read(path: Path) -> Trace:
     return [json.loads(line) for line in path.read_text().splitlines()]
 
 
+def impl_trace_set(d: Path, cfg: ProtocolConfig, task: Task, seed: int, crashed: int) -> dict[str, Trace]:
+    """One implementation trace per Byzantine behaviour (random scheduler, one Byzantine
+    aggregator, ``crashed`` crashed clients), written under ``d``."""
+    out: dict[str, Trace] = {}
+    for b in sorted(IMPL_BEHAVIOURS):
+        path = d / f"{b}.jsonl"
+        run = RunConfig(
+            cfg, trace=path, seed=seed, scheduler="random", behaviour=b, byzantine=1, crashed=crashed
+        )
+        summary, _ = execute(run, task=task)
+        assert summary.status == "complete"
+        out[b] = read(path)
+    return out
+
+
 @pytest.fixture(scope="session")
 def impl_traces(
     tmp_path_factory: pytest.TempPathFactory, small_cfg: ProtocolConfig, tiny_task: Task
 ) -> dict[str, Trace]:
-    """One implementation trace per Byzantine behaviour (random scheduler, t_a
-    Byzantine aggregators, one crashed client)."""
-    out: dict[str, Trace] = {}
-    d = tmp_path_factory.mktemp("impl-traces")
-    for b in sorted(IMPL_BEHAVIOURS):
-        path = d / f"{b}.jsonl"
-        summary, _ = execute(
-            RunConfig(small_cfg, trace=path, seed=5, scheduler="random", behaviour=b, byzantine=1, crashed=1),
-            task=tiny_task,
-        )
-        assert summary.status == "complete"
-        out[b] = read(path)
-    return out
+    """One implementation trace per Byzantine behaviour on the small configuration."""
+    return impl_trace_set(tmp_path_factory.mktemp("impl-traces"), small_cfg, tiny_task, seed=5, crashed=1)
 
 
 @pytest.fixture(scope="session")
