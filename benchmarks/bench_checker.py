@@ -1,6 +1,10 @@
-"""Checker throughput versus merely parsing the same file with ``json``.
+"""Checker throughput versus merely parsing the same file with ``json``, and its peak
+memory versus the trace's length.
 
-    .venv/bin/python benchmarks/bench_checker.py [--events 100000] [--trace FILE]
+    .venv/bin/python benchmarks/bench_checker.py [--events 100000] [--trace FILE] [--memory]
+
+``--memory`` also emits traces of a quarter, half and all of ``--events`` and reports
+the checker's peak traced memory (``tracemalloc``) on each, streamed from the file.
 
 Without ``--trace`` a synthetic trace is emitted by the model (model/emit.py; zero
 signatures, so signature checking is measured separately on a signed sample: each
@@ -13,6 +17,7 @@ import argparse
 import json
 import tempfile
 import time
+import tracemalloc
 from pathlib import Path
 
 from asfl.checker.replay import Checker
@@ -58,6 +63,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--events", type=int, default=100_000)
     ap.add_argument("--trace", type=Path)
+    ap.add_argument("--memory", action="store_true", help="peak memory versus trace length")
     a = ap.parse_args()
     t0 = time.perf_counter()
     path = a.trace or synth(a.events)
@@ -87,6 +93,17 @@ def main() -> None:
             f"check (sigs {mode:4s})   : {t:7.3f} s  {n / t:10.0f} lines/s  ratio {t / t_parse:5.2f}x parse; "
             f"{len(rep.violations)} violations; signatures {rep.stats['signatures']}"
         )
+    if a.memory:
+        for k in (4, 2, 1):
+            f = synth(a.events // k)
+            tracemalloc.start()
+            rep = Checker(signatures="none", z3=False).check_file(f)
+            peak = tracemalloc.get_traced_memory()[1]
+            tracemalloc.stop()
+            print(
+                f"memory: {rep.lines:8d} lines  peak {peak / 2**20:7.1f} MiB  "
+                f"({len(rep.violations)} violations)"
+            )
 
 
 if __name__ == "__main__":

@@ -42,7 +42,8 @@ EPSILON_RTOL = 1e-9  # float noise between two evaluations of one figure
 
 @dataclass(frozen=True)
 class GhostSubmission:
-    """A submission's ghost quantised update (``x``, base64) at its trace line."""
+    """A submission's ghost quantised update (``x``, as text: equal updates give equal
+    texts) at its trace line."""
 
     client: int
     round: int

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from asfl.checker.replay import Report, Unusable
+from asfl.checker.records import Report, Unusable
 
 
 def as_json(rep: Report) -> dict[str, Any]:
@@ -37,12 +37,13 @@ def render(rep: Report, max_violations: int = 20, verbose: bool = False) -> str:
         out.append("  by property: " + ", ".join(f"{k} x{n}" for k, n in sorted(by_prop.items())))
     for v in rep.violations[:max_violations]:
         out.append(f"\n[{v.prop}] {rep.path}:{v.line}: {v.message}")
-        if 0 < v.line <= len(rep.raw):
-            out.append(f"    > {_short(rep.raw[v.line - 1])}")
+        text = rep.text(v.line)
+        if text is not None:
+            out.append(f"    > {_short(text)}")
         if v.history:
             out.append(f"  history ({len(v.history)} earlier events):")
             for ln in v.history:
-                out.append(f"    {ln:6d}: {_short(rep.raw[ln - 1])}")
+                out.append(f"    {ln:6d}: {_short(rep.text(ln) or '?')}")
     if len(rep.violations) > max_violations:
         out.append(f"\n... {len(rep.violations) - max_violations} more (use --json)")
     lv = rep.liveness
@@ -83,7 +84,9 @@ def render(rep: Report, max_violations: int = 20, verbose: bool = False) -> str:
             )
     st = rep.stats
     z3s = st.get("z3")
-    if z3s:
+    if z3s and z3s.get("skipped"):
+        out.append(f"z3: per-trace obligations not run: {z3s['skipped']}")
+    elif z3s:
         out.append(
             f"z3: {z3s['proved']}/{z3s['obligations']} per-trace obligations proved (S-6 and I-1 at these "
             f"sizes, P-1 for each revealed sum's size and decoding base) in {z3s['seconds']} s"

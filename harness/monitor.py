@@ -30,6 +30,9 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
+from asfl.model import protocol
+from asfl.model.types import Proposal, View
+
 if TYPE_CHECKING:  # pragma: no cover
     from asfl.harness.world import World
 
@@ -79,7 +82,6 @@ class WhiteBoxOracle:
         self._seen = 0
         self.submits: dict[tuple[int, int], dict[str, Any]] = {}
         self.models: dict[int, set[str]] = defaultdict(set)
-        self.released: dict[str, set[tuple[int, int]]] = defaultdict(set)
 
     def _accepted(self, world: World, node: str, tau: int, c: int) -> Any:
         agg = world.built.aggregators.get(node)
@@ -130,22 +132,29 @@ class WhiteBoxOracle:
         return out
 
     def _counts(self, world: World, ev: dict[str, Any]) -> list[Violation]:
-        """D-12: the coordinator's count view is its released (certified and held) sets."""
+        """D-12 on the coordinator's real state: the model's count view
+        (:func:`asfl.model.protocol.count_view`, the checker's too) over the views the
+        implementation holds (its accepted proposals and certificates)."""
         node, tau = ev["node"], ev["round"]
-        want = dict.fromkeys(ev["members"], 0)
-        for t, c in self.released[node]:
-            acc = self._accepted(world, node, t, c)
-            if t < tau and acc is not None:
-                for e in acc.proposal.entries:
-                    if e.client in want:
-                        want[e.client] += 1
+        agg = world.built.aggregators.get(node)
+        if agg is None:
+            return []
+        views = []
+        for (t, c), st in agg.clusters.items():
+            if st.accepted is None:
+                continue
+            q = Proposal(t, c, tuple(e.client for e in st.accepted.proposal.entries))
+            certified = st.certificate is not None and st.certificate.pd == st.accepted.pd
+            views.append(View(first=q, cert=q if certified else None))
+        view = protocol.count_view(views, tau)
+        want = {i: view.get(i, 0) for i in ev["members"]}
         got = dict(zip(ev["members"], ev["counts"], strict=False))
         if got != want:
             return [
                 Violation(
                     "F-3",
                     f"{node}'s count view for ({tau}, {ev['cluster']}) is {got}, "
-                    f"its certified sets give {want} (D-12)",
+                    f"the model's D-12 over its state gives {want}",
                     ev["seq"],
                     "oracle",
                 )
@@ -170,8 +179,6 @@ class WhiteBoxOracle:
                 out += self._reconstruct(world, ev)
             elif kind == "endorse":
                 out += self._endorse(world, ev)
-            elif kind == "release":
-                self.released[ev["node"]].add((ev["round"], ev["cluster"]))
             elif kind == "propose":
                 out += self._counts(world, ev)
             elif kind == "accept":

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from asfl.model.digests import proposal_digest
 from asfl.model.field import P, derive, to_b64, vsum
 from asfl.model.params import Params
 from asfl.model.protocol import client_can_step
@@ -56,8 +57,13 @@ class Renderer:
     def r(self, i: int, tau: int) -> np.ndarray:
         return derive(f"r/{self.seed}/{i}/{tau}", self.dim)
 
+    @staticmethod
+    def sd(i: int, tau: int) -> str:
+        return H("sd", i, tau)
+
     def pd(self, q: Proposal) -> str:
-        return H("pd", q.tau, q.c, q.clients)
+        """The proposal digest of §4, from the submission digests of its set."""
+        return proposal_digest(q.tau, q.c, [(i, self.sd(i, q.tau)) for i in q.clients])
 
     def md(self, q: Proposal) -> str:
         return H("md", self.pd(q))
@@ -128,7 +134,7 @@ class Renderer:
             self.put("local_step", node, model_round=e[2])
         elif kind == "submit":
             i, tau, c = int(node[1:]), e[2], e[3]
-            f: dict[str, Any] = {"round": tau, "cluster": c, "sd": H("sd", i, tau)}
+            f: dict[str, Any] = {"round": tau, "cluster": c, "sd": self.sd(i, tau)}
             if self.ghost:
                 f["ghost"] = {"x": to_b64(self.x(i, tau)), "r": to_b64(self.r(i, tau))}
             self.put("submit", node, **f)

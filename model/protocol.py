@@ -8,6 +8,7 @@ predicates; a message that fails a guard is dropped and changes nothing (R-3).
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from itertools import combinations
 
@@ -71,10 +72,16 @@ def broadcast_aggs(ctx: Ctx, kind: str, src: str, tau: int, c: int, **kw: object
 # =====================================================================================
 
 
+def pending_rounds(p: Params, n_accepted: int, submitted: Iterable[int]) -> list[int]:
+    """Rounds accepted (``0 .. n_accepted - 1``) but not yet submitted for (R-5, D-13),
+    in increasing order: the submissions of the client's next local step."""
+    done = set(submitted)
+    return [t for t in range(min(n_accepted, p.R)) if t not in done]
+
+
 def client_pending_rounds(p: Params, st: ClientState) -> list[int]:
     """Rounds accepted but not yet submitted for (R-5, D-13), in increasing order."""
-    top = min(len(st.accepted), p.R)
-    return [t for t in range(top) if t not in st.submitted]
+    return pending_rounds(p, len(st.accepted), st.submitted)
 
 
 def client_can_step(p: Params, st: ClientState) -> bool:
@@ -154,29 +161,64 @@ def _client_verify(ctx: Ctx, i: int, st: ClientState, msg: Msg) -> ClientState:
 # =====================================================================================
 
 
-def count_views(p: Params, st: AggState, before: int) -> dict[int, int]:
-    """D-12: ``n(i)`` = number of certified proposals of rounds ``< before`` containing
-    ``i`` for which this aggregator holds the certificate *and* the proposal."""
+def count_view(views: Iterable[View], before: int) -> dict[int, int]:
+    """D-12 over any views of one aggregator: ``n(i)`` = number of certified proposals of
+    rounds ``< before`` containing ``i`` for which it holds the certificate *and* the
+    proposal."""
     n: dict[int, int] = {}
-    for k in range(min(before, p.R) * p.n_a):
-        v = st.views[k]
-        if v.cert is not None and v.first == v.cert:
+    for v in views:
+        if v.cert is not None and v.first == v.cert and v.cert.tau < before:
             for i in v.cert.clients:
                 n[i] = n.get(i, 0) + 1
     return n
 
 
-def valid_proposal(p: Params, prop: Proposal) -> bool:
-    """R-8 guards on the set (signatures and ciphertexts are abstracted as valid):
-    members of cluster c of round tau (R-2), each once, at least q_min of them."""
+def count_views(p: Params, st: AggState, before: int) -> dict[int, int]:
+    """D-12 for an aggregator's whole state (see :func:`count_view`)."""
+    return count_view(st.views[: min(before, p.R) * p.n_a], before)
+
+
+@dataclass(frozen=True)
+class Defect:
+    """Why a proposal fails the R-8 guards: the property the clause protects and why."""
+
+    prop: str
+    reason: str
+
+
+def proposal_defects(p: Params, prop: Proposal) -> tuple[Defect, ...]:
+    """The R-8 guards on a proposal's set (signatures and ciphertexts are abstracted as
+    valid), each failed clause named: round in ``[0, R)`` (R-3), members of cluster
+    ``c`` of round ``tau`` (R-2, S-4), each once (S-4), sorted (R-7), at least ``q_min``
+    of them (S-5)."""
     cl = prop.clients
-    return (
-        0 <= prop.tau < p.R
-        and len(set(cl)) == len(cl)
-        and list(cl) == sorted(cl)
-        and set(cl) <= set(p.members(prop.tau, prop.c))
-        and len(cl) >= p.q_min
-    )
+    if not 0 <= prop.tau < p.R or not 0 <= prop.c < p.n_a:
+        return (Defect("R-3", f"(tau={prop.tau}, c={prop.c}) out of range"),)
+    out = []
+    members = set(p.members(prop.tau, prop.c))
+    if not set(cl) <= members:
+        out.append(Defect("S-4", f"set {list(cl)} names non-members of cluster {prop.c}"))
+    if len(set(cl)) != len(cl):
+        out.append(Defect("S-4", f"set {list(cl)} names a client twice"))
+    if list(cl) != sorted(cl):
+        out.append(Defect("R-7", f"set {list(cl)} not sorted"))
+    if len(set(cl)) < p.q_min:
+        out.append(Defect("S-5", f"set of {len(set(cl))} < q_min = {p.q_min} clients"))
+    return tuple(out)
+
+
+def valid_proposal(p: Params, prop: Proposal) -> bool:
+    """R-8: a proposal is valid iff it has no :func:`proposal_defects`."""
+    return not proposal_defects(p, prop)
+
+
+def close_choice(p: Params, counts: Mapping[int, int], held: Iterable[int]) -> tuple[int, ...] | None:
+    """R-6: the set a coordinator proposes now from its count view and held submissions,
+    or ``None`` (it does not close yet)."""
+    if p.bug == "greedy-close":  # BROKEN: ignores the inclusion rule
+        h = tuple(sorted(set(held)))
+        return h if len(h) >= p.q_min else None
+    return inclusion.close_decision(counts, held, p.t_c, p.B, p.q_min)
 
 
 def decode(
@@ -258,10 +300,7 @@ def try_close(ctx: Ctx, j: int, st: AggState, tau: int) -> AggState:
     members = p.members(tau, j)
     view = count_views(p, st, tau)
     counts = {i: view.get(i, 0) for i in members}
-    if p.bug == "greedy-close":  # BROKEN: ignores the inclusion rule
-        chosen: tuple[int, ...] | None = tuple(sorted(v.held)) if len(v.held) >= p.q_min else None
-    else:
-        chosen = inclusion.close_decision(counts, v.held, p.t_c, p.B, p.q_min)
+    chosen = close_choice(p, counts, v.held)
     if chosen is None:
         return st
     prop = Proposal(tau, j, chosen)
@@ -372,21 +411,37 @@ def on_release(ctx: Ctx, j: int, st: AggState, msg: Msg) -> AggState:
     return maybe_reconstruct(ctx, j, st, k)
 
 
+def reconstruct_guard(v: View) -> Proposal | None:
+    """R-11: the proposal an aggregator may decode for: not decoded yet, holding the
+    certificate and the certified proposal (P-2, I-2)."""
+    if v.result is not None or v.cert is None or v.first != v.cert:
+        return None
+    return v.cert
+
+
 def maybe_reconstruct(ctx: Ctx, j: int, st: AggState, k: int) -> AggState:
     """R-11/R-12: decode by D-4 once holding the certified proposal and enough releases."""
     v = st.views[k]
-    if v.result is not None or v.cert is None or v.first != v.cert:
+    cert = reconstruct_guard(v)
+    if cert is None:
         return st
-    rel = [(x, g) for q, x, g in v.releases if q == v.cert]
+    rel = [(x, g) for q, x, g in v.releases if q == cert]
     dec = decode(rel, ctx.p.cert_quorum, ctx.p.t_a)
     if dec is None:
         return st
     garbage, support, wrong = dec
-    res = Result(v.cert, () if garbage else v.cert.clients, garbage, len(support))
+    res = Result(cert, () if garbage else cert.clients, garbage, len(support))
     # decoded: releases are no longer needed (later ones are dropped)
     st = _set_view(st, k, v._replace(result=res, releases=frozenset()))
-    ctx.emit("reconstruct", f"A{j}", v.cert, support, wrong, res)
+    ctx.emit("reconstruct", f"A{j}", cert, support, wrong, res)
     return maybe_aggregate(ctx, j, st)
+
+
+def aggregation_clusters(p: Params, decoded: Iterable[int]) -> tuple[int, ...] | None:
+    """R-13: with results for ``>= n_a - t_a`` clusters of its round an aggregator takes
+    all of them (sorted); ``None`` while it holds fewer."""
+    got = tuple(sorted(set(decoded)))
+    return got if len(got) >= p.quorum else None
 
 
 def maybe_aggregate(ctx: Ctx, j: int, st: AggState) -> AggState:
@@ -395,14 +450,11 @@ def maybe_aggregate(ctx: Ctx, j: int, st: AggState) -> AggState:
     p = ctx.p
     while st.round < p.R:
         tau = st.round
-        results = [
-            (c, st.views[idx(p, tau, c)].result)
-            for c in range(p.n_a)
-            if st.views[idx(p, tau, c)].result is not None
-        ]
-        if len(results) < p.quorum:
+        results = {c: st.views[idx(p, tau, c)].result for c in range(p.n_a)}
+        take = aggregation_clusters(p, {c for c, r in results.items() if r is not None})
+        if take is None:
             break
-        parts = tuple((c, r.clients, r.garbage) for c, r in results if r is not None)
+        parts = tuple((c, r.clients, r.garbage) for c in take if (r := results[c]) is not None)
         model = Model(tau + 1, st.models[-1], parts)
         st = st._replace(round=tau + 1, models=st.models + (model,))
         ctx.emit("aggregate", f"A{j}", model)

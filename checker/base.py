@@ -1,0 +1,263 @@
+"""The checker's state: what the trace has shown so far, per node, plus the abstract
+model state of every honest aggregator (:class:`asfl.model.types.View` per
+``(round, cluster)``), which the rule modules advance by the model's own actions
+(specs/refinement.md). Every attribute is created in :meth:`CheckerBase.init_state`."""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import Any
+
+from asfl.checker.obligations import TraceObligations
+from asfl.checker.records import (
+    AcceptCount,
+    Author,
+    CertInfo,
+    Decoded,
+    Mark,
+    MaskUse,
+    Report,
+    Sent,
+    Stamped,
+    Step,
+    Submission,
+    Unusable,
+    Violation,
+)
+from asfl.checker.sigs import SignatureChecker
+from asfl.model.params import Params
+from asfl.model.types import Proposal, View
+
+HISTORY_LIMIT = 40
+#: histories keep the latest events only (memory bounded by the state, not the trace)
+HISTORY_KEEP = 4 * HISTORY_LIMIT
+#: Upper bounds on the header's sizes (checked before anything is allocated).
+MAX_CLIENTS = 100_000
+MAX_AGGREGATORS = 10_000
+MAX_ROUNDS = 100_000
+MAX_DIM = 10_000_000
+
+
+def ids(name: str) -> int:
+    return int(name[1:])
+
+
+class CheckerBase:
+    """Shared state and helpers of the rule modules (flow, clients, aggregators, end)."""
+
+    rep: Report
+    p: Params
+    line: int
+    events: int
+    ended: bool
+    end: dict[str, Any] | None
+    end_line: int
+    cur_node: str | None
+    step: Step
+    obligations: TraceObligations | None
+    sigs: SignatureChecker
+    delta: float
+    use_z3: bool
+    sig_mode: str
+
+    # -- header ----------------------------------------------------------------------
+    def init_state(self, h: dict[str, Any]) -> None:
+        """Bound-check the header (exit 2 naming the field), then create all state."""
+        cfg = h["config"]
+        for name, hi in (
+            ("clients", MAX_CLIENTS),
+            ("aggregators", MAX_AGGREGATORS),
+            ("rounds", MAX_ROUNDS),
+            ("dim", MAX_DIM),
+        ):
+            if cfg[name] > hi:
+                raise Unusable(1, f"header config.{name} = {cfg[name]} exceeds the checker's bound {hi}")
+        n_a, t_a, n_c = cfg["aggregators"], cfg["t_a"], cfg["clients"]
+        if n_a < 3 * t_a + 1:
+            raise Unusable(1, f"header config.t_a = {t_a} breaks n_a >= 3 t_a + 1 (n_a = {n_a}, R-1)")
+        if cfg["t_c"] >= n_c:
+            raise Unusable(1, f"header config.t_c = {cfg['t_c']} is not below config.clients = {n_c}")
+        for j in h["byzantine"]:
+            if not 0 <= j < n_a:
+                raise Unusable(1, f"header byzantine id {j} out of range")
+        for i in h["crashed"]:
+            if not 0 <= i < n_c:
+                raise Unusable(1, f"header crashed id {i} out of range")
+        try:
+            genesis = bytes.fromhex(cfg["genesis"])
+        except ValueError:
+            raise Unusable(1, "header config.genesis is not hex") from None
+        self.p = Params(
+            n_a=n_a,
+            t_a=t_a,
+            n_c=n_c,
+            t_c=cfg["t_c"],
+            q_min=cfg["q_min"],
+            B=cfg["lead_bound"],
+            R=cfg["rounds"],
+            genesis=genesis,
+            byzantine=frozenset(h["byzantine"]),
+            crashed=frozenset(h["crashed"]),
+        )
+        self.n_a, self.t_a, self.n_c, self.t_c = n_a, t_a, n_c, cfg["t_c"]
+        self.q_min, self.R, self.dim, self.rule = cfg["q_min"], cfg["rounds"], cfg["dim"], cfg["rule"]
+        self.z: float = cfg["noise_multiplier"]
+        self.quorum = n_a - t_a
+        self.byz = set(h["byzantine"])
+        self.crashed_cfg = set(h["crashed"])
+        self.header: dict[str, Any] = h
+        self.ghost: bool = h["ghost"]
+        self.genesis_model: str = h["genesis_model"]
+        self.honest_aggs = [j for j in range(n_a) if j not in self.byz]
+        self.sigs = SignatureChecker(h["keys"], enabled=self.sig_mode == "all")
+        self.obligations = TraceObligations(n_a, t_a) if self.use_z3 else None
+        self.line = 1
+        self.events = 0
+        self.ended = False
+        self.end = None
+        self.end_line = 0
+        self.cur_node = None
+        self.step = Step()
+        # wire (T-FLOW)
+        self.msgs: dict[int, Sent] = {}
+        # envelope digest -> its author: the honest node that signed it (signature
+        # verified), else the Byzantine node that sent it first. A forwarded copy of the
+        # envelope counts as the signer's message.
+        self.author: dict[str, Author] = {}
+        self.byz_author: dict[str, Author] = {}
+        self.first_sent: dict[tuple[str, str, int | None, int | None], int] = {}
+        # node -> line of its last opaque Byzantine deliver it did not drop
+        self.last_wild: dict[str, int] = {}
+        self.delivered: dict[int, int] = {}  # id -> line
+        self.dropped: set[int] = set()
+        self.got: set[tuple[str, str, str, int | None, int | None]] = set()
+        self.got_announce: set[tuple[str, str]] = set()  # (client, aggregator)
+        self.releases_got: dict[tuple[str, int, int], set[int]] = {}  # (node,tau,c) -> releasers
+        # clients
+        self.crashed_at: dict[str, int] = {}
+        self.masks: dict[str, MaskUse] = {}
+        self.accepted: dict[int, list[str]] = {i: [self.genesis_model] for i in range(n_c)}
+        self.submitted: dict[int, set[int]] = {i: set() for i in range(n_c)}
+        self.accept_counts: list[AcceptCount] = []
+        self.unmatched_accepts = 0
+        self.subs: dict[tuple[int, int], Submission] = {}  # (tau, i)
+        # aggregators: the model's views of each honest aggregator, and digests
+        self.views: dict[int, dict[tuple[int, int], View]] = {j: {} for j in self.honest_aggs}
+        self.rounds: dict[int, int] = dict.fromkeys(self.honest_aggs, 0)  # model AggState.round
+        self.models: dict[int, list[str]] = {j: [self.genesis_model] for j in self.honest_aggs}
+        self.proposed: dict[tuple[int, int], Stamped] = {}  # (tau, c) -> honest proposal
+        self.props: dict[str, Proposal] = {}  # pd -> proposal (honest propose)
+        self.endorsed_sets: dict[str, Proposal] = {}  # pd -> proposal named by honest endorsers
+        self.inferred: dict[str, Proposal] = {}  # pd -> proposal found from ghost sums
+        self.endorsed: dict[tuple[int, int, int], Stamped] = {}  # (j, tau, c)
+        self.endorsers: dict[str, set[int]] = {}  # pd -> honest endorsers
+        self.md_of: dict[str, str] = {}
+        self.certified: dict[tuple[int, int, int], Stamped] = {}
+        self.cert_pds: dict[tuple[int, int], dict[str, int]] = {}  # (tau,c) -> pd -> first line
+        self.cert_info: dict[str, CertInfo] = {}
+        self.owner: dict[tuple[int, int], str] = {}  # (tau, i) -> certified pd containing it
+        self.released: dict[tuple[int, int, int], Stamped] = {}
+        self.recon: dict[tuple[int, int, int], Decoded] = {}
+        self.results: dict[str, str] = {}  # pd -> result digest
+        self.p1_unsearched = 0  # revealed sums of unnamed sets beyond the subset budget
+        self.agg_models: dict[tuple[int, str], int] = {}  # (round, model digest) -> producer
+        self.agg_by: dict[tuple[int, int], str] = {}  # (j, round) -> model digest
+        # histories
+        self.hist_tc: dict[tuple[int, int], deque[Mark]] = {}
+        self.hist_node: dict[str, deque[int]] = {}
+
+    # -- reporting -------------------------------------------------------------------
+    def viol(self, prop: str, msg: str, key: tuple[int, int] | None = None, node: str | None = None) -> None:
+        hist: list[int] = []
+        if key is not None:
+            # protocol events of every node on (tau, c), wire events of this node only
+            me = self.cur_node
+            hist = [
+                m.line
+                for m in self.hist_tc.get(key, ())
+                if m.line < self.line and (m.protocol or m.node == me)
+            ]
+        elif node is not None:
+            hist = [x for x in self.hist_node.get(node, ()) if x < self.line]
+        self.rep.violations.append(Violation(prop, self.line, msg, hist[-HISTORY_LIMIT:]))
+
+    def viol_at(self, line: int, prop: str, msg: str, **kw: Any) -> None:
+        """A violation attributed to an earlier line (step and end-of-trace checks)."""
+        saved, self.line = self.line, line
+        self.viol(prop, msg, **kw)
+        self.line = saved
+
+    def hist(self, ev: dict[str, Any], key: tuple[int, int] | None) -> None:
+        if key is not None:
+            self.mark(key, Mark(self.line, ev["node"], True))
+        self.hist_node.setdefault(ev["node"], deque(maxlen=HISTORY_KEEP)).append(self.line)
+
+    def mark(self, key: tuple[int, int], m: Mark) -> None:
+        self.hist_tc.setdefault(key, deque(maxlen=HISTORY_KEEP)).append(m)
+
+    # -- who is who ------------------------------------------------------------------
+    def is_byz(self, node: str) -> bool:
+        return node[0] == "A" and ids(node) in self.byz
+
+    def honest_agg(self, node: str) -> int | None:
+        """Aggregator id of an honest aggregator, else report and return None."""
+        if node[0] != "A":
+            self.viol("T-STEP", f"{node} is not an aggregator")
+            return None
+        j = ids(node)
+        if j in self.byz:
+            self.viol("T-STEP", f"Byzantine {node} wrote a protocol event")
+            return None
+        return j
+
+    def in_step(self, node: str, what: str) -> bool:
+        if self.step.node != node:
+            self.viol("T-STEP", f"{what} by {node} outside a step of {node} (step of {self.step.node})")
+            return False
+        if node in self.crashed_at:
+            self.viol("T-STEP", f"{what} by {node} after its crash")
+            return False
+        return True
+
+    def received(self, node: str, typ: str, src: str, tau: int, c: int | None) -> bool:
+        """Was a ``typ`` message of ``src`` for (tau, c) delivered to ``node``? Also
+        true when ``src`` had sent one (to anyone) before a Byzantine node delivered
+        to ``node`` a message labelled junk that ``node`` did not drop: the trace does
+        not say what such a message carried, so it may have been ``src``'s envelope
+        (any Byzantine node can carry any Byzantine node's signed message). A dropped
+        message changed nothing (R-3)."""
+        if (node, typ, src, tau, c) in self.got:
+            return True
+        wild = self.last_wild.get(node, 0)
+        st = self.step
+        if st.wild and st.node == node and not st.dropped:  # this step's, not dropped (yet)
+            wild = st.line
+        if self.is_byz(src):  # colluding Byzantine nodes sign anything
+            return wild > 0
+        sent = self.first_sent.get((src, typ, tau, c))
+        return sent is not None and wild > sent
+
+    # -- proposals -------------------------------------------------------------------
+    def clusters(self, tau: int) -> tuple[tuple[int, ...], ...]:
+        return self.p.clusters(tau)
+
+    def proposal_of(self, pd: str) -> Proposal | None:
+        """The proposal a digest stands for: from the honest coordinator's ``propose``,
+        else from an honest ``endorse`` (Byzantine coordinators), else inferred from
+        ghosts."""
+        return self.props.get(pd) or self.endorsed_sets.get(pd) or self.inferred.get(pd)
+
+    def clients_of(self, pd: str) -> tuple[int, ...] | None:
+        q = self.proposal_of(pd)
+        return None if q is None else q.clients
+
+    def as_proposal(self, tau: int, c: int, pd: str) -> Proposal:
+        """The model's value for ``pd``; a digest whose set no event names stands for the
+        empty set, which no honest aggregator holds (so the model's guards refuse it)."""
+        return self.proposal_of(pd) or Proposal(tau, c, ())
+
+    def view(self, j: int, tau: int, c: int) -> View:
+        return self.views[j].get((tau, c)) or View()
+
+    def set_view(self, j: int, tau: int, c: int, v: View) -> None:
+        self.views[j][(tau, c)] = v

@@ -1,0 +1,134 @@
+"""Client events (R-2, R-5, D-13, R-15): each fires the model's client action on the
+client's state as the trace shows it (specs/refinement.md)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from asfl.checker.base import ids
+from asfl.checker.flow import FlowRules
+from asfl.checker.records import AcceptCount, MaskUse, Submission
+from asfl.model import protocol
+from asfl.model.field import from_b64
+
+
+class ClientRules(FlowRules):
+    def client(self, node: str, what: str) -> int | None:
+        if node[0] != "C":
+            self.viol("T-STEP", f"{what} by {node}, not a client")
+            return None
+        return ids(node)
+
+    def on_local_step(self, ev: dict[str, Any]) -> None:
+        """R-4 / D-13: a local step trains on the newest accepted model and owes one
+        submission per accepted, unsubmitted round, in increasing order
+        (:func:`model.protocol.pending_rounds`)."""
+        node = ev["node"]
+        self.new_step(node)
+        i = self.client(node, "local_step")
+        if i is None:
+            return
+        if node in self.crashed_at:
+            self.viol("T-STEP", f"local_step by {node} after its crash")
+        r, acc = ev["model_round"], self.accepted[i]
+        if r >= len(acc):
+            self.viol("R-15", f"{node} trains on round {r} without having accepted it", node=node)
+        elif r != len(acc) - 1:
+            self.viol("D-13", f"{node} trains on round {r}, not its newest model {len(acc) - 1}", node=node)
+        due = protocol.pending_rounds(self.p, len(acc), self.submitted[i])
+        if not due:  # the model's guard client_can_step: a step owes a submission
+            self.viol("D-13", f"{node} takes a local step with no round to submit", node=node)
+        self.step.submits_due = due
+        self.hist(ev, None)
+
+    def on_submit(self, ev: dict[str, Any]) -> None:
+        node, tau, c = ev["node"], ev["round"], ev["cluster"]
+        self.hist(ev, (tau, c))
+        i = self.client(node, "submit")
+        if i is None:
+            return
+        self.in_step(node, "submit")
+        if tau >= self.R:
+            self.viol("R-5", f"{node} submits for round {tau} >= R", key=(tau, c))
+            return
+        if tau in self.submitted[i]:
+            self.viol("R-5", f"{node} submits twice for round {tau}", key=(tau, c))
+        elif tau >= len(self.accepted[i]):
+            self.viol("R-5", f"{node} submits for round {tau} without a model of round {tau}", key=(tau, c))
+        due = self.step.submits_due
+        if due and tau == due[0]:
+            due.pop(0)
+        else:
+            self.viol("D-13", f"{node} submits round {tau}; its local step owes rounds {due}", key=(tau, c))
+        self.submitted[i].add(tau)
+        want = self.p.cluster_of(i, tau)
+        if c != want:
+            self.viol("R-2", f"{node} submits to cluster {c}, its cluster is {want}", key=(tau, c))
+        self.subs[(tau, i)] = Submission(c, ev["sd"], self.ghost_x(ev, node, (tau, c)), self.line)
+        self.expect("R-5", "submit", tau, c, 1)
+
+    def ghost_x(self, ev: dict[str, Any], node: str, key: tuple[int, int]) -> Any:
+        """The submission's ghost update; with a ghost header a missing or undecodable
+        ghost is a P-1 violation (never a skipped check); masks are unique (P-2, D-2)."""
+        g = ev.get("ghost")
+        if not self.ghost:
+            if g is not None:
+                self.viol("T-HEADER", f"{node}'s submit carries ghost fields; the header says ghost: false")
+            return None
+        if g is None:
+            self.viol("P-1", f"{node}'s submit has no ghost fields; the header declares them", key=key)
+            return None
+        try:
+            x = from_b64(g["x"])
+            r = from_b64(g["r"])
+        except ValueError:
+            self.viol("P-1", f"{node}'s ghost x or r is not base64 of uint32s", key=key)
+            return None
+        if x.shape != (self.dim,) or r.shape != (self.dim,):
+            self.viol("P-1", f"{node}'s ghost vectors have length {x.shape[0]}, not dim {self.dim}", key=key)
+            return None
+        prior = self.masks.setdefault(g["r"], MaskUse(node, key[0], self.line))
+        if prior.line != self.line:
+            self.viol(
+                "P-2",
+                f"{node}'s round-{key[0]} mask equals the mask of {prior.client} round {prior.round} "
+                f"(line {prior.line}): the masks reveal the difference of the updates (D-2)",
+                key=key,
+            )
+        return x
+
+    def on_accept(self, ev: dict[str, Any]) -> None:
+        node, r, frm, model = ev["node"], ev["round"], ev["from"], ev["model"]
+        self.hist(ev, None)
+        i = self.client(node, "accept")
+        if i is None:
+            return
+        self.in_step(node, "accept")
+        acc = self.accepted[i]
+        if r == 0 or r > self.R:
+            self.viol("R-15", f"{node} accepts a model of round {r} outside 1..R", node=node)
+            return
+        if r < len(acc):
+            self.viol("R-15", f"{node} accepts a second model for round {r}", node=node)
+            return
+        if r > len(acc):
+            self.viol("R-15", f"{node} accepts round {r} before round {len(acc)}", node=node)
+        if (node, frm) not in self.got_announce and not self.received(node, "announce", frm, r, None):
+            self.viol("R-15", f"{node} accepts from {frm} without an announce from it", node=node)
+        if frm[0] == "A" and not self.is_byz(frm):
+            mine = self.agg_by.get((ids(frm), r))
+            if mine != model:
+                self.viol(
+                    "I-3",
+                    f"{node} accepts model {model[:12]} from {frm}, "
+                    f"which made {str(mine)[:12]} for round {r}",
+                    node=node,
+                )
+        elif (r, model) not in self.agg_models:
+            # a Byzantine aggregator may announce a model no honest one made; R-15 lets
+            # the client verify it; the trace cannot show the evidence. Informational.
+            self.unmatched_accepts += 1
+        while len(acc) < r:
+            acc.append("?")
+        acc.append(model)
+        self.accept_counts.append(AcceptCount(self.line, i, r, ev["count"]))

@@ -1,0 +1,212 @@
+"""Message flow (T-FLOW) and step structure (T-STEP): what the model cannot know about a
+trace. Every ``send`` is checked for its kind and signature, Byzantine senders included
+(I-4); every honest send is justified by a protocol event of its step and every
+protocol event is followed by the sends its rule prescribes (R-5, R-7, R-8, R-10, R-14),
+decided when the step closes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from asfl.checker.base import CheckerBase, ids
+from asfl.checker.records import Author, Mark, Sent, Step
+
+#: kinds of signed envelopes (``junk``: bytes that are not one)
+KINDS = frozenset({"submit", "propose", "endorse", "release", "announce"})
+#: which role sends which kind (R-3)
+SENDER_ROLE = {"submit": "C", "propose": "A", "endorse": "A", "release": "A", "announce": "A"}
+#: the rules that prescribe honest sends, by message kind
+PRESCRIBED = {"submit": "R-5", "propose": "R-7", "endorse": "R-8", "release": "R-10", "announce": "R-14"}
+
+
+class FlowRules(CheckerBase):
+    def in_range(self, ev: dict[str, Any]) -> bool:
+        """Node names, clusters, rounds and client lists within the configuration."""
+        for f in ("node", "to", "from"):
+            n = ev.get(f)
+            if n is not None and ids(n) >= (self.n_a if n[0] == "A" else self.n_c):
+                self.viol("R-3", f"unknown node {n} in field {f!r}")
+                return False
+        c = ev.get("cluster")
+        if isinstance(c, int) and c >= self.n_a and ev["kind"] != "send":
+            self.viol("R-3", f"cluster {c} out of range")
+            return False
+        r = ev.get("round")
+        lim = self.R + 1 if ev["kind"] in ("aggregate", "accept", "send") else self.R
+        if isinstance(r, int) and r >= lim:
+            self.viol("R-3", f"round {r} out of range [0, {lim})")
+            return False
+        for f in ("clients", "members", "held"):
+            if any(i >= self.n_c for i in ev.get(f, ())):
+                self.viol("S-4", f"unknown client id in {f}: {ev[f]}", key=(ev["round"], ev["cluster"]))
+                return False
+        for f in ("endorsers", "support", "wrong", "clusters"):
+            if any(i >= self.n_a for i in ev.get(f, ())):
+                self.viol("I-2", f"unknown aggregator id in {f}: {ev[f]}")
+                return False
+        return True
+
+    # -- steps -----------------------------------------------------------------------
+    def new_step(self, node: str) -> None:
+        self.close_step()
+        self.step = Step(node=node, line=self.line)
+
+    def close_step(self) -> None:
+        """Step checks, decided once the step is complete (reported at its trigger line)."""
+        st = self.step
+        node = st.node or "?"
+        cur, self.cur_node = self.cur_node, st.node  # histories are the step node's
+        if st.wild and not st.dropped and st.node is not None:
+            self.last_wild[st.node] = st.line
+        if st.msg is not None:
+            if st.junk and not st.dropped:
+                self.viol_at(
+                    st.line, "I-4", f"{node} did not drop malformed message {st.msg} (R-3)", node=node
+                )
+            if st.dropped and st.protocol:
+                self.viol_at(
+                    st.line,
+                    "I-4",
+                    f"{node} dropped message {st.msg} yet performed {st.protocol} in that step (R-3)",
+                    node=node,
+                )
+        for (rule, typ, tau, c), n in st.expect.items():
+            got = st.sent.get((typ, tau, c), 0)
+            if got < n:
+                self.viol_at(
+                    st.line,
+                    rule,
+                    f"step of {node}: {got} sends of {typ} (round {tau}, cluster {c}), expected {n}",
+                    key=(tau, c) if c is not None else None,
+                )
+        for (typ, tau, c), n in st.sent.items():
+            want = st.expect.get((PRESCRIBED.get(typ, "?"), typ, tau, c), 0)
+            if n > want:
+                self.viol_at(
+                    st.line,
+                    "T-STEP",
+                    f"step of {node}: {n} sends of {typ} (round {tau}, cluster {c}), "
+                    f"its protocol events prescribe {want}",
+                    node=node,
+                )
+        if st.submits_due:
+            self.viol_at(
+                st.line,
+                "D-13",
+                f"local step of {node} submits no update for rounds {st.submits_due} (catch-up)",
+                node=node,
+            )
+        self.step = Step()
+        self.cur_node = cur
+
+    def expect(self, rule: str, typ: str, tau: int | None, c: int | None, n: int) -> None:
+        k = (rule, typ, tau, c)
+        self.step.expect[k] = self.step.expect.get(k, 0) + n
+
+    # -- wire events -----------------------------------------------------------------
+    def check_envelope(self, node: str, typ: str, digest: str, sig: str) -> None:
+        """I-4: a kind label is a claim about a signed envelope, Byzantine senders
+        included. A known envelope (forwarded or replayed) keeps its kind; a new one
+        carries a valid signature of its sender, or of a colluding Byzantine node, of
+        the kind's role (R-3)."""
+        auth = self.author.get(digest) or self.byz_author.get(digest)
+        if auth is not None:
+            if auth.type != typ:
+                self.viol(
+                    "I-4", f"{node} relabels a {auth.type} envelope of {auth.signer} as {typ}", node=node
+                )
+            signers = [auth.signer]
+        else:
+            signers = [node]
+            if self.is_byz(node):  # colluding Byzantine nodes sign for each other
+                signers += [f"A{b}" for b in sorted(self.byz) if f"A{b}" != node]
+        ok = next((s for s in signers if self.sigs.verify(s, digest, sig)), None)
+        if ok is None:
+            who = "Byzantine" if self.is_byz(node) else "honest"
+            self.viol(
+                "I-4", f"{typ} send by {who} {node}: signature does not verify (not a {typ})", node=node
+            )
+        elif SENDER_ROLE[typ] != ok[0]:
+            self.viol("I-4", f"{typ} envelope signed by {ok}, not a {SENDER_ROLE[typ]} node", node=node)
+
+    def on_send(self, ev: dict[str, Any]) -> None:
+        node, mid, typ = ev["node"], ev["msg"], ev["type"]
+        byz = self.is_byz(node)
+        tau, c = ev.get("round"), ev.get("cluster")
+        if typ not in KINDS and typ != "junk":
+            self.viol("I-4", f"send by {node} of unknown kind {typ!r}", node=node)
+        if typ in KINDS:
+            self.check_envelope(node, typ, ev["digest"], ev["sig"])
+        if not byz:
+            self.in_step(node, "send")
+            if typ == "junk":
+                self.viol("I-4", f"honest {node} sends junk", node=node)
+        if mid in self.msgs:
+            self.viol("T-FLOW", f"message id {mid} sent twice")
+        self.msgs[mid] = Sent(node, ev["to"], typ, tau, c, self.line, ev["digest"])
+        if not byz:
+            self.author.setdefault(ev["digest"], Author(node, typ, tau, c))
+            self.first_sent.setdefault((node, typ, tau, c), self.line)
+            if self.step.node == node:
+                k = (typ, tau, c)
+                self.step.sent[k] = self.step.sent.get(k, 0) + 1
+        elif typ in KINDS:
+            self.byz_author.setdefault(ev["digest"], Author(node, typ, tau, c))
+        if isinstance(tau, int) and isinstance(c, int) and typ != "announce":
+            self.mark((tau, c), Mark(self.line, node, False))
+
+    def on_deliver(self, ev: dict[str, Any]) -> None:
+        node, mid = ev["node"], ev["msg"]
+        self.new_step(node)
+        if node in self.crashed_at:
+            self.viol("T-STEP", f"deliver to {node} after its crash")
+        m = self.msgs.get(mid)
+        if m is None:
+            self.viol("T-FLOW", f"deliver of message {mid}, never sent")
+            return
+        if m.dst != node:
+            self.viol("T-FLOW", f"message {mid} was sent to {m.dst}, delivered to {node}")
+        if m.src != ev["from"]:
+            self.viol("T-FLOW", f"message {mid} is from {m.src}, deliver says {ev['from']}")
+        if mid in self.delivered:
+            self.viol("T-FLOW", f"message {mid} delivered twice (first at line {self.delivered[mid]})")
+        self.delivered[mid] = self.line
+        self.step.msg = mid
+        self.step.junk = m.type == "junk" and not self.is_byz(node)
+        self.got.add((node, m.type, m.src, m.round, m.cluster))
+        self.step.wild = m.type not in KINDS and self.is_byz(m.src)
+        orig = self.author.get(m.digest) or self.byz_author.get(m.digest)
+        if orig is not None:
+            # a signed envelope relayed (forwarded, replayed) by any node, its signer
+            # included, is its signer's message for the round and cluster of the first send
+            self.got.add((node, orig.type, orig.signer, orig.round, orig.cluster))
+            if orig.type == "announce":
+                self.got_announce.add((node, orig.signer))
+            if orig.type == "release" and isinstance(orig.round, int) and isinstance(orig.cluster, int):
+                key = (node, orig.round, orig.cluster)
+                self.releases_got.setdefault(key, set()).add(ids(orig.signer))
+        if m.type == "announce":
+            self.got_announce.add((node, m.src))
+        if isinstance(m.round, int) and isinstance(m.cluster, int) and m.type != "announce":
+            self.mark((m.round, m.cluster), Mark(self.line, node, False))
+
+    def on_drop(self, ev: dict[str, Any]) -> None:
+        mid = ev["msg"]
+        if self.delivered.get(mid) is None or self.msgs[mid].dst != ev["node"]:
+            self.viol("T-FLOW", f"drop of message {mid} not delivered to {ev['node']}")
+        elif mid in self.dropped:
+            self.viol("T-FLOW", f"message {mid} dropped twice")
+        elif mid == self.step.msg and ev["node"] == self.step.node:
+            self.step.dropped = True
+        self.dropped.add(mid)
+
+    def on_crash(self, ev: dict[str, Any]) -> None:
+        node = ev["node"]
+        self.new_step(node)
+        # The crash event is authoritative: the header's ``crashed`` lists the planned
+        # crashes, a run (e.g. a test harness) may crash other clients too.
+        if node[0] != "C":
+            self.viol("T-STEP", f"{node} crashed but only clients crash")
+        if node in self.crashed_at:
+            self.viol("T-STEP", f"{node} crashed twice")
+        self.crashed_at[node] = self.line

@@ -1,0 +1,187 @@
+"""Typed records of the checker: its verdicts (:class:`Violation`, :class:`Report`), the
+unusable-input error, and what it remembers of the trace's events."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+
+class Unusable(Exception):
+    """The input cannot be checked (exit 2)."""
+
+    def __init__(self, line: int, message: str) -> None:
+        super().__init__(f"line {line}: {message}")
+        self.line = line
+        self.message = message
+
+
+@dataclass
+class Violation:
+    """A property (or rule) ``prop`` violated at trace line ``line``; ``history`` are the
+    lines of the earlier events it depends on."""
+
+    prop: str
+    line: int
+    message: str
+    history: list[int] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"property": self.prop, "line": self.line, "message": self.message, "history": self.history}
+
+
+@dataclass
+class Report:
+    """The verdict on one trace (the public surface of ``Checker.check_file``)."""
+
+    path: str
+    lines: int = 0
+    events: int = 0
+    violations: list[Violation] = field(default_factory=list)
+    liveness: dict[str, Any] = field(default_factory=dict)
+    fairness: dict[str, Any] = field(default_factory=dict)
+    certificates: list[dict[str, Any]] = field(default_factory=list)
+    stats: dict[str, Any] = field(default_factory=dict)
+    raw: list[str] = field(default_factory=list)  # the trace lines, when checked in memory
+    excerpts: dict[int, str] = field(default_factory=dict)  # lines cited, when streamed
+
+    @property
+    def ok(self) -> bool:
+        return not self.violations
+
+    def text(self, line: int) -> str | None:
+        """The text of trace line ``line`` (1-based), if the report holds it."""
+        if self.raw:
+            return self.raw[line - 1] if 0 < line <= len(self.raw) else None
+        return self.excerpts.get(line)
+
+    def cited(self) -> set[int]:
+        """Lines the violations cite (their own and their histories)."""
+        return {ln for v in self.violations for ln in (v.line, *v.history)}
+
+
+@dataclass(frozen=True)
+class Sent:
+    """A ``send`` event: the message ``id`` it put on the wire."""
+
+    src: str
+    dst: str
+    type: str
+    round: int | None
+    cluster: int | None
+    line: int
+    digest: str
+
+
+@dataclass(frozen=True)
+class Author:
+    """Who signed an envelope (by its digest) and what its first send said it was."""
+
+    signer: str
+    type: str
+    round: int | None
+    cluster: int | None
+
+
+@dataclass(frozen=True)
+class Submission:
+    """An honest client's ``submit`` event; ``x`` its decoded ghost update (if any)."""
+
+    cluster: int
+    sd: str
+    x: np.ndarray | None
+    line: int
+
+
+@dataclass(frozen=True)
+class Stamped:
+    """A digest an honest aggregator acted on (``pd``, with ``md`` when it has one), at
+    a trace line."""
+
+    pd: str
+    md: str
+    line: int
+
+
+@dataclass(frozen=True)
+class Decoded:
+    """An honest ``reconstruct``: the proposal decoded and its result digest."""
+
+    pd: str
+    result: str
+    line: int
+
+
+@dataclass(frozen=True)
+class MaskUse:
+    """The first submission that used a ghost mask (P-2 / D-2)."""
+
+    client: str
+    round: int
+    line: int
+
+
+@dataclass(frozen=True)
+class AcceptCount:
+    """A client's reported inclusion count at an ``accept`` (checked against F-3)."""
+
+    line: int
+    client: int
+    round: int
+    count: int
+
+
+@dataclass(frozen=True)
+class Mark:
+    """An event in the history of a ``(round, cluster)``: protocol or wire event."""
+
+    line: int
+    node: str
+    protocol: bool
+
+
+@dataclass
+class CertInfo:
+    """A certified proposal, for the report."""
+
+    round: int
+    cluster: int
+    pd: str
+    md: str
+    endorsers: list[int]
+    certified_by: list[int] = field(default_factory=list)
+    reconstructed_by: list[int] = field(default_factory=list)
+    size: int | None = None
+    supports: dict[str, list[int]] = field(default_factory=dict)
+
+    def as_dict(self, clients: tuple[int, ...] | None) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "round": self.round,
+            "cluster": self.cluster,
+            "pd": self.pd,
+            "md": self.md,
+            "certified_by": self.certified_by,
+            "endorsers": self.endorsers,
+        }
+        if self.reconstructed_by:
+            out.update(reconstructed_by=self.reconstructed_by, size=self.size, supports=self.supports)
+        out["clients"] = list(clients) if clients else None
+        return out
+
+
+@dataclass
+class Step:
+    """The open step: its node, trigger line and what it owes (T-STEP, R-n)."""
+
+    node: str | None = None
+    line: int = 0
+    msg: int | None = None  # the message delivered by the step's trigger
+    junk: bool = False  # ... sent as junk (bytes that do not decode) to an honest node
+    wild: bool = False  # ... junk from a Byzantine node (it may have carried any envelope)
+    dropped: bool = False  # ... dropped by its receiver in the step
+    protocol: list[str] = field(default_factory=list)  # state-changing protocol events
+    expect: dict[tuple[str, str, int | None, int | None], int] = field(default_factory=dict)
+    sent: dict[tuple[str, int | None, int | None], int] = field(default_factory=dict)
+    submits_due: list[int] = field(default_factory=list)  # D-13: rounds the local step owes
