@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Signer, impl_trace_set
+from trace_sets import Signer, impl_trace_set
 
 from asfl.checker.flow import KINDS as ENVELOPE_KINDS
 from asfl.checker.replay import STATEFUL, Checker

@@ -56,7 +56,7 @@ def test_report_unusable_trace(
         want = f"{bad}:6: unusable trace:"
     elif case == "binary":
         bad.write_bytes(b"\xff\xfe\x00garbage")
-        want = f"{bad}: unusable trace: not UTF-8 text"
+        want = f"{bad}:1: unusable trace: not UTF-8"
     else:
         want = f"{bad}: unusable trace: No such file or directory"
     out = tmp_path / "bad.html"
