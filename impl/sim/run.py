@@ -15,7 +15,7 @@ import numpy as np
 
 from asfl.impl import crypto
 from asfl.impl.aggregator import Aggregator
-from asfl.impl.client import Client
+from asfl.impl.client import AnnounceChecker, Client
 from asfl.impl.config import ProtocolConfig
 from asfl.impl.learning.data import Task, load_digits_task, partition_dirichlet, partition_iid
 from asfl.impl.learning.local import local_gradient
@@ -159,6 +159,7 @@ def build(
             nodes[name] = ByzantineAggregator(core, run.behaviour, np.random.default_rng([run.seed, 7, j]))
         else:
             nodes[name] = aggregators[name] = core
+    checker = AnnounceChecker(cfg, public, capacity=8 * cfg.n_aggregators)  # shared: one check per message
     for i in range(cfg.n_clients):
 
         def trainer(model: np.ndarray, r: np.random.Generator, idx: np.ndarray = parts[i]) -> np.ndarray:
@@ -174,6 +175,7 @@ def build(
             np.random.default_rng([run.seed, 1, i]),
             DeterministicEntropy(run.seed, client_name(i)),
             ghost=run.ghost,
+            checker=checker,
         )
     trace = TraceWriter(run.trace) if run.trace is not None else TraceWriter(None)
     trace.header(
