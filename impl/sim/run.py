@@ -17,10 +17,10 @@ from asfl.impl import crypto
 from asfl.impl.aggregator import Aggregator
 from asfl.impl.client import AnnounceChecker, Client
 from asfl.impl.config import ProtocolConfig
-from asfl.impl.learning.data import Task, load_digits_task, partition_dirichlet, partition_iid
+from asfl.impl.learning.data import Task, load_task, partition_dirichlet, partition_iid
 from asfl.impl.learning.local import local_gradient
+from asfl.impl.learning.models import Model, get_model
 from asfl.impl.learning.privacy import epsilon
-from asfl.impl.learning.softmax import accuracy, param_dim
 from asfl.impl.messages import model_digest
 from asfl.impl.node import PublicKeys, aggregator_name, client_name
 from asfl.impl.sim.byzantine import BEHAVIOURS, ByzantineAggregator
@@ -43,6 +43,8 @@ class RunConfig:
     crashed: int = 0
     partition: str = "iid"
     alpha: float = 0.5
+    task: str = "digits"  # used when build() is given no Task object
+    model: str = "softmax"
     slow_fraction: float = 0.0
     ghost: bool = True
     trace: Path | None = None
@@ -99,11 +101,19 @@ class Built:
     byzantine: list[int]
     crashed: list[int]
     slow: list[str] = field(default_factory=list)  # clients the timed scheduler slows down
+    model: Model = field(default_factory=lambda: get_model("softmax"))
 
 
-def protocol_for_task(cfg: ProtocolConfig, task: Task) -> ProtocolConfig:
-    """The model dimension is the task's (softmax regression parameters)."""
-    return replace(cfg, dim=param_dim(task.n_features, task.n_classes)).validate()
+def protocol_for_task(cfg: ProtocolConfig, task: Task, model: Model | None = None) -> ProtocolConfig:
+    """The model dimension is the task's (softmax regression parameters unless ``model``)."""
+    model = model or get_model("softmax")
+    return replace(cfg, dim=model.param_dim(task.n_features, task.n_classes)).validate()
+
+
+def genesis_params(cfg: ProtocolConfig, task: Task, model: Model) -> np.ndarray:
+    """The initial model, a public function of the genesis seed (R-1): zeros for softmax."""
+    rng = np.random.default_rng(np.frombuffer(hashlib.sha256(b"asfl/init" + cfg.genesis).digest(), "<u4"))
+    return model.init(task.n_features, task.n_classes, rng)
 
 
 def build(
@@ -120,8 +130,9 @@ def build(
     """
     if run.behaviour not in BEHAVIOURS:
         raise ValueError(f"unknown behaviour {run.behaviour!r}; choose from {', '.join(BEHAVIOURS)}")
-    task = task or load_digits_task(seed=0)
-    cfg = protocol_for_task(run.protocol, task)
+    model = get_model(run.model)
+    task = task or load_task(run.task, seed=0)
+    cfg = protocol_for_task(run.protocol, task, model)
     if not 0 <= run.byzantine <= cfg.n_aggregators:
         raise ValueError(f"--byzantine must be in [0, {cfg.n_aggregators}]")
     if not 0 <= run.crashed <= cfg.n_clients:
@@ -149,7 +160,7 @@ def build(
         tuple(k.sign_pub for k in cli_keys),
         tuple(k.kx_pub for k in cli_keys),
     )
-    genesis_model = np.zeros(cfg.dim)
+    genesis_model = genesis_params(cfg, task, model)
     nodes: dict[str, SimNode] = {}
     aggregators: dict[str, Aggregator] = {}
     for j in range(cfg.n_aggregators):
@@ -162,8 +173,8 @@ def build(
     checker = AnnounceChecker(cfg, public, capacity=8 * cfg.n_aggregators)  # shared: one check per message
     for i in range(cfg.n_clients):
 
-        def trainer(model: np.ndarray, r: np.random.Generator, idx: np.ndarray = parts[i]) -> np.ndarray:
-            return local_gradient(model, task, idx, cfg.batch_size, r)
+        def trainer(w: np.ndarray, r: np.random.Generator, idx: np.ndarray = parts[i]) -> np.ndarray:
+            return local_gradient(w, task, idx, cfg.batch_size, r, gradient=model.gradient)
 
         nodes[client_name(i)] = client_cls(
             cfg,
@@ -202,7 +213,7 @@ def build(
     sched = scheduler if scheduler is not None else make_scheduler(run.scheduler, run.seed, slow=slow)
     honest = {n for n in nodes if n not in {aggregator_name(j) for j in byzantine}}
     sim = Simulator(nodes, sched, trace, crash_after=crash_after, honest=honest)
-    return Built(sim, cfg, task, aggregators, byzantine, crashed, slow)
+    return Built(sim, cfg, task, aggregators, byzantine, crashed, slow, model)
 
 
 def true_inclusions(built: Built) -> dict[int, int]:
@@ -226,7 +237,7 @@ def summarise(built: Built, status: str) -> RunSummary:
     for name, agg in built.aggregators.items():
         model = agg.models[agg.round]
         finals[name] = model
-        acc[name] = accuracy(model, task.X_test, task.y_test, task.n_classes)
+        acc[name] = built.model.accuracy(model, task.X_test, task.y_test, task.n_classes)
     if status == "complete":
         detail = f"every honest aggregator finished all {cfg.rounds} rounds"
     elif status == "stalled":
