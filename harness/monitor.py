@@ -92,17 +92,17 @@ class WhiteBoxOracle:
         acc = self._accepted(world, ev["node"], tau, c)
         if acc is None:
             return []
-        clients = [e.client for e in acc.proposal.entries]
+        clients = acc.clients
         members = set(_members(world.events[0]["config"], tau)[c])
         out = []
-        for e in acc.proposal.entries:
-            sub = self.submits.get((e.client, tau))
-            if sub is None or sub["sd"] != e.sd(tau).hex():
+        for client, sd in acc.entries:
+            sub = self.submits.get((client, tau))
+            if sub is None or sub["sd"] != sd.hex():
                 out.append(
                     Violation(
                         "I-2",
                         f"{ev['node']} endorsed ({tau}, {c}) with an entry for "
-                        f"C{e.client} that is not its signed submission (R-8)",
+                        f"C{client} that is not its signed submission (R-8)",
                         ev["seq"],
                         "oracle",
                     )
@@ -136,9 +136,9 @@ class WhiteBoxOracle:
         for t, c in self.released[node]:
             acc = self._accepted(world, node, t, c)
             if t < tau and acc is not None:
-                for e in acc.proposal.entries:
-                    if e.client in want:
-                        want[e.client] += 1
+                for client in acc.clients:
+                    if client in want:
+                        want[client] += 1
         got = dict(zip(ev["members"], ev["counts"], strict=False))
         if got != want:
             return [
@@ -203,13 +203,13 @@ class WhiteBoxOracle:
                 )
             ]
         total = np.zeros(world.cfg.dim, dtype=np.uint64)
-        for e in st.accepted.proposal.entries:
-            sub = self.submits.get((e.client, tau))
-            if sub is None or sub["sd"] != e.sd(tau).hex():
+        for client, sd in st.accepted.entries:
+            sub = self.submits.get((client, tau))
+            if sub is None or sub["sd"] != sd.hex():
                 return [
                     Violation(
                         "I-2",
-                        f"{ev['node']}'s set for ({tau}, {c}) holds C{e.client}'s entry, "
+                        f"{ev['node']}'s set for ({tau}, {c}) holds C{client}'s entry, "
                         "which is not that client's signed submission",
                         ev["seq"],
                         "oracle",

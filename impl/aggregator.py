@@ -7,7 +7,7 @@ is a rule of the spec, cited where it happens.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -41,24 +41,33 @@ from asfl.impl.node import (
     send,
 )
 
+_RETIRED = np.zeros(0, dtype=gf.DTYPE)  # stands for a vector dropped after its last use
+
 
 @dataclass
 class AcceptedProposal:
     """The first valid proposal received for a ``(tau, c)``, with what this aggregator derived."""
 
-    proposal: Propose
+    entries: tuple[tuple[int, bytes], ...]  # (client, sd_i) sorted by client: what pd commits to
     pd: bytes
     md: bytes
     masked_sum: np.ndarray
     share_sum: np.ndarray  # this aggregator's share of the set's mask sum (R-10)
 
+    @property
+    def clients(self) -> list[int]:
+        return [client for client, _ in self.entries]
+
 
 @dataclass
 class ClusterResult:
-    """A certified, reconstructed cluster result and the evidence that certifies it (R-12)."""
+    """A certified, reconstructed cluster result and the evidence that certifies it (R-12).
 
-    mean: np.ndarray
-    evidence: ClusterEvidence
+    ``mean`` and ``evidence`` are ``None`` once their round is aggregated (R-13 reads them
+    for the current round only; see :meth:`Aggregator._retire`)."""
+
+    mean: np.ndarray | None
+    evidence: ClusterEvidence | None
 
 
 @dataclass
@@ -222,8 +231,9 @@ class Aggregator:
             raise Dropped("counts do not match the members")
         shares = [self._check_entry(prop.tau, e) for e in prop.entries]
         masked_sum = gf.vsum([e.y for e in prop.entries], cfg.dim)
+        entries = tuple(sorted((e.client, e.sd(prop.tau)) for e in prop.entries))
         st.accepted = AcceptedProposal(
-            prop, pd, field_digest(masked_sum), masked_sum, gf.vsum(shares, cfg.dim)
+            entries, pd, field_digest(masked_sum), masked_sum, gf.vsum(shares, cfg.dim)
         )
         endorse = Endorse(prop.tau, prop.cluster, pd, st.accepted.md)
         event = {
@@ -269,7 +279,8 @@ class Aggregator:
         st = self.clusters[(release.tau, release.cluster)]
         if sender in st.releases:
             raise Dropped(f"A{sender} already released for ({release.tau}, {release.cluster})")
-        st.releases[sender] = (release.pd, release.share_sum, sig)
+        share = release.share_sum if st.result is None else _RETIRED  # decoded already: unused
+        st.releases[sender] = (release.pd, share, sig)
         return self._progress(release.tau, release.cluster)
 
     def _progress(self, tau: int, c: int) -> list[Output]:
@@ -304,7 +315,7 @@ class Aggregator:
         if st.released or acc is None or cert is None or (acc.pd, acc.md) != cert[:2]:
             return []
         st.released = True
-        for client in (e.client for e in acc.proposal.entries):  # D-12 count view
+        for client in acc.clients:  # D-12 count view
             self.inclusions[client].add(tau)
         self._views.clear()
         release = Release(tau, c, acc.pd, acc.share_sum)
@@ -333,7 +344,7 @@ class Aggregator:
         if decoded is None:
             return []
         result = cluster_result(acc.masked_sum, decoded.secret)
-        entries = tuple(sorted((e.client, e.sd(tau)) for e in acc.proposal.entries))
+        entries = acc.entries
         support = [x - 1 for x in decoded.support]
         evidence = ClusterEvidence(
             cluster=c,
@@ -344,6 +355,8 @@ class Aggregator:
             releases=tuple((j, st.releases[j][1], st.releases[j][2]) for j in support),
         )
         st.result = ClusterResult(cluster_mean(self.cfg, result, len(entries)), evidence)
+        if tau < self.round:  # a late cluster of a round already aggregated: R-13 will not read it
+            self._retire_cluster(st)
         event: dict[str, object] = {
             "round": tau,
             "cluster": c,
@@ -371,11 +384,15 @@ class Aggregator:
             if len(results) < cfg.quorum:
                 break
             prev = self.models[tau]
-            model = next_model(cfg, prev, [r.mean for _, r in results])
+            model = next_model(cfg, prev, [r.mean for _, r in results if r.mean is not None])
             self.models[tau + 1] = model
             self.round = tau + 1
             announce = Announce(
-                tau + 1, model_digest(prev), model, cfg.rule, tuple(r.evidence for _, r in results)
+                tau + 1,
+                model_digest(prev),
+                model,
+                cfg.rule,
+                tuple(r.evidence for _, r in results if r.evidence is not None),
             )
             event = {
                 "round": tau + 1,
@@ -388,7 +405,29 @@ class Aggregator:
                 Event("aggregate", event),
                 *broadcast(self.keys, self.index, self.all_clients, announce),
             ]
+            self._retire(tau)
         return out
+
+    def _retire(self, tau: int) -> None:
+        """Round ``tau`` is aggregated: drop the payloads no rule reads any more (D-16),
+        keep the digests, flags and senders that make late
+        messages behave exactly as before (R-8's first proposal, once-only release)."""
+        for c in range(self.cfg.n_aggregators):
+            st = self.clusters.get((tau, c))
+            if st is None:
+                continue
+            if st.closed:
+                st.held = {}  # R-6 is done with them
+            if st.result is not None:  # otherwise it may still be reconstructed (R-11)
+                self._retire_cluster(st)
+
+    @staticmethod
+    def _retire_cluster(st: ClusterState) -> None:
+        """Drop a reconstructed cluster's vectors and evidence of a round already aggregated."""
+        st.result = ClusterResult(None, None)
+        st.releases = {j: (pd, _RETIRED, sig) for j, (pd, _, sig) in st.releases.items()}
+        if st.accepted is not None and st.released:
+            st.accepted = replace(st.accepted, masked_sum=_RETIRED, share_sum=_RETIRED)
 
     # -- R-16 ------------------------------------------------------------------------
 

@@ -222,7 +222,7 @@ def true_inclusions(built: Built) -> dict[int, int]:
     for agg in built.aggregators.values():
         for key, st in agg.clusters.items():
             if st.accepted is not None and st.certificate is not None and st.accepted.pd == st.certificate[0]:
-                sets[key] = tuple(e.client for e in st.accepted.proposal.entries)
+                sets[key] = tuple(st.accepted.clients)
     counts = dict.fromkeys(range(built.cfg.n_clients), 0)
     for clients in sets.values():
         for i in clients:

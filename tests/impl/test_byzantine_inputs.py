@@ -69,7 +69,9 @@ def aggregator_snapshot(agg: Aggregator) -> dict[str, Any]:
             else (*st_.certificate[:2], tuple(sorted(st_.certificate[2].items()))),
             st_.released,
             tuple(sorted((j, pd, _vec(v), sig) for j, (pd, v, sig) in st_.releases.items())),
-            None if st_.result is None else (_vec(st_.result.mean), st_.result.evidence.md),
+            None
+            if st_.result is None
+            else (_vec(st_.result.mean), st_.result.evidence and st_.result.evidence.md),
         )
         if snap != ((), False, None, (), None, False, (), None):
             clusters[key] = snap
