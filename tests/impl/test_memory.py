@@ -1,4 +1,7 @@
-"""State bounded in rounds (issue 11): what no rule reads any more is dropped.
+"""State bounded in rounds and the shared announcement memo (issue 11).
+
+What no rule reads any more is dropped (D-16), and sharing one AnnounceChecker between
+clients changes no behaviour.
 
 ``retained_bytes`` walks everything reachable from the simulator's nodes and adds the
 payload of every numpy array and byte string once. Running the same configuration for
@@ -70,3 +73,24 @@ def test_node_state_does_not_grow_with_rounds(digits_task: Task) -> None:
     assert per_round < 1.5 * kept, (per_round, kept)
     checker = built.sim.nodes["C0"].checker  # type: ignore[attr-defined]
     assert len(checker._announces) <= checker.capacity and len(checker._clusters) <= checker.capacity
+
+
+def test_shared_announce_checker_changes_no_behaviour(
+    tmp_path, small_cfg: ProtocolConfig, tiny_task: Task
+) -> None:
+    """No S/P/I/L/F property (R-3, R-15: the memo runs every check once per distinct message):
+    clients sharing one AnnounceChecker, as the simulator builds them, write byte for byte the
+    trace of clients that each check every announcement themselves, forged ones included."""
+    traces = []
+    for shared in (True, False):
+        run = RunConfig(small_cfg, seed=2, byzantine=1, behaviour="forge", trace=tmp_path / f"{shared}.jsonl")
+        built = build(run, task=tiny_task)
+        if not shared:
+            for name, node in built.sim.nodes.items():
+                if name.startswith("C"):
+                    node.checker = AnnounceChecker(built.cfg, node.public)  # type: ignore[attr-defined]
+        assert built.sim.run(2_000_000) == "complete"
+        built.sim.trace.close()
+        traces.append((tmp_path / f"{shared}.jsonl").read_bytes())
+    assert traces[0] == traces[1]
+    assert traces[0].count(b"model is not the aggregate") > 0  # forged models were rejected
