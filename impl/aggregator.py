@@ -409,17 +409,16 @@ class Aggregator:
         return out
 
     def _retire(self, tau: int) -> None:
-        """Round ``tau`` is aggregated: drop the payloads no rule reads any more (D-16),
-        keep the digests, flags and senders that make late
-        messages behave exactly as before (R-8's first proposal, once-only release)."""
+        """Round ``tau`` is aggregated: drop the payloads no rule reads any more (D-16), keep
+        the digests, flags and senders that make late messages behave exactly as before
+        (R-8's first proposal, the once-only release, duplicate drops)."""
+        for (t, c), st in self.clusters.items():
+            if t <= tau and c == self.index and st.closed and st.held:
+                st.held = {}  # R-6 is done with them (clusters that closed late included)
         for c in range(self.cfg.n_aggregators):
-            st = self.clusters.get((tau, c))
-            if st is None:
-                continue
-            if st.closed:
-                st.held = {}  # R-6 is done with them
-            if st.result is not None:  # otherwise it may still be reconstructed (R-11)
-                self._retire_cluster(st)
+            done = self.clusters.get((tau, c))
+            if done is not None and done.result is not None:  # else it may still be reconstructed (R-11)
+                self._retire_cluster(done)
 
     @staticmethod
     def _retire_cluster(st: ClusterState) -> None:
