@@ -13,11 +13,14 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from threadpoolctl import threadpool_limits
 
 from asfl.cli_types import SEED, count, number, writable_file, writing
 from asfl.impl.config import RULES, ConfigError, ProtocolConfig
+from asfl.impl.learning.data import TASKS
+from asfl.impl.learning.models import MODELS
 from asfl.impl.sim.byzantine import BEHAVIOURS
-from asfl.impl.sim.run import RunConfig, RunSummary, execute
+from asfl.impl.sim.run import RunConfig, RunSummary, build, summarise
 from asfl.impl.sim.schedulers import SCHEDULERS
 from asfl.impl.sim.simulator import Simulator
 
@@ -122,6 +125,20 @@ def config_options(func: Callable[..., Any]) -> Callable[..., Any]:
             show_default=True,
             help="Dirichlet concentration for --partition dirichlet",
         ),
+        click.option(
+            "--task",
+            type=click.Choice(TASKS),
+            default="digits",
+            show_default=True,
+            help="data set: scikit-learn digits (1,347 training samples) or MNIST-1D (16,000)",
+        ),
+        click.option(
+            "--model",
+            type=click.Choice(sorted(MODELS)),
+            default="softmax",
+            show_default=True,
+            help="softmax regression or a 2x100 ReLU MLP",
+        ),
     ]
     for option in reversed(options):
         func = option(func)
@@ -165,6 +182,8 @@ def run_config(opts: dict[str, Any]) -> RunConfig:
         partition=opts["partition"],
         alpha=opts["alpha"],
         trace=opts["trace_path"],
+        task=opts["task"],
+        model=opts["model"],
     )
 
 
@@ -242,12 +261,20 @@ def command(as_json: bool, ghost: bool, **opts: Any) -> int:
     ) as progress:
         bar = progress.add_task("rounds (slowest honest aggregator)", total=run.protocol.rounds)
 
+        honest: list[str] = []
+
         def on_step(sim: Simulator) -> None:
-            honest = [n for n in sim.honest if n.startswith("A")]
+            if not honest:  # once: scanning every node each time is quadratic in n_c
+                honest.extend(n for n in sim.honest if n.startswith("A"))
             progress.update(bar, completed=min((sim.nodes[n].rounds_done for n in honest), default=0))
 
-        with writing(run.trace or "trace"):  # the trace is the run's only output file
-            summary, _ = execute(run, on_step)
+        try:  # for instance more clients than the task has training samples
+            built = build(run)
+        except ValueError as exc:
+            raise click.UsageError(f"invalid configuration: {exc}") from None
+        # the simulator is sequential; BLAS threads on small products only contend
+        with writing(run.trace or "trace"), threadpool_limits(1):  # the trace is the run's only output
+            summary = summarise(built, built.sim.run(run.max_steps, on_step))
     if as_json:
         click.echo(summary_json(summary))
     else:

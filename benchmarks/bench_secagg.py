@@ -348,6 +348,9 @@ def run_round(w: AsflWorld, rep: int, announce_sample: int, keep_state: bool = F
     inst = Instrument()
     genesis = np.zeros(cfg.dim)
     aggs = [Aggregator(cfg, j, w.agg_keys[j], w.public, genesis) for j in range(n_a)]
+    for a in aggs:  # keep the round's results for the checks below (D-17 drops them once aggregated)
+        a._retire = lambda tau: None  # type: ignore[method-assign]
+        a._retire_cluster = lambda st: None  # type: ignore[method-assign]
     for j, a in enumerate(aggs):
         inst.instrument(a, aggregator_name(j), AGG_METHODS)
     clients = [make_client(w, i, rep) for i in range(n_c)]
@@ -419,7 +422,7 @@ def run_round(w: AsflWorld, rep: int, announce_sample: int, keep_state: bool = F
         for (_, c), st in a.clusters.items():
             if st.result is None:
                 continue
-            members = [e.client for e in st.accepted.proposal.entries]
+            members = st.accepted.clients
             plain = gf.vsum([xs[i] for i in members], cfg.dim)
             if not np.array_equal(st.result.mean, cluster_mean(cfg, plain, len(members))):
                 raise RuntimeError(f"A{j}: cluster {c} result differs from the plain sum")
@@ -449,7 +452,7 @@ def _decode_inputs(aggs: list[Aggregator]) -> dict[str, Any]:
     return {
         "share_sums": {j: a.clusters[(0, 0)].accepted.share_sum for j, a in enumerate(aggs)},
         "masked_sum": st0.accepted.masked_sum,
-        "size": len(st0.accepted.proposal.entries),
+        "size": len(st0.accepted.entries),
     }
 
 

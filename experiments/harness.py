@@ -106,10 +106,11 @@ def instrumented_classes(rec: Recorder) -> tuple[type[Client], type[Aggregator]]
         def _reconstruct(self, tau: int, c: int) -> list[Any]:
             out = super()._reconstruct(tau, c)
             st = self.clusters[(tau, c)]
-            if out and c in rec.forged_clusters and st.result is not None:
-                clients = [i for i, _ in st.result.evidence.entries]
-                forged = rec.forged_mean(tau, c, st.result.mean, clients)
-                st.result = ClusterResult(forged, st.result.evidence)
+            result = st.result  # mean and evidence are None if the round was already aggregated
+            if out and c in rec.forged_clusters and result and result.mean is not None and result.evidence:
+                clients = [i for i, _ in result.evidence.entries]
+                forged = rec.forged_mean(tau, c, result.mean, clients)
+                st.result = ClusterResult(forged, result.evidence)
             return out
 
     return RecordingClient, ForgingAggregator

@@ -94,17 +94,17 @@ class WhiteBoxOracle:
         acc = self._accepted(world, ev["node"], tau, c)
         if acc is None:
             return []
-        clients = [e.client for e in acc.proposal.entries]
+        clients = acc.clients
         members = set(_members(world.events[0]["config"], tau)[c])
         out = []
-        for e in acc.proposal.entries:
-            sub = self.submits.get((e.client, tau))
-            if sub is None or sub["sd"] != e.sd(tau).hex():
+        for client, sd in acc.entries:
+            sub = self.submits.get((client, tau))
+            if sub is None or sub["sd"] != sd.hex():
                 out.append(
                     Violation(
                         "I-2",
                         f"{ev['node']} endorsed ({tau}, {c}) with an entry for "
-                        f"C{e.client} that is not its signed submission (R-8)",
+                        f"C{client} that is not its signed submission (R-8)",
                         ev["seq"],
                         "oracle",
                     )
@@ -143,7 +143,7 @@ class WhiteBoxOracle:
         for (t, c), st in agg.clusters.items():
             if st.accepted is None:
                 continue
-            q = Proposal(t, c, tuple(e.client for e in st.accepted.proposal.entries))
+            q = Proposal(t, c, tuple(st.accepted.clients))
             certified = st.certificate is not None and st.certificate.pd == st.accepted.pd
             views.append(View(first=q, cert=q if certified else None))
         view = protocol.count_view(views, tau)
@@ -210,13 +210,13 @@ class WhiteBoxOracle:
                 )
             ]
         total = np.zeros(world.cfg.dim, dtype=np.uint64)
-        for e in st.accepted.proposal.entries:
-            sub = self.submits.get((e.client, tau))
-            if sub is None or sub["sd"] != e.sd(tau).hex():
+        for client, sd in st.accepted.entries:
+            sub = self.submits.get((client, tau))
+            if sub is None or sub["sd"] != sd.hex():
                 return [
                     Violation(
                         "I-2",
-                        f"{ev['node']}'s set for ({tau}, {c}) holds C{e.client}'s entry, "
+                        f"{ev['node']}'s set for ({tau}, {c}) holds C{client}'s entry, "
                         "which is not that client's signed submission",
                         ev["seq"],
                         "oracle",

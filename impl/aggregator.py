@@ -7,7 +7,7 @@ is a rule of the spec, cited where it happens.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -50,24 +50,33 @@ from asfl.impl.node import (
 )
 from asfl.impl.trace import b64
 
+_RETIRED = np.zeros(0, dtype=gf.DTYPE)  # stands for a vector dropped after its last use
+
 
 @dataclass
 class AcceptedProposal:
     """The first valid proposal received for a ``(tau, c)``, with what this aggregator derived."""
 
-    proposal: Propose
+    entries: tuple[tuple[int, bytes], ...]  # (client, sd_i) sorted by client: what pd commits to
     pd: bytes
     md: bytes
     masked_sum: np.ndarray
     share_sum: np.ndarray  # this aggregator's share of the set's mask sum (R-10)
 
+    @property
+    def clients(self) -> list[int]:
+        return [client for client, _ in self.entries]
+
 
 @dataclass
 class ClusterResult:
-    """A certified, reconstructed cluster result and the evidence that certifies it (R-12)."""
+    """A certified, reconstructed cluster result and the evidence that certifies it (R-12).
 
-    mean: np.ndarray
-    evidence: ClusterEvidence
+    ``mean`` and ``evidence`` are ``None`` once their round is aggregated (R-13 reads them
+    for the current round only; see :meth:`Aggregator._retire`)."""
+
+    mean: np.ndarray | None
+    evidence: ClusterEvidence | None
 
 
 @dataclass(frozen=True)
@@ -128,6 +137,7 @@ class Aggregator:
         self.round = 0
         self.models: dict[int, np.ndarray] = {0: genesis_model}
         self.inclusions: dict[int, set[int]] = defaultdict(set)  # client -> rounds (D-12 count view)
+        self._views: dict[int, tuple[dict[int, int], int]] = {}  # round -> cached view (R-6)
         self.all_aggregators = [aggregator_name(j) for j in range(cfg.n_aggregators)]
         self.all_clients = [client_name(i) for i in range(cfg.n_clients)]
 
@@ -179,13 +189,26 @@ class Aggregator:
         """``n(i)``: certified-and-held proposals of rounds before ``tau`` containing ``i`` (D-12)."""
         return {i: sum(1 for r in self.inclusions[i] if r < tau) for i in members}
 
+    def _close_view(self, tau: int) -> tuple[dict[int, int], int]:
+        """The count view of my round-``tau`` members and how many are eligible (R-6), kept
+        until the view changes (a release, R-10) rather than recomputed per submission."""
+        view = self._views.get(tau)
+        if view is None:
+            members = self.cfg.clusters(tau)[self.index]
+            counts = self.count_view(tau, members)
+            n_eligible = len(inclusion.eligible(members, counts, self.cfg.t_c, self.cfg.lead_bound))
+            view = self._views[tau] = (counts, n_eligible)
+        return view
+
     def _try_close(self, tau: int) -> list[Output]:
         """Close ``(tau, me)`` if the inclusion rule allows it (R-6) and propose (R-7)."""
         cfg, st = self.cfg, self.clusters[(tau, self.index)]
         if st.closed or not st.held:
             return []
+        counts, n_eligible = self._close_view(tau)
+        if len(st.held) < max(cfg.q_min, n_eligible - cfg.t_c):  # necessary for closing (R-6)
+            return []
         members = cfg.clusters(tau)[self.index]
-        counts = self.count_view(tau, members)
         chosen = inclusion.close(
             members, counts, set(st.held), t_c=cfg.t_c, lead_bound=cfg.lead_bound, q_min=cfg.q_min
         )
@@ -232,8 +255,9 @@ class Aggregator:
             raise Dropped("counts do not match the members")
         shares = [self._check_entry(prop.tau, e) for e in prop.entries]
         masked_sum = gf.vsum([e.y for e in prop.entries], cfg.dim)
+        entries = tuple(sorted((e.client, e.sd(prop.tau)) for e in prop.entries))
         st.accepted = AcceptedProposal(
-            prop, pd, field_digest(masked_sum), masked_sum, gf.vsum(shares, cfg.dim)
+            entries, pd, field_digest(masked_sum), masked_sum, gf.vsum(shares, cfg.dim)
         )
         endorse = Endorse(prop.tau, prop.cluster, pd, st.accepted.md)
         return [
@@ -272,7 +296,8 @@ class Aggregator:
         st = self.clusters[(release.tau, release.cluster)]
         if sender in st.releases:
             raise Dropped(f"A{sender} already released for ({release.tau}, {release.cluster})")
-        st.releases[sender] = ReleasedShare(release.pd, release.share_sum, sig)
+        share = release.share_sum if st.result is None else _RETIRED  # decoded already: unused
+        st.releases[sender] = ReleasedShare(release.pd, share, sig)
         return self._progress(release.tau, release.cluster)
 
     def _progress(self, tau: int, c: int) -> list[Output]:
@@ -300,8 +325,9 @@ class Aggregator:
         if st.released or acc is None or cert is None or (acc.pd, acc.md) != (cert.pd, cert.md):
             return []
         st.released = True
-        for client in (e.client for e in acc.proposal.entries):  # D-12 count view
+        for client in acc.clients:  # D-12 count view
             self.inclusions[client].add(tau)
+        self._views.clear()
         release = Release(tau, c, acc.pd, acc.share_sum)
         out: list[Output] = [
             ReleaseEvent(tau, c, acc.pd.hex(), field_digest(acc.share_sum).hex()),
@@ -322,7 +348,7 @@ class Aggregator:
         if decoded is None:
             return []
         result = cluster_result(acc.masked_sum, decoded.secret)
-        entries = tuple(sorted((e.client, e.sd(tau)) for e in acc.proposal.entries))
+        entries = acc.entries
         support = [x - 1 for x in decoded.support]
         evidence = ClusterEvidence(
             cluster=c,
@@ -333,6 +359,8 @@ class Aggregator:
             releases=tuple((j, st.releases[j].share_sum, st.releases[j].sig) for j in support),
         )
         st.result = ClusterResult(cluster_mean(self.cfg, result, len(entries)), evidence)
+        if tau < self.round:  # a late cluster of a round already aggregated: R-13 will not read it
+            self._retire_cluster(st)
         wrong = [x - 1 for x in decoded.inconsistent]
         ghost = {"sum": b64(result)} if self.ghost else None
         digest = field_digest(result).hex()
@@ -352,11 +380,15 @@ class Aggregator:
             if len(results) < cfg.quorum:
                 break
             prev = self.models[tau]
-            model = next_model(cfg, prev, [r.mean for _, r in results])
+            model = next_model(cfg, prev, [r.mean for _, r in results if r.mean is not None])
             self.models[tau + 1] = model
             self.round = tau + 1
             announce = Announce(
-                tau + 1, model_digest(prev), model, cfg.rule, tuple(r.evidence for _, r in results)
+                tau + 1,
+                model_digest(prev),
+                model,
+                cfg.rule,
+                tuple(r.evidence for _, r in results if r.evidence is not None),
             )
             clusters = [c for c, _ in results]
             out += [
@@ -365,7 +397,28 @@ class Aggregator:
                 ),
                 *broadcast(self.keys, self.index, self.all_clients, announce),
             ]
+            self._retire(tau)
         return out
+
+    def _retire(self, tau: int) -> None:
+        """Round ``tau`` is aggregated: drop the payloads no rule reads any more (D-17), keep
+        the digests, flags and senders that make late messages behave exactly as before
+        (R-8's first proposal, the once-only release, duplicate drops)."""
+        for (t, c), st in self.clusters.items():
+            if t <= tau and c == self.index and st.closed and st.held:
+                st.held = {}  # R-6 is done with them (clusters that closed late included)
+        for c in range(self.cfg.n_aggregators):
+            done = self.clusters.get((tau, c))
+            if done is not None and done.result is not None:  # else it may still be reconstructed (R-11)
+                self._retire_cluster(done)
+
+    @staticmethod
+    def _retire_cluster(st: ClusterState) -> None:
+        """Drop a reconstructed cluster's vectors and evidence of a round already aggregated."""
+        st.result = ClusterResult(None, None)
+        st.releases = {j: replace(r, share_sum=_RETIRED) for j, r in st.releases.items()}
+        if st.accepted is not None and st.released:
+            st.accepted = replace(st.accepted, masked_sum=_RETIRED, share_sum=_RETIRED)
 
     # -- R-16 ------------------------------------------------------------------------
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import numpy as np
 
@@ -44,10 +46,95 @@ Entropy = Callable[[int], bytes]
 class PendingAnnounce:
     """An announcement whose evidence verified but whose ``prev`` is not yet verified (R-15b)."""
 
-    announce: Announce
-    sender: int
+    checked: CheckedAnnounce
     means: list[np.ndarray]
     msg: int
+
+    @property
+    def announce(self) -> Announce:
+        return self.checked.announce
+
+
+class CheckedAnnounce:
+    """An ``announce`` that decoded, whose envelope signature verified and whose round is
+    in range (R-3): what its bytes alone determine, whoever receives them."""
+
+    def __init__(self, sender: int, announce: Announce) -> None:
+        self.sender, self.announce = sender, announce
+        self.model_digest = model_digest(announce.model)
+        self._clusters_of: dict[int, list[int]] | None = None
+
+    def clusters_with(self, client: int) -> list[int]:
+        """The clusters of the evidence whose certified set lists ``client`` (D-12)."""
+        if self._clusters_of is None:
+            self._clusters_of = {}
+            for ev in self.announce.evidence:
+                for i, _ in ev.entries:
+                    self._clusters_of.setdefault(i, []).append(ev.cluster)
+        return self._clusters_of.get(client, [])
+
+
+class AnnounceChecker:
+    """Checks ``announce`` messages and cluster evidence: a memo of pure functions (R-3, R-15c).
+
+    Decoding, the envelope signature and a cluster's evidence depend only on the bytes,
+    the configuration and the public keys, so a runtime may share one checker between
+    its clients: each check then runs once per distinct message or evidence instead of
+    once per recipient, and still runs in full. Results are kept for the ``capacity``
+    most recently used messages and evidences, so memory does not grow with rounds.
+    """
+
+    def __init__(self, cfg: ProtocolConfig, public: PublicKeys, capacity: int = 64) -> None:
+        self.cfg, self.public, self.capacity = cfg, public, capacity
+        self._announces: OrderedDict[bytes, CheckedAnnounce | str] = OrderedDict()
+        self._clusters: OrderedDict[tuple[int, bytes], np.ndarray | str] = OrderedDict()
+
+    def check(self, data: bytes) -> CheckedAnnounce:
+        """Open and authenticate an announce (R-3) and check its round, or raise :class:`Dropped`."""
+        return _memo(self._announces, data, lambda: self._open(data), Dropped, self.capacity)
+
+    def _open(self, data: bytes) -> CheckedAnnounce:
+        env, body = open_envelope(self.cfg, self.public, data)
+        if not isinstance(body, Announce):
+            raise Dropped(f"clients accept only announce, got {env.kind}")
+        if not 1 <= body.tau <= self.cfg.rounds:
+            raise Dropped(f"announce for round {body.tau} outside [1, {self.cfg.rounds}]")
+        return CheckedAnnounce(env.sender, body)
+
+    def cluster_mean(self, tau: int, ev: ClusterEvidence) -> np.ndarray:
+        """Recheck one cluster's evidence (R-15c), once per distinct evidence: announcements
+        of different aggregators often carry byte-identical evidence for a cluster."""
+        verify = lambda: verify_cluster(self.cfg, self.public.aggregator_sign, tau, ev)  # noqa: E731
+        return _memo(self._clusters, (tau, ev.digest()), verify, EvidenceError, self.capacity)
+
+
+_K = TypeVar("_K")
+_V = TypeVar("_V")
+
+
+def _memo(
+    cache: OrderedDict[_K, _V | str],
+    key: _K,
+    compute: Callable[[], _V],
+    error: type[Exception],
+    capacity: int,
+) -> _V:
+    """``compute()`` memoised in an LRU ``cache``; a failure is kept as its message and raised
+    again as ``error`` on every later use."""
+    hit = cache.get(key)
+    if hit is None:
+        try:
+            hit = compute()
+        except error as exc:
+            hit = str(exc)
+        cache[key] = hit
+        if len(cache) > capacity:
+            cache.popitem(last=False)
+    else:
+        cache.move_to_end(key)
+    if isinstance(hit, str):
+        raise error(hit)
+    return hit
 
 
 @dataclass
@@ -81,11 +168,13 @@ class Client:
         rng: np.random.Generator,
         entropy: Entropy,
         ghost: bool = False,
+        checker: AnnounceChecker | None = None,
     ) -> None:
+        """``checker`` may be shared by the clients of one runtime (see :class:`AnnounceChecker`)."""
         self.cfg, self.index, self.keys, self.public = cfg, index, keys, public
         self.trainer, self.rng, self.entropy, self.ghost = trainer, rng, entropy, ghost
+        self.checker = checker if checker is not None else AnnounceChecker(cfg, public)
         digest = model_digest(genesis_model)
-        self._cluster_cache: dict[tuple[int, bytes], np.ndarray] = {}
         self.state = ClientState(
             momentum=np.zeros(cfg.dim), verified={0: {digest: genesis_model}}, accepted={0: digest}
         )
@@ -153,28 +242,20 @@ class Client:
             return [DropEvent(msg=msg, reason=str(exc))]
 
     def _handle(self, data: bytes, msg: int) -> list[Output]:
-        env, body = open_envelope(self.cfg, self.public, data)
-        if not isinstance(body, Announce):
-            raise Dropped(f"clients accept only announce, got {env.kind}")
-        ann, st = body, self.state
-        if not 1 <= ann.tau <= self.cfg.rounds:
-            raise Dropped(f"announce for round {ann.tau} outside [1, {self.cfg.rounds}]")
-        if (env.sender, ann.tau) in st.pending or model_digest(ann.model) in st.verified.get(ann.tau, {}):
+        checked = self.checker.check(data)  # R-3 and the round range, once per distinct message
+        ann, st = checked.announce, self.state
+        if (checked.sender, ann.tau) in st.pending or checked.model_digest in st.verified.get(ann.tau, {}):
             raise Dropped("duplicate announce")
         try:
             means = announce_means(self.cfg, self.public.aggregator_sign, ann, self._verified_mean)
         except EvidenceError as exc:
             raise Dropped(f"uncertified announce: {exc}") from None
-        st.pending[(env.sender, ann.tau)] = PendingAnnounce(ann, env.sender, means, msg)
+        st.pending[(checked.sender, ann.tau)] = PendingAnnounce(checked, means, msg)
         return self._settle()
 
     def _verified_mean(self, tau: int, ev: ClusterEvidence) -> np.ndarray:
-        """Recheck one cluster's evidence (R-15c), once per distinct evidence: announcements
-        of different aggregators often carry byte-identical evidence for a cluster."""
-        key = (tau, ev.digest())
-        if key not in self._cluster_cache:
-            self._cluster_cache[key] = verify_cluster(self.cfg, self.public.aggregator_sign, tau, ev)
-        return self._cluster_cache[key]
+        """Recheck one cluster's evidence (R-15c) with the (possibly shared) checker."""
+        return self.checker.cluster_mean(tau, ev)
 
     def _settle(self) -> list[Output]:
         """Verify every pending announcement whose ``prev`` is verified, repeatedly (R-15b,d)."""
@@ -194,16 +275,14 @@ class Client:
                 except EvidenceError as exc:
                     out.append(DropEvent(msg=pending.msg, reason=str(exc)))
                     continue
-                out += self._accept(ann, pending.sender)
+                out += self._accept(pending.checked)
         return out
 
-    def _accept(self, ann: Announce, sender: int) -> list[Output]:
-        st = self.state
-        digest = model_digest(ann.model)
+    def _accept(self, checked: CheckedAnnounce) -> list[Output]:
+        st, ann, digest, sender = self.state, checked.announce, checked.model_digest, checked.sender
         st.verified.setdefault(ann.tau, {})[digest] = ann.model
-        for ev in ann.evidence:
-            if any(client == self.index for client, _ in ev.entries):
-                st.included.add((ann.tau - 1, ev.cluster))
+        for cluster in checked.clusters_with(self.index):
+            st.included.add((ann.tau - 1, cluster))
         if ann.tau in st.accepted:
             return []
         st.accepted[ann.tau] = digest

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import os
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 from cryptography.exceptions import InvalidSignature, InvalidTag
@@ -121,10 +122,16 @@ def verify(sign_pub: bytes, msg: bytes, sig: bytes) -> bool:
     if len(sign_pub) != PUB_LEN or len(sig) != SIG_LEN:
         return False
     try:
-        Ed25519PublicKey.from_public_bytes(bytes(sign_pub)).verify(bytes(sig), bytes(msg))
+        _public_key(bytes(sign_pub)).verify(bytes(sig), bytes(msg))
     except (InvalidSignature, ValueError, TypeError):
         return False
     return True
+
+
+@lru_cache(maxsize=65536)
+def _public_key(raw: bytes) -> Ed25519PublicKey:
+    """The parsed Ed25519 public key of ``raw`` (parsed once per key, not once per signature)."""
+    return Ed25519PublicKey.from_public_bytes(raw)
 
 
 def pair_key(my: NodeKeys, their_kx_pub: bytes, context: bytes) -> bytes:

@@ -249,6 +249,10 @@ class ClusterEvidence:
 
     def digest(self) -> bytes:
         """Digest of the whole evidence: equal digests, equal evidence."""
+        return self._digest
+
+    @cached_property
+    def _digest(self) -> bytes:
         return crypto.digest(b"evidence", self.write(Writer()).getvalue())
 
 

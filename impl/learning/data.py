@@ -1,7 +1,9 @@
 """Learning task data and client partitions.
 
-The task is the scikit-learn *digits* data set (bundled with scikit-learn, so it
-is available offline): 1797 8x8 images, 64 features scaled to [0, 1], 10 classes.
+Two tasks, both available offline: scikit-learn's bundled *digits* (1797 8x8
+images, 64 features scaled to [0, 1], 10 classes; the small default) and
+MNIST-1D (Greydanus 2020), generated on the spot by the ``mnist1d`` package's
+``make_dataset`` (40 features, 10 classes, as many samples as asked; no download).
 Partitions assign training-sample indices to clients, either IID or with the
 standard per-class Dirichlet split used to model heterogeneous clients.
 """
@@ -60,6 +62,48 @@ def load_digits_task(test_fraction: float = 0.25, seed: int = 0) -> Task:
         n_classes=int(y.max()) + 1,
         name="digits",
     )
+
+
+MNIST1D_SAMPLES = 20_000
+
+
+def load_mnist1d_task(n_samples: int = MNIST1D_SAMPLES, seed: int = 0) -> Task:
+    """Generate MNIST-1D with ``make_dataset`` (its default transforms, seed ``seed``),
+    split 80/20 as the package does. Numpy's global random state is left as it was."""
+    if n_samples < 100:
+        raise ValueError(f"MNIST-1D needs at least 100 samples, got {n_samples}")
+    from mnist1d.data import get_dataset_args, make_dataset  # slow import: only when asked for
+
+    args = get_dataset_args()
+    args.num_samples, args.seed = n_samples, seed
+    saved = np.random.get_state()
+    try:
+        data = make_dataset(args)
+    finally:
+        np.random.set_state(saved)
+    X, X_test = np.asarray(data["x"], dtype=np.float64), np.asarray(data["x_test"], dtype=np.float64)
+    y, y_test = np.asarray(data["y"], dtype=np.int64), np.asarray(data["y_test"], dtype=np.int64)
+    return Task(
+        X_train=_frozen(X),
+        y_train=_frozen(y),
+        X_test=_frozen(X_test),
+        y_test=_frozen(y_test),
+        n_features=int(X.shape[1]),
+        n_classes=10,
+        name="mnist1d",
+    )
+
+
+TASKS = ("digits", "mnist1d")
+
+
+def load_task(name: str, seed: int = 0) -> Task:
+    """The task called ``name`` (one of :data:`TASKS`); ``ValueError`` names the valid ones."""
+    if name == "digits":
+        return load_digits_task(seed=seed)
+    if name == "mnist1d":
+        return load_mnist1d_task(seed=seed)
+    raise ValueError(f"unknown task {name!r}; choose from {', '.join(TASKS)}")
 
 
 def _check_clients(n_clients: int, n_samples: int, min_size: int) -> None:

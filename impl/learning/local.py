@@ -1,12 +1,13 @@
-"""A client's local step: a minibatch softmax gradient on its own training samples."""
+"""A client's local step: a minibatch gradient of the run's model on its own training samples."""
 
 from __future__ import annotations
 
 import numpy as np
 from numpy.typing import NDArray
 
+from asfl.impl.learning import softmax
 from asfl.impl.learning.data import Task
-from asfl.impl.learning.softmax import gradient
+from asfl.impl.learning.models import Gradient
 
 
 def local_gradient(
@@ -16,8 +17,10 @@ def local_gradient(
     batch_size: int,
     rng: np.random.Generator,
     l2: float = 1e-4,
+    gradient: Gradient = softmax.gradient,
 ) -> NDArray[np.float64]:
-    """Softmax gradient on min(batch_size, len(indices)) of the client's training indices.
+    """``gradient`` (softmax regression's by default) on min(batch_size, len(indices)) of the
+    client's training indices.
 
     The minibatch is drawn without replacement with `rng`, so a fixed seed gives a
     fixed batch.

@@ -21,13 +21,22 @@ from asfl.impl import crypto
 from asfl.impl.aggregator import Aggregator
 from asfl.impl.client import Client
 from asfl.impl.config import ProtocolConfig
-from asfl.impl.learning.data import Task, load_digits_task
-from asfl.impl.learning.softmax import accuracy
+from asfl.impl.learning import data
+from asfl.impl.learning.data import Task
+from asfl.impl.learning.models import Model, get_model
 from asfl.impl.messages import model_digest
 from asfl.impl.net.host import Hosted, KillPoint, NetNode, open_node_trace
 from asfl.impl.net.keys import Roster
 from asfl.impl.sim.byzantine import ByzantineAggregator
-from asfl.impl.sim.run import Plan, RunConfig, certified_sets, client_trainer, plan, protocol_for_task
+from asfl.impl.sim.run import (
+    Plan,
+    RunConfig,
+    certified_sets,
+    client_trainer,
+    genesis_params,
+    plan,
+    protocol_for_task,
+)
 
 OS_ENTROPY = "os"
 
@@ -47,25 +56,36 @@ class Scenario:
     task: Task
     plan: Plan
     genesis_model: np.ndarray
+    model: Model
 
 
 def save_task(task: Task, path: Path) -> None:
     """Save the task's arrays (``asfl deploy`` loads the data set once for all its processes)."""
-    np.savez(path, X_train=task.X_train, y_train=task.y_train, X_test=task.X_test, y_test=task.y_test)
+    np.savez(
+        path,
+        X_train=task.X_train,
+        y_train=task.y_train,
+        X_test=task.X_test,
+        y_test=task.y_test,
+        name=np.array(task.name),
+    )
 
 
 def load_task(path: Path) -> Task:
     with np.load(path) as z:
         X_train, y_train, X_test, y_test = (z[k] for k in ("X_train", "y_train", "X_test", "y_test"))
+        name = str(z["name"])
     n_classes = int(max(y_train.max(), y_test.max())) + 1
-    return Task(X_train, y_train, X_test, y_test, int(X_train.shape[1]), n_classes, "digits")
+    return Task(X_train, y_train, X_test, y_test, int(X_train.shape[1]), n_classes, name)
 
 
 def scenario(run: RunConfig, task_path: Path | None = None) -> Scenario:
-    """The task (from ``task_path`` if given, else scikit-learn's digits) and the seeded plan."""
-    task = load_task(task_path) if task_path is not None else load_digits_task(seed=0)
-    cfg = protocol_for_task(run.protocol, task)
-    return Scenario(run, cfg, task, plan(run, cfg, task), np.zeros(cfg.dim))
+    """The task (from ``task_path`` if given, else ``run.task`` by name), the model and the
+    seeded plan: the same for every process of a deployment and for ``asfl run``."""
+    model = get_model(run.model)
+    task = load_task(task_path) if task_path is not None else data.load_task(run.task, seed=0)
+    cfg = protocol_for_task(run.protocol, task, model)
+    return Scenario(run, cfg, task, plan(run, cfg, task), genesis_params(cfg, task, model), model)
 
 
 def make_node(sc: Scenario, roster: Roster, name: str, keys: crypto.NodeKeys) -> tuple[NetNode, bool]:
@@ -78,7 +98,7 @@ def make_node(sc: Scenario, roster: Roster, name: str, keys: crypto.NodeKeys) ->
             rng = np.random.default_rng([sc.run.seed, 7, index])
             return ByzantineAggregator(core, sc.run.behaviour, rng), False
         return core, True
-    trainer = client_trainer(sc.task, cfg, sc.plan.parts[index])
+    trainer = client_trainer(sc.task, cfg, sc.plan.parts[index], sc.model)
     client = Client(
         cfg, index, keys, public, sc.genesis_model, trainer, os_generator(), os.urandom, ghost=False
     )
@@ -121,7 +141,7 @@ def final_report(sc: Scenario, nodes: dict[str, Hosted]) -> dict[str, Any]:
         if isinstance(h.node, Aggregator) and h.honest:
             model = h.node.models[h.node.round]
             out[name] = {
-                "accuracy": accuracy(model, sc.task.X_test, sc.task.y_test, sc.task.n_classes),
+                "accuracy": sc.model.accuracy(model, sc.task.X_test, sc.task.y_test, sc.task.n_classes),
                 "certified": [[t, c, list(s)] for (t, c), s in certified_sets([h.node]).items()],
             }
     return {"nodes": out}

@@ -43,7 +43,8 @@ class ByzantineAggregator:
             out += BEHAVIOURS[self.behaviour](self, s)
         if self.behaviour == "replay":
             out += self._replay(data)
-        self.sent += [o for o in out if isinstance(o, Send)]
+        if self.behaviour == "replay":  # only the replaying adversary remembers what it sent
+            self.sent += [o for o in out if isinstance(o, Send)]
         return out
 
     def _reseal(self, original: Send, message: Propose | Endorse | Release | Announce) -> Send:

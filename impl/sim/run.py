@@ -16,13 +16,13 @@ import numpy as np
 
 from asfl.impl import crypto
 from asfl.impl.aggregator import Aggregator
-from asfl.impl.client import Client
+from asfl.impl.client import AnnounceChecker, Client
 from asfl.impl.config import ProtocolConfig
 from asfl.impl.events import EndEvent
-from asfl.impl.learning.data import Task, load_digits_task, partition_dirichlet, partition_iid
+from asfl.impl.learning.data import Task, load_task, partition_dirichlet, partition_iid
 from asfl.impl.learning.local import local_gradient
+from asfl.impl.learning.models import Model, get_model
 from asfl.impl.learning.privacy import DELTA, client_epsilons
-from asfl.impl.learning.softmax import accuracy, param_dim
 from asfl.impl.messages import model_digest
 from asfl.impl.node import Node, PublicKeys, aggregator_name, client_name
 from asfl.impl.sim.byzantine import BEHAVIOURS, ByzantineAggregator
@@ -47,6 +47,8 @@ class RunConfig:
     crashed: int = 0
     partition: str = "iid"
     alpha: float = 0.5
+    task: str = "digits"  # used when build() is given no Task object
+    model: str = "softmax"
     slow_fraction: float = 0.0
     ghost: bool = True
     trace: Path | None = None
@@ -102,11 +104,19 @@ class Built:
     byzantine: list[int]
     crashed: list[int]
     slow: list[str] = field(default_factory=list)  # clients the timed scheduler slows down
+    model: Model = field(default_factory=lambda: get_model("softmax"))
 
 
-def protocol_for_task(cfg: ProtocolConfig, task: Task) -> ProtocolConfig:
-    """The model dimension is the task's (softmax regression parameters)."""
-    return replace(cfg, dim=param_dim(task.n_features, task.n_classes)).validate()
+def protocol_for_task(cfg: ProtocolConfig, task: Task, model: Model | None = None) -> ProtocolConfig:
+    """The model dimension is the task's (softmax regression parameters unless ``model``)."""
+    model = model or get_model("softmax")
+    return replace(cfg, dim=model.param_dim(task.n_features, task.n_classes)).validate()
+
+
+def genesis_params(cfg: ProtocolConfig, task: Task, model: Model) -> np.ndarray:
+    """The initial model, a public function of the genesis seed (R-1): zeros for softmax."""
+    rng = np.random.default_rng(np.frombuffer(hashlib.sha256(b"asfl/init" + cfg.genesis).digest(), "<u4"))
+    return model.init(task.n_features, task.n_classes, rng)
 
 
 @dataclass(frozen=True)
@@ -141,11 +151,13 @@ def plan(run: RunConfig, cfg: ProtocolConfig, task: Task) -> Plan:
     return Plan(byzantine, crashed, crash_after, slow, list(parts))
 
 
-def client_trainer(task: Task, cfg: ProtocolConfig, idx: np.ndarray) -> Callable[..., np.ndarray]:
-    """The local-step gradient of a client holding training indices ``idx`` (R-4)."""
+def client_trainer(
+    task: Task, cfg: ProtocolConfig, idx: np.ndarray, model: Model
+) -> Callable[..., np.ndarray]:
+    """The local-step gradient of ``model`` for a client holding training indices ``idx`` (R-4)."""
 
-    def trainer(model: np.ndarray, r: np.random.Generator) -> np.ndarray:
-        return local_gradient(model, task, idx, cfg.batch_size, r)
+    def trainer(w: np.ndarray, r: np.random.Generator) -> np.ndarray:
+        return local_gradient(w, task, idx, cfg.batch_size, r, gradient=model.gradient)
 
     return trainer
 
@@ -164,8 +176,9 @@ def build(
     """
     if run.behaviour not in BEHAVIOURS:
         raise ValueError(f"unknown behaviour {run.behaviour!r}; choose from {', '.join(BEHAVIOURS)}")
-    task = task or load_digits_task(seed=0)
-    cfg = protocol_for_task(run.protocol, task)
+    model = get_model(run.model)
+    task = task or load_task(run.task, seed=0)
+    cfg = protocol_for_task(run.protocol, task, model)
     if not 0 <= run.byzantine <= cfg.n_aggregators:
         raise ValueError(f"--byzantine must be in [0, {cfg.n_aggregators}]")
     if not 0 <= run.crashed <= cfg.n_clients:
@@ -181,7 +194,7 @@ def build(
         tuple(k.sign_pub for k in cli_keys),
         tuple(k.kx_pub for k in cli_keys),
     )
-    genesis_model = np.zeros(cfg.dim)
+    genesis_model = genesis_params(cfg, task, model)
     nodes: dict[str, Node] = {}
     aggregators: dict[str, Aggregator] = {}
     for j in range(cfg.n_aggregators):
@@ -191,6 +204,7 @@ def build(
             nodes[name] = ByzantineAggregator(core, run.behaviour, np.random.default_rng([run.seed, 7, j]))
         else:
             nodes[name] = aggregators[name] = core
+    checker = AnnounceChecker(cfg, public, capacity=8 * cfg.n_aggregators)  # shared: one check per message
     for i in range(cfg.n_clients):
         nodes[client_name(i)] = client_cls(
             cfg,
@@ -198,10 +212,11 @@ def build(
             cli_keys[i],
             public,
             genesis_model,
-            client_trainer(task, cfg, parts[i]),
+            client_trainer(task, cfg, parts[i], model),
             np.random.default_rng([run.seed, 1, i]),
             DeterministicEntropy(run.seed, client_name(i)),
             ghost=run.ghost,
+            checker=checker,
         )
     trace = TraceWriter(run.trace) if run.trace is not None else TraceWriter(None)
     trace.header(
@@ -229,7 +244,7 @@ def build(
     sched = scheduler if scheduler is not None else make_scheduler(run.scheduler, run.seed, slow=slow)
     honest = {n for n in nodes if n not in {aggregator_name(j) for j in byzantine}}
     sim = Simulator(nodes, sched, trace, crash_after=crash_after, honest=honest)
-    return Built(sim, cfg, task, aggregators, byzantine, crashed, slow)
+    return Built(sim, cfg, task, aggregators, byzantine, crashed, slow, model)
 
 
 def certified_sets(aggregators: Iterable[Aggregator]) -> dict[tuple[int, int], tuple[int, ...]]:
@@ -239,7 +254,7 @@ def certified_sets(aggregators: Iterable[Aggregator]) -> dict[tuple[int, int], t
     for agg in aggregators:
         for key, st in agg.clusters.items():
             if st.accepted is not None and st.certificate is not None and st.accepted.pd == st.certificate.pd:
-                sets[key] = tuple(e.client for e in st.accepted.proposal.entries)
+                sets[key] = tuple(st.accepted.clients)
     return sets
 
 
@@ -272,7 +287,7 @@ def summarise(built: Built, status: str) -> RunSummary:
     acc = {}
     for name, agg in built.aggregators.items():
         model = agg.models[agg.round]
-        acc[name] = accuracy(model, task.X_test, task.y_test, task.n_classes)
+        acc[name] = built.model.accuracy(model, task.X_test, task.y_test, task.n_classes)
     if status == "complete":
         detail = f"every honest aggregator finished all {cfg.rounds} rounds"
     elif status == "stalled":

@@ -69,7 +69,9 @@ def aggregator_snapshot(agg: Aggregator) -> dict[str, Any]:
             else (st_.certificate.pd, st_.certificate.md, tuple(sorted(st_.certificate.sigs.items()))),
             st_.released,
             tuple(sorted((j, r.pd, _vec(r.share_sum), r.sig) for j, r in st_.releases.items())),
-            None if st_.result is None else (_vec(st_.result.mean), st_.result.evidence.md),
+            None
+            if st_.result is None
+            else (_vec(st_.result.mean), st_.result.evidence and st_.result.evidence.md),
         )
         if snap != ((), False, None, (), None, False, (), None):
             clusters[key] = snap

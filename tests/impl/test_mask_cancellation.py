@@ -181,12 +181,12 @@ def check_ghost_sums(events: list[dict], built) -> int:
         tau, c, pd = e["round"], e["cluster"], e["pd"]
         acc = built.aggregators[e["node"]].clusters[(tau, c)].accepted
         assert acc is not None and acc.pd.hex() == pd
-        clients = [entry.client for entry in acc.proposal.entries]
+        clients = acc.clients
         if pd in proposals:  # honest coordinator: its trace event names the same set
             assert proposals[pd]["clients"] == sorted(clients)
             assert (proposals[pd]["round"], proposals[pd]["cluster"]) == (tau, c)
         assert e["size"] == len(clients)
-        xs = [ghost_x[(tau, entry.sd(tau).hex())] for entry in acc.proposal.entries]
+        xs = [ghost_x[(tau, sd.hex())] for _, sd in acc.entries]
         assert np.array_equal(unb64(e["ghost"]["sum"]), gf.vsum(xs, built.cfg.dim))
         checked += 1
     return checked

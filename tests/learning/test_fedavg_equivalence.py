@@ -54,7 +54,9 @@ def test_protocol_equals_fedavg_up_to_quantisation(rule):
         for tau in range(cfg.rounds):
             means = []
             for c in used[(name, tau + 1)]:
-                clients = [i for i, _ in agg.clusters[(tau, c)].result.evidence.entries]
+                acc = agg.clusters[(tau, c)].accepted
+                assert acc is not None
+                clients = acc.clients
                 means.append(np.mean([rec.updates[(tau, i)] for i in clients], axis=0))
             w = w - cfg.lr * agg_rule(np.stack(means), cfg.t_a)
             err = float(np.max(np.abs(agg.models[tau + 1] - w)))

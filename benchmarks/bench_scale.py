@@ -1,0 +1,138 @@
+"""Scaling of a simulated run: CPU time and peak RSS against the number of clients and of rounds.
+
+Each point runs in its own process (peak RSS is per process) on MNIST-1D with softmax
+regression (``d = 410``), 4 aggregators (1 equivocating), no crashes, the random
+scheduler, a trace written to a temporary file, as ``asfl run --task mnist1d`` does.
+The data set is generated once and handed to every point. Reported per point: setup and
+run CPU seconds (process time, so the load of other processes on the machine matters
+less than for wall time), CPU seconds per round, wall seconds, peak RSS, and the bytes a
+client sends and receives per round. The growth exponents are least-squares slopes of
+log(run CPU per round) and log(peak RSS) against log(n_c) and log(R).
+
+    python benchmarks/bench_scale.py                    # default sweep, a few minutes
+    python benchmarks/bench_scale.py --clients 500,1000,2000,4000 --rounds-sweep 2,4,8,16
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def child(n_clients: int, rounds: int, data: Path) -> dict[str, float]:
+    """One point, in this process: build, run, and measure."""
+    from threadpoolctl import threadpool_limits
+
+    from asfl.impl.config import ProtocolConfig
+    from asfl.impl.learning.data import Task
+    from asfl.impl.sim.run import RunConfig, build, summarise
+
+    arrays = np.load(data)
+    task = Task(arrays["X_train"], arrays["y_train"], arrays["X_test"], arrays["y_test"], 40, 10, "mnist1d")
+    k_min = n_clients // 4
+    cfg = replace(
+        ProtocolConfig(),
+        n_clients=n_clients,
+        rounds=rounds,
+        q_min=max(2, min(k_min - 2, -(-k_min // 2))),
+    )
+    with tempfile.TemporaryDirectory() as tmp, threadpool_limits(1):
+        t0, c0 = time.perf_counter(), time.process_time()
+        built = build(RunConfig(cfg, trace=Path(tmp) / "trace.jsonl", byzantine=1, crashed=0), task=task)
+        c1 = time.process_time()
+        status = built.sim.run(50_000_000)
+        c2, t2 = time.process_time(), time.perf_counter()
+        summary = summarise(built, status)
+    by_kind = summary.bytes_by_kind
+    return {
+        "n_clients": n_clients,
+        "rounds": rounds,
+        "status": status,
+        "setup_cpu_s": c1 - c0,
+        "run_cpu_s": c2 - c1,
+        "cpu_per_round_s": (c2 - c1) / rounds,
+        "wall_s": t2 - t0,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "client_sent_per_round_b": by_kind.get("submit", 0) / (n_clients * rounds),
+        "client_received_per_round_b": by_kind.get("announce", 0) / (n_clients * rounds),
+        "messages": summary.messages,
+        "accuracy": min(summary.accuracy.values()),
+    }
+
+
+def run_point(n_clients: int, rounds: int, data: Path) -> dict[str, float]:
+    cmd = [sys.executable, __file__, "--child", f"{n_clients},{rounds}", "--data", str(data)]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True, env=dict(os.environ))
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def slope(xs: list[float], ys: list[float]) -> float:
+    """Least-squares slope of log(y) against log(x): the growth exponent."""
+    return float(np.polyfit(np.log(xs), np.log(ys), 1)[0])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--clients", default="250,500,1000,2000", help="n_c sweep at --rounds")
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--rounds-sweep", default="2,4,8", help="R sweep at --sweep-clients")
+    ap.add_argument("--sweep-clients", type=int, default=400)
+    ap.add_argument("--child", help=argparse.SUPPRESS)
+    ap.add_argument("--data", type=Path, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child:
+        n_c, r = (int(v) for v in args.child.split(","))
+        print(json.dumps(child(n_c, r, args.data)))
+        return
+
+    from asfl.impl.learning.data import load_mnist1d_task
+
+    load = os.getloadavg()[0]
+    task = load_mnist1d_task()
+    with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp) / "mnist1d.npz"
+        np.savez(data, X_train=task.X_train, y_train=task.y_train, X_test=task.X_test, y_test=task.y_test)
+        by_clients = [run_point(int(n), args.rounds, data) for n in args.clients.split(",")]
+        by_rounds = [run_point(args.sweep_clients, int(r), data) for r in args.rounds_sweep.split(",")]
+    for label, rows in (("n_c", by_clients), ("R", by_rounds)):
+        print(f"\n-- against {label} --")
+        print(
+            f"{'n_c':>6} {'R':>3} {'setup s':>8} {'run cpu s':>9} {'cpu/round':>9} {'wall s':>7} "
+            f"{'RSS MB':>7} {'sent/cl/rd':>10} {'recv/cl/rd':>10} {'acc':>5} status"
+        )
+        for p in rows:
+            print(
+                f"{p['n_clients']:>6} {p['rounds']:>3} {p['setup_cpu_s']:>8.1f} {p['run_cpu_s']:>9.1f} "
+                f"{p['cpu_per_round_s']:>9.2f} {p['wall_s']:>7.1f} {p['peak_rss_mb']:>7.0f} "
+                f"{p['client_sent_per_round_b']:>10.0f} {p['client_received_per_round_b']:>10.0f} "
+                f"{p['accuracy']:>5.2f} {p['status']}"
+            )
+    exponents = {
+        f"{y}_vs_{label}": slope([p[x] for p in rows], [p[y] for p in rows])
+        for label, x, rows in (("n_c", "n_clients", by_clients), ("R", "rounds", by_rounds))
+        for y in ("cpu_per_round_s", "run_cpu_s", "peak_rss_mb")
+    }
+    print("\ngrowth exponents (log-log slopes):", json.dumps({k: round(v, 3) for k, v in exponents.items()}))
+    print(f"load average at start: {load:.2f}, at end: {os.getloadavg()[0]:.2f}")
+    RESULTS.mkdir(exist_ok=True)
+    out = RESULTS / f"bench_scale-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    out.write_text(
+        json.dumps({"by_clients": by_clients, "by_rounds": by_rounds, "exponents": exponents, "load": load})
+    )
+    print(f"results: {out}")
+
+
+if __name__ == "__main__":
+    main()
