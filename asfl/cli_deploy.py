@@ -9,11 +9,10 @@ from typing import Any
 
 import click
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from asfl import cli_run
 from asfl.cli_keygen import roster_flags
-from asfl.cli_run import config_options, run_config, summary_json, summary_table
+from asfl.cli_run import config_options, rounds_progress, run_config, summary_json, summary_table
 from asfl.cli_types import DAY_SECONDS, count, number, seconds
 from asfl.impl.net.deploy import DeployConfig, Deployment
 from asfl.impl.net.merge import MergeError
@@ -121,15 +120,7 @@ def command(
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
     console = Console(stderr=as_json)
-    with Progress(
-        TextColumn("[progress.description]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-    ) as progress:
-        bar = progress.add_task("rounds (slowest honest aggregator)", total=run.protocol.rounds)
+    with rounds_progress(console, run.protocol.rounds) as (progress, bar):
         deployment.progress = lambda r: progress.update(bar, completed=r)
         try:
             result = deployment.run()

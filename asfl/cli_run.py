@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import click
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from threadpoolctl import threadpool_limits
 
@@ -236,6 +237,20 @@ def summary_json(summary: RunSummary, extra: dict[str, Any] | None = None) -> st
     )
 
 
+@contextmanager
+def rounds_progress(console: Console, rounds: int) -> Iterator[tuple[Progress, TaskID]]:
+    """The progress bar of a run (simulated or deployed): rounds of the slowest honest aggregator."""
+    with Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as progress:
+        yield progress, progress.add_task("rounds (slowest honest aggregator)", total=rounds)
+
+
 @click.command("run")
 @config_options
 @click.option("--json", "as_json", is_flag=True, help="print the summary as JSON")
@@ -251,16 +266,7 @@ def command(as_json: bool, ghost: bool, **opts: Any) -> int:
     if run.trace is not None:  # an unusable trace path is one line before the run, not a traceback
         writable_file(run.trace)
     console = Console(stderr=as_json)
-    with Progress(
-        TextColumn("[progress.description]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-    ) as progress:
-        bar = progress.add_task("rounds (slowest honest aggregator)", total=run.protocol.rounds)
-
+    with rounds_progress(console, run.protocol.rounds) as (progress, bar):
         honest: list[str] = []
 
         def on_step(sim: Simulator) -> None:
