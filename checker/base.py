@@ -16,6 +16,7 @@ from asfl.checker.records import (
     Decoded,
     Mark,
     MaskUse,
+    RangeFields,
     Report,
     Sent,
     Stamped,
@@ -24,6 +25,7 @@ from asfl.checker.records import (
     Unusable,
     Violation,
 )
+from asfl.checker.schema import TraceSchema
 from asfl.checker.sigs import SignatureChecker
 from asfl.model.params import Params
 from asfl.model.types import Proposal, View
@@ -59,6 +61,7 @@ class CheckerBase:
     delta: float
     use_z3: bool
     sig_mode: str
+    schema: TraceSchema
 
     # -- header ----------------------------------------------------------------------
     def init_state(self, h: dict[str, Any]) -> None:
@@ -118,6 +121,9 @@ class CheckerBase:
         self.end_line = 0
         self.cur_node = None
         self.step = Step()
+        # range checks: the fields each kind has, node names already found in range
+        self.range_fields: dict[str, RangeFields] = {}
+        self.known_nodes: set[str] = set()
         # wire (T-FLOW)
         self.msgs: dict[int, Sent] = {}
         # envelope digest -> its author: the honest node that signed it (signature

@@ -6,45 +6,69 @@ decided when the step closes."""
 
 from __future__ import annotations
 
+from sys import intern
 from typing import Any
 
 from asfl.checker.base import CheckerBase, ids
-from asfl.checker.records import Author, Mark, Sent, Step
+from asfl.checker.records import Author, Mark, RangeFields, Sent, Step
 
 #: kinds of signed envelopes (``junk``: bytes that are not one)
 KINDS = frozenset({"submit", "propose", "endorse", "release", "announce"})
 #: which role sends which kind (R-3)
 SENDER_ROLE = {"submit": "C", "propose": "A", "endorse": "A", "release": "A", "announce": "A"}
 #: the rules that prescribe honest sends, by message kind
+#: kinds whose ``round`` may be ``R`` (the model after the last round)
+ROUND_PLUS_ONE = frozenset({"aggregate", "accept", "send"})
 PRESCRIBED = {"submit": "R-5", "propose": "R-7", "endorse": "R-8", "release": "R-10", "announce": "R-14"}
 
 
 class FlowRules(CheckerBase):
     def in_range(self, ev: dict[str, Any]) -> bool:
-        """Node names, clusters, rounds and client lists within the configuration."""
-        for f in ("node", "to", "from"):
+        """Node names, clusters, rounds and client lists within the configuration; only
+        the fields the event's kind has (its :class:`RangeFields`) are looked at."""
+        kind = ev["kind"]
+        rf = self.range_fields.get(kind)
+        if rf is None:
+            rf = self.range_fields[kind] = self.plan_range(kind)
+        known = self.known_nodes
+        for f in rf.nodes:
             n = ev.get(f)
-            if n is not None and ids(n) >= (self.n_a if n[0] == "A" else self.n_c):
-                self.viol("R-3", f"unknown node {n} in field {f!r}")
+            if n is not None and n not in known:
+                if ids(n) >= (self.n_a if n[0] == "A" else self.n_c):
+                    self.viol("R-3", f"unknown node {n} in field {f!r}")
+                    return False
+                known.add(n)
+        if rf.cluster:
+            c = ev.get("cluster")
+            if isinstance(c, int) and c >= self.n_a:
+                self.viol("R-3", f"cluster {c} out of range")
                 return False
-        c = ev.get("cluster")
-        if isinstance(c, int) and c >= self.n_a and ev["kind"] != "send":
-            self.viol("R-3", f"cluster {c} out of range")
-            return False
-        r = ev.get("round")
-        lim = self.R + 1 if ev["kind"] in ("aggregate", "accept", "send") else self.R
-        if isinstance(r, int) and r >= lim:
-            self.viol("R-3", f"round {r} out of range [0, {lim})")
-            return False
-        for f in ("clients", "members", "held"):
+        lim = rf.round_limit
+        if lim is not None:
+            r = ev.get("round")
+            if isinstance(r, int) and r >= lim:
+                self.viol("R-3", f"round {r} out of range [0, {lim})")
+                return False
+        for f in rf.client_lists:
             if any(i >= self.n_c for i in ev.get(f, ())):
                 self.viol("S-4", f"unknown client id in {f}: {ev[f]}", key=(ev["round"], ev["cluster"]))
                 return False
-        for f in ("endorsers", "support", "wrong", "clusters"):
+        for f in rf.agg_lists:
             if any(i >= self.n_a for i in ev.get(f, ())):
                 self.viol("I-2", f"unknown aggregator id in {f}: {ev[f]}")
                 return False
         return True
+
+    def plan_range(self, kind: str) -> RangeFields:
+        """Which of :meth:`in_range`'s fields the schema gives events of ``kind``."""
+        has = self.schema.fields(kind)
+        return RangeFields(
+            nodes=tuple(f for f in ("node", "to", "from") if f in has),
+            cluster="cluster" in has and kind != "send",
+            round_limit=None if "round" not in has else self.R + 1 if kind in ROUND_PLUS_ONE else self.R,
+            client_lists=tuple(f for f in ("clients", "members", "held") if f in has),
+            agg_lists=tuple(f for f in ("endorsers", "support", "wrong", "clusters") if f in has),
+        )
 
     # -- steps -----------------------------------------------------------------------
     def new_step(self, node: str) -> None:
@@ -130,33 +154,35 @@ class FlowRules(CheckerBase):
             self.viol("I-4", f"{typ} envelope signed by {ok}, not a {SENDER_ROLE[typ]} node", node=node)
 
     def on_send(self, ev: dict[str, Any]) -> None:
-        node, mid, typ = ev["node"], ev["msg"], ev["type"]
+        # the strings kept are interned: one copy per node name, kind and digest, not
+        # one per event (state bounded by what the trace names, not by its length)
+        node, mid, typ, digest = intern(ev["node"]), ev["msg"], intern(ev["type"]), intern(ev["digest"])
         byz = self.is_byz(node)
         tau, c = ev.get("round"), ev.get("cluster")
         if typ not in KINDS and typ != "junk":
             self.viol("I-4", f"send by {node} of unknown kind {typ!r}", node=node)
         if typ in KINDS:
-            self.check_envelope(node, typ, ev["digest"], ev["sig"])
+            self.check_envelope(node, typ, digest, ev["sig"])
         if not byz:
             self.in_step(node, "send")
             if typ == "junk":
                 self.viol("I-4", f"honest {node} sends junk", node=node)
         if mid in self.msgs:
             self.viol("T-FLOW", f"message id {mid} sent twice")
-        self.msgs[mid] = Sent(node, ev["to"], typ, tau, c, self.line, ev["digest"])
+        self.msgs[mid] = Sent(node, intern(ev["to"]), typ, tau, c, self.line, digest)
         if not byz:
-            self.author.setdefault(ev["digest"], Author(node, typ, tau, c))
+            self.author.setdefault(digest, Author(node, typ, tau, c))
             self.first_sent.setdefault((node, typ, tau, c), self.line)
             if self.step.node == node:
                 k = (typ, tau, c)
                 self.step.sent[k] = self.step.sent.get(k, 0) + 1
         elif typ in KINDS:
-            self.byz_author.setdefault(ev["digest"], Author(node, typ, tau, c))
+            self.byz_author.setdefault(digest, Author(node, typ, tau, c))
         if isinstance(tau, int) and isinstance(c, int) and typ != "announce":
             self.mark((tau, c), Mark(self.line, node, False))
 
     def on_deliver(self, ev: dict[str, Any]) -> None:
-        node, mid = ev["node"], ev["msg"]
+        node, mid = intern(ev["node"]), ev["msg"]
         self.new_step(node)
         if node in self.crashed_at:
             self.viol("T-STEP", f"deliver to {node} after its crash")

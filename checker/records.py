@@ -62,7 +62,19 @@ class Report:
         return {ln for v in self.violations for ln in (v.line, *v.history)}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
+class RangeFields:
+    """The fields of one event kind that the range checks read (R-3, S-4, I-2);
+    ``round_limit`` None: the kind has no round."""
+
+    nodes: tuple[str, ...]
+    cluster: bool
+    round_limit: int | None
+    client_lists: tuple[str, ...]
+    agg_lists: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Sent:
     """A ``send`` event: the message ``id`` it put on the wire."""
 
@@ -75,7 +87,7 @@ class Sent:
     digest: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Author:
     """Who signed an envelope (by its digest) and what its first send said it was."""
 
@@ -85,7 +97,7 @@ class Author:
     cluster: int | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Submission:
     """An honest client's ``submit`` event; ``x`` its decoded ghost update (if any)."""
 
@@ -95,7 +107,7 @@ class Submission:
     line: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Stamped:
     """A digest an honest aggregator acted on (``pd``, with ``md`` when it has one), at
     a trace line."""
@@ -105,7 +117,7 @@ class Stamped:
     line: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Decoded:
     """An honest ``reconstruct``: the proposal decoded and its result digest."""
 
@@ -114,7 +126,7 @@ class Decoded:
     line: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class MaskUse:
     """The first submission that used a ghost mask (P-2 / D-2)."""
 
@@ -123,7 +135,7 @@ class MaskUse:
     line: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class AcceptCount:
     """A client's reported inclusion count at an ``accept`` (checked against F-3)."""
 
@@ -133,7 +145,7 @@ class AcceptCount:
     count: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Mark:
     """An event in the history of a ``(round, cluster)``: protocol or wire event."""
 
