@@ -11,7 +11,6 @@ request ``{"file": schedule, "trace": out.jsonl, "violations": out.json}``.
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -40,16 +39,9 @@ def save(events: list[dict[str, Any]], path: Path) -> Path:
 
 def main(argv: list[str] | None = None) -> int:
     request = json.loads((argv or sys.argv[1:])[0])
-    expected = os.environ.get("ASFL_ZOO_IMPL")
-    if expected:
-        from asfl.harness.zoo_worker import adopt_impl
+    from asfl.harness.zoo_worker import use_patched_impl
 
-        adopt_impl(Path(expected))
-    import asfl.impl
-
-    got = Path(asfl.impl.__file__).resolve().parent
-    if expected and got != Path(expected).resolve():
-        print(f"record worker imported impl from {got}, not the patched copy {expected}", file=sys.stderr)
+    if not use_patched_impl("record worker"):
         return 3
     from asfl.harness.schedule import Schedule
 

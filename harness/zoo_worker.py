@@ -31,8 +31,9 @@ def adopt_impl(directory: Path) -> None:
     asfl.impl = module  # type: ignore[attr-defined]
 
 
-def main(argv: list[str] | None = None) -> int:
-    request = json.loads((argv or sys.argv[1:])[0])
+def use_patched_impl(role: str) -> bool:
+    """Adopt the copy ``ASFL_ZOO_IMPL`` names (if set) and confirm it is what ``asfl.impl``
+    now imports; False, with one line on stderr, if it is not."""
     expected = os.environ.get("ASFL_ZOO_IMPL")
     if expected:
         adopt_impl(Path(expected))
@@ -40,7 +41,14 @@ def main(argv: list[str] | None = None) -> int:
 
     got = Path(asfl.impl.__file__).resolve().parent
     if expected and got != Path(expected).resolve():
-        print(f"zoo worker imported impl from {got}, not the patched copy {expected}", file=sys.stderr)
+        print(f"{role} imported impl from {got}, not the patched copy {expected}", file=sys.stderr)
+        return False
+    return True
+
+
+def main(argv: list[str] | None = None) -> int:
+    request = json.loads((argv or sys.argv[1:])[0])
+    if not use_patched_impl("zoo worker"):
         return 3
     from asfl.harness.campaign import run_campaign
     from asfl.harness.schedule import Schedule, replay
