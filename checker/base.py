@@ -124,8 +124,11 @@ class CheckerBase:
         # range checks: the fields each kind has, node names already found in range
         self.range_fields: dict[str, RangeFields] = {}
         self.known_nodes: set[str] = set()
-        # wire (T-FLOW)
+        # wire (T-FLOW, D-18): the messages in flight only, the last id sent, and per
+        # client the announces it holds from earlier steps (R-15b), which it may drop later
         self.msgs: dict[int, Sent] = {}
+        self.last_id: int | None = None
+        self.held: dict[str, dict[int, tuple[str, int | None]]] = {}  # client -> id -> (src, round)
         # envelope digest -> its author: the honest node that signed it (signature
         # verified), else the Byzantine node that sent it first. A forwarded copy of the
         # envelope counts as the signer's message.
@@ -134,8 +137,6 @@ class CheckerBase:
         self.first_sent: dict[tuple[str, str, int | None, int | None], int] = {}
         # node -> line of its last opaque Byzantine deliver it did not drop
         self.last_wild: dict[str, int] = {}
-        self.delivered: dict[int, int] = {}  # id -> line
-        self.dropped: set[int] = set()
         self.got: set[tuple[str, str, str, int | None, int | None]] = set()
         self.got_announce: set[tuple[str, str]] = set()  # (client, aggregator)
         self.releases_got: dict[tuple[str, int, int], set[int]] = {}  # (node,tau,c) -> releasers

@@ -32,8 +32,7 @@ class EndReport(AggregatorRules):
         in_flight = [
             mid
             for mid, m in self.msgs.items()
-            if mid not in self.delivered
-            and not (m.dst[0] == "C" and m.dst in crashed)
+            if not (m.dst[0] == "C" and m.dst in crashed)
             and m.src not in crashed  # a crashed client is not correct: its sends may be lost (§1)
             and not self.is_byz(m.dst)
             and not self.is_byz(m.src)

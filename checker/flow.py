@@ -11,6 +11,7 @@ from typing import Any
 
 from asfl.checker.base import CheckerBase, ids
 from asfl.checker.records import Author, Mark, RangeFields, Sent, Step
+from asfl.model.digests import endorse_digest
 
 #: kinds of signed envelopes (``junk``: bytes that are not one)
 KINDS = frozenset({"submit", "propose", "endorse", "release", "announce"})
@@ -72,16 +73,25 @@ class FlowRules(CheckerBase):
 
     # -- steps -----------------------------------------------------------------------
     def new_step(self, node: str) -> None:
-        self.close_step()
+        self.step_checks()
         self.step = Step(node=node, line=self.line)
 
     def close_step(self) -> None:
         """Step checks, decided once the step is complete (reported at its trigger line)."""
+        self.step_checks()
+        self.step = Step()
+
+    def step_checks(self) -> None:
         st = self.step
+        if st.msg is None and not st.expect and not st.sent and not st.submits_due:
+            return  # nothing owed, nothing sent, no trigger message: nothing to decide
         node = st.node or "?"
         cur, self.cur_node = self.cur_node, st.node  # histories are the step node's
         if st.wild and not st.dropped and st.node is not None:
             self.last_wild[st.node] = st.line
+        ann = st.announce
+        if ann and not st.dropped and ann not in st.accepted and st.node and st.msg is not None:
+            self.held.setdefault(st.node, {})[st.msg] = ann  # maybe in the R-15b buffer
         if st.msg is not None:
             if st.junk and not st.dropped:
                 self.viol_at(
@@ -120,7 +130,6 @@ class FlowRules(CheckerBase):
                 f"local step of {node} submits no update for rounds {st.submits_due} (catch-up)",
                 node=node,
             )
-        self.step = Step()
         self.cur_node = cur
 
     def expect(self, rule: str, typ: str, tau: int | None, c: int | None, n: int) -> None:
@@ -134,17 +143,19 @@ class FlowRules(CheckerBase):
         carries a valid signature of its sender, or of a colluding Byzantine node, of
         the kind's role (R-3)."""
         auth = self.author.get(digest) or self.byz_author.get(digest)
+        verify = self.sigs.verify
+        ok: str | None
         if auth is not None:
             if auth.type != typ:
                 self.viol(
                     "I-4", f"{node} relabels a {auth.type} envelope of {auth.signer} as {typ}", node=node
                 )
-            signers = [auth.signer]
-        else:
-            signers = [node]
-            if self.is_byz(node):  # colluding Byzantine nodes sign for each other
-                signers += [f"A{b}" for b in sorted(self.byz) if f"A{b}" != node]
-        ok = next((s for s in signers if self.sigs.verify(s, digest, sig)), None)
+            ok = auth.signer if verify(auth.signer, digest, sig) else None
+        elif not self.is_byz(node):
+            ok = node if verify(node, digest, sig) else None
+        else:  # colluding Byzantine nodes sign for each other
+            signers = [node] + [f"A{b}" for b in sorted(self.byz) if f"A{b}" != node]
+            ok = next((s for s in signers if verify(s, digest, sig)), None)
         if ok is None:
             who = "Byzantine" if self.is_byz(node) else "honest"
             self.viol(
@@ -153,10 +164,23 @@ class FlowRules(CheckerBase):
         elif SENDER_ROLE[typ] != ok[0]:
             self.viol("I-4", f"{typ} envelope signed by {ok}, not a {SENDER_ROLE[typ]} node", node=node)
 
+    def check_endorse_envelope(self, node: str, tau: int, c: int, digest: str) -> None:
+        """R-8: an honest endorse envelope is ``endorse(tau, c, pd, md)`` of its node's
+        ``endorse`` event, its digest recomputed by D-14's wire format. Without that event
+        the send is unjustified (T-STEP, decided when the step closes)."""
+        e = self.endorsed.get((ids(node), tau, c))
+        if e is not None and endorse_digest(ids(node), tau, c, e.pd, e.md) != digest:
+            self.viol(
+                "R-8",
+                f"{node}'s endorse envelope is not endorse({tau}, {c}, {e.pd[:12]}, {e.md[:12]}) "
+                f"of its endorse event (line {e.line})",
+                key=(tau, c),
+            )
+
     def on_send(self, ev: dict[str, Any]) -> None:
         # the strings kept are interned: one copy per node name, kind and digest, not
         # one per event (state bounded by what the trace names, not by its length)
-        node, mid, typ, digest = intern(ev["node"]), ev["msg"], intern(ev["type"]), intern(ev["digest"])
+        node, mid, typ, digest = intern(ev["node"]), ev["msg"], intern(ev["type"]), ev["digest"]
         byz = self.is_byz(node)
         tau, c = ev.get("round"), ev.get("cluster")
         if typ not in KINDS and typ != "junk":
@@ -167,17 +191,22 @@ class FlowRules(CheckerBase):
             self.in_step(node, "send")
             if typ == "junk":
                 self.viol("I-4", f"honest {node} sends junk", node=node)
-        if mid in self.msgs:
-            self.viol("T-FLOW", f"message id {mid} sent twice")
-        self.msgs[mid] = Sent(node, intern(ev["to"]), typ, tau, c, self.line, digest)
+            elif typ == "endorse" and isinstance(tau, int) and isinstance(c, int):
+                self.check_endorse_envelope(node, tau, c, digest)
+        if self.last_id is not None and mid <= self.last_id:
+            self.viol("T-FLOW", f"message id {mid} not above the last id sent {self.last_id} (D-18)")
+        else:
+            self.last_id = mid
+        self.msgs[mid] = Sent(node, ev["to"], typ, tau, c, self.line, digest)
         if not byz:
-            self.author.setdefault(digest, Author(node, typ, tau, c))
+            if digest not in self.author:
+                self.author[intern(digest)] = Author(node, typ, tau, c)
             self.first_sent.setdefault((node, typ, tau, c), self.line)
             if self.step.node == node:
                 k = (typ, tau, c)
                 self.step.sent[k] = self.step.sent.get(k, 0) + 1
-        elif typ in KINDS:
-            self.byz_author.setdefault(digest, Author(node, typ, tau, c))
+        elif typ in KINDS and digest not in self.byz_author:
+            self.byz_author[intern(digest)] = Author(node, typ, tau, c)
         if isinstance(tau, int) and isinstance(c, int) and typ != "announce":
             self.mark((tau, c), Mark(self.line, node, False))
 
@@ -186,26 +215,30 @@ class FlowRules(CheckerBase):
         self.new_step(node)
         if node in self.crashed_at:
             self.viol("T-STEP", f"deliver to {node} after its crash")
-        m = self.msgs.get(mid)
+        m = self.msgs.pop(mid, None)
         if m is None:
-            self.viol("T-FLOW", f"deliver of message {mid}, never sent")
+            sent = self.last_id is not None and mid <= self.last_id
+            why = "delivered before (D-18: a message is delivered once)" if sent else "never sent"
+            self.viol("T-FLOW", f"deliver of message {mid}, not in flight: {why}")
             return
         if m.dst != node:
             self.viol("T-FLOW", f"message {mid} was sent to {m.dst}, delivered to {node}")
         if m.src != ev["from"]:
             self.viol("T-FLOW", f"message {mid} is from {m.src}, deliver says {ev['from']}")
-        if mid in self.delivered:
-            self.viol("T-FLOW", f"message {mid} delivered twice (first at line {self.delivered[mid]})")
-        self.delivered[mid] = self.line
         self.step.msg = mid
+        if m.type == "announce" and node[0] == "C":
+            self.step.announce = (m.src, m.round)
         self.step.junk = m.type == "junk" and not self.is_byz(node)
-        self.got.add((node, m.type, m.src, m.round, m.cluster))
+        got = (node, m.type, m.src, m.round, m.cluster)
+        self.got.add(got)
         self.step.wild = m.type not in KINDS and self.is_byz(m.src)
         orig = self.author.get(m.digest) or self.byz_author.get(m.digest)
         if orig is not None:
             # a signed envelope relayed (forwarded, replayed) by any node, its signer
             # included, is its signer's message for the round and cluster of the first send
-            self.got.add((node, orig.type, orig.signer, orig.round, orig.cluster))
+            signed = (node, orig.type, orig.signer, orig.round, orig.cluster)
+            if signed != got:
+                self.got.add(signed)
             if orig.type == "announce":
                 self.got_announce.add((node, orig.signer))
             if orig.type == "release" and isinstance(orig.round, int) and isinstance(orig.cluster, int):
@@ -217,14 +250,33 @@ class FlowRules(CheckerBase):
             self.mark((m.round, m.cluster), Mark(self.line, node, False))
 
     def on_drop(self, ev: dict[str, Any]) -> None:
-        mid = ev["msg"]
-        if self.delivered.get(mid) is None or self.msgs[mid].dst != ev["node"]:
-            self.viol("T-FLOW", f"drop of message {mid} not delivered to {ev['node']}")
-        elif mid in self.dropped:
-            self.viol("T-FLOW", f"message {mid} dropped twice")
-        elif mid == self.step.msg and ev["node"] == self.step.node:
-            self.step.dropped = True
-        self.dropped.add(mid)
+        """D-18: a node drops the message its step's trigger delivered, or (a client,
+        R-15b) an announce it has held since an earlier step; once."""
+        mid, node, st = ev["msg"], ev["node"], self.step
+        if mid == st.msg and node == st.node:
+            if st.dropped:
+                self.viol("T-FLOW", f"message {mid} dropped twice")
+            st.dropped = True
+            return
+        held = self.held.get(node)
+        if held is not None and mid in held:
+            del held[mid]
+        else:
+            self.viol(
+                "T-FLOW",
+                f"drop of message {mid}: neither delivered by the step's trigger nor an announce "
+                f"{node} holds from an earlier step (D-18)",
+            )
+
+    def release_held(self, node: str, src: str, tau: int) -> None:
+        """An ``accept`` of ``src``'s round-``tau`` model: R-15b buffers one announce per
+        sender and round, so every announce of ``src`` for ``tau`` that ``node`` held is
+        settled (accepted now or verified before) and can no longer be dropped (D-18)."""
+        self.step.accepted.append((src, tau))
+        held = self.held.get(node)
+        if held:
+            for mid in [k for k, v in held.items() if v == (src, tau)]:
+                del held[mid]
 
     def on_crash(self, ev: dict[str, Any]) -> None:
         node = ev["node"]

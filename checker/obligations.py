@@ -11,6 +11,13 @@ Two kinds, both cached so that a long trace costs a handful of Z3 calls:
 The concrete values are checked by the replay (ghost fields); these obligations
 show that the *reconstruction the trace performed* cancels every mask for any
 values at all.
+
+The P-1 identity for ``N`` clients is a sum of one term per client over that client's
+own variables (``b_i (x_i + r_i) - sum_j lambda_j b_i f_i(j + 1)``, see
+:mod:`asfl.checker.proofs.masks`), so it holds for ``N`` clients iff it holds for each,
+and the term is the same for every client up to renaming: the per-trace obligation is
+run at ``min(size, SIZE_CAP)`` clients (two: one term and a sum), once per decoding
+base. Its cost no longer grows with the clusters (a 250-client sum took 0.6 s).
 """
 
 from __future__ import annotations
@@ -24,6 +31,8 @@ from asfl.checker.proofs import ProofResult, check_quorum_sizes, decoding_correc
 MAX_AGGREGATORS = 16
 #: ... with the protocol's own points up to this size, symbolic points (wlog) above
 EXPLICIT_POINTS_UP_TO = 10
+#: P-1 obligations are run at this many clients at most (the identity is per client)
+SIZE_CAP = 2
 
 
 class TraceObligations:
@@ -54,9 +63,9 @@ class TraceObligations:
             or any(not 0 <= j < self.n_a for j in base)
         ):
             return None  # malformed: the replay reports the I-2 violation itself
-        key = (size, base)
+        key = (min(size, SIZE_CAP), base)
         if key not in self._masks:
-            result = mask_cancellation(size, self.t_a, self.n_a, quorums=[base], field="gf")
+            result = mask_cancellation(key[0], self.t_a, self.n_a, quorums=[base], field="gf")
             self._masks[key] = result
             self.results.append(result)
         return self._masks[key]

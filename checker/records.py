@@ -183,7 +183,7 @@ class CertInfo:
         return out
 
 
-@dataclass
+@dataclass(slots=True)
 class Step:
     """The open step: its node, trigger line and what it owes (T-STEP, R-n)."""
 
@@ -193,6 +193,8 @@ class Step:
     junk: bool = False  # ... sent as junk (bytes that do not decode) to an honest node
     wild: bool = False  # ... junk from a Byzantine node (it may have carried any envelope)
     dropped: bool = False  # ... dropped by its receiver in the step
+    announce: tuple[str, int | None] | None = None  # ... an announce to a client: (src, round)
+    accepted: list[tuple[str, int]] = field(default_factory=list)  # accepts: (from, round)
     protocol: list[str] = field(default_factory=list)  # state-changing protocol events
     expect: dict[tuple[str, str, int | None, int | None], int] = field(default_factory=dict)
     sent: dict[tuple[str, int | None, int | None], int] = field(default_factory=dict)

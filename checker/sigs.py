@@ -1,8 +1,10 @@
 """I-4: signatures of sends by honest nodes (Ed25519 over the envelope digest bytes).
 
 Verification costs ~50 us per signature, more than the rest of the checker per event,
-so each distinct ``(node, digest, sig)`` is verified once (a broadcast is one envelope
-sent ``n`` times), and verification can be switched off (``--signatures none``)."""
+so each distinct ``(node, digest, sig)`` is verified once while it is among the last
+:data:`CACHE` verified (a broadcast is one envelope sent ``n`` times in one step; a
+replay much later is verified again, so memory stays bounded), and verification can be
+switched off (``--signatures none``)."""
 
 from __future__ import annotations
 
@@ -13,6 +15,10 @@ try:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 except ImportError:  # pragma: no cover
     Ed25519PublicKey = None  # type: ignore[assignment,misc]
+
+
+#: verification results remembered (oldest forgotten first)
+CACHE = 4096
 
 
 class SignatureChecker:
@@ -37,7 +43,10 @@ class SignatureChecker:
         ok = self._verify(node, digest, sig)
         self.seconds += time.perf_counter() - t0
         self.verified += 1
-        self._seen[k] = ok
+        seen = self._seen
+        if len(seen) >= CACHE:
+            del seen[next(iter(seen))]
+        seen[k] = ok
         return ok
 
     def _verify(self, node: str, digest: str, sig: str) -> bool:

@@ -85,11 +85,19 @@ class Params:
     def members(self, tau: int, c: int) -> tuple[int, ...]:
         return self.clusters(tau)[c]
 
+    @cached_property
+    def _cluster_of(self) -> dict[int, dict[int, int]]:
+        return {}
+
     def cluster_of(self, i: int, tau: int) -> int:
-        for c, ms in enumerate(self.clusters(tau)):
-            if i in ms:
-                return c
-        raise ValueError(f"client {i} not in any cluster")
+        got = self._cluster_of.get(tau)
+        if got is None:
+            got = {m: c for c, ms in enumerate(self.clusters(tau)) for m in ms}
+            self._cluster_of[tau] = got
+        c = got.get(i)
+        if c is None:
+            raise ValueError(f"client {i} not in any cluster")
+        return c
 
 
 def validity_errors(p: Params, relax_clients: bool = False) -> list[str]:

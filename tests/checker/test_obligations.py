@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from asfl.checker.obligations import TraceObligations
+from asfl.checker.obligations import SIZE_CAP, TraceObligations
+from asfl.checker.proofs import mask_cancellation
 
 
 def test_config_obligations_hold_within_the_bound_and_fail_outside() -> None:
@@ -22,6 +23,22 @@ def test_reconstruction_obligation_is_cached_per_size_and_base() -> None:
     again = obligations.for_reconstruction(6, [6, 2, 0, 4, 5])  # same base: the 3 smallest
     assert again is first
     assert obligations.summary()["obligations"] == 1
+    # the identity is one term per client: any size shares the capped obligation
+    assert first.params["N"] == SIZE_CAP
+    assert obligations.for_reconstruction(250, [0, 2, 4]) is first
+    assert obligations.summary()["obligations"] == 1
+
+
+def test_capped_obligation_still_refutes_a_broken_decoding() -> None:
+    """At the capped size a wrong Lagrange weight or a missing share is still refuted,
+    as at any larger size (the residual names the client's mask)."""
+    for n_clients in (SIZE_CAP, 5):
+        assert mask_cancellation(n_clients, 1, 4, quorums=[(0, 1)], field="gf").status == "proved"
+        bad = mask_cancellation(n_clients, 1, 4, quorums=[(0, 1)], field="gf", break_lagrange=True)
+        assert bad.status == "refuted"
+        assert mask_cancellation(n_clients, 1, 4, quorums=[(0, 1)], field="gf", drop_share_of=1).status == (
+            "refuted"
+        )
 
 
 def test_malformed_support_is_left_to_the_replay() -> None:

@@ -290,6 +290,19 @@ def alter_md_certified(rng: random.Random, tr: Trace) -> Trace | None:
     return tr
 
 
+def alter_md_endorse(rng: random.Random, tr: Trace) -> Trace | None:
+    """md of an honest endorse event, of a pd nobody certified where there is one (its
+    envelope digest is recomputed from ``(tau, c, pd, md)``, D-14)."""
+    cert = {e["pd"] for e in tr[1:] if e["kind"] == "certify"}
+    k = pick(rng, tr, lambda e: e["kind"] == "endorse" and e["pd"] not in cert)
+    if k is None:
+        k = pick(rng, tr, lambda e: e["kind"] == "endorse")
+    if k is None:
+        return None
+    tr[k]["md"] = hexflip(tr[k]["md"])
+    return tr
+
+
 def delete_dropped_byz_deliver(rng: random.Random, tr: Trace) -> Trace | None:
     """A message from a Byzantine node that its honest receiver dropped: its deliver and
     drop deleted (it stays in flight), seq renumbered."""
@@ -372,6 +385,7 @@ TAMPERS: list[Tamper] = [
         set_field(("propose", "endorse", "certify", "release", "reconstruct"), "pd", lambda v, e: hexflip(v)),
     ),
     Tamper("alter-md-certified", True, alter_md_certified),
+    Tamper("alter-md-endorse", True, alter_md_endorse),
     Tamper("alter-sd-included", True, alter_sd_included),
     Tamper(
         "alter-signature",
@@ -462,3 +476,18 @@ def test_tamper_campaign(traces: dict[str, Trace]) -> None:
     assert {t.name for t in TAMPERS} <= set(done), {t.name for t in TAMPERS} - set(done)
     assert not missed, f"{len(missed)} detectable tamperings accepted: {missed[:10]}"
     assert not over, f"indistinguishable tamperings rejected (misclassified): {over[:10]}"
+
+
+def test_uncertified_endorse_md_detected() -> None:
+    """The case docs/tamper.md once listed as indistinguishable: the md of an honest
+    endorsement nobody certified. Its envelope digest is recomputed from (tau, c, pd, md)
+    by D-14's wire format, so every such edit is an R-8 violation."""
+    s = Signer(P_TAMPER)
+    tr = emit_trace(P_TAMPER, seed=2, behaviours="equivocate", signer=s, keys=s.keys)
+    cert = {e["pd"] for e in tr[1:] if e["kind"] == "certify"}
+    ks = [k for k, e in enumerate(tr) if k and e["kind"] == "endorse" and e["pd"] not in cert]
+    assert ks, "the equivocation trace has no uncertified honest endorsement"
+    for k in ks:
+        t = copy.deepcopy(tr)
+        t[k]["md"] = hexflip(t[k]["md"])
+        assert "R-8" in verdict(t), k
