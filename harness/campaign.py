@@ -19,6 +19,7 @@ the first failure and the shrunk counterexample.
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,12 +35,12 @@ from hypothesis.stateful import (
     rule,
 )
 
-from asfl.harness.byz import BEHAVIOURS, MUTATIONS
+from asfl.harness.byz import BEHAVIOURS
 from asfl.harness.monitor import Violation
 from asfl.harness.policies import PCT, Fifo, Policy, Targeted, UniformRandom
 from asfl.harness.schedule import Schedule, shrink
 from asfl.harness.world import Setup, World
-from asfl.impl.sim.schedulers import Delivery, LocalStep
+from asfl.model import actions
 
 BASE = Setup()
 FAMILIES = ("random", "pct", "targeted")
@@ -69,6 +70,7 @@ class Recorder:
     violation: Violation | None = None
     deadline: float | None = None
     steps: int = 0
+    coverage: Counter[str] = field(default_factory=Counter)  # rule ID / probe -> times
 
     shrink_budget: float = 15.0  # seconds of Hypothesis shrinking after the first failure
 
@@ -169,6 +171,7 @@ def whole_run_test(family: str, recorder: Recorder, setup_strategy: Any = None) 
         recorder.examples += 1
         world = run_whole(setup, policy)
         recorder.steps += len(world.actions)
+        recorder.coverage.update(world.coverage)
         if world.violations and not recorder.expired():
             recorder.failed(world, family)
             raise PropertyViolation(world.violations)
@@ -182,7 +185,11 @@ def whole_run_test(family: str, recorder: Recorder, setup_strategy: Any = None) 
 def machine_class(
     recorder: Recorder, families: tuple[str, ...] = FAMILIES, setup_strategy: Any = None
 ) -> type[RuleBasedStateMachine]:
-    """A ``RuleBasedStateMachine`` over :class:`World` (see the module docstring)."""
+    """A ``RuleBasedStateMachine`` over :class:`World` whose rules are the actions the
+    model enables (:mod:`asfl.model.actions`) in the world's abstract state
+    (:meth:`World.env`): deliver, step, crash, a Byzantine probe, a replay; plus
+    ``advance`` (a drawn background policy runs a while, among the same deliveries and
+    steps). Every step is judged online by the monitors; teardown completes fairly."""
     modes = tuple(BEHAVIOURS)  # "scripted" included: rules then choose Byzantine actions
     setup_strategy = setup_strategy if setup_strategy is not None else setups(modes=modes, crashes=False)
 
@@ -208,32 +215,54 @@ def machine_class(
             assert self.world is not None
             return self.world
 
+        def _env(self) -> actions.Env | None:
+            return None if self.world is None else self.world.env()
+
+        def _do(self, a: actions.Action, seed: int = 0) -> None:
+            self.w.apply(self.w.concrete(a, seed))
+            self._check()
+
         def _check(self) -> None:
             w = self.w
             if w.violations and not recorder.expired():
                 recorder.failed(w, "stateful")
                 raise PropertyViolation(w.violations)
 
-        def _indices(self, cls: type) -> list[int]:
-            assert self.world is not None
-            return [k for k, a in enumerate(self.world.pending()) if isinstance(a, cls)]
-
-        def _scripted(self) -> list[Any]:
-            return [b for b in self.world.byz.values() if b.mode == "scripted"] if self.world else []
-
-        @precondition(lambda self: self.world is not None and bool(self._indices(Delivery)))
+        @precondition(lambda self: (e := self._env()) is not None and bool(e.in_flight))
         @rule(k=st.integers(0, 2**16))
         def deliver(self, k: int) -> None:
-            idx = self._indices(Delivery)
-            self.w.apply_index(idx[k % len(idx)])
-            self._check()
+            ds = actions.deliveries(self.w.env())
+            self._do(ds[k % len(ds)])
 
-        @precondition(lambda self: self.world is not None and bool(self._indices(LocalStep)))
+        @precondition(lambda self: (e := self._env()) is not None and bool(e.steppable))
         @rule(k=st.integers(0, 2**16))
         def client_step(self, k: int) -> None:
-            idx = self._indices(LocalStep)
-            self.w.apply_index(idx[k % len(idx)])
-            self._check()
+            ss = actions.steps(self.w.env())
+            self._do(ss[k % len(ss)])
+
+        @precondition(
+            lambda self: (
+                (e := self._env()) is not None
+                and bool(actions.crashes(self.w.params, e))
+                and not self.w.quiescent()
+            )
+        )
+        @rule(k=st.integers(0, 2**16))
+        def crash(self, k: int) -> None:
+            cs = actions.crashes(self.w.params, self.w.env())
+            self._do(cs[k % len(cs)])
+
+        @precondition(lambda self: (e := self._env()) is not None and any(e.held.values()))
+        @rule(k=st.integers(0, 2**16), q=st.integers(0, 2**16), s=st.integers(0, 2**16))
+        def byz_probe(self, k: int, q: int, s: int) -> None:
+            """A Byzantine aggregator sends its ``k``-th held message as the ``q``-th probe
+            the model enables for it (seed ``s``)."""
+            self._do(actions.probe_choice(self.w.params, self.w.env(), k, q), s)
+
+        @precondition(lambda self: (e := self._env()) is not None and any(e.received.values()))
+        @rule(k=st.integers(0, 2**16), to=st.integers(0, 2**16))
+        def byz_replay(self, k: int, to: int) -> None:
+            self._do(actions.replay_choice(self.w.params, self.w.env(), k, to))
 
         @precondition(lambda self: self.world is not None and len(self.w.pending()) > 0)
         @rule(n=st.integers(1, 60))
@@ -247,34 +276,6 @@ def machine_class(
                     break
             self._check()
 
-        @precondition(
-            lambda self: (
-                self.world is not None and len(self.w.crashed()) < self.w.setup.t_c and not self.w.quiescent()
-            )
-        )
-        @rule(i=st.integers(0, BASE.n_clients - 1))
-        def crash(self, i: int) -> None:
-            self.w.apply({"crash": f"C{i}"})
-            self._check()
-
-        @precondition(lambda self: any(b.outbox for b in self._scripted()))
-        @rule(k=st.integers(0, 2**16), how=st.sampled_from(MUTATIONS), s=st.integers(0, 2**16))
-        def byz_send(self, k: int, how: str, s: int) -> None:
-            b = next(b for b in self._scripted() if b.outbox)
-            m = b.outbox[k % len(b.outbox)]
-            nth = sum(1 for x in b.outbox[: k % len(b.outbox)] if (x.kind, x.to) == (m.kind, m.to))
-            self.w.apply({"byz": b.name, "out": [m.kind, m.to, nth], "do": how, "seed": s})
-            self._check()
-
-        @precondition(lambda self: any(b.inbox for b in self._scripted()))
-        @rule(k=st.integers(0, 2**16), to=st.integers(0, BASE.n_aggregators + BASE.n_clients - 1))
-        def byz_replay(self, k: int, to: int) -> None:
-            b = next(b for b in self._scripted() if b.inbox)
-            n_a = self.w.setup.n_aggregators
-            name = f"A{to}" if to < n_a else f"C{to - n_a}"
-            self.w.apply({"byz": b.name, "replay": k % len(b.inbox), "to": name})
-            self._check()
-
         @precondition(lambda self: self.world is None or self.w.quiescent())
         @rule()
         def idle(self) -> None:
@@ -282,10 +283,12 @@ def machine_class(
 
         def teardown(self) -> None:
             w = self.world
-            if w is None or w.finished or w.violations or recorder.expired():
+            if w is None:
                 return
-            w.complete(self.policy.choose)
+            if not (w.finished or w.violations or recorder.expired()):
+                w.complete(self.policy.choose)
             recorder.steps += len(w.actions)
+            recorder.coverage.update(w.coverage)
             self._check()
 
     return ProtocolMachine

@@ -14,13 +14,18 @@ recorded schedule stays readable and replays deterministically:
 - ``{"byz": "A1", "replay": k, "to": "A2"}``: it re-sends the ``k``-th distinct message
   it ever received to ``A2``.
 
+These are the concrete forms of the model's abstract actions
+(:mod:`asfl.model.actions`): :meth:`World.env` is the abstract state the model's
+``enabled`` reads, and :meth:`World.concrete` maps an abstract action to its descriptor.
 After every action the new trace events go through the monitors (see
-:mod:`harness.monitor`); :meth:`World.complete` finishes the run fairly (FIFO by
+:mod:`harness.monitor`; one of them counts the rule IDs each event exercises into
+:attr:`World.coverage`); :meth:`World.complete` finishes the run fairly (FIFO by
 default, scripted Byzantine nodes fall silent) and checks liveness.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
@@ -29,13 +34,15 @@ from typing import Any
 import numpy as np
 
 from asfl.harness.byz import BEHAVIOURS as BYZ_MODES
-from asfl.harness.byz import HarnessByzantine, forwarded
+from asfl.harness.byz import HarnessByzantine
 from asfl.harness.monitor import Monitor, Violation, default_monitors
 from asfl.impl.config import ProtocolConfig
 from asfl.impl.events import CrashEvent, EndEvent
 from asfl.impl.learning.data import Task
 from asfl.impl.sim.run import RunConfig, build
 from asfl.impl.sim.schedulers import Action, ControlledScheduler, Delivery, LocalStep
+from asfl.model import actions as model_actions
+from asfl.model.params import Params
 
 Act = dict[str, Any]
 
@@ -80,6 +87,19 @@ class Setup:
             q_min=self.q_min,
             lead_bound=self.lead_bound,
             rounds=self.rounds,
+        )
+
+    def params(self) -> Params:
+        """The model's parameters of this setup (R-1), for :mod:`asfl.model.actions`."""
+        return Params(
+            n_a=self.n_aggregators,
+            t_a=self.t_a,
+            n_c=self.n_clients,
+            t_c=self.t_c,
+            q_min=self.q_min,
+            B=self.lead_bound,
+            R=self.rounds,
+            byzantine=frozenset(self.byzantine),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -154,6 +174,8 @@ class World:
         header["behaviour"] = ",".join(sorted(set(setup.byzantine.values()))) or "none"
         header["crashed"] = sorted(setup.crash_after)
         header["scheduler"] = "controlled"
+        self.params = setup.params()
+        self.coverage: Counter[str] = Counter()  # rule ID / probe -> times exercised
         self.monitors = list(monitors) if monitors is not None else default_monitors(self)
         self.on_event = on_event
         self.actions: list[Act] = []
@@ -162,6 +184,7 @@ class World:
         self._fed = 0
         self.finished = False
         self.status = "running"
+        self._env: tuple[int, model_actions.Env] | None = None
         self.sim.start()
         self._feed()
 
@@ -183,6 +206,62 @@ class World:
 
     def crashed(self) -> set[str]:
         return set(self.sim.crashed)
+
+    def env(self) -> model_actions.Env:
+        """The abstract state the model's :func:`~asfl.model.actions.enabled` reads
+        (computed once per action)."""
+        version = len(self.actions)
+        if self._env is not None and self._env[0] == version:
+            return self._env[1]
+        items = self.pending()
+        flights = tuple(
+            model_actions.Flight(a.kind, a.src, a.dst, None, None) for a in items if isinstance(a, Delivery)
+        )
+        steppable = tuple(dict.fromkeys(a.client for a in items if isinstance(a, LocalStep)))
+        crashed = self.sim.crashed
+        env = model_actions.Env(
+            in_flight=flights,
+            steppable=steppable,
+            alive=tuple(c for c in self.params.client_names if c not in crashed),
+            crashed=len(crashed),
+            held={
+                n: tuple(model_actions.Flight(s.kind, n, s.to, s.round, s.cluster) for s in b.outbox)
+                for n, b in self.byz.items()
+                if b.mode == "scripted"
+            },
+            received={
+                n: tuple(model_actions.Flight(k, src, n, None, None) for k, src in b.inbox_kinds)
+                for n, b in self.byz.items()
+                if b.mode == "scripted"
+            },
+        )
+        self._env = (version, env)
+        return env
+
+    def concrete(self, a: model_actions.Action, seed: int = 0) -> Act:
+        """The descriptor of abstract action ``a`` (enabled in :meth:`env`)."""
+        if isinstance(a, model_actions.Deliver):
+            return self.describe(self._delivery_index(a.index))
+        if isinstance(a, model_actions.Step):
+            return {"step": a.client}
+        if isinstance(a, model_actions.Crash):
+            return {"crash": a.client}
+        if isinstance(a, model_actions.Replay):
+            return {"byz": a.byz, "replay": a.index, "to": a.to}
+        outbox = self.byz[a.byz].outbox
+        m = outbox[a.index]
+        nth = sum(1 for x in outbox[: a.index] if (x.kind, x.to) == (m.kind, m.to))
+        return {"byz": a.byz, "out": [m.kind, m.to, nth], "do": a.probe.id, "seed": seed}
+
+    def _delivery_index(self, k: int) -> int:
+        """The pending-list position of the ``k``-th pending delivery."""
+        seen = 0
+        for pos, a in enumerate(self.pending()):
+            if isinstance(a, Delivery):
+                if seen == k:
+                    return pos
+                seen += 1
+        raise IndexError(k)
 
     def _feed(self) -> list[Violation]:
         new: list[Violation] = []
@@ -264,15 +343,17 @@ class World:
             if "replay" in act:
                 if not b.inbox or act["to"] not in self.sim.nodes:
                     return None
-                data = b.inbox[act["replay"] % len(b.inbox)]
+                k = act["replay"] % len(b.inbox)
                 b.sent_replays += 1
-                sends = [forwarded(act["to"], data)]
+                self.coverage[f"probe:replay:{b.inbox_kinds[k][0]}"] += 1
+                sends = [b.forward(k, act["to"])]
             else:
                 kind, to, nth = act["out"]
                 matches = [k for k, s in enumerate(b.outbox) if (s.kind, s.to) == (kind, to)]
                 if nth >= len(matches):
                     return None
                 sends = b.crafted(b.take(matches[nth]), act["do"], act.get("seed", 0))
+                self.coverage[f"probe:{act['do']}"] += 1
             self.sim._emit(b.name, list(sends))
         else:
             raise ValueError(f"unknown action {act!r}")
