@@ -118,6 +118,44 @@ def setups(
     )
 
 
+#: the deep campaign's shapes (n_aggregators, t_a, n_clients): clusters of 4 or 5 clients
+#: with t_a = 1, and clusters of 3 with t_a = 2 (two Byzantine aggregators, D-4 with two
+#: wrong share sums)
+SHAPES = ((4, 1, 16), (4, 1, 20), (7, 2, 21))
+DEEP_STEPS = 100  # rules per example of the deep campaign (then the fair completion)
+COMPLETION_STEPS = 20_000  # teardown: policy steps with probing before the fair completion
+
+
+@st.composite
+def deep_setups(draw: Any, rounds: tuple[int, ...] = (3, 4)) -> Setup:
+    """Configurations that exercise every rule: at least 3 rounds, clusters large enough
+    that R-6's floor, eligibility, deferral and top-up all happen (``B`` in {0, 1},
+    ``q_min`` up to ``k_min - t_c``), up to ``t_a`` Byzantine aggregators each with a
+    drawn behaviour (``scripted``: every message chosen by the probe rules). Crashes come
+    from the machine's crash rule, at any point (or, for whole runs, after a drawn number
+    of local steps)."""
+    n_a, t_a, n_c = draw(st.sampled_from(SHAPES))
+    k_min = n_c // n_a
+    t_c = draw(st.integers(1, min(2, k_min - 2)))
+    # "scripted" (the probe rules choose every message) as often as all automatic modes
+    mode = st.one_of(st.just("scripted"), st.sampled_from(BEHAVIOURS))
+    modes = [draw(mode) for _ in range(draw(st.sampled_from((t_a, *range(t_a + 1)))))]
+    byz_ids = draw(st.permutations(range(n_a)))[: len(modes)]
+    crash = draw(st.lists(st.tuples(st.integers(0, n_c - 1), st.integers(0, 4)), max_size=t_c))
+    return Setup(
+        n_clients=n_c,
+        n_aggregators=n_a,
+        t_a=t_a,
+        t_c=t_c,
+        q_min=draw(st.integers(2, k_min - t_c)),
+        lead_bound=draw(st.sampled_from((0, 1))),
+        rounds=draw(st.sampled_from(rounds)),
+        seed=draw(st.integers(0, 3)),
+        byzantine=dict(zip(byz_ids, modes, strict=True)),
+        crash_after=dict(crash),
+    )
+
+
 def nodes_of(setup: Setup) -> list[str]:
     return [f"A{j}" for j in range(setup.n_aggregators)] + [f"C{i}" for i in range(setup.n_clients)]
 
@@ -267,14 +305,22 @@ def machine_class(
         @precondition(lambda self: self.world is not None and len(self.w.pending()) > 0)
         @rule(n=st.integers(1, 60))
         def advance(self, n: int) -> None:
+            """The background policy runs ``n`` deliveries and steps (see :meth:`_run`)."""
+            self._run(n)
+            self._check()
+
+        def _run(self, n: int) -> None:
+            """Up to ``n`` policy choices; after each, every message a scripted Byzantine
+            aggregator holds goes out as the probe this run has exercised least
+            (:func:`asfl.model.actions.covering_probe`)."""
             w = self.w
             for _ in range(n):
-                if not w.pending():
+                if not w.pending() or w.violations:
                     break
                 w.apply_index(self.policy.choose(w))
-                if w.violations:
-                    break
-            self._check()
+                while not w.violations and any((env := w.env()).held.values()):
+                    turn = len(w.actions)
+                    w.apply(w.concrete(actions.covering_probe(w.params, env, w.coverage, turn), turn))
 
         @precondition(lambda self: self.world is None or self.w.quiescent())
         @rule()
@@ -286,7 +332,9 @@ def machine_class(
             if w is None:
                 return
             if not (w.finished or w.violations or recorder.expired()):
-                w.complete(self.policy.choose)
+                self._run(COMPLETION_STEPS)  # the Byzantine aggregators keep probing
+                if not w.violations:
+                    w.complete(self.policy.choose)
             recorder.steps += len(w.actions)
             recorder.coverage.update(w.coverage)
             self._check()
@@ -310,6 +358,7 @@ class CampaignResult:
     raw_length: int | None
     shrunk_length: int | None
     steps: int
+    coverage: dict[str, int] = field(default_factory=dict)  # rule ID / probe -> times
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -323,6 +372,7 @@ class CampaignResult:
             "raw_length": self.raw_length,
             "shrunk_length": self.shrunk_length,
             "steps": self.steps,
+            "coverage": dict(sorted(self.coverage.items())),
         }
 
 
@@ -394,4 +444,5 @@ def run_campaign(
         raw,
         shrunk,
         rec.steps,
+        dict(rec.coverage),
     )

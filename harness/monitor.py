@@ -277,6 +277,7 @@ DROP_CLAUSES = (
     ("duplicate submission", "R-6.duplicate"),
     ("does not match its digest", "R-5.ct-hash"),
     ("uncertified announce", "R-15.evidence"),
+    ("not the aggregate of its evidence", "R-15.model"),
     ("duplicate announce", "R-15.duplicate"),
     ("bad signature", "R-3.signature"),
     ("malformed", "R-3.malformed"),

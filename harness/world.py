@@ -219,11 +219,12 @@ class World:
         )
         steppable = tuple(dict.fromkeys(a.client for a in items if isinstance(a, LocalStep)))
         crashed = self.sim.crashed
+        planned = set(crashed) | set(self.sim.crash_after)  # t_c counts the planned crashes too
         env = model_actions.Env(
             in_flight=flights,
             steppable=steppable,
             alive=tuple(c for c in self.params.client_names if c not in crashed),
-            crashed=len(crashed),
+            crashed=len(planned),
             held={
                 n: tuple(model_actions.Flight(s.kind, n, s.to, s.round, s.cluster) for s in b.outbox)
                 for n, b in self.byz.items()
@@ -353,7 +354,7 @@ class World:
                 if nth >= len(matches):
                     return None
                 sends = b.crafted(b.take(matches[nth]), act["do"], act.get("seed", 0))
-                self.coverage[f"probe:{act['do']}"] += 1
+                self.coverage[f"probe:{act['do']}"] += 1  # model_actions.probe_key
             self.sim._emit(b.name, list(sends))
         else:
             raise ValueError(f"unknown action {act!r}")

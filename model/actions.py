@@ -233,6 +233,22 @@ def probe_choice(p: Params, env: Env, k: int, q: int) -> ProbeSend:
     return ProbeSend(b, i, m, menu[q % len(menu)])
 
 
+def probe_key(probe: Probe) -> str:
+    """The coverage counter's key of a probe."""
+    return f"probe:{probe.id}"
+
+
+def covering_probe(p: Params, env: Env, coverage: Mapping[str, int], turn: int = 0) -> ProbeSend:
+    """Coverage-guided choice (P-style): the first held message, sent as the probe
+    enabled on it that ``coverage`` counts least (ties broken by menu order rotated by
+    ``turn``)."""
+    b = next(b for b in sorted(env.held) if env.held[b])
+    m = env.held[b][0]
+    menu = probes_for(p, m)
+    k = min(range(len(menu)), key=lambda q: (coverage.get(probe_key(menu[q]), 0), (q - turn) % len(menu)))
+    return ProbeSend(b, 0, m, menu[k])
+
+
 def replay_choice(p: Params, env: Env, k: int, to: int) -> Replay:
     """The ``k``-th received envelope replayed to the ``to``-th other node (modulo the
     counts; something must have been received): :func:`replays` without listing them."""
