@@ -302,7 +302,7 @@ def machine_class(
         def byz_replay(self, k: int, to: int) -> None:
             self._do(actions.replay_choice(self.w.params, self.w.env(), k, to))
 
-        @precondition(lambda self: self.world is not None and len(self.w.pending()) > 0)
+        @precondition(lambda self: self.world is not None and len(self.w.sim.scheduler) > 0)
         @rule(n=st.integers(1, 60))
         def advance(self, n: int) -> None:
             """The background policy runs ``n`` deliveries and steps (see :meth:`_run`)."""
@@ -315,11 +315,11 @@ def machine_class(
             (:func:`asfl.model.actions.covering_probe`)."""
             w = self.w
             for _ in range(n):
-                if not w.pending() or w.violations:
+                if not len(w.sim.scheduler) or w.violations:
                     break
                 w.apply_index(self.policy.choose(w))
-                while not w.violations and any((env := w.env()).held.values()):
-                    turn = len(w.actions)
+                while not w.violations and w.holding():
+                    env, turn = w.env(), len(w.actions)
                     w.apply(w.concrete(actions.covering_probe(w.params, env, w.coverage, turn), turn))
 
         @precondition(lambda self: self.world is None or self.w.quiescent())

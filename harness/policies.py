@@ -59,7 +59,7 @@ class UniformRandom(Policy):
         self._rng = random.Random(self.seed)
 
     def choose(self, world: World) -> int:
-        return self._rng.randrange(len(world.pending()))
+        return self._rng.randrange(len(world.sim.scheduler))
 
     def to_json(self) -> dict[str, Any]:
         return {"policy": self.name, "seed": self.seed}

@@ -204,6 +204,10 @@ class World:
     def quiescent(self) -> bool:
         return not len(self.sim.scheduler) and not any(b.outbox for b in self.byz.values())
 
+    def holding(self) -> bool:
+        """Some scripted Byzantine aggregator holds a message (cheaper than :meth:`env`)."""
+        return any(b.outbox for b in self.byz.values() if b.mode == "scripted")
+
     def crashed(self) -> set[str]:
         return set(self.sim.crashed)
 
@@ -314,10 +318,11 @@ class World:
                 seen += 1
         return None
 
-    def apply(self, act: Act) -> list[Violation] | None:
-        """Run one action; ``None`` if it does not apply now (skipped), else new violations."""
+    def apply(self, act: Act, at: int | None = None) -> list[Violation] | None:
+        """Run one action; ``None`` if it does not apply now (skipped), else new violations.
+        ``at``: the pending position of a delivery or step, when the caller knows it."""
         if "deliver" in act or "step" in act:
-            k = self._find(act)
+            k = self._find(act) if at is None else at
             if k is None:
                 return None
             self._next = k
@@ -363,7 +368,7 @@ class World:
 
     def apply_index(self, index: int) -> list[Violation]:
         """Run pending action ``index`` (recorded by its descriptor)."""
-        out = self.apply(self.describe(index))
+        out = self.apply(self.describe(index), at=index)
         assert out is not None
         return out
 
