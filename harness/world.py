@@ -185,6 +185,7 @@ class World:
         self.finished = False
         self.status = "running"
         self._env: tuple[int, model_actions.Env] | None = None
+        self._flights: dict[int, model_actions.Flight] = {}  # message id -> its abstract record
         self.sim.start()
         self._feed()
 
@@ -218,9 +219,7 @@ class World:
         if self._env is not None and self._env[0] == version:
             return self._env[1]
         items = self.pending()
-        flights = tuple(
-            model_actions.Flight(a.kind, a.src, a.dst, None, None) for a in items if isinstance(a, Delivery)
-        )
+        flights = tuple(self._flight(a) for a in items if isinstance(a, Delivery))
         steppable = tuple(dict.fromkeys(a.client for a in items if isinstance(a, LocalStep)))
         crashed = self.sim.crashed
         planned = set(crashed) | set(self.sim.crash_after)  # t_c counts the planned crashes too
@@ -242,6 +241,13 @@ class World:
         )
         self._env = (version, env)
         return env
+
+    def _flight(self, a: Delivery) -> model_actions.Flight:
+        """The abstract record of a pending delivery (made once per message)."""
+        f = self._flights.get(a.msg)
+        if f is None:
+            f = self._flights[a.msg] = model_actions.Flight(a.kind, a.src, a.dst, None, None)
+        return f
 
     def concrete(self, a: model_actions.Action, seed: int = 0) -> Act:
         """The descriptor of abstract action ``a`` (enabled in :meth:`env`)."""
