@@ -3,17 +3,25 @@
 Two kinds of search, both ending in a readable :class:`~harness.schedule.Schedule`:
 
 - the **stateful machine** (:func:`machine_class`): a ``RuleBasedStateMachine`` whose
-  rules deliver a chosen message, run a client step, crash a client (up to ``t_c``),
-  make a scripted Byzantine aggregator send a mutated message or replay an old one, or
-  let a drawn background policy (random, PCT or targeted) run for a while; every step is
-  checked online by the monitors; teardown completes the run fairly and checks liveness;
+  rules are the actions the model enables in the run's abstract state
+  (:mod:`asfl.model.actions`, :meth:`World.env`): deliver a message in flight, run a
+  client step, crash a client (up to ``t_c``), make a scripted Byzantine aggregator send
+  a held message as one probe of the model's menu or replay an envelope it received, or
+  let a drawn background policy (random, PCT or targeted) run for a while, scripted
+  Byzantine aggregators sending every held message as the probe least exercised so far
+  (P-style coverage guidance). Every step is checked online by the monitors (the
+  model-based checker among them); teardown keeps running the policy with probing to
+  quiescence, completes fairly and checks liveness;
 - **whole-run strategies** (:func:`whole_run_test`): Hypothesis draws a setup and a
   policy (``random``, ``pct`` or ``targeted``) and the whole run follows the policy.
   Their draws shrink to a few numbers while the realised schedule stays long, so failing
   schedules are shrunk in a second stage (:func:`harness.schedule.shrink`).
 
+Setups: :func:`setups` (small, 1 or 2 rounds: the zoo's hunts) and :func:`deep_setups`
+(configurations that exercise every rule: ``asfl fuzz`` and the coverage test).
 :func:`run_campaign` runs one search for a time budget and reports time and examples to
-the first failure and the shrunk counterexample.
+the first failure, the shrunk counterexample and the coverage per rule ID
+(:mod:`harness.coverage`).
 """
 
 from __future__ import annotations

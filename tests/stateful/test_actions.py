@@ -138,3 +138,13 @@ def test_drop_clauses() -> None:
     assert drop_clause("client 3: bad signature on submission digest") == "R-8.client-sig"
     assert drop_clause("bad client signature on submission digest") == "R-6.client-sig"
     assert drop_clause("something no guard says") == "R-3.other"
+
+
+def test_probe_schedules_replay_byte_for_byte() -> None:
+    """A run driven by model actions (probes included) is a replayable schedule."""
+    from asfl.harness.schedule import Schedule, replay
+
+    _, w = _probe_run("R-8.equivocation", "propose", 1)
+    again = replay(Schedule(w.setup, list(w.actions)))
+    assert not again.failed and again.skipped == 0
+    assert again.world.events == w.events
