@@ -37,7 +37,8 @@ from asfl.impl.messages import (
 )
 from asfl.impl.node import Dropped, Output, Send, open_envelope, send
 from asfl.impl.wire import WireError
-from asfl.model.actions import PROBES
+from asfl.model.actions import Flight, probes_for
+from asfl.model.params import Params
 
 # Per-message mutations. Each applies to some message kinds and leaves the others honest.
 MUTATIONS = (
@@ -69,7 +70,7 @@ AUTO: dict[str, dict[str, str]] = {
     "tamper": {"propose": "tamper_y"},
     "malformed": {"*": "junk"},
     "replay": {},  # honest, plus forwarding and re-sending (see ``_replay``)
-    "chaos": {},  # a random model probe per message (asfl.model.actions.PROBES)
+    "chaos": {},  # a random model probe per message, among those enabled on it
 }
 BEHAVIOURS = ("scripted", *AUTO)
 
@@ -80,10 +81,10 @@ class HarnessByzantine:
     done = True  # a Byzantine node has no obligations (L-1 concerns honest nodes)
     rounds_done = 0
 
-    def __init__(self, core: Aggregator, mode: str, seed: int) -> None:
+    def __init__(self, core: Aggregator, mode: str, seed: int, params: Params) -> None:
         if mode not in BEHAVIOURS:
             raise ValueError(f"unknown Byzantine mode {mode!r}; choose from {', '.join(BEHAVIOURS)}")
-        self.core, self.mode = core, mode
+        self.core, self.mode, self.params = core, mode, params
         self.index = core.index
         self.name = f"A{core.index}"
         self.rng = random.Random(seed)
@@ -117,8 +118,9 @@ class HarnessByzantine:
         out: list[Send] = []
         rule = AUTO[self.mode]
         for s in sends:
-            if self.mode == "chaos":
-                how = PROBES[self.rng.randrange(len(PROBES))].id
+            if self.mode == "chaos":  # a probe the model enables on this message
+                menu = probes_for(self.params, Flight(s.kind, self.name, s.to, s.round, s.cluster))
+                how = menu[self.rng.randrange(len(menu))].id
             else:
                 how = rule.get(s.kind, rule.get("*", "honest"))
                 if how == "equivocate" and int(s.to[1:]) != (self.index + 1) % self.core.cfg.n_aggregators:
@@ -307,8 +309,9 @@ def _flip(data: bytes, rng: random.Random) -> bytes:
 
 
 def _other(n: int, k: int, rng: random.Random) -> int:
-    """Some index in ``range(n)`` other than ``k`` (``n >= 2``)."""
-    return (k + 1 + rng.randrange(n - 1)) % n
+    """Some index in ``range(n)`` other than ``k`` (``k`` itself if there is none: the
+    model does not enable such a probe, a hand-written schedule may still name it)."""
+    return (k + 1 + rng.randrange(n - 1)) % n if n >= 2 else k
 
 
 def _entry(prop: Propose, k: int, **changes: object) -> Propose:

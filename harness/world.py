@@ -161,11 +161,14 @@ class World:
         run = RunConfig(setup.protocol(), seed=setup.seed, byzantine=0, crashed=0, ghost=True)
         built = build(run, task=tiny_task(), scheduler=ControlledScheduler(self._pick))
         self.built, self.sim, self.cfg = built, built.sim, built.cfg
+        self.params = setup.params()
         self.byz: dict[str, HarnessByzantine] = {}
         for j, mode in sorted(setup.byzantine.items()):
             name = f"A{j}"
             core = built.aggregators.pop(name)
-            self.byz[name] = HarnessByzantine(core, mode, seed=setup.seed * 1000 + 7 * j + 1)
+            self.byz[name] = HarnessByzantine(
+                core, mode, seed=setup.seed * 1000 + 7 * j + 1, params=self.params
+            )
             self.sim.nodes[name] = self.byz[name]
             self.sim.honest.discard(name)
         self.sim.crash_after = {f"C{i}": k for i, k in setup.crash_after.items()}
@@ -174,7 +177,6 @@ class World:
         header["behaviour"] = ",".join(sorted(set(setup.byzantine.values()))) or "none"
         header["crashed"] = sorted(setup.crash_after)
         header["scheduler"] = "controlled"
-        self.params = setup.params()
         self.coverage: Counter[str] = Counter()  # rule ID / probe -> times exercised
         self.monitors = list(monitors) if monitors is not None else default_monitors(self)
         self.on_event = on_event

@@ -181,7 +181,11 @@ def probe_enabled(p: Params, probe: Probe, msg: Flight) -> bool:
     """Whether ``probe`` applies to held message ``msg`` (its kind, and what it needs)."""
     if probe.kind not in ("*", msg.kind):
         return False
-    return probe.id != "R-10.other-round" or p.R >= 2
+    if probe.id == "R-10.other-round":
+        return p.R >= 2
+    if probe.id in ("R-8.coordinator", "R-9.other-cluster", "R-10.other-cluster"):
+        return p.n_a >= 2
+    return True
 
 
 def deliveries(env: Env) -> list[Deliver]:
