@@ -1,21 +1,27 @@
 """``asfl fuzz --minutes N``: the deep adversarial campaign against the real implementation.
 
-Runs Hypothesis campaigns (the stateful machine and the whole-run random, PCT and
-targeted strategies, in turn, with fresh seeds) until the time is up. Every failure is
+Runs Hypothesis campaigns (the model-driven stateful machine and the whole-run random,
+PCT and targeted strategies, in turn, with fresh seeds) over configurations that exercise
+every rule (``harness.campaign.deep_setups``: 3 or 4 rounds, clusters of 3 to 5 clients,
+up to ``t_a`` Byzantine aggregators, crashes) until the time is up. Every failure is
 shrunk twice and written to ``--out`` (default ``runs/fuzz/``) as ``found-*.json``;
 ``--save-regressions`` also saves it to ``tests/regressions/``, which the default test
-run replays. Exit status 1 if anything failed.
+run replays. At the end it prints the coverage report per rule ID
+(``harness.coverage``) and writes it to ``--out``/``coverage.json``. Exit status 1 if
+anything failed.
 """
 
 from __future__ import annotations
 
+import json
 import random
 import time
+from collections import Counter
 from pathlib import Path
 
 import click
 
-from asfl.cli_types import SEED, number, seconds, writable_dir
+from asfl.cli_types import SEED, number, seconds, writable_dir, writing
 
 REGRESSIONS = Path(__file__).resolve().parents[1] / "tests" / "regressions"
 
@@ -60,9 +66,11 @@ def command(
     minutes: float, strategy: str, slice_s: float, seed: int | None, out_dir: Path, save_regressions: bool
 ) -> int:
     """Fuzz the implementation for N minutes (deep profile); save every failure."""
-    from asfl.harness.campaign import STRATEGIES, run_campaign
+    from asfl.harness.campaign import DEEP_STEPS, STRATEGIES, deep_setups, run_campaign
+    from asfl.harness.coverage import CoverageReport
 
     writable_dir(out_dir)
+    coverage: Counter[str] = Counter()
     strategies = list(STRATEGIES) if strategy == "all" else [strategy]
     rng = random.Random(seed)
     end = time.monotonic() + 60 * minutes
@@ -72,9 +80,17 @@ def command(
         strat = strategies[k % len(strategies)]
         k += 1
         budget = min(slice_s, end - time.monotonic())
-        res = run_campaign(strat, budget_s=budget, max_examples=2000, seed=rng.randrange(2**32))
+        res = run_campaign(
+            strat,
+            budget_s=budget,
+            max_examples=2000,
+            seed=rng.randrange(2**32),
+            setup_strategy=deep_setups(),
+            step_count=DEEP_STEPS,
+        )
         examples += res.examples
         steps += res.steps
+        coverage.update(res.coverage)
         if res.found and res.schedule is not None:
             failures += 1
             res.schedule.note = f"found by asfl fuzz ({strat}) against the real implementation"
@@ -86,6 +102,13 @@ def command(
         else:
             click.echo(f"{strat}: {res.examples} examples, no failure")
     dt = time.monotonic() - t0
+    report = CoverageReport.of(coverage)
+    for line in report.lines():
+        click.echo(line)
+    cov_path = out_dir / "coverage.json"
+    with writing(cov_path):
+        cov_path.write_text(json.dumps(report.to_json(), indent=2) + "\n", encoding="utf-8")
+    click.echo(f"coverage written to {cov_path}")
     click.echo(
         f"fuzz: {examples} examples, {steps} steps ({steps / max(dt, 1e-9):.0f} steps/s), "
         f"{failures} failures in {dt / 60:.1f} min"

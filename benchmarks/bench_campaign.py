@@ -4,8 +4,9 @@ For each zoo bug and each strategy (uniform random whole runs, PCT, targeted win
 stateful machine), runs ``--seeds`` independent campaigns of at most ``--budget`` seconds
 (each in its own subprocess on a patched copy of ``impl``) and reports the median time
 and number of examples to the first failure, the catch rate and the median shrunk
-counterexample length. Also measures raw stateful steps per second on the correct
-implementation.
+counterexample length. Also measures stateful steps per second of the model-driven
+machine on the correct implementation, with and without online checking, in the same
+process (``--only-speed`` for that alone).
 
     .venv/bin/python benchmarks/bench_campaign.py --seeds 3 --budget 60 --jobs 2 \
         --out runs/bench_campaign.json
@@ -14,7 +15,6 @@ implementation.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import platform
@@ -24,32 +24,59 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from asfl.harness.campaign import STRATEGIES, Recorder, machine_class
+from asfl.harness.campaign import STRATEGIES, deep_setups, run_campaign
 from asfl.harness.zoo import BUGS, BY_ID, hunt
 
 
-def steps_per_second(seconds: float = 20.0) -> dict[str, float]:
-    """Stateful steps (simulator actions, all monitors on) per second, correct impl."""
-    from hypothesis import settings
-
-    rec = Recorder(shrink_budget=float("inf"))
-    rec.deadline = time.monotonic() + seconds
-    machine = machine_class(rec)
-    machine.TestCase.settings = settings(
-        max_examples=10_000, stateful_step_count=30, deadline=None, database=None
-    )
-    t0 = time.monotonic()
-    from asfl.harness.campaign import BudgetExhausted
-
-    with contextlib.suppress(BudgetExhausted):
-        machine.TestCase("runTest").runTest()
-    dt = time.monotonic() - t0
+def steps_per_second(seconds: float = 20.0, checker: bool = True, seed: int = 0) -> dict[str, Any]:
+    """Stateful steps (implementation actions, every one judged online by the monitors)
+    per second of the model-driven machine over :func:`deep_setups`, correct impl.
+    ``checker=False`` leaves the online checker out (white-box oracles only). Reports
+    wall-clock and CPU rates: on a shared machine the CPU rate is the comparable one."""
+    old = os.environ.get("ASFL_HARNESS_CHECKER")
+    os.environ["ASFL_HARNESS_CHECKER"] = "1" if checker else "0"
+    try:
+        c0, t0 = time.process_time(), time.monotonic()
+        res = run_campaign("stateful", budget_s=seconds, seed=seed, setup_strategy=deep_setups())
+        cpu, wall = time.process_time() - c0, time.monotonic() - t0
+    finally:
+        if old is None:
+            del os.environ["ASFL_HARNESS_CHECKER"]
+        else:
+            os.environ["ASFL_HARNESS_CHECKER"] = old
+    if res.found:
+        raise SystemExit(f"the correct implementation failed: {res.violation}")
     return {
-        "seconds": round(dt, 1),
-        "examples": rec.examples,
-        "steps": rec.steps,
-        "steps_per_s": round(rec.steps / dt, 1),
-        "examples_per_s": round(rec.examples / dt, 2),
+        "checker": checker,
+        "wall_s": round(wall, 1),
+        "cpu_s": round(cpu, 1),
+        "examples": res.examples,
+        "steps": res.steps,
+        "steps_per_wall_s": round(res.steps / wall, 1),
+        "steps_per_cpu_s": round(res.steps / cpu, 1),
+    }
+
+
+def speed(seconds: float) -> dict[str, Any]:
+    """With and without online checking, in this process, alternating (noise), and the
+    ratio of their CPU rates; with the load average before and after."""
+    load0 = os.getloadavg()
+    runs = [steps_per_second(seconds / 4, checker=c, seed=k) for k in range(2) for c in (True, False)]
+    with_c = [r for r in runs if r["checker"]]
+    without = [r for r in runs if not r["checker"]]
+
+    def rate(rs: list[dict[str, Any]], key: str) -> float:
+        return sum(r["steps"] for r in rs) / sum(r[key] for r in rs)
+
+    return {
+        "loadavg_before": [round(x, 2) for x in load0],
+        "loadavg_after": [round(x, 2) for x in os.getloadavg()],
+        "runs": runs,
+        "with_checker_steps_per_cpu_s": round(rate(with_c, "cpu_s"), 1),
+        "without_checker_steps_per_cpu_s": round(rate(without, "cpu_s"), 1),
+        "with_checker_steps_per_wall_s": round(rate(with_c, "wall_s"), 1),
+        "without_checker_steps_per_wall_s": round(rate(without, "wall_s"), 1),
+        "checker_cost_ratio": round(rate(without, "cpu_s") / rate(with_c, "cpu_s"), 2),
     }
 
 
@@ -62,12 +89,18 @@ def main() -> None:
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--out", type=Path, default=Path("runs/bench_campaign.json"))
     ap.add_argument("--skip-speed", action="store_true")
+    ap.add_argument("--speed-seconds", type=float, default=80.0, help="budget of the speed measurement")
+    ap.add_argument("--only-speed", action="store_true", help="measure the speed only (no zoo hunts)")
     args = ap.parse_args()
     bugs = [BY_ID[b] for b in args.bugs.split(",") if b] or list(BUGS)
     strategies = [s for s in args.strategies.split(",") if s]
-    speed = {} if args.skip_speed else steps_per_second()
-    if speed:
-        print(f"stateful speed: {speed}", flush=True)
+    rates = {} if args.skip_speed else speed(args.speed_seconds)
+    if rates:
+        print(f"stateful speed: {json.dumps(rates, indent=1)}", flush=True)
+    if args.only_speed:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps({"speed": rates}, indent=2), encoding="utf-8")
+        return
     jobs = [(b, s, seed) for b in bugs for s in strategies for seed in range(args.seeds)]
 
     def run(job: tuple[Any, str, int]) -> dict[str, Any]:
@@ -105,7 +138,7 @@ def main() -> None:
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
         "budget_s": args.budget,
         "seeds": args.seeds,
-        "speed": speed,
+        "speed": rates,
         "table": table,
         "runs": runs,
     }

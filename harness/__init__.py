@@ -11,9 +11,13 @@ in the deterministic simulator and checks every step against the specification:
 - :mod:`harness.schedule` -- readable JSON schedules, deterministic replay, second-stage shrinking;
 - :mod:`harness.narrate`  -- event-by-event narration citing the spec's rules;
 - :mod:`harness.record`   -- the trace of a replay, for its HTML report (``asfl replay --report``);
-- :mod:`harness.campaign` -- Hypothesis campaigns (stateful machine and whole-run strategies);
+- :mod:`harness.campaign` -- Hypothesis campaigns (the model-driven stateful machine and
+  whole-run strategies);
+- :mod:`harness.coverage` -- the campaign's coverage report per rule ID and probe;
 - :mod:`harness.zoo`      -- the bug zoo: textual patches applied to a copy of ``impl``.
 
 The harness imports ``impl`` (the system under test), ``checker`` (the judge of every
-trace) and ``model`` only for pure, independent helpers (the R-2 shuffle).
+trace) and ``model`` for what the model defines: the actions enabled in a run's abstract
+state, the Byzantine probe menu and the rule tags of events (:mod:`asfl.model.actions`),
+the D-12 count view, and the R-2 shuffle.
 """

@@ -7,19 +7,26 @@ messages wait in an outbox until the test (Hypothesis rules or a replayed schedu
 picks one and a *mutation*; in an automatic mode a named behaviour mutates every
 message as it is produced. All randomness comes from explicit seeds, so a schedule
 replays byte for byte.
+
+The mutations are the concrete side of the model's probe menu
+(:data:`asfl.model.actions.PROBES`, one mutation per probe id, :data:`PROBE_MUTATIONS`);
+the older mutation names (:data:`MUTATIONS`) stay valid for saved schedules.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import random
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
-from asfl.impl import field
+from asfl.impl import crypto, field
 from asfl.impl.aggregator import Aggregator
 from asfl.impl.messages import (
     Announce,
+    ClusterEvidence,
     Endorse,
     Envelope,
     ProposalEntry,
@@ -28,9 +35,10 @@ from asfl.impl.messages import (
     Submit,
     model_digest,
 )
-from asfl.impl.node import Output, Send, send
-from asfl.impl.sim.byzantine import _forwarded as forwarded  # real kind, digest and signature
+from asfl.impl.node import Dropped, Output, Send, open_envelope, send
 from asfl.impl.wire import WireError
+from asfl.model.actions import Flight, probes_for
+from asfl.model.params import Params
 
 # Per-message mutations. Each applies to some message kinds and leaves the others honest.
 MUTATIONS = (
@@ -62,7 +70,7 @@ AUTO: dict[str, dict[str, str]] = {
     "tamper": {"propose": "tamper_y"},
     "malformed": {"*": "junk"},
     "replay": {},  # honest, plus forwarding and re-sending (see ``_replay``)
-    "chaos": {},  # a random mutation per message
+    "chaos": {},  # a random model probe per message, among those enabled on it
 }
 BEHAVIOURS = ("scripted", *AUTO)
 
@@ -73,16 +81,17 @@ class HarnessByzantine:
     done = True  # a Byzantine node has no obligations (L-1 concerns honest nodes)
     rounds_done = 0
 
-    def __init__(self, core: Aggregator, mode: str, seed: int) -> None:
+    def __init__(self, core: Aggregator, mode: str, seed: int, params: Params) -> None:
         if mode not in BEHAVIOURS:
             raise ValueError(f"unknown Byzantine mode {mode!r}; choose from {', '.join(BEHAVIOURS)}")
-        self.core, self.mode = core, mode
+        self.core, self.mode, self.params = core, mode, params
         self.index = core.index
         self.name = f"A{core.index}"
         self.rng = random.Random(seed)
         self.outbox: list[Send] = []
         self.inbox: list[bytes] = []
-        self._seen: set[bytes] = set()
+        self.inbox_kinds: list[tuple[str, str]] = []  # (kind, signer) of each inbox entry
+        self._seen: dict[bytes, int] = {}  # envelope -> its position in the inbox
         self.sent: list[Send] = []
         self.genuine_models: set[str] = set()  # digests of models the core computed (certified)
         self.sent_replays = 0  # forwarded messages
@@ -93,9 +102,9 @@ class HarnessByzantine:
 
     def handle(self, data: bytes, msg: int) -> list[Output]:
         if data not in self._seen:
-            self._seen.add(data)
+            self._seen[data] = len(self.inbox)
             self.inbox.append(data)
-            self._remember_submit(data)
+            self.inbox_kinds.append(self._remember(data))
         sends = [o for o in self.core.handle(data, msg) if isinstance(o, Send)]
         for s in sends:
             if s.kind == "announce":
@@ -109,8 +118,9 @@ class HarnessByzantine:
         out: list[Send] = []
         rule = AUTO[self.mode]
         for s in sends:
-            if self.mode == "chaos":
-                how = MUTATIONS[self.rng.randrange(len(MUTATIONS))]
+            if self.mode == "chaos":  # a probe the model enables on this message
+                menu = probes_for(self.params, Flight(s.kind, self.name, s.to, s.round, s.cluster))
+                how = menu[self.rng.randrange(len(menu))].id
             else:
                 how = rule.get(s.kind, rule.get("*", "honest"))
                 if how == "equivocate" and int(s.to[1:]) != (self.index + 1) % self.core.cfg.n_aggregators:
@@ -122,15 +132,26 @@ class HarnessByzantine:
         self.sent += out
         return list(out)
 
-    def _remember_submit(self, data: bytes) -> None:
-        """Keep every signed submission received, also after closing: equivocation material."""
+    def _remember(self, data: bytes) -> tuple[str, str]:
+        """Keep every signed submission received, also after closing: equivocation
+        material. Returns the envelope's kind and signer, ``("junk", "?")`` unless it
+        passes R-3 (a replay of it is then junk, whatever its kind field says)."""
         try:
-            env = Envelope.decode(data)
-            if env.kind == "submit":
-                sub = Submit.decode(env.body, self.core.cfg.dims)
-                self.submits[(sub.tau, sub.client)] = sub
-        except WireError:
-            pass
+            env, body = open_envelope(self.core.cfg, self.core.public, data)
+        except Dropped:
+            return ("junk", "?")
+        if isinstance(body, Submit):
+            self.submits[(body.tau, body.client)] = body
+        return (env.kind, f"{'C' if env.kind == 'submit' else 'A'}{env.sender}")
+
+    def forward(self, k: int, to: str) -> Send:
+        """A verbatim copy of the ``k``-th envelope received: the trace shows its real
+        kind, digest and signature, or ``junk`` if it does not pass R-3."""
+        data = self.inbox[k]
+        if self.inbox_kinds[k][0] == "junk":
+            return Send(to, data, "junk", b"\0" * 32, b"\0" * 64)
+        env = Envelope.decode(data)
+        return Send(to, data, env.kind, env.digest(), env.sig)
 
     def _flush_waiting(self) -> list[Send]:
         """Send the equivocating proposals that waited for one more submission."""
@@ -149,9 +170,10 @@ class HarnessByzantine:
         """Forward a new message to a random aggregator and client, and re-send an old one."""
         cfg = self.core.cfg
         self.sent_replays += 1
+        k = self._seen[data]
         out = [
-            forwarded(f"A{self.rng.randrange(cfg.n_aggregators)}", data),
-            forwarded(f"C{self.rng.randrange(cfg.n_clients)}", data),
+            self.forward(k, f"A{self.rng.randrange(cfg.n_aggregators)}"),
+            self.forward(k, f"C{self.rng.randrange(cfg.n_clients)}"),
         ]
         if self.sent:
             old = self.sent[self.rng.randrange(len(self.sent))]
@@ -183,8 +205,27 @@ def _entries_for(b: HarnessByzantine, prop: Propose, to: int, clients: list[int]
     )
 
 
+#: model probes that are one of the older mutations (same code, the model's name)
+ALIASES = {
+    "honest": "honest",
+    "omit": "drop",
+    "R-3.junk": "junk",
+    "R-8.small": "undersize",
+    "R-8.duplicate": "dup_entry",
+    "R-8.client-sig": "tamper_y",
+    "R-8.equivocation": "double",
+    "R-8.other-set": "equivocate",
+    "R-8.censor": "censor",
+    "R-9.forged": "forge_endorse",
+    "R-11.wrong-sum": "wrong_share",
+}
+LEGACY = {"forge_model": "R-15d.model"}  # an older mutation now written as its model probe
+
+
 def mutate(b: HarnessByzantine, s: Send, how: str, seed: int) -> list[Send]:
-    """Apply mutation ``how`` to send ``s`` (honest if it does not apply to ``s.kind``)."""
+    """Apply mutation (or model probe) ``how`` to send ``s``; honest if it does not
+    apply to ``s.kind``."""
+    how = LEGACY.get(how, ALIASES.get(how, how))
     rng = random.Random(seed)
     cfg = b.core.cfg
     if how == "drop":
@@ -197,6 +238,15 @@ def mutate(b: HarnessByzantine, s: Send, how: str, seed: int) -> list[Send]:
         env = Envelope.decode(s.data)
     except WireError:  # pragma: no cover - the core only sends well-formed messages
         return [s]
+    if how in _REWRITES and s.kind == _REWRITES[how][0]:
+        kind_cls = _REWRITES[how][1]
+        return [_reseal(b, s, _REWRITES[how][2](b, kind_cls.decode(env.body, cfg.dims), rng))]
+    if how == "R-10.subset" and s.kind == "release":
+        b.outbox = [o for o in b.outbox if o.data != s.data]  # the other recipients get none
+        return [s]
+    if how in ANNOUNCE_MUTATORS and s.kind == "announce":
+        ann = Announce.decode(env.body, cfg.dims)
+        return [_reseal(b, s, ANNOUNCE_MUTATORS[how](b, ann, rng))]
     if how == "wrong_share" and s.kind == "release":
         rel = Release.decode(env.body, cfg.dims)
         gen = np.random.default_rng(seed)
@@ -205,11 +255,6 @@ def mutate(b: HarnessByzantine, s: Send, how: str, seed: int) -> list[Send]:
     if how == "forge_endorse" and s.kind == "endorse":
         end = Endorse.decode(env.body, cfg.dims)
         return [_reseal(b, s, Endorse(end.tau, end.cluster, rng.randbytes(32), rng.randbytes(32)))]
-    if how == "forge_model" and s.kind == "announce":
-        ann = Announce.decode(env.body, cfg.dims)
-        gen = np.random.default_rng(seed)
-        forged = ann.model + gen.normal(0.0, 1.0, size=ann.model.shape)
-        return [_reseal(b, s, dataclasses.replace(ann, model=forged))]
     if s.kind != "propose" or how not in (
         "equivocate",
         "double",
@@ -252,6 +297,133 @@ def mutate(b: HarnessByzantine, s: Send, how: str, seed: int) -> list[Send]:
         entries = prop.entries[:k] + (dataclasses.replace(e, y=y),) + prop.entries[k + 1 :]
     variant = _reseal(b, s, dataclasses.replace(prop, entries=entries))
     return [s, variant] if how == "double" else [variant]
+
+
+# -- model probes: one rewrite of a held message each (asfl.model.actions.PROBES) ----------
+
+
+def _flip(data: bytes, rng: random.Random) -> bytes:
+    out = bytearray(data)
+    out[rng.randrange(len(out))] ^= 1 << rng.randrange(8)
+    return bytes(out)
+
+
+def _other(n: int, k: int, rng: random.Random) -> int:
+    """Some index in ``range(n)`` other than ``k`` (``k`` itself if there is none: the
+    model does not enable such a probe, a hand-written schedule may still name it)."""
+    return (k + 1 + rng.randrange(n - 1)) % n if n >= 2 else k
+
+
+def _entry(prop: Propose, k: int, **changes: object) -> Propose:
+    """``prop`` with entry ``k`` changed."""
+    e = dataclasses.replace(prop.entries[k], **changes)  # type: ignore[arg-type]
+    return dataclasses.replace(prop, entries=prop.entries[:k] + (e,) + prop.entries[k + 1 :])
+
+
+def _non_member(b: HarnessByzantine, prop: Propose, rng: random.Random) -> Propose:
+    members = set(b.core.cfg.clusters(prop.tau)[prop.cluster])
+    outside = [i for i in range(b.core.cfg.n_clients) if i not in members]
+    return _entry(prop, rng.randrange(len(prop.entries)), client=outside[rng.randrange(len(outside))])
+
+
+def _ct_hash(b: HarnessByzantine, prop: Propose, rng: random.Random) -> Propose:
+    k = rng.randrange(len(prop.entries))
+    return _entry(prop, k, ciphertext=_flip(prop.entries[k].ciphertext, rng))
+
+
+def _undecryptable(b: HarnessByzantine, prop: Propose, rng: random.Random) -> Propose:
+    k = rng.randrange(len(prop.entries))
+    e = prop.entries[k]
+    ct = rng.randbytes(len(e.ciphertext))
+    hs = list(e.share_digests)
+    hs[_recipient(e)] = crypto.digest(ct)
+    return _entry(prop, k, ciphertext=ct, share_digests=tuple(hs))
+
+
+def _recipient(e: ProposalEntry) -> int:
+    """Which aggregator's ciphertext entry ``e`` carries: the ``h_j`` it hashes to."""
+    h = crypto.digest(e.ciphertext)
+    return next((j for j, d in enumerate(e.share_digests) if d == h), 0)
+
+
+_REWRITES: dict[str, tuple[str, Any, Callable[[HarnessByzantine, Any, random.Random], object]]] = {
+    "R-8.coordinator": (
+        "propose",
+        Propose,
+        lambda b, m, rng: dataclasses.replace(m, cluster=_other(b.core.cfg.n_aggregators, m.cluster, rng)),
+    ),
+    "R-8.non-member": ("propose", Propose, _non_member),
+    "R-8.counts": ("propose", Propose, lambda b, m, rng: dataclasses.replace(m, counts=(*m.counts, 0))),
+    "R-8.ct-hash": ("propose", Propose, _ct_hash),
+    "R-8.undecryptable": ("propose", Propose, _undecryptable),
+    "R-9.equivocate-md": ("endorse", Endorse, lambda b, m, rng: dataclasses.replace(m, md=rng.randbytes(32))),
+    "R-9.other-cluster": (
+        "endorse",
+        Endorse,
+        lambda b, m, rng: dataclasses.replace(m, cluster=_other(b.core.cfg.n_aggregators, m.cluster, rng)),
+    ),
+    "R-10.uncertified": ("release", Release, lambda b, m, rng: dataclasses.replace(m, pd=rng.randbytes(32))),
+    "R-10.other-cluster": (
+        "release",
+        Release,
+        lambda b, m, rng: dataclasses.replace(m, cluster=_other(b.core.cfg.n_aggregators, m.cluster, rng)),
+    ),
+    "R-10.other-round": (
+        "release",
+        Release,
+        lambda b, m, rng: dataclasses.replace(m, tau=_other(b.core.cfg.rounds, m.tau, rng)),
+    ),
+}
+
+
+# -- R-15: one announcement rewrite per clause (re-target with model.actions.ANNOUNCE_PROBES) --
+
+
+def _first_cluster(ann: Announce, **changes: object) -> Announce:
+    ev = dataclasses.replace(ann.evidence[0], **changes)  # type: ignore[arg-type]
+    return dataclasses.replace(ann, evidence=(ev, *ann.evidence[1:]))
+
+
+def _masked_sum(ann: Announce) -> Announce:
+    y = ann.evidence[0].masked_sum.copy()
+    y[0] = (int(y[0]) + 1) % field.P
+    return _first_cluster(ann, masked_sum=y)
+
+
+def _entries(ann: Announce, rng: random.Random) -> Announce:
+    ev: ClusterEvidence = ann.evidence[0]
+    (client, sd), *rest = ev.entries
+    return _first_cluster(ann, entries=((client, _flip(sd, rng)), *rest))
+
+
+def _rule(b: HarnessByzantine, ann: Announce) -> Announce:
+    return dataclasses.replace(
+        ann, rule="coordinate_median" if b.core.cfg.rule != "coordinate_median" else "mean"
+    )
+
+
+def _forged_model(ann: Announce, rng: random.Random) -> Announce:
+    gen = np.random.default_rng(rng.randrange(2**32))
+    return dataclasses.replace(ann, model=ann.model + gen.normal(0.0, 1.0, size=ann.model.shape))
+
+
+ANNOUNCE_MUTATORS: dict[str, Callable[[HarnessByzantine, Announce, random.Random], Announce]] = {
+    "R-15b.prev": lambda b, a, rng: dataclasses.replace(a, prev=rng.randbytes(32)),
+    "R-15c.clusters": lambda b, a, rng: dataclasses.replace(a, evidence=a.evidence[: b.core.cfg.quorum - 1]),
+    "R-15c.certificate": lambda b, a, rng: _first_cluster(
+        a, endorsements=a.evidence[0].endorsements[: b.core.cfg.quorum - 1]
+    ),
+    "R-15c.entries": lambda b, a, rng: _entries(a, rng),
+    "R-15c.masked-sum": lambda b, a, rng: _masked_sum(a),
+    "R-15c.releases": lambda b, a, rng: _first_cluster(
+        a, releases=a.evidence[0].releases[: b.core.cfg.quorum - 1]
+    ),
+    "R-15d.model": lambda b, a, rng: _forged_model(a, rng),
+    "R-15d.rule": lambda b, a, rng: _rule(b, a),
+}
+
+#: the model probes with a concrete mutation (a test checks this is every one of them)
+PROBE_MUTATIONS = frozenset(ALIASES) | frozenset(_REWRITES) | frozenset(ANNOUNCE_MUTATORS) | {"R-10.subset"}
 
 
 def _junk(s: Send, rng: random.Random) -> Send:

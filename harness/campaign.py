@@ -3,22 +3,31 @@
 Two kinds of search, both ending in a readable :class:`~harness.schedule.Schedule`:
 
 - the **stateful machine** (:func:`machine_class`): a ``RuleBasedStateMachine`` whose
-  rules deliver a chosen message, run a client step, crash a client (up to ``t_c``),
-  make a scripted Byzantine aggregator send a mutated message or replay an old one, or
-  let a drawn background policy (random, PCT or targeted) run for a while; every step is
-  checked online by the monitors; teardown completes the run fairly and checks liveness;
+  rules are the actions the model enables in the run's abstract state
+  (:mod:`asfl.model.actions`, :meth:`World.env`): deliver a message in flight, run a
+  client step, crash a client (up to ``t_c``), make a scripted Byzantine aggregator send
+  a held message as one probe of the model's menu or replay an envelope it received, or
+  let a drawn background policy (random, PCT or targeted) run for a while, scripted
+  Byzantine aggregators sending every held message as the probe least exercised so far
+  (P-style coverage guidance). Every step is checked online by the monitors (the
+  model-based checker among them); teardown keeps running the policy with probing to
+  quiescence, completes fairly and checks liveness;
 - **whole-run strategies** (:func:`whole_run_test`): Hypothesis draws a setup and a
   policy (``random``, ``pct`` or ``targeted``) and the whole run follows the policy.
   Their draws shrink to a few numbers while the realised schedule stays long, so failing
   schedules are shrunk in a second stage (:func:`harness.schedule.shrink`).
 
+Setups: :func:`setups` (small, 1 or 2 rounds: the zoo's hunts) and :func:`deep_setups`
+(configurations that exercise every rule: ``asfl fuzz`` and the coverage test).
 :func:`run_campaign` runs one search for a time budget and reports time and examples to
-the first failure and the shrunk counterexample.
+the first failure, the shrunk counterexample and the coverage per rule ID
+(:mod:`harness.coverage`).
 """
 
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,12 +43,12 @@ from hypothesis.stateful import (
     rule,
 )
 
-from asfl.harness.byz import BEHAVIOURS, MUTATIONS
+from asfl.harness.byz import BEHAVIOURS
 from asfl.harness.monitor import Violation
 from asfl.harness.policies import PCT, Fifo, Policy, Targeted, UniformRandom
 from asfl.harness.schedule import Schedule, shrink
 from asfl.harness.world import Setup, World
-from asfl.impl.sim.schedulers import Delivery, LocalStep
+from asfl.model import actions
 
 BASE = Setup()
 FAMILIES = ("random", "pct", "targeted")
@@ -69,6 +78,7 @@ class Recorder:
     violation: Violation | None = None
     deadline: float | None = None
     steps: int = 0
+    coverage: Counter[str] = field(default_factory=Counter)  # rule ID / probe -> times
 
     shrink_budget: float = 15.0  # seconds of Hypothesis shrinking after the first failure
 
@@ -113,6 +123,44 @@ def setups(
         byzantine=byz,
         lead_bound=draw(st.sampled_from((1, 0))),
         crash_after={} if crash is None else {crash[0]: crash[1]},
+    )
+
+
+#: the deep campaign's shapes (n_aggregators, t_a, n_clients): clusters of 4 or 5 clients
+#: with t_a = 1, and clusters of 3 with t_a = 2 (two Byzantine aggregators, D-4 with two
+#: wrong share sums)
+SHAPES = ((4, 1, 16), (4, 1, 20), (7, 2, 21))
+DEEP_STEPS = 100  # rules per example of the deep campaign (then the fair completion)
+COMPLETION_STEPS = 20_000  # teardown: policy steps with probing before the fair completion
+
+
+@st.composite
+def deep_setups(draw: Any, rounds: tuple[int, ...] = (3, 4)) -> Setup:
+    """Configurations that exercise every rule: at least 3 rounds, clusters large enough
+    that R-6's floor, eligibility, deferral and top-up all happen (``B`` in {0, 1},
+    ``q_min`` up to ``k_min - t_c``), up to ``t_a`` Byzantine aggregators each with a
+    drawn behaviour (``scripted``: every message chosen by the probe rules). Crashes come
+    from the machine's crash rule, at any point (or, for whole runs, after a drawn number
+    of local steps)."""
+    n_a, t_a, n_c = draw(st.sampled_from(SHAPES))
+    k_min = n_c // n_a
+    t_c = draw(st.integers(1, min(2, k_min - 2)))
+    # "scripted" (the probe rules choose every message) as often as all automatic modes
+    mode = st.one_of(st.just("scripted"), st.sampled_from(BEHAVIOURS))
+    modes = [draw(mode) for _ in range(draw(st.sampled_from((t_a, *range(t_a + 1)))))]
+    byz_ids = draw(st.permutations(range(n_a)))[: len(modes)]
+    crash = draw(st.lists(st.tuples(st.integers(0, n_c - 1), st.integers(0, 4)), max_size=t_c))
+    return Setup(
+        n_clients=n_c,
+        n_aggregators=n_a,
+        t_a=t_a,
+        t_c=t_c,
+        q_min=draw(st.integers(2, k_min - t_c)),
+        lead_bound=draw(st.sampled_from((0, 1))),
+        rounds=draw(st.sampled_from(rounds)),
+        seed=draw(st.integers(0, 3)),
+        byzantine=dict(zip(byz_ids, modes, strict=True)),
+        crash_after=dict(crash),
     )
 
 
@@ -169,6 +217,7 @@ def whole_run_test(family: str, recorder: Recorder, setup_strategy: Any = None) 
         recorder.examples += 1
         world = run_whole(setup, policy)
         recorder.steps += len(world.actions)
+        recorder.coverage.update(world.coverage)
         if world.violations and not recorder.expired():
             recorder.failed(world, family)
             raise PropertyViolation(world.violations)
@@ -182,7 +231,11 @@ def whole_run_test(family: str, recorder: Recorder, setup_strategy: Any = None) 
 def machine_class(
     recorder: Recorder, families: tuple[str, ...] = FAMILIES, setup_strategy: Any = None
 ) -> type[RuleBasedStateMachine]:
-    """A ``RuleBasedStateMachine`` over :class:`World` (see the module docstring)."""
+    """A ``RuleBasedStateMachine`` over :class:`World` whose rules are the actions the
+    model enables (:mod:`asfl.model.actions`) in the world's abstract state
+    (:meth:`World.env`): deliver, step, crash, a Byzantine probe, a replay; plus
+    ``advance`` (a drawn background policy runs a while, among the same deliveries and
+    steps). Every step is judged online by the monitors; teardown completes fairly."""
     modes = tuple(BEHAVIOURS)  # "scripted" included: rules then choose Byzantine actions
     setup_strategy = setup_strategy if setup_strategy is not None else setups(modes=modes, crashes=False)
 
@@ -208,72 +261,74 @@ def machine_class(
             assert self.world is not None
             return self.world
 
+        def _env(self) -> actions.Env | None:
+            return None if self.world is None else self.world.env()
+
+        def _do(self, a: actions.Action, seed: int = 0) -> None:
+            self.w.apply(self.w.concrete(a, seed))
+            self._check()
+
         def _check(self) -> None:
             w = self.w
             if w.violations and not recorder.expired():
                 recorder.failed(w, "stateful")
                 raise PropertyViolation(w.violations)
 
-        def _indices(self, cls: type) -> list[int]:
-            assert self.world is not None
-            return [k for k, a in enumerate(self.world.pending()) if isinstance(a, cls)]
-
-        def _scripted(self) -> list[Any]:
-            return [b for b in self.world.byz.values() if b.mode == "scripted"] if self.world else []
-
-        @precondition(lambda self: self.world is not None and bool(self._indices(Delivery)))
+        @precondition(lambda self: (e := self._env()) is not None and bool(e.in_flight))
         @rule(k=st.integers(0, 2**16))
         def deliver(self, k: int) -> None:
-            idx = self._indices(Delivery)
-            self.w.apply_index(idx[k % len(idx)])
-            self._check()
+            ds = actions.deliveries(self.w.env())
+            self._do(ds[k % len(ds)])
 
-        @precondition(lambda self: self.world is not None and bool(self._indices(LocalStep)))
+        @precondition(lambda self: (e := self._env()) is not None and bool(e.steppable))
         @rule(k=st.integers(0, 2**16))
         def client_step(self, k: int) -> None:
-            idx = self._indices(LocalStep)
-            self.w.apply_index(idx[k % len(idx)])
-            self._check()
-
-        @precondition(lambda self: self.world is not None and len(self.w.pending()) > 0)
-        @rule(n=st.integers(1, 60))
-        def advance(self, n: int) -> None:
-            w = self.w
-            for _ in range(n):
-                if not w.pending():
-                    break
-                w.apply_index(self.policy.choose(w))
-                if w.violations:
-                    break
-            self._check()
+            ss = actions.steps(self.w.env())
+            self._do(ss[k % len(ss)])
 
         @precondition(
             lambda self: (
-                self.world is not None and len(self.w.crashed()) < self.w.setup.t_c and not self.w.quiescent()
+                (e := self._env()) is not None
+                and bool(actions.crashes(self.w.params, e))
+                and not self.w.quiescent()
             )
         )
-        @rule(i=st.integers(0, BASE.n_clients - 1))
-        def crash(self, i: int) -> None:
-            self.w.apply({"crash": f"C{i}"})
-            self._check()
+        @rule(k=st.integers(0, 2**16))
+        def crash(self, k: int) -> None:
+            cs = actions.crashes(self.w.params, self.w.env())
+            self._do(cs[k % len(cs)])
 
-        @precondition(lambda self: any(b.outbox for b in self._scripted()))
-        @rule(k=st.integers(0, 2**16), how=st.sampled_from(MUTATIONS), s=st.integers(0, 2**16))
-        def byz_send(self, k: int, how: str, s: int) -> None:
-            b = next(b for b in self._scripted() if b.outbox)
-            m = b.outbox[k % len(b.outbox)]
-            nth = sum(1 for x in b.outbox[: k % len(b.outbox)] if (x.kind, x.to) == (m.kind, m.to))
-            self.w.apply({"byz": b.name, "out": [m.kind, m.to, nth], "do": how, "seed": s})
-            self._check()
+        @precondition(lambda self: (e := self._env()) is not None and any(e.held.values()))
+        @rule(k=st.integers(0, 2**16), q=st.integers(0, 2**16), s=st.integers(0, 2**16))
+        def byz_probe(self, k: int, q: int, s: int) -> None:
+            """A Byzantine aggregator sends its ``k``-th held message as the ``q``-th probe
+            the model enables for it (seed ``s``)."""
+            self._do(actions.probe_choice(self.w.params, self.w.env(), k, q), s)
 
-        @precondition(lambda self: any(b.inbox for b in self._scripted()))
-        @rule(k=st.integers(0, 2**16), to=st.integers(0, BASE.n_aggregators + BASE.n_clients - 1))
+        @precondition(lambda self: (e := self._env()) is not None and any(e.received.values()))
+        @rule(k=st.integers(0, 2**16), to=st.integers(0, 2**16))
         def byz_replay(self, k: int, to: int) -> None:
-            b = next(b for b in self._scripted() if b.inbox)
-            n_a = self.w.setup.n_aggregators
-            name = f"A{to}" if to < n_a else f"C{to - n_a}"
-            self.w.apply({"byz": b.name, "replay": k % len(b.inbox), "to": name})
+            self._do(actions.replay_choice(self.w.params, self.w.env(), k, to))
+
+        @precondition(lambda self: self.world is not None and len(self.w.sim.scheduler) > 0)
+        @rule(n=st.integers(1, 60))
+        def advance(self, n: int) -> None:
+            """The background policy runs ``n`` deliveries and steps (see :meth:`_run`)."""
+            self._run(n)
             self._check()
+
+        def _run(self, n: int) -> None:
+            """Up to ``n`` policy choices; after each, every message a scripted Byzantine
+            aggregator holds goes out as the probe this run has exercised least
+            (:func:`asfl.model.actions.covering_probe`)."""
+            w = self.w
+            for _ in range(n):
+                if not len(w.sim.scheduler) or w.violations:
+                    break
+                w.apply_index(self.policy.choose(w))
+                while not w.violations and w.holding():
+                    env, turn = w.env(), len(w.actions)
+                    w.apply(w.concrete(actions.covering_probe(w.params, env, w.coverage, turn), turn))
 
         @precondition(lambda self: self.world is None or self.w.quiescent())
         @rule()
@@ -282,10 +337,14 @@ def machine_class(
 
         def teardown(self) -> None:
             w = self.world
-            if w is None or w.finished or w.violations or recorder.expired():
+            if w is None:
                 return
-            w.complete(self.policy.choose)
+            if not (w.finished or w.violations or recorder.expired()):
+                self._run(COMPLETION_STEPS)  # the Byzantine aggregators keep probing
+                if not w.violations:
+                    w.complete(self.policy.choose)
             recorder.steps += len(w.actions)
+            recorder.coverage.update(w.coverage)
             self._check()
 
     return ProtocolMachine
@@ -307,6 +366,7 @@ class CampaignResult:
     raw_length: int | None
     shrunk_length: int | None
     steps: int
+    coverage: dict[str, int] = field(default_factory=dict)  # rule ID / probe -> times
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -320,6 +380,7 @@ class CampaignResult:
             "raw_length": self.raw_length,
             "shrunk_length": self.shrunk_length,
             "steps": self.steps,
+            "coverage": dict(sorted(self.coverage.items())),
         }
 
 
@@ -391,4 +452,5 @@ def run_campaign(
         raw,
         shrunk,
         rec.steps,
+        dict(rec.coverage),
     )

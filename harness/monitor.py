@@ -4,7 +4,7 @@ Every monitor sees the trace one event at a time (``feed``), may look at the run
 each action (``after_step``) and gives its end-of-run verdict (``finish``, where
 liveness is judged). Each returns the :class:`Violation` s it found.
 
-Two monitors exist:
+Three monitors exist:
 
 - :class:`CheckerMonitor` -- ``checker/`` (replay against the model, schema, signatures,
   every trace property of ``specs/properties.md``) fed online: each new trace event
@@ -17,20 +17,25 @@ Two monitors exist:
   aggregators endorsed from such proposals (S-4, S-5), coordinators' count views against
   their actual state (F-3 / D-12), that clients accept only models some aggregator
   certified (I-3; the harness knows which announcements it forged), and that a fair
-  completion reaches quiescence within its step budget (L-3).
+  completion reaches quiescence within its step budget (L-3);
+- :class:`CoverageMonitor` -- judges nothing: counts, per rule ID, how often each
+  model action and R-6 branch fired (:func:`asfl.model.actions.event_rules`) and which
+  guard refused each dropped message, into the world's coverage counter (P-style
+  coverage; the campaign's report and its coverage test read it).
 """
 
 from __future__ import annotations
 
 import base64
 import os
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
-from asfl.model import protocol
+from asfl.model import actions, protocol
+from asfl.model.params import Params
 from asfl.model.types import Proposal, View
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -252,13 +257,79 @@ class WhiteBoxOracle:
         ]
 
 
+#: which guard a drop reason names (the implementation's reasons, R-3): first match wins
+DROP_CLAUSES = (
+    ("not its coordinator", "R-8.coordinator"),
+    ("non-member or a client twice", "R-8.members"),
+    ("< q_min", "R-8.q_min"),
+    ("counts do not match", "R-8.counts"),
+    ("my ciphertext does not match", "R-8.ct-hash"),
+    ("bad client signature", "R-6.client-sig"),
+    ("bad signature on submission digest", "R-8.client-sig"),
+    ("does not decrypt", "R-8.decrypt"),
+    ("not a field vector", "R-8.decrypt"),
+    ("second proposal", "R-8.second"),
+    ("duplicate proposal", "R-8.duplicate"),
+    ("already endorsed", "R-9.duplicate"),
+    ("already released", "R-11.duplicate"),
+    ("already closed", "R-6.closed"),
+    ("not in my cluster", "R-2.cluster"),
+    ("duplicate submission", "R-6.duplicate"),
+    ("does not match its digest", "R-5.ct-hash"),
+    ("uncertified announce", "R-15.evidence"),
+    ("not the aggregate of its evidence", "R-15.model"),
+    ("duplicate announce", "R-15.duplicate"),
+    ("bad signature", "R-3.signature"),
+    ("malformed", "R-3.malformed"),
+    ("unknown sender", "R-3.sender"),
+    ("accept", "R-3.kind"),
+    ("outside", "R-3.round"),
+)
+
+
+def drop_clause(reason: str) -> str:
+    """The guard a drop reason names (:data:`DROP_CLAUSES`), ``R-3.other`` if none."""
+    return next((tag for key, tag in DROP_CLAUSES if key in reason), "R-3.other")
+
+
+class CoverageMonitor:
+    """Counts the rule IDs each event exercises into ``coverage`` (see the module
+    docstring); never reports a violation."""
+
+    def __init__(self, params: Params, coverage: Counter[str]) -> None:
+        self.params, self.coverage = params, coverage
+        self.trained_on: dict[str, int] = {}  # client -> model round of its current step
+
+    def feed(self, ev: dict[str, Any]) -> list[Violation]:
+        kind = ev["kind"]
+        if kind in ("send", "deliver", "header", "end"):
+            return []
+        node = ev.get("node", "")
+        if kind == "local_step":
+            self.trained_on[node] = ev["model_round"]
+        for tag in actions.event_rules(self.params, ev, self.trained_on.get(node)):
+            self.coverage[tag] += 1
+        if kind == "drop":
+            self.coverage[drop_clause(ev["reason"])] += 1
+        return []
+
+    def after_step(self, world: World) -> list[Violation]:
+        return []
+
+    def finish(self, world: World | None) -> list[Violation]:
+        return []
+
+
 def default_monitors(world: World | None = None) -> list[Monitor]:
-    """The checker, fed online, and the white-box oracles. ``ASFL_HARNESS_CHECKER=0``
-    leaves the checker out (white-box oracles only: faster, much weaker)."""
+    """The checker, fed online, the white-box oracles and (with a world) the coverage
+    counter. ``ASFL_HARNESS_CHECKER=0`` leaves the checker out (white-box oracles only:
+    faster, much weaker)."""
     monitors: list[Monitor] = []
     if os.environ.get("ASFL_HARNESS_CHECKER", "1") != "0":
         monitors.append(CheckerMonitor())
     monitors.append(WhiteBoxOracle())
+    if world is not None:
+        monitors.append(CoverageMonitor(world.params, world.coverage))
     return monitors
 
 

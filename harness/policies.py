@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from asfl.impl.sim.schedulers import Action, Delivery, LocalStep
+from asfl.impl.sim.schedulers import Action, Delivery
 
 if TYPE_CHECKING:  # pragma: no cover
     from asfl.harness.world import World
@@ -59,7 +59,7 @@ class UniformRandom(Policy):
         self._rng = random.Random(self.seed)
 
     def choose(self, world: World) -> int:
-        return self._rng.randrange(len(world.pending()))
+        return self._rng.randrange(len(world.sim.scheduler))
 
     def to_json(self) -> dict[str, Any]:
         return {"policy": self.name, "seed": self.seed}
@@ -113,23 +113,14 @@ class Targeted(Policy):
 
     def __post_init__(self) -> None:
         self._rng = random.Random(self.seed)
+        self._split = {(f"A{w[1]}", f"A{j}") for w in self.windows if w[0] == "split" for j in w[2]}
+        self._starved = {f"A{w[1]}" for w in self.windows if w[0] == "starve"}
+        self._slow = {f"C{w[1]}" for w in self.windows if w[0] == "slow"}
 
     def delayed(self, a: Action) -> bool:
-        for w in self.windows:
-            if w[0] == "split":
-                if (
-                    isinstance(a, Delivery)
-                    and a.kind == "propose"
-                    and a.src == f"A{w[1]}"
-                    and int(a.dst[1:]) in w[2]
-                ):
-                    return True
-            elif w[0] == "starve":
-                if isinstance(a, Delivery) and a.dst == f"A{w[1]}":
-                    return True
-            elif w[0] == "slow" and isinstance(a, LocalStep) and a.client == f"C{w[1]}":
-                return True
-        return False
+        if isinstance(a, Delivery):
+            return a.dst in self._starved or (a.kind == "propose" and (a.src, a.dst) in self._split)
+        return a.client in self._slow
 
     def choose(self, world: World) -> int:
         items = world.pending()

@@ -14,13 +14,18 @@ recorded schedule stays readable and replays deterministically:
 - ``{"byz": "A1", "replay": k, "to": "A2"}``: it re-sends the ``k``-th distinct message
   it ever received to ``A2``.
 
+These are the concrete forms of the model's abstract actions
+(:mod:`asfl.model.actions`): :meth:`World.env` is the abstract state the model's
+``enabled`` reads, and :meth:`World.concrete` maps an abstract action to its descriptor.
 After every action the new trace events go through the monitors (see
-:mod:`harness.monitor`); :meth:`World.complete` finishes the run fairly (FIFO by
+:mod:`harness.monitor`; one of them counts the rule IDs each event exercises into
+:attr:`World.coverage`); :meth:`World.complete` finishes the run fairly (FIFO by
 default, scripted Byzantine nodes fall silent) and checks liveness.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
@@ -29,13 +34,15 @@ from typing import Any
 import numpy as np
 
 from asfl.harness.byz import BEHAVIOURS as BYZ_MODES
-from asfl.harness.byz import HarnessByzantine, forwarded
+from asfl.harness.byz import HarnessByzantine
 from asfl.harness.monitor import Monitor, Violation, default_monitors
 from asfl.impl.config import ProtocolConfig
 from asfl.impl.events import CrashEvent, EndEvent
 from asfl.impl.learning.data import Task
 from asfl.impl.sim.run import RunConfig, build
 from asfl.impl.sim.schedulers import Action, ControlledScheduler, Delivery, LocalStep
+from asfl.model import actions as model_actions
+from asfl.model.params import Params
 
 Act = dict[str, Any]
 
@@ -80,6 +87,19 @@ class Setup:
             q_min=self.q_min,
             lead_bound=self.lead_bound,
             rounds=self.rounds,
+        )
+
+    def params(self) -> Params:
+        """The model's parameters of this setup (R-1), for :mod:`asfl.model.actions`."""
+        return Params(
+            n_a=self.n_aggregators,
+            t_a=self.t_a,
+            n_c=self.n_clients,
+            t_c=self.t_c,
+            q_min=self.q_min,
+            B=self.lead_bound,
+            R=self.rounds,
+            byzantine=frozenset(self.byzantine),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -141,11 +161,14 @@ class World:
         run = RunConfig(setup.protocol(), seed=setup.seed, byzantine=0, crashed=0, ghost=True)
         built = build(run, task=tiny_task(), scheduler=ControlledScheduler(self._pick))
         self.built, self.sim, self.cfg = built, built.sim, built.cfg
+        self.params = setup.params()
         self.byz: dict[str, HarnessByzantine] = {}
         for j, mode in sorted(setup.byzantine.items()):
             name = f"A{j}"
             core = built.aggregators.pop(name)
-            self.byz[name] = HarnessByzantine(core, mode, seed=setup.seed * 1000 + 7 * j + 1)
+            self.byz[name] = HarnessByzantine(
+                core, mode, seed=setup.seed * 1000 + 7 * j + 1, params=self.params
+            )
             self.sim.nodes[name] = self.byz[name]
             self.sim.honest.discard(name)
         self.sim.crash_after = {f"C{i}": k for i, k in setup.crash_after.items()}
@@ -154,6 +177,7 @@ class World:
         header["behaviour"] = ",".join(sorted(set(setup.byzantine.values()))) or "none"
         header["crashed"] = sorted(setup.crash_after)
         header["scheduler"] = "controlled"
+        self.coverage: Counter[str] = Counter()  # rule ID / probe -> times exercised
         self.monitors = list(monitors) if monitors is not None else default_monitors(self)
         self.on_event = on_event
         self.actions: list[Act] = []
@@ -162,6 +186,8 @@ class World:
         self._fed = 0
         self.finished = False
         self.status = "running"
+        self._env: tuple[int, model_actions.Env] | None = None
+        self._flights: dict[int, model_actions.Flight] = {}  # message id -> its abstract record
         self.sim.start()
         self._feed()
 
@@ -181,8 +207,74 @@ class World:
     def quiescent(self) -> bool:
         return not len(self.sim.scheduler) and not any(b.outbox for b in self.byz.values())
 
+    def holding(self) -> bool:
+        """Some scripted Byzantine aggregator holds a message (cheaper than :meth:`env`)."""
+        return any(b.outbox for b in self.byz.values() if b.mode == "scripted")
+
     def crashed(self) -> set[str]:
         return set(self.sim.crashed)
+
+    def env(self) -> model_actions.Env:
+        """The abstract state the model's :func:`~asfl.model.actions.enabled` reads
+        (computed once per action)."""
+        version = len(self.actions)
+        if self._env is not None and self._env[0] == version:
+            return self._env[1]
+        items = self.pending()
+        flights = tuple(self._flight(a) for a in items if isinstance(a, Delivery))
+        steppable = tuple(dict.fromkeys(a.client for a in items if isinstance(a, LocalStep)))
+        crashed = self.sim.crashed
+        planned = set(crashed) | set(self.sim.crash_after)  # t_c counts the planned crashes too
+        env = model_actions.Env(
+            in_flight=flights,
+            steppable=steppable,
+            alive=tuple(c for c in self.params.client_names if c not in crashed),
+            crashed=len(planned),
+            held={
+                n: tuple(model_actions.Flight(s.kind, n, s.to, s.round, s.cluster) for s in b.outbox)
+                for n, b in self.byz.items()
+                if b.mode == "scripted"
+            },
+            received={
+                n: tuple(model_actions.Flight(k, src, n, None, None) for k, src in b.inbox_kinds)
+                for n, b in self.byz.items()
+                if b.mode == "scripted"
+            },
+        )
+        self._env = (version, env)
+        return env
+
+    def _flight(self, a: Delivery) -> model_actions.Flight:
+        """The abstract record of a pending delivery (made once per message)."""
+        f = self._flights.get(a.msg)
+        if f is None:
+            f = self._flights[a.msg] = model_actions.Flight(a.kind, a.src, a.dst, None, None)
+        return f
+
+    def concrete(self, a: model_actions.Action, seed: int = 0) -> Act:
+        """The descriptor of abstract action ``a`` (enabled in :meth:`env`)."""
+        if isinstance(a, model_actions.Deliver):
+            return self.describe(self._delivery_index(a.index))
+        if isinstance(a, model_actions.Step):
+            return {"step": a.client}
+        if isinstance(a, model_actions.Crash):
+            return {"crash": a.client}
+        if isinstance(a, model_actions.Replay):
+            return {"byz": a.byz, "replay": a.index, "to": a.to}
+        outbox = self.byz[a.byz].outbox
+        m = outbox[a.index]
+        nth = sum(1 for x in outbox[: a.index] if (x.kind, x.to) == (m.kind, m.to))
+        return {"byz": a.byz, "out": [m.kind, m.to, nth], "do": a.probe.id, "seed": seed}
+
+    def _delivery_index(self, k: int) -> int:
+        """The pending-list position of the ``k``-th pending delivery."""
+        seen = 0
+        for pos, a in enumerate(self.pending()):
+            if isinstance(a, Delivery):
+                if seen == k:
+                    return pos
+                seen += 1
+        raise IndexError(k)
 
     def _feed(self) -> list[Violation]:
         new: list[Violation] = []
@@ -234,10 +326,11 @@ class World:
                 seen += 1
         return None
 
-    def apply(self, act: Act) -> list[Violation] | None:
-        """Run one action; ``None`` if it does not apply now (skipped), else new violations."""
+    def apply(self, act: Act, at: int | None = None) -> list[Violation] | None:
+        """Run one action; ``None`` if it does not apply now (skipped), else new violations.
+        ``at``: the pending position of a delivery or step, when the caller knows it."""
         if "deliver" in act or "step" in act:
-            k = self._find(act)
+            k = self._find(act) if at is None else at
             if k is None:
                 return None
             self._next = k
@@ -264,15 +357,17 @@ class World:
             if "replay" in act:
                 if not b.inbox or act["to"] not in self.sim.nodes:
                     return None
-                data = b.inbox[act["replay"] % len(b.inbox)]
+                k = act["replay"] % len(b.inbox)
                 b.sent_replays += 1
-                sends = [forwarded(act["to"], data)]
+                self.coverage[f"probe:replay:{b.inbox_kinds[k][0]}"] += 1
+                sends = [b.forward(k, act["to"])]
             else:
                 kind, to, nth = act["out"]
                 matches = [k for k, s in enumerate(b.outbox) if (s.kind, s.to) == (kind, to)]
                 if nth >= len(matches):
                     return None
                 sends = b.crafted(b.take(matches[nth]), act["do"], act.get("seed", 0))
+                self.coverage[f"probe:{act['do']}"] += 1  # model_actions.probe_key
             self.sim._emit(b.name, list(sends))
         else:
             raise ValueError(f"unknown action {act!r}")
@@ -281,7 +376,7 @@ class World:
 
     def apply_index(self, index: int) -> list[Violation]:
         """Run pending action ``index`` (recorded by its descriptor)."""
-        out = self.apply(self.describe(index))
+        out = self.apply(self.describe(index), at=index)
         assert out is not None
         return out
 

@@ -121,8 +121,16 @@ def verify(sign_pub: bytes, msg: bytes, sig: bytes) -> bool:
         return False
     if len(sign_pub) != PUB_LEN or len(sig) != SIG_LEN:
         return False
+    return _verified(bytes(sign_pub), bytes(msg), bytes(sig))
+
+
+@lru_cache(maxsize=1 << 16)
+def _verified(sign_pub: bytes, msg: bytes, sig: bytes) -> bool:
+    """Ed25519 verification, memoised: a pure function of its bytes, so a signature that
+    several nodes of one process check (a broadcast, a client signature forwarded in a
+    proposal) is verified once. Bounded: the least recently used results are forgotten."""
     try:
-        _public_key(bytes(sign_pub)).verify(bytes(sig), bytes(msg))
+        _public_key(sign_pub).verify(sig, msg)
     except (InvalidSignature, ValueError, TypeError):
         return False
     return True

@@ -1,13 +1,15 @@
-"""Model-based stateful testing of the implementation (issue 4, part 1).
+"""Model-based stateful testing of the implementation (issue 4, part 1; issue 9).
 
 Hypothesis drives the implementation in the simulator through
-:func:`harness.campaign.machine_class`: rules deliver a chosen message, run a client's
-local step, crash a client (up to ``t_c``), make a scripted Byzantine aggregator send a
-mutated message or replay an old one, or let a drawn background policy (uniform random,
-PCT or targeted) run; after every rule the new trace events are checked online against
-the model by ``checker/`` (``Checker.feed``, step checks closed after each action) and
-by the white-box oracles; teardown completes the run fairly and the checker's
-end-of-trace checks judge liveness.
+:func:`harness.campaign.machine_class`: its rules are the actions the model enables
+(:mod:`asfl.model.actions`): deliver a message in flight, run a client's local step,
+crash a client (up to ``t_c``), make a scripted Byzantine aggregator send a held message
+as a probe of the model's menu or replay an envelope it received, or let a drawn
+background policy (uniform random, PCT or targeted) run; after every rule the new trace
+events are checked online against the model by ``checker/`` (``Checker.feed``, step
+checks closed after each action) and by the white-box oracles; teardown completes the
+run fairly and the checker's end-of-trace checks judge liveness. What such a campaign
+covers is asserted by ``test_coverage.py``.
 
 A failure is saved, shrunk a second time, under ``tests/regressions/`` so that the
 default test run replays it from then on.

@@ -1,0 +1,150 @@
+"""The model's action menu (``model/actions.py``) and its concrete side (``harness``).
+
+- every probe of the model's menu has a mutation, and the R-15 probes and announcement
+  rewrites name the same clauses (the menu is re-targeted in one place);
+- ``enabled`` lists what the world can do: its deliveries, steps, crashes (within
+  ``t_c``), one probe per enabled (held message, probe) pair, and the replays;
+- each probe, sent once by a scripted Byzantine coordinator in an otherwise honest run,
+  is refused by the guard it targets (the drop's clause, counted by the coverage
+  monitor, exceeds the honest run's) and breaks no property: the run still completes.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+import pytest
+
+from asfl.harness import byz
+from asfl.harness.monitor import drop_clause
+from asfl.harness.world import Setup, World
+from asfl.model import actions
+from asfl.model.actions import BY_ID, PROBES, ProbeSend
+
+
+def test_every_probe_has_a_mutation() -> None:
+    assert {p.id for p in PROBES} == byz.PROBE_MUTATIONS
+    assert set(byz.ANNOUNCE_MUTATORS) == {p.id for p in actions.ANNOUNCE_PROBES}
+    assert len(BY_ID) == len(PROBES)  # ids are unique
+
+
+def test_enabled_lists_the_worlds_actions() -> None:
+    w = World(Setup(rounds=2, seed=1, byzantine={0: "scripted"}))
+    for _ in range(60):
+        w.apply_index(0)
+    env = w.env()
+    acts = actions.enabled(w.params, env)
+    kinds = {type(a) for a in acts}
+    assert {actions.Deliver, actions.ProbeSend, actions.Replay} <= kinds
+    n_deliveries = sum(1 for a in acts if isinstance(a, actions.Deliver))
+    assert n_deliveries == len(env.in_flight) == sum(1 for a in w.pending() if hasattr(a, "dst"))
+    assert sum(1 for a in acts if isinstance(a, actions.Crash)) == len(env.alive)  # t_c = 1, none crashed
+    probes = [a for a in acts if isinstance(a, ProbeSend)]
+    assert len(probes) == sum(len(actions.probes_for(w.params, m)) for m in env.held["A0"])
+    assert actions.probe_choice(w.params, env, 3, 5) in probes
+    assert actions.replay_choice(w.params, env, 2, 7) in acts
+    w.apply(w.concrete(actions.crashes(w.params, env)[0]))
+    assert not actions.crashes(w.params, w.env())  # t_c reached: no more crashes (§1)
+
+
+@cache
+def _probe_run(probe_id: str, kind: str, rounds: int) -> tuple[bool, World]:
+    """A0 (scripted, coordinator of cluster 0) sends everything honestly except its
+    first held ``kind`` message to another node, sent as ``probe_id``; FIFO otherwise."""
+    w = World(Setup(rounds=rounds, seed=0, byzantine={0: "scripted"}))
+    sent = False
+    while True:
+        held = w.env().held["A0"]
+        k = next((i for i, m in enumerate(held) if m.kind == kind and m.dst != "A0"), None)
+        if not sent and k is not None:
+            w.apply(w.concrete(ProbeSend("A0", k, held[k], BY_ID[probe_id]), seed=1))
+            sent = True
+        elif held:
+            w.apply(w.concrete(ProbeSend("A0", 0, held[0], BY_ID["honest"])))
+        elif w.pending():
+            w.apply_index(0)
+        else:
+            break
+    w.complete()
+    return sent, w
+
+
+#: probe -> the coverage tag of the guard that must refuse it (None: no refusal is owed,
+#: the honest nodes absorb it: a vote, a release or a set the Byzantine may choose)
+REFUSED_BY = {
+    "R-8.coordinator": "R-8.coordinator",
+    "R-8.non-member": "R-8.members",
+    "R-8.duplicate": "R-8.members",
+    "R-8.small": "R-8.q_min",
+    "R-8.counts": "R-8.counts",
+    "R-8.client-sig": "R-8.client-sig",
+    "R-8.ct-hash": "R-8.ct-hash",
+    "R-8.undecryptable": "R-8.client-sig",  # h_j is signed: the signature guard comes first
+    "R-8.equivocation": "R-8.second",
+    "R-8.other-set": None,
+    "R-8.censor": None,
+    "R-9.forged": None,
+    "R-9.equivocate-md": None,
+    "R-9.other-cluster": None,
+    "R-11.wrong-sum": None,
+    "R-10.uncertified": None,
+    "R-10.other-cluster": None,
+    "R-10.other-round": None,
+    "R-10.subset": None,
+    "R-15b.prev": None,  # buffered for ever: checked below
+    "R-15c.clusters": "R-15.evidence",
+    "R-15c.certificate": "R-15.evidence",
+    "R-15c.entries": "R-15.evidence",
+    "R-15c.masked-sum": "R-15.evidence",
+    "R-15c.releases": "R-15.evidence",
+    "R-15d.model": "R-15.model",
+    "R-15d.rule": "R-15.evidence",
+    "R-3.junk": "R-3",
+    "omit": None,
+    "honest": None,
+}
+
+
+def test_refusals_cover_the_menu() -> None:
+    assert set(REFUSED_BY) == {p.id for p in PROBES}
+
+
+@pytest.mark.parametrize("probe_id", sorted(REFUSED_BY))
+def test_probe_is_refused_by_its_guard(probe_id: str) -> None:
+    probe = BY_ID[probe_id]
+    kind = probe.kind if probe.kind != "*" else "propose"
+    rounds = 2 if probe_id == "R-10.other-round" else 1
+    sent, w = _probe_run(probe_id, kind, rounds)
+    assert sent, f"no {kind} message held by A0"
+    assert w.coverage[f"probe:{probe_id}"] >= 1  # "honest" also sends the rest
+    assert not w.violations, w.violations[:3]
+    assert w.status == "complete"  # one Byzantine aggregator: liveness holds (L-1, L-2)
+    tag = REFUSED_BY[probe_id]
+    if tag is not None:
+        # the same run with the message sent honestly (junk: not sent, so its drop is extra)
+        _, base = _probe_run("omit" if probe_id == "R-3.junk" else "honest", kind, rounds)
+        assert w.coverage[tag] > base.coverage[tag], (tag, w.coverage[tag], base.coverage[tag])
+    if probe_id == "R-15b.prev":
+        ev = next(
+            e for e in w.events if e["kind"] == "send" and e["type"] == "announce" and e["node"] == "A0"
+        )
+        assert not any(
+            e["kind"] == "accept" and e["node"] == ev["to"] and e["from"] == "A0" for e in w.events
+        )
+
+
+def test_drop_clauses() -> None:
+    assert drop_clause("proposal for cluster 2 from A1, not its coordinator (R-2)") == "R-8.coordinator"
+    assert drop_clause("client 3: bad signature on submission digest") == "R-8.client-sig"
+    assert drop_clause("bad client signature on submission digest") == "R-6.client-sig"
+    assert drop_clause("something no guard says") == "R-3.other"
+
+
+def test_probe_schedules_replay_byte_for_byte() -> None:
+    """A run driven by model actions (probes included) is a replayable schedule."""
+    from asfl.harness.schedule import Schedule, replay
+
+    _, w = _probe_run("R-8.equivocation", "propose", 1)
+    again = replay(Schedule(w.setup, list(w.actions)))
+    assert not again.failed and again.skipped == 0
+    assert again.world.events == w.events
