@@ -17,7 +17,7 @@ checked with every signature too. Z3 obligations are on in the timed checks.
 
 ``--memory`` emits synthetic traces of a quarter, half and all of ``--events`` lines and
 reports the checker's peak traced memory (``tracemalloc``) on each, streamed from the
-file, with the number of rounds (the checker keeps per-round facts, D-17, D-18)."""
+file, with the number of rounds (the checker keeps per-round facts, D-17, D-19)."""
 
 from __future__ import annotations
 

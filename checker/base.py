@@ -124,7 +124,7 @@ class CheckerBase:
         # range checks: the fields each kind has, node names already found in range
         self.range_fields: dict[str, RangeFields] = {}
         self.known_nodes: set[str] = set()
-        # wire (T-FLOW, D-18): the messages in flight only, the last id sent, and per
+        # wire (T-FLOW, D-19): the messages in flight only, the last id sent, and per
         # client the announces it holds from earlier steps (R-15b), which it may drop later
         self.msgs: dict[int, Sent] = {}
         self.last_id: int | None = None

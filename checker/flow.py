@@ -194,7 +194,7 @@ class FlowRules(CheckerBase):
             elif typ == "endorse" and isinstance(tau, int) and isinstance(c, int):
                 self.check_endorse_envelope(node, tau, c, digest)
         if self.last_id is not None and mid <= self.last_id:
-            self.viol("T-FLOW", f"message id {mid} not above the last id sent {self.last_id} (D-18)")
+            self.viol("T-FLOW", f"message id {mid} not above the last id sent {self.last_id} (D-19)")
         else:
             self.last_id = mid
         self.msgs[mid] = Sent(node, ev["to"], typ, tau, c, self.line, digest)
@@ -218,7 +218,7 @@ class FlowRules(CheckerBase):
         m = self.msgs.pop(mid, None)
         if m is None:
             sent = self.last_id is not None and mid <= self.last_id
-            why = "delivered before (D-18: a message is delivered once)" if sent else "never sent"
+            why = "delivered before (D-19: a message is delivered once)" if sent else "never sent"
             self.viol("T-FLOW", f"deliver of message {mid}, not in flight: {why}")
             return
         if m.dst != node:
@@ -250,7 +250,7 @@ class FlowRules(CheckerBase):
             self.mark((m.round, m.cluster), Mark(self.line, node, False))
 
     def on_drop(self, ev: dict[str, Any]) -> None:
-        """D-18: a node drops the message its step's trigger delivered, or (a client,
+        """D-19: a node drops the message its step's trigger delivered, or (a client,
         R-15b) an announce it has held since an earlier step; once."""
         mid, node, st = ev["msg"], ev["node"], self.step
         if mid == st.msg and node == st.node:
@@ -265,13 +265,13 @@ class FlowRules(CheckerBase):
             self.viol(
                 "T-FLOW",
                 f"drop of message {mid}: neither delivered by the step's trigger nor an announce "
-                f"{node} holds from an earlier step (D-18)",
+                f"{node} holds from an earlier step (D-19)",
             )
 
     def release_held(self, node: str, src: str, tau: int) -> None:
         """An ``accept`` of ``src``'s round-``tau`` model: R-15b buffers one announce per
         sender and round, so every announce of ``src`` for ``tau`` that ``node`` held is
-        settled (accepted now or verified before) and can no longer be dropped (D-18)."""
+        settled (accepted now or verified before) and can no longer be dropped (D-19)."""
         self.step.accepted.append((src, tau))
         held = self.held.get(node)
         if held:

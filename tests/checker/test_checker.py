@@ -167,7 +167,7 @@ def _renumber(tr: Trace) -> Trace:
 
 
 def _renumber_ids(tr: Trace) -> Trace:
-    """Message ids 1, 2, ... in send order (D-18), after an edit inserted a send."""
+    """Message ids 1, 2, ... in send order (D-19), after an edit inserted a send."""
     new = {e["msg"]: n for n, e in enumerate((e for e in tr[1:] if e["kind"] == "send"), 1)}
     for e in tr[1:]:
         if e["kind"] in ("send", "deliver", "drop"):

@@ -1,4 +1,4 @@
-"""D-18: message ids increase in send order, a message is delivered once, and a drop names
+"""D-19: message ids increase in send order, a message is delivered once, and a drop names
 its step's trigger or an announce a client holds (R-15b). The checker keeps only the
 messages in flight and the announces clients may still drop (T-FLOW state bounded)."""
 
@@ -96,7 +96,7 @@ def test_aggregator_drops_only_its_trigger() -> None:
 
 
 def test_accepted_announce_cannot_be_dropped() -> None:
-    """An accept settles the announces of its sender and round (D-18)."""
+    """An accept settles the announces of its sender and round (D-19)."""
     tr = trace()
     sends = {e["msg"]: e for e in tr[1:] if e["kind"] == "send"}
     k = next(
