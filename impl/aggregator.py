@@ -6,7 +6,7 @@ is a rule of the spec, cited where it happens.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -118,6 +118,21 @@ class ClusterState:
     released: bool = False
     releases: dict[int, ReleasedShare] = field(default_factory=dict)  # by releaser
     result: ClusterResult | None = None
+
+
+def _superseded(st: ClusterState, n_aggregators: int, quorum: int) -> bool:
+    """This node will never release (R-10) nor reconstruct (R-11) the proposal it accepted:
+    the certificate names another one, or none can form any more (every aggregator not yet
+    heard from endorsing one proposal would still leave it short of ``quorum``; a Byzantine
+    coordinator equivocated)."""
+    acc, cert = st.accepted, st.certificate
+    if acc is None:
+        return False
+    if cert is not None:
+        return acc.pd != cert.pd
+    votes = Counter((v.pd, v.md) for v in st.endorsements.values())
+    best = max(votes.values(), default=0)
+    return best + n_aggregators - len(st.endorsements) < quorum
 
 
 class Aggregator:
@@ -282,13 +297,26 @@ class Aggregator:
         st = self.clusters[(release.tau, release.cluster)]
         if sender in st.releases:
             raise Dropped(f"A{sender} already released for ({release.tau}, {release.cluster})")
-        share = release.share_sum if st.result is None else _RETIRED  # decoded already: unused
+        unused = st.result is not None or _superseded(st, self.cfg.n_aggregators, self.cfg.quorum)
+        share = _RETIRED if unused else release.share_sum
         st.releases[sender] = ReleasedShare(release.pd, share, sig)
         return self._progress(release.tau, release.cluster)
 
     def _progress(self, tau: int, c: int) -> list[Output]:
         """Advance ``(tau, c)`` as far as its state allows: certify, release, reconstruct, aggregate."""
-        return self._certify(tau, c) + self._release(tau, c) + self._reconstruct(tau, c) + self._advance()
+        out = self._certify(tau, c) + self._release(tau, c) + self._reconstruct(tau, c) + self._advance()
+        self._forget_if_superseded(self.clusters[(tau, c)])
+        return out
+
+    def _forget_if_superseded(self, st: ClusterState) -> None:
+        """D-17: drop the vectors of a superseded ``(tau, c)`` (see :func:`_superseded`)."""
+        cfg = self.cfg
+        if st.accepted is None or st.accepted.masked_sum is _RETIRED:
+            return
+        if not _superseded(st, cfg.n_aggregators, cfg.quorum):
+            return
+        st.accepted = replace(st.accepted, masked_sum=_RETIRED, share_sum=_RETIRED)
+        st.releases = {j: replace(r, share_sum=_RETIRED) for j, r in st.releases.items()}
 
     def _certify(self, tau: int, c: int) -> list[Output]:
         """R-9: ``n_a - t_a`` endorsements from distinct aggregators on one ``(pd, md)``."""
