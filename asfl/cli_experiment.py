@@ -57,7 +57,8 @@ def command(
     values: str | None,
     rules: str | None,
 ) -> int:
-    """Run a learning experiment through the simulated protocol: inclusion, noise, forgery, momentum."""
+    """Run a learning experiment through the simulated protocol: inclusion, noise, forgery, momentum,
+    inclusion-at-scale, async-vs-sync."""
     opts = Options(
         out=out or Path("runs/experiments") / name,
         full=full,

@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from asfl.experiments.asyncsync import async_vs_sync
 from asfl.experiments.harness import (
     ATTACKS,
     RunResult,
@@ -37,6 +38,7 @@ from asfl.experiments.harness import (
     run_instrumented,
     write_csv,
 )
+from asfl.experiments.inclusion_scale import inclusion_at_scale, skewed_run
 from asfl.impl.learning.data import load_digits_task
 from asfl.impl.sim.run import DELTA, RunConfig
 
@@ -107,17 +109,7 @@ def inclusion(opts: Options) -> dict[str, Any]:
         results[label] = []
         for seed in seeds:
             cfg = protocol(**_base(opts, rounds=rounds, lead_bound=bound))
-            run = RunConfig(
-                cfg,
-                seed=seed,
-                scheduler="timed",
-                slow_fraction=0.3,
-                partition="dirichlet",
-                alpha=0.1,
-                byzantine=0,
-                crashed=0,
-                ghost=False,
-            )
+            run = skewed_run(cfg, seed)
             res = _run(opts, label, run, task=task)
             results[label].append(res)
             rows += _round_rows({"arm": label, "lead_bound": bound}, res, seed)
@@ -412,6 +404,8 @@ EXPERIMENTS: dict[str, Callable[[Options], dict[str, Any]]] = {
     "noise": noise,
     "forgery": forgery,
     "momentum": momentum,
+    "inclusion-at-scale": inclusion_at_scale,  # experiments/inclusion_scale.py (issue 11, 6(c))
+    "async-vs-sync": async_vs_sync,  # experiments/asyncsync.py (issue 11, 6(b))
 }
 
 

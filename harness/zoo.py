@@ -195,6 +195,70 @@ BUGS: tuple[Bug, ...] = (
         "reconstruction asked for one release too few (the decoder refuses and raises)",
         "I-4",
     ),
+    # -- R-6 inclusion rule, every branch (issue 11 / issue 9 deliverable 4) --------------
+    Bug(
+        "floor-is-minimum",
+        "inclusion.py",
+        "    return sorted(counts)[min(t_c, len(counts) - 1)]",
+        "    return min(counts)",
+        "the floor m is the smallest count, not the (t_c + 1)-th smallest",
+        "F-1 / R-6",
+    ),
+    Bug(
+        "eligible-strict",
+        "inclusion.py",
+        "    return {i for i in members if counts[i] <= m + lead_bound}",
+        "    return {i for i in members if counts[i] < m + lead_bound}",
+        "eligibility is n(i) < m + B instead of n(i) <= m + B",
+        "F-1 / R-6",
+    ),
+    Bug(
+        "deferral-ignored",
+        "inclusion.py",
+        "    chosen = eligible(members, counts, t_c, lead_bound) & held",
+        "    chosen = set(held)",
+        "members more than B ahead are proposed anyway (no deferral)",
+        "F-1 / D-7",
+    ),
+    Bug(
+        "topup-order-reversed",
+        "inclusion.py",
+        "        rest = sorted(held - chosen, key=lambda i: (counts[i], i))",
+        "        rest = sorted(held - chosen, key=lambda i: (-counts[i], i))",
+        "the top-up takes the deferred members with the largest counts first",
+        "F-1 / D-8",
+    ),
+    Bug(
+        "close-one-short",
+        "inclusion.py",
+        "    return n_held >= n_members - t_c",
+        "    return n_held >= n_members - t_c - 1",
+        "the coordinator closes with t_c + 1 members missing",
+        "F-1 / R-6",
+    ),
+    Bug(
+        "close-on-q-min",
+        "aggregator.py",
+        "        if not inclusion.may_close(len(members), len(st.held), cfg.t_c):  # R-6",
+        "        if len(st.held) < cfg.q_min:  # R-6",
+        "the coordinator closes as soon as it holds q_min submissions (the q_min clause alone)",
+        "F-1 / R-6",
+    ),
+    Bug(
+        "count-view-not-refreshed",
+        "aggregator.py",
+        "        if not inclusion.may_close(len(members), len(st.held), cfg.t_c):  # R-6\n"
+        "            return []\n"
+        "        counts = self.count_view(tau, members)\n",
+        "        views = self.__dict__.setdefault('_zoo_views', {})\n"
+        "        counts = views.setdefault(tau, self.count_view(tau, members))\n"
+        "        if not inclusion.may_close(len(members), len(st.held), cfg.t_c):  # R-6\n"
+        "            return []\n",
+        "the count view is read at the round's first submission and not re-read when a release "
+        "changes it before closing",
+        "F-3 / D-12",
+    ),
+    # -- end of the R-6 block -----------------------------------------------------------
 )
 BY_ID = {b.id: b for b in BUGS}
 

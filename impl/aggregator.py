@@ -6,7 +6,7 @@ is a rule of the spec, cited where it happens.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -120,6 +120,21 @@ class ClusterState:
     result: ClusterResult | None = None
 
 
+def _superseded(st: ClusterState, n_aggregators: int, quorum: int) -> bool:
+    """This node will never release (R-10) nor reconstruct (R-11) the proposal it accepted:
+    the certificate names another one, or none can form any more (every aggregator not yet
+    heard from endorsing one proposal would still leave it short of ``quorum``; a Byzantine
+    coordinator equivocated)."""
+    acc, cert = st.accepted, st.certificate
+    if acc is None:
+        return False
+    if cert is not None:
+        return acc.pd != cert.pd
+    votes = Counter((v.pd, v.md) for v in st.endorsements.values())
+    best = max(votes.values(), default=0)
+    return best + n_aggregators - len(st.endorsements) < quorum
+
+
 class Aggregator:
     """A correct aggregator ``A<index>``, coordinator of cluster ``index`` in every round (R-2)."""
 
@@ -137,7 +152,6 @@ class Aggregator:
         self.round = 0
         self.models: dict[int, np.ndarray] = {0: genesis_model}
         self.inclusions: dict[int, set[int]] = defaultdict(set)  # client -> rounds (D-12 count view)
-        self._views: dict[int, tuple[dict[int, int], int]] = {}  # round -> cached view (R-6)
         self.all_aggregators = [aggregator_name(j) for j in range(cfg.n_aggregators)]
         self.all_clients = [client_name(i) for i in range(cfg.n_clients)]
 
@@ -189,31 +203,18 @@ class Aggregator:
         """``n(i)``: certified-and-held proposals of rounds before ``tau`` containing ``i`` (D-12)."""
         return {i: sum(1 for r in self.inclusions[i] if r < tau) for i in members}
 
-    def _close_view(self, tau: int) -> tuple[dict[int, int], int]:
-        """The count view of my round-``tau`` members and how many are eligible (R-6), kept
-        until the view changes (a release, R-10) rather than recomputed per submission."""
-        view = self._views.get(tau)
-        if view is None:
-            members = self.cfg.clusters(tau)[self.index]
-            counts = self.count_view(tau, members)
-            n_eligible = len(inclusion.eligible(members, counts, self.cfg.t_c, self.cfg.lead_bound))
-            view = self._views[tau] = (counts, n_eligible)
-        return view
-
     def _try_close(self, tau: int) -> list[Output]:
         """Close ``(tau, me)`` if the inclusion rule allows it (R-6) and propose (R-7)."""
         cfg, st = self.cfg, self.clusters[(tau, self.index)]
         if st.closed or not st.held:
             return []
-        counts, n_eligible = self._close_view(tau)
-        if len(st.held) < max(cfg.q_min, n_eligible - cfg.t_c):  # necessary for closing (R-6)
-            return []
         members = cfg.clusters(tau)[self.index]
-        chosen = inclusion.close(
+        if not inclusion.may_close(len(members), len(st.held), cfg.t_c):  # R-6
+            return []
+        counts = self.count_view(tau, members)
+        chosen = inclusion.proposed_set(
             members, counts, set(st.held), t_c=cfg.t_c, lead_bound=cfg.lead_bound, q_min=cfg.q_min
         )
-        if chosen is None:
-            return []
         st.closed = True
         count_list = tuple(counts[i] for i in members)
         subs = [st.held[i] for i in chosen]
@@ -296,13 +297,26 @@ class Aggregator:
         st = self.clusters[(release.tau, release.cluster)]
         if sender in st.releases:
             raise Dropped(f"A{sender} already released for ({release.tau}, {release.cluster})")
-        share = release.share_sum if st.result is None else _RETIRED  # decoded already: unused
+        unused = st.result is not None or _superseded(st, self.cfg.n_aggregators, self.cfg.quorum)
+        share = _RETIRED if unused else release.share_sum
         st.releases[sender] = ReleasedShare(release.pd, share, sig)
         return self._progress(release.tau, release.cluster)
 
     def _progress(self, tau: int, c: int) -> list[Output]:
         """Advance ``(tau, c)`` as far as its state allows: certify, release, reconstruct, aggregate."""
-        return self._certify(tau, c) + self._release(tau, c) + self._reconstruct(tau, c) + self._advance()
+        out = self._certify(tau, c) + self._release(tau, c) + self._reconstruct(tau, c) + self._advance()
+        self._forget_if_superseded(self.clusters[(tau, c)])
+        return out
+
+    def _forget_if_superseded(self, st: ClusterState) -> None:
+        """D-17: drop the vectors of a superseded ``(tau, c)`` (see :func:`_superseded`)."""
+        cfg = self.cfg
+        if st.accepted is None or st.accepted.masked_sum is _RETIRED:
+            return
+        if not _superseded(st, cfg.n_aggregators, cfg.quorum):
+            return
+        st.accepted = replace(st.accepted, masked_sum=_RETIRED, share_sum=_RETIRED)
+        st.releases = {j: replace(r, share_sum=_RETIRED) for j, r in st.releases.items()}
 
     def _certify(self, tau: int, c: int) -> list[Output]:
         """R-9: ``n_a - t_a`` endorsements from distinct aggregators on one ``(pd, md)``."""
@@ -327,15 +341,11 @@ class Aggregator:
         st.released = True
         for client in acc.clients:  # D-12 count view
             self.inclusions[client].add(tau)
-        self._views.clear()
         release = Release(tau, c, acc.pd, acc.share_sum)
-        out: list[Output] = [
+        return [
             ReleaseEvent(tau, c, acc.pd.hex(), field_digest(acc.share_sum).hex()),
             *broadcast(self.keys, self.index, self.all_aggregators, release),
         ]
-        for later in sorted(t for (t, cc) in self.clusters if cc == self.index and t > tau):
-            out += self._try_close(later)
-        return out
 
     def _reconstruct(self, tau: int, c: int) -> list[Output]:
         """R-11, R-12: decode the mask sum from consistent releases and form the result."""

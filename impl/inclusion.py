@@ -16,7 +16,12 @@ def eligible(members: Sequence[int], counts: Mapping[int, int], t_c: int, lead_b
     return {i for i in members if counts[i] <= m + lead_bound}
 
 
-def close(
+def may_close(n_members: int, n_held: int, t_c: int) -> bool:
+    """The close condition ``|H| >= |M| - t_c`` (R-6; it gives ``|H| >= q_min`` by R-1)."""
+    return n_held >= n_members - t_c
+
+
+def proposed_set(
     members: Sequence[int],
     counts: Mapping[int, int],
     held: Set[int],
@@ -24,18 +29,11 @@ def close(
     t_c: int,
     lead_bound: int,
     q_min: int,
-) -> tuple[int, ...] | None:
-    """The proposed set if the coordinator may close now, else ``None`` (R-6).
-
-    Closes when ``|H ∩ E| >= |E| - t_c`` and ``|H| >= q_min``; proposes ``H ∩ E``,
-    topped up to ``q_min`` with the members of ``H \\ E`` of smallest ``(n(i), i)``.
-    """
-    elig = eligible(members, counts, t_c, lead_bound)
-    held_eligible = held & elig
-    if len(held_eligible) < len(elig) - t_c or len(held) < q_min:
-        return None
-    chosen = set(held_eligible)
+) -> tuple[int, ...]:
+    """The set ``I`` (sorted): ``H ∩ E``, topped up to ``q_min`` with the members of
+    ``H \\ E`` of smallest ``(n(i), i)`` (R-6, D-8)."""
+    chosen = eligible(members, counts, t_c, lead_bound) & held
     if len(chosen) < q_min:
-        rest = sorted(held - elig, key=lambda i: (counts[i], i))
+        rest = sorted(held - chosen, key=lambda i: (counts[i], i))
         chosen.update(rest[: q_min - len(chosen)])
     return tuple(sorted(chosen))

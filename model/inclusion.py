@@ -21,13 +21,11 @@ def eligible(counts: Mapping[int, int], t_c: int, lead_bound: int) -> frozenset[
     return frozenset(i for i, n in counts.items() if n <= m + lead_bound)
 
 
-def close_condition(
-    counts: Mapping[int, int], held: Iterable[int], t_c: int, lead_bound: int, q_min: int
-) -> bool:
-    """``|H ∩ E| >= |E| - t_c  and  |H| >= q_min``."""
-    h = frozenset(held)
-    e = eligible(counts, t_c, lead_bound)
-    return len(h & e) >= len(e) - t_c and len(h) >= q_min
+def close_condition(counts: Mapping[int, int], held: Iterable[int], t_c: int) -> bool:
+    """``|H| >= |M| - t_c``: all members but ``t_c`` held, deferred ones included (D-7);
+    R-1's ``q_min <= k_min - t_c`` makes it imply ``|H| >= q_min``. ``counts`` has one
+    entry per member of ``M``."""
+    return len(frozenset(held) & counts.keys()) >= len(counts) - t_c
 
 
 def proposed_set(
@@ -48,6 +46,6 @@ def close_decision(
     counts: Mapping[int, int], held: Iterable[int], t_c: int, lead_bound: int, q_min: int
 ) -> tuple[int, ...] | None:
     """R-6 in one call: the proposed set if the coordinator closes now, else ``None``."""
-    if not close_condition(counts, held, t_c, lead_bound, q_min):
+    if not close_condition(counts, held, t_c):
         return None
     return proposed_set(counts, held, t_c, lead_bound, q_min)

@@ -60,7 +60,7 @@ def violations(p: Params, s: SysState) -> list[tuple[str, str]]:
                 if v.proposed is not None and v.snapshot is not None:
                     counts = dict(zip(p.members(tau, c), v.snapshot[0], strict=True))
                     held = v.snapshot[1]
-                    if not inclusion.close_condition(counts, held, p.t_c, p.B, p.q_min):
+                    if not inclusion.close_condition(counts, held, p.t_c):
                         out.append(("F-1", f"{where} closed without the close condition"))
                     elif v.proposed.clients != inclusion.proposed_set(counts, held, p.t_c, p.B, p.q_min):
                         out.append(("F-1", f"{where} proposed {list(v.proposed.clients)}, not R-6"))

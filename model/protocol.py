@@ -312,13 +312,6 @@ def try_close(ctx: Ctx, j: int, st: AggState, tau: int) -> AggState:
     return st
 
 
-def try_close_all(ctx: Ctx, j: int, st: AggState) -> AggState:
-    """Count views changed: re-evaluate every open cluster this node coordinates."""
-    for tau in range(ctx.p.R):
-        st = try_close(ctx, j, st, tau)
-    return st
-
-
 def on_propose(ctx: Ctx, j: int, st: AggState, msg: Msg) -> AggState:
     """R-8: endorse the first valid proposal from the coordinator, and only that one."""
     me, prop = f"A{j}", msg.prop
@@ -340,8 +333,7 @@ def on_propose(ctx: Ctx, j: int, st: AggState, msg: Msg) -> AggState:
     ctx.emit("endorse", me, prop)
     broadcast_aggs(ctx, "endorse", me, msg.tau, msg.c, prop=prop)
     st = maybe_release(ctx, j, st, k)
-    st = maybe_reconstruct(ctx, j, st, k)
-    return try_close_all(ctx, j, st)
+    return maybe_reconstruct(ctx, j, st, k)
 
 
 def on_endorse(ctx: Ctx, j: int, st: AggState, msg: Msg) -> AggState:
@@ -366,8 +358,7 @@ def on_endorse(ctx: Ctx, j: int, st: AggState, msg: Msg) -> AggState:
         ctx.emit("certify", me, prop, tuple(endorsers))
     st = _set_view(st, k, v)
     st = maybe_release(ctx, j, st, k)
-    st = maybe_reconstruct(ctx, j, st, k)
-    return try_close_all(ctx, j, st)
+    return maybe_reconstruct(ctx, j, st, k)
 
 
 def release_guard(p: Params, v: View) -> Proposal | None:

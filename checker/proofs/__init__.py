@@ -3,7 +3,7 @@
 * ``quorum``   S-6 quorum intersection, I-1a honest points in a decoding set
 * ``masks``    P-1 mask cancellation (rationals and GF(2^31 - 1))
 * ``decoding`` I-1 decoding despite t_a wrong share sums
-* ``fairness`` F-2 inclusion fairness of the inclusion rule (D-7)
+* ``fairness`` F-2, F-4 inclusion fairness of the inclusion rule (D-7), also under reshuffling
 
 Every obligation returns a :class:`ProofResult`; ``prove_all`` runs them all.
 """
@@ -14,6 +14,7 @@ from .fairness import (
     inclusion_fairness,
     prove_close_liveness_parametric,
     reachable_lead_violation,
+    reshuffled_lead,
 )
 from .masks import lagrange_at_zero, mask_cancellation
 from .quorum import (
@@ -45,4 +46,5 @@ __all__ = [
     "prove_quorum_intersection",
     "prove_quorum_intersection_parametric",
     "reachable_lead_violation",
+    "reshuffled_lead",
 ]

@@ -7,7 +7,7 @@ n(i) >= 0:
 * m is the (t_c+1)-th smallest count: m is some member's count, at least t_c+1
   counts are <= m and at most t_c counts are < m;
 * E = {i : n(i) <= m + B} is the eligible set; H (the held members) is any set;
-* the coordinator may close when |H ∩ E| >= |E| - t_c and |H| >= q_min;
+* the coordinator may close when |H| >= k - t_c (R-6: all members but t_c);
 * it proposes P = H ∩ E, topped up (if |H ∩ E| < q_min) with the
   q_min - |H ∩ E| members of H \\ E with the smallest counts (ties: index);
 * closing sets n'(i) = n(i) + 1 for i in P; m' is the new (t_c+1)-th smallest.
@@ -21,6 +21,11 @@ Finding (see CLAIMS): the lead invariant max n - m <= B + 1 is inductive for
 closings without top-up, but a top-up can break it, and repeated top-ups make
 the lead grow without bound; what holds is max n - m <= B + 1 + (number of
 top-up closings so far).
+
+``reshuffled_lead`` drops the fixed membership (D-7, clusters reshuffled every
+round, R-2): a population of N clients, one closing of a cluster made of *any*
+k >= k_min of them; the lead is measured against G, the (k_min - t_c)-th largest
+count over all N clients.
 """
 
 from __future__ import annotations
@@ -41,6 +46,8 @@ Claim = Literal[
     "safety_with_topup",
     "lead_grows_only_by_topup",
     "q_min_1_never_tops_up",
+    "coverage",
+    "lowest_first",
 ]
 
 CLAIMS: dict[Claim, str] = {
@@ -51,6 +58,8 @@ CLAIMS: dict[Claim, str] = {
     "safety_with_topup": "under the invariant every proposed member has n <= m + B + 1",
     "lead_grows_only_by_topup": "max n - m <= B + 1 + u is inductive, u = top-ups so far",
     "q_min_1_never_tops_up": "with q_min = 1 no closing needs a top-up",
+    "coverage": "a closing misses at most t_c members and leaves at most t_c eligible ones out of I",
+    "lowest_first": "I is the max(q_min, |H ∩ E|) held members of smallest (n, i)",
 }
 
 
@@ -61,6 +70,11 @@ def kth_smallest(counts: list[z3.ArithRef], t_c: z3.ArithRef, m: z3.ArithRef) ->
         z3.Sum([z3.If(c <= m, 1, 0) for c in counts]) >= t_c + 1,
         z3.Sum([z3.If(c < m, 1, 0) for c in counts]) <= t_c,
     )
+
+
+def _before(n: list[z3.ArithRef], j: int, i: int) -> z3.BoolRef:
+    """``(n_j, j) < (n_i, i)`` (the top-up order of R-6)."""
+    return n[j] < n[i] if j > i else n[j] <= n[i]
 
 
 @dataclass
@@ -85,8 +99,7 @@ class Closing:
 
     @property
     def may_close(self) -> z3.BoolRef:
-        enough_eligible = self.held_eligible >= count(self.eligible) - self.t_c
-        return z3.And(enough_eligible, count(self.held) >= self.q_min)
+        return count(self.held) >= len(self.n) - self.t_c
 
     @property
     def topped_up(self) -> z3.BoolRef:
@@ -126,10 +139,7 @@ def closing(
     outside = [z3.And(held[i], z3.Not(eligible[i])) for i in range(k)]  # H \ E
     need = qm - count([z3.And(h, e) for h, e in zip(held, eligible, strict=True)])
 
-    def before(j: int, i: int) -> z3.BoolRef:  # (n_j, j) < (n_i, i)
-        return n[j] < n[i] if j > i else n[j] <= n[i]
-
-    rank = [count([z3.And(outside[j], before(j, i)) for j in range(k) if j != i]) for i in range(k)]
+    rank = [count([z3.And(outside[j], _before(n, j, i)) for j in range(k) if j != i]) for i in range(k)]
     proposed = [z3.Or(z3.And(held[i], eligible[i]), z3.And(outside[i], rank[i] < need)) for i in range(k)]
     n_after = [n[i] + z3.If(proposed[i], 1, 0) for i in range(k)]
     facts: list[z3.BoolRef] = [
@@ -182,6 +192,21 @@ def _negated_claim(c: Closing, claim: Claim, symmetric: bool) -> list[z3.BoolRef
         return [*facts, *everyone_else, z3.Not(c.may_close)]
     if claim == "q_min_1_never_tops_up":
         return [c.q_min == 1, c.may_close, c.topped_up]
+    if claim == "coverage":
+        left_out = count([z3.Not(h) for h in c.held])
+        eligible_left_out = count([z3.And(e, z3.Not(p)) for e, p in zip(c.eligible, c.proposed, strict=True)])
+        return [c.may_close, z3.Or(left_out > c.t_c, eligible_left_out > c.t_c)]
+    if claim == "lowest_first":
+        k = len(c.n)
+        size = z3.If(c.held_eligible >= c.q_min, c.held_eligible, c.q_min)
+        order_broken = [
+            z3.And(c.proposed[i], c.held[j], z3.Not(c.proposed[j]), z3.Not(_before(c.n, i, j)))
+            for i in range(k)
+            for j in range(k)
+            if i != j
+        ]
+        unheld = [z3.And(p, z3.Not(h)) for p, h in zip(c.proposed, c.held, strict=True)]
+        return [c.may_close, z3.Or(*order_broken, *unheld, count(c.proposed) != size)]
     raise ValueError(f"unknown claim {claim!r}")
 
 
@@ -234,7 +259,8 @@ def inclusion_fairness(
     detail = ""
     if wlog_sorted:
         detail = "WLOG C = first members" if claim == "liveness" else "WLOG counts sorted by index"
-    return ProofResult("F-2", CLAIMS[claim], status_of(answer), 0.0, params, cex, detail)
+    prop = "F-4" if claim in ("coverage", "lowest_first") else "F-2"
+    return ProofResult(prop, CLAIMS[claim], status_of(answer), 0.0, params, cex, detail)
 
 
 @timed
@@ -295,3 +321,75 @@ def prove_close_liveness_parametric() -> ProofResult:
     params = {"k": "symbolic", "claim": "liveness", "t_c": "symbolic", "q_min": "symbolic"}
     detail = "Venn regions of (H, E, C); E arbitrary"
     return ProofResult("F-2", CLAIMS["liveness"], status_of(answer), 0.0, params, None, detail)
+
+
+def kth_largest(counts: list[z3.ArithRef], r: z3.ArithRef, g: z3.ArithRef) -> z3.BoolRef:
+    """g is the r-th largest of counts (r >= 1)."""
+    return z3.And(
+        z3.Or([g == c for c in counts]),
+        z3.Sum([z3.If(c >= g, 1, 0) for c in counts]) >= r,
+        z3.Sum([z3.If(c > g, 1, 0) for c in counts]) <= r - 1,
+    )
+
+
+@timed
+def reshuffled_lead(
+    n_clients: int, k_min: int, *, rank_shift: int = 0, timeout_ms: int = 120_000
+) -> ProofResult:
+    """F-2 under reshuffling: ``max n - G <= B + 1 + u`` is inductive for one closing.
+
+    N clients with counts n(i) >= 0 and a cluster made of *any* subset M of them with
+    |M| >= k_min (membership is a free Boolean per client: every reshuffle, R-2); t_c,
+    B, q_min symbolic with 0 <= t_c < k_min, 1 <= q_min <= k_min - t_c; H ⊆ M any held
+    set with |H| >= |M| - t_c; the floor m, E, the top-up and the counts after are those
+    of R-6 over M. G (G') is the (k_min - t_c)-th largest count over all N clients
+    before (after) the closing, u the top-up closings so far. ``rank_shift = 1`` takes the
+    (k_min - t_c + 1)-th largest instead: a sanity refutation showing the rank is tight.
+    """
+    N = n_clients
+    t_c, lead, q_min, u = z3.Ints("t_c B q_min u")
+    n = [z3.Int(f"n_{i}") for i in range(N)]
+    member = [z3.Bool(f"M_{i}") for i in range(N)]
+    held = [z3.And(z3.Bool(f"H_{i}"), member[i]) for i in range(N)]
+    m, g, g_after = z3.Ints("m G G_after")
+    size = count(member)
+    eligible = [z3.And(member[i], n[i] <= m + lead) for i in range(N)]
+    held_eligible = count([z3.And(h, e) for h, e in zip(held, eligible, strict=True)])
+    outside = [z3.And(held[i], z3.Not(eligible[i])) for i in range(N)]
+    rank = [count([z3.And(outside[j], _before(n, j, i)) for j in range(N) if j != i]) for i in range(N)]
+    need = q_min - held_eligible
+    proposed = [z3.Or(z3.And(held[i], eligible[i]), z3.And(outside[i], rank[i] < need)) for i in range(N)]
+    n_after = [n[i] + z3.If(proposed[i], 1, 0) for i in range(N)]
+    topped_up = held_eligible < q_min
+    s = solver(timeout_ms)
+    s.add(t_c >= 0, t_c < k_min, lead >= 0, q_min >= 1, q_min <= k_min - t_c, u >= 0)
+    s.add(*[c >= 0 for c in n], size >= k_min, count(held) >= size - t_c)
+    s.add(  # m: the (t_c + 1)-th smallest count over the members
+        z3.Or([z3.And(member[i], m == n[i]) for i in range(N)]),
+        count([z3.And(member[i], n[i] <= m) for i in range(N)]) >= t_c + 1,
+        count([z3.And(member[i], n[i] < m) for i in range(N)]) <= t_c,
+    )
+    rank = k_min - t_c + rank_shift
+    s.add(kth_largest(n, rank, g), kth_largest(n_after, rank, g_after))
+    s.add(z3.And([c <= g + lead + 1 + u for c in n]))
+    u_after = u + z3.If(topped_up, 1, 0)
+    s.add(z3.Not(z3.And([c <= g_after + lead + 1 + u_after for c in n_after])))
+    answer = s.check()
+    cex = None
+    if answer == z3.sat:
+        mod = s.model()
+        cex = {
+            "counts": [value(mod, x) for x in n],
+            "M": members(mod, member),
+            "H": members(mod, held),
+            "P": members(mod, proposed),
+            "G": value(mod, g),
+            "counts_after": [value(mod, x) for x in n_after],
+            "G_after": value(mod, g_after),
+        }
+    params = {"n_clients": N, "k_min": k_min, "t_c": "symbolic", "B": "symbolic", "q_min": "symbolic"}
+    if rank_shift:
+        params["rank_shift"] = rank_shift
+    title = "reshuffled: max n - G <= B + 1 + u is inductive (G = (k_min - t_c)-th largest count)"
+    detail = "any membership of >= k_min clients per closing"
+    return ProofResult("F-2", title, status_of(answer), 0.0, params, cex, detail)

@@ -20,6 +20,7 @@ class Ranges:
     decoding_wlog: list[tuple[int, int]]  # (n_a, t_a), symbolic points, S and B fixed
     fairness_k: list[int]  # cluster sizes for the F-2 claims
     liveness_k: list[int]  # cluster sizes for the per-k liveness claim
+    reshuffled: list[tuple[int, int]]  # (n_c, k_min) for the reshuffled lead of F-2
 
 
 # quick: the default test run (< 20 s on 2 cores; ~2 s measured).
@@ -31,6 +32,7 @@ QUICK = Ranges(
     decoding_wlog=[(10, 3)],
     fairness_k=list(range(1, 7)),
     liveness_k=list(range(1, 7)),
+    reshuffled=[(6, 2), (6, 3)],
 )
 # full: the ranges reported in the notes (a few minutes).
 FULL = Ranges(
@@ -41,6 +43,7 @@ FULL = Ranges(
     decoding_wlog=[(10, 3), (13, 4)],
     fairness_k=list(range(1, 17)),
     liveness_k=list(range(1, 13)),
+    reshuffled=[(8, 3), (8, 4), (10, 3), (10, 4)],
 )
 
 # Claims of F-2 that hold; "invariant_with_topup" is false (see fairness.py).
@@ -50,6 +53,8 @@ TRUE_CLAIMS: tuple[fairness.Claim, ...] = (
     "safety_with_topup",
     "lead_grows_only_by_topup",
     "q_min_1_never_tops_up",
+    "coverage",
+    "lowest_first",
 )
 
 
@@ -81,6 +86,8 @@ def prove_all(quick: bool = True, *, include_refutations: bool = False) -> Itera
             yield fairness.inclusion_fairness(k, claim)
     for k in r.liveness_k:
         yield fairness.inclusion_fairness(k, "liveness")
+    for n_c, k_min in r.reshuffled:
+        yield fairness.reshuffled_lead(n_c, k_min)
     if include_refutations:
         yield from _refutations()
 
@@ -95,6 +102,7 @@ def _refutations() -> Iterator[ProofResult]:
     yield decoding.decoding_correct(6, 2)
     yield fairness.inclusion_fairness(3, "invariant_with_topup")
     yield fairness.reachable_lead_violation(3, 1, 0, 2, depth=4)
+    yield fairness.reshuffled_lead(6, 2, rank_shift=1)
 
 
 def _show_params(params: dict) -> str:

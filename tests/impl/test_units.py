@@ -368,23 +368,31 @@ def test_envelope_seal_open_and_role_checks() -> None:
 # -- the inclusion rule (R-6, F-1, F-2) ---------------------------------------------------
 
 
+def close(members: list[int], counts: dict[int, int], held: set[int], **kw: int) -> tuple[int, ...] | None:
+    """R-6 in one call: the proposed set if the coordinator closes now, else None."""
+    if not inclusion.may_close(len(members), len(held), kw["t_c"]):
+        return None
+    return inclusion.proposed_set(members, counts, held, **kw)
+
+
 def test_inclusion_examples() -> None:
     """F-1, R-6 examples: the floor is the (t_c+1)-th smallest count; a member more than B ahead is
-    deferred; closing waits for all but t_c eligible members; top-up by (count, id)."""
+    deferred (not proposed) but still waited for; closing waits for all members but t_c; top-up
+    by (count, id)."""
     members = list(range(6))
     zero = dict.fromkeys(members, 0)
     assert inclusion.floor_count([5, 1, 3], 0) == 1
     assert inclusion.floor_count([5, 1, 3], 1) == 3
     assert inclusion.floor_count([5, 1, 3], 7) == 5
-    assert inclusion.close(members, zero, {0, 1, 2, 3, 4}, t_c=1, lead_bound=1, q_min=2) == (0, 1, 2, 3, 4)
-    assert inclusion.close(members, zero, {0, 1, 2, 3}, t_c=1, lead_bound=1, q_min=2) is None
-    assert inclusion.close(members, zero, {0, 1, 2, 3}, t_c=2, lead_bound=1, q_min=2) == (0, 1, 2, 3)
+    assert close(members, zero, {0, 1, 2, 3, 4}, t_c=1, lead_bound=1, q_min=2) == (0, 1, 2, 3, 4)
+    assert close(members, zero, {0, 1, 2, 3}, t_c=1, lead_bound=1, q_min=2) is None
+    assert close(members, zero, {0, 1, 2, 3}, t_c=2, lead_bound=1, q_min=2) == (0, 1, 2, 3)
     counts = {0: 0, 1: 0, 2: 3, 3: 3, 4: 3, 5: 2}
     assert inclusion.eligible(members, counts, t_c=1, lead_bound=1) == {0, 1}
-    assert inclusion.close(members, counts, {2, 3, 4, 5}, t_c=1, lead_bound=1, q_min=2) is None
-    assert inclusion.close(members, counts, {0, 3, 4, 5}, t_c=1, lead_bound=1, q_min=3) == (0, 3, 5)
-    assert inclusion.close(members, counts, {0, 1, 4}, t_c=1, lead_bound=1, q_min=2) == (0, 1)
-    assert inclusion.close(members, counts, {0}, t_c=1, lead_bound=1, q_min=2) is None  # |H| < q_min
+    assert close(members, counts, {2, 3, 4, 5}, t_c=1, lead_bound=1, q_min=2) is None
+    assert close(members, counts, {0, 2, 3, 4, 5}, t_c=1, lead_bound=1, q_min=3) == (0, 2, 5)
+    assert close(members, counts, {0, 1, 2, 3, 4}, t_c=1, lead_bound=1, q_min=2) == (0, 1)
+    assert close(members, counts, {0, 1, 4}, t_c=1, lead_bound=1, q_min=2) is None  # 3 missing
 
 
 @st.composite
@@ -402,20 +410,21 @@ def cluster(draw: st.DrawFn) -> dict:
 @settings(max_examples=120, deadline=None)
 @given(cluster())
 def test_inclusion_rule_properties(c: dict) -> None:
-    """R-6, F-1: close() returns a set iff |H ∩ E| >= |E| - t_c and |H| >= q_min; the set has
-    >= q_min members, all held; it is H ∩ E when that has >= q_min members (so every member
-    has count <= m + B), else H ∩ E plus the lowest-(count, id) members of H minus E."""
+    """R-6, F-1: the coordinator closes iff |H| >= |M| - t_c; the set has >= q_min members, all
+    held; it is H ∩ E when that has >= q_min members (so every member has count <= m + B),
+    else H ∩ E plus the lowest-(count, id) members of H minus E; either way no held member
+    left out has a smaller (count, id) than one proposed outside E (F-4)."""
     members, counts, held = c["members"], c["counts"], c["held"]
-    chosen = inclusion.close(members, counts, held, t_c=c["t_c"], lead_bound=c["B"], q_min=c["q_min"])
+    chosen = close(members, counts, held, t_c=c["t_c"], lead_bound=c["B"], q_min=c["q_min"])
     m = sorted(counts[i] for i in members)[c["t_c"]]
     elig = {i for i in members if counts[i] <= m + c["B"]}
     he = held & elig
-    should_close = len(he) >= len(elig) - c["t_c"] and len(held) >= c["q_min"]
-    assert (chosen is not None) == should_close
+    assert (chosen is not None) == (len(held) >= len(members) - c["t_c"])
     if chosen is None:
         return
     assert list(chosen) == sorted(set(chosen)) and set(chosen) <= held
     assert len(chosen) >= c["q_min"]
+    assert len(elig - set(chosen)) <= c["t_c"]  # F-4: at most t_c eligible members left out
     if len(he) >= c["q_min"]:
         assert set(chosen) == he
         assert all(counts[i] <= m + c["B"] for i in chosen)
@@ -424,6 +433,8 @@ def test_inclusion_rule_properties(c: dict) -> None:
         rest = sorted(held - elig, key=lambda i: (counts[i], i))
         assert set(chosen) >= he and extra == rest[: c["q_min"] - len(he)]
         assert len(chosen) == c["q_min"]
+        left = held - set(chosen)
+        assert all((counts[i], i) < (counts[j], j) for i in chosen for j in left)
 
 
 @settings(max_examples=120, deadline=None)
@@ -434,7 +445,7 @@ def test_closing_possible_when_all_but_t_c_held(c: dict, data: st.DataObject) ->
     members = c["members"]
     missing = set(data.draw(st.sets(st.sampled_from(members), max_size=c["t_c"])))
     held = set(members) - missing
-    chosen = inclusion.close(members, c["counts"], held, t_c=c["t_c"], lead_bound=c["B"], q_min=c["q_min"])
+    chosen = close(members, c["counts"], held, t_c=c["t_c"], lead_bound=c["B"], q_min=c["q_min"])
     assert chosen is not None and len(chosen) >= c["q_min"]
 
 
@@ -452,7 +463,7 @@ def test_bounded_lead_is_inductive(c: dict, data: st.DataObject) -> None:
     for _ in range(data.draw(st.integers(1, 4))):
         missing = data.draw(st.sets(st.sampled_from(members), max_size=t_c))
         held = set(members) - missing
-        chosen = inclusion.close(members, counts, held, t_c=t_c, lead_bound=lead, q_min=c["q_min"])
+        chosen = close(members, counts, held, t_c=t_c, lead_bound=lead, q_min=c["q_min"])
         assert chosen is not None
         floor = sorted(counts.values())[t_c]
         if len(held & inclusion.eligible(members, counts, t_c, lead)) < c["q_min"]:

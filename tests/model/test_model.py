@@ -32,12 +32,13 @@ def test_inclusion_rule_defers_clients_ahead() -> None:
     counts = {0: 0, 1: 0, 2: 3, 3: 0}
     # m = 0 (t_c = 0), B = 1: client 2 is 3 ahead, not eligible
     assert inclusion.eligible(counts, 0, 1) == {0, 1, 3}
-    assert not inclusion.close_condition(counts, {0, 1, 2}, 0, 1, 2)
-    assert inclusion.close_condition(counts, {0, 1, 3}, 0, 1, 2)
-    assert inclusion.proposed_set(counts, {0, 1, 3}, 0, 1, 2) == (0, 1, 3)
-    # t_c = 1: one eligible client may be missing; top-up when H ∩ E is too small
-    assert not inclusion.close_condition(counts, {0, 2}, 1, 1, 2)
-    assert inclusion.close_condition(counts, {0, 1, 2}, 1, 1, 2)
+    # t_c = 0: the coordinator waits for every member, the deferred one included (D-7)
+    assert not inclusion.close_condition(counts, {0, 1, 3}, 0)
+    assert inclusion.close_condition(counts, {0, 1, 2, 3}, 0)
+    assert inclusion.proposed_set(counts, {0, 1, 2, 3}, 0, 1, 2) == (0, 1, 3)
+    # t_c = 1: any one member may be missing; top-up when H ∩ E is too small
+    assert not inclusion.close_condition(counts, {0, 2}, 1)
+    assert inclusion.close_condition(counts, {0, 1, 2}, 1)
     assert inclusion.proposed_set(counts, {0, 1, 2}, 1, 1, 2) == (0, 1)
     assert inclusion.proposed_set(counts, {0, 1, 2}, 1, 1, 3) == (0, 1, 2)  # topped up
 

@@ -26,6 +26,7 @@ from asfl.checker.proofs import (
     prove_quorum_intersection,
     prove_quorum_intersection_parametric,
     reachable_lead_violation,
+    reshuffled_lead,
 )
 from asfl.checker.proofs.runner import TRUE_CLAIMS
 
@@ -170,7 +171,7 @@ def _close(counts: list[int], t_c: int, lead: int, q_min: int, held: set[int]) -
     """Reference R-6: the new counts, or None if the coordinator may not close."""
     m = _kth(counts, t_c)
     eligible = {i for i, c in enumerate(counts) if c <= m + lead}
-    if len(held & eligible) < len(eligible) - t_c or len(held) < q_min:
+    if len(held) < len(counts) - t_c:
         return None
     proposed = held & eligible
     extra = sorted(held - eligible, key=lambda i: (counts[i], i))
@@ -232,6 +233,30 @@ def test_no_reachable_violation_when_q_min_is_one() -> None:
     assert reachable_lead_violation(3, 1, 0, 1, depth=4).status == "proved"
 
 
+def test_reshuffled_lead_is_inductive() -> None:
+    for n_c, k_min in [(5, 2), (6, 3)]:
+        res = reshuffled_lead(n_c, k_min)
+        assert res.status == "proved" and res.prop_id == "F-2", res.counterexample
+
+
+def test_reshuffled_lead_rank_is_tight() -> None:
+    """One rank lower (the (k_min - t_c + 1)-th largest) the claim fails: check the step."""
+    res = reshuffled_lead(6, 2, rank_shift=1)
+    assert res.status == "refuted" and res.counterexample is not None
+    cex = res.counterexample
+    members, held = cex["M"], set(cex["H"])
+    assert len(members) >= 2 and held <= set(members)
+    before, after = cex["counts"], cex["counts_after"]
+    assert all(after[i] - before[i] == (i in cex["P"]) for i in range(len(before)))
+    assert set(cex["P"]) <= held
+
+
+def test_coverage_and_order_claims_are_f4() -> None:
+    for claim in ("coverage", "lowest_first"):
+        res = inclusion_fairness(4, claim)
+        assert res.status == "proved" and res.prop_id == "F-4"
+
+
 def test_claims_are_documented() -> None:
     assert set(TRUE_CLAIMS) < set(CLAIMS)
 
@@ -253,7 +278,7 @@ def test_prove_all_quick(quick_run: tuple[list, float]) -> None:
     refuted = [r for r in results if r.status == "refuted"]
     assert len(proved) + len(refuted) == len(results)  # nothing unknown
     assert results[: len(proved)] == proved  # the obligations come first, all proved
-    assert {r.prop_id for r in proved} == {"S-6", "I-1a", "P-1", "I-1", "F-2"}
+    assert {r.prop_id for r in proved} == {"S-6", "I-1a", "P-1", "I-1", "F-2", "F-4"}
     assert refuted and all(r.counterexample for r in refuted)  # the sanity refutations
     table = format_results(results)
     assert table.splitlines()[0].split()[:3] == ["id", "title", "status"]
