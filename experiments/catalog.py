@@ -216,7 +216,7 @@ def noise(opts: Options) -> dict[str, Any]:
             "epsilon_max": max(eps_hi),
             "inclusions_min": min(incl),
             "inclusions_max": max(incl),
-            "client_noise_std": res.built.cfg.client_noise_std,
+            "client_noise_var": res.built.cfg.client_noise_var,
         }
     write_csv(opts.out / "noise.csv", rows)
     write_csv(opts.out / "noise_summary.csv", [{"noise_multiplier": z, **s} for z, s in summary.items()])
