@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from asfl.experiments.dp_vs_ldp import dp_vs_ldp
 from asfl.experiments.harness import (
     ATTACKS,
     RunResult,
@@ -37,6 +38,7 @@ from asfl.experiments.harness import (
     run_instrumented,
     write_csv,
 )
+from asfl.experiments.privacy_scale import privacy_at_scale
 from asfl.impl.learning.data import load_digits_task
 from asfl.impl.sim.run import DELTA, RunConfig
 
@@ -412,6 +414,8 @@ EXPERIMENTS: dict[str, Callable[[Options], dict[str, Any]]] = {
     "noise": noise,
     "forgery": forgery,
     "momentum": momentum,
+    "privacy-at-scale": lambda opts: privacy_at_scale(opts),
+    "dp-vs-ldp": lambda opts: dp_vs_ldp(opts),
 }
 
 

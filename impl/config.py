@@ -39,6 +39,7 @@ class ProtocolConfig:
     frac_bits: int = 16
     clip: float = 2.0
     noise_multiplier: float = 0.1
+    noise_shares: int = 0  # clients the central noise is split among (D-9): 0 means q_min; 1 is local DP
     lr: float = 2.0
     beta: float = 0.9
     rule: str = "trimmed_mean"
@@ -91,6 +92,10 @@ class ProtocolConfig:
                 "trimmed mean and median need more than 2 t_a cluster results",
             ),
             lambda: (
+                0 <= self.noise_shares <= self.q_min,
+                f"noise shares must be in [0, q_min] (got {self.noise_shares})",
+            ),
+            lambda: (
                 self.client_noise_var <= MAX_VARIANCE and self.noise_headroom < HALF,
                 f"noise multiplier {self.noise_multiplier}: the noise of a cluster of {self.k_max} "
                 "does not fit in the field (D-5); lower the noise multiplier or frac_bits",
@@ -136,8 +141,9 @@ class ProtocolConfig:
 
     @property
     def client_noise_var(self) -> float:
-        """``mu / q_min`` (D-9): the one definition of a client's noise, used by the client (R-4)."""
-        return self.skellam.variance / self.q_min
+        """``mu / q_min`` (D-9): the one definition of a client's noise, used by the client (R-4).
+        With ``noise_shares = s > 0``, ``mu / s`` (``s = 1``: local DP, each message private)."""
+        return self.skellam.variance / (self.noise_shares or self.q_min)
 
     @cached_property
     def noise_headroom(self) -> int:
