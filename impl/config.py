@@ -97,8 +97,9 @@ class ProtocolConfig:
             ),
             lambda: (
                 self.client_noise_var <= MAX_VARIANCE and self.noise_headroom < HALF,
-                f"noise multiplier {self.noise_multiplier}: the noise of a cluster of {self.k_max} "
-                "does not fit in the field (D-5); lower the noise multiplier or frac_bits",
+                f"fixed-point range too small for the noise (D-5): at noise multiplier "
+                f"{self.noise_multiplier} the noise of a cluster of {self.k_max} does not fit in the "
+                "field; lower the noise multiplier or frac_bits",
             ),
             lambda: (
                 math.ceil(self.clip * 2**self.frac_bits) <= self.quant_bound,
