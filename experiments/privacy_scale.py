@@ -57,6 +57,9 @@ def calibrate(cfg: ProtocolConfig, inclusions: int, target: float) -> float:
     """The smallest noise multiplier (to 0.5 %) whose epsilon after ``inclusions`` releases is
     at most ``target`` (D-10), by bisection on the mechanism of ``cfg`` (D-9)."""
 
+    if not (math.isfinite(target) and target > 0) or inclusions < 1:
+        raise ValueError(f"a target epsilon must be finite and > 0 (got {target}), with >= 1 inclusion")
+
     def eps(z: float) -> float:
         return epsilon(replace(cfg, noise_multiplier=z).skellam, inclusions, DELTA)
 

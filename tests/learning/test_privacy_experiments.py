@@ -26,6 +26,9 @@ def test_calibrate_finds_the_smallest_multiplier_meeting_the_target() -> None:
     z = ps.calibrate(cfg, 10, 8.0)
     assert epsilon(replace(cfg, noise_multiplier=z).skellam, 10) <= 8.0
     assert epsilon(replace(cfg, noise_multiplier=z / 1.01).skellam, 10) > 8.0
+    for bad in (0.0, math.inf):
+        with pytest.raises(ValueError, match="target epsilon"):
+            ps.calibrate(cfg, 10, bad)
 
 
 def test_privacy_at_scale_tiny(tmp_path: Path) -> None:
