@@ -44,7 +44,10 @@ def _jsonable(value: Any) -> Any:
     help="client momentum beta for every run [default: 0.9]",
 )
 @click.option(
-    "--values", type=str, default=None, help="comma-separated noise multipliers (noise) or betas (momentum)"
+    "--values",
+    type=str,
+    default=None,
+    help="comma-separated noise multipliers (noise), betas (momentum) or target epsilons (dp-vs-ldp)",
 )
 @click.option("--rules", type=str, default=None, help="comma-separated rules (forgery)")
 def command(

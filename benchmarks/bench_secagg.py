@@ -71,8 +71,8 @@ from asfl.impl.aggregator import Aggregator  # noqa: E402
 from asfl.impl.certify import cluster_mean, cluster_result, decode_releases  # noqa: E402
 from asfl.impl.client import Client  # noqa: E402
 from asfl.impl.config import ProtocolConfig  # noqa: E402
-from asfl.impl.learning.noise import add_noise  # noqa: E402
-from asfl.impl.learning.quantize import clip_l2, quantize  # noqa: E402
+from asfl.impl.learning.noise import add_noise, noisy_update  # noqa: E402
+from asfl.impl.learning.quantize import clip_l2, dequantize, quantize  # noqa: E402
 from asfl.impl.messages import Envelope, Release, Submit, share_context, submission_digest  # noqa: E402
 from asfl.impl.node import PublicKeys, Send, aggregator_name, broadcast, client_name  # noqa: E402
 from asfl.impl.sim.run import node_keys  # noqa: E402
@@ -309,8 +309,10 @@ def expected_x(w: AsflWorld, i: int, rep: int) -> tuple[np.ndarray, np.ndarray]:
     """The update and quantised vector client ``i`` submits in repetition ``rep`` (twin rng)."""
     cfg = w.cfg
     twin = np.random.default_rng([SEED, rep, i])
-    u = add_noise(clip_l2(w.momenta[i], cfg.clip), cfg.client_noise_std, twin)
-    return u, gf.encode_signed(quantize(u, cfg.frac_bits, cfg.quant_bound))
+    noisy = add_noise(
+        quantize(clip_l2(w.momenta[i], cfg.clip), cfg.frac_bits, cfg.quant_bound), cfg.client_noise_var, twin
+    )
+    return dequantize(noisy, cfg.frac_bits), gf.encode_signed(noisy)
 
 
 def wrong_release(w: AsflWorld, send_: Send, byz: int, recipients: list[str]) -> list[Send]:
@@ -585,8 +587,8 @@ def client_breakdown(w: AsflWorld, repeat: int) -> dict[str, Pair]:
     acc: dict[str, list[tuple[float, float]]] = defaultdict(list)
     names = [
         "clip",
-        "noise (DP, D-9)",
-        "quantise + embed in GF(P)",
+        "quantise (D-5)",
+        "Skellam noise (DP, D-9) + embed in GF(P)",
         "mask PRG (ChaCha20, d words)",
         "y = x + r",
         "share_vector (coeff PRG + n_a evaluations)",
@@ -600,9 +602,9 @@ def client_breakdown(w: AsflWorld, repeat: int) -> dict[str, Pair]:
         t = [now()]
         clipped = clip_l2(w.momenta[i], cfg.clip)
         t.append(now())
-        update = add_noise(clipped, cfg.client_noise_std, rng)
+        q = quantize(clipped, cfg.frac_bits, cfg.quant_bound)
         t.append(now())
-        x = gf.encode_signed(quantize(update, cfg.frac_bits, cfg.quant_bound))
+        x = noisy_update(q, cfg.client_noise_var, rng)
         t.append(now())
         mask = crypto.prg_field_vector(os.urandom(32), cfg.dim, b"mask")
         t.append(now())

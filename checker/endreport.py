@@ -10,7 +10,7 @@ from typing import Any
 from asfl.checker import privacy
 from asfl.checker.aggregators import AggregatorRules
 from asfl.checker.base import ids
-from asfl.checker.privacy import epsilon
+from asfl.checker.privacy import epsilon, release_of
 from asfl.model import protocol
 
 
@@ -222,6 +222,7 @@ class EndReport(AggregatorRules):
                     f"at most {ub} certified",
                     node=f"C{a.client}",
                 )
+        release = release_of(self.header["config"])
         self.rep.fairness = {
             "inclusions": {f"C{i}": incl[i] for i in range(self.n_c)},
             "spread_correct": (max(vals) - min(vals)) if vals else 0,
@@ -230,11 +231,11 @@ class EndReport(AggregatorRules):
             "unknown_sets": unknown,
             "delta": self.delta,
             "noise_multiplier": self.z,
-            "epsilon": {f"C{i}": round(epsilon(incl[i], self.z, self.delta), 4) for i in range(self.n_c)},
+            "epsilon": {f"C{i}": round(epsilon(incl[i], release, self.delta), 4) for i in range(self.n_c)},
             "epsilon_correct": [
-                min((epsilon(v, self.z, self.delta) for v in vals), default=0.0),
-                max((epsilon(v, self.z, self.delta) for v in vals), default=0.0),
+                min((epsilon(v, release, self.delta) for v in vals), default=0.0),
+                max((epsilon(v, release, self.delta) for v in vals), default=0.0),
             ],
-            "epsilon_note": "RDP Gaussian composition, eps = min_a k a/(2 z^2) "
-            "+ log(1/delta)/(a-1), reimplemented in checker/privacy.py",
+            "epsilon_note": "RDP composition of the Skellam mechanism (Agarwal et al. 2021, Thm 3.5), "
+            "reimplemented in checker/privacy.py",
         }

@@ -4,24 +4,26 @@ Written independently of ``impl``; pure functions of the header, the trace's gho
 submissions, the certified sets honest aggregators released and the ``end`` event.
 :func:`violations` is what the replay calls at the end of a trace.
 
-Accounting (D-10): one inclusion is one Gaussian mechanism with noise multiplier ``z``
-(sensitivity 1 after scaling); its Rényi DP at order ``a`` is ``a / (2 z^2)`` (Mironov
-2017, Prop. 7) and ``k`` inclusions compose additively to ``k a / (2 z^2)``. The curve is
-written here and converted to ``(epsilon, delta)`` by ``dp-accounting``'s
-``compute_epsilon`` over the library's default orders: the library ``impl`` uses, by
-another path (no DP events, no accountant object), so a wrong count, a wrong composition
-or a report rounded down shows as a difference.
+Accounting (D-10): one inclusion is one Skellam mechanism (D-9): the sum of the set's
+fixed-point updates, an integer vector of L2 sensitivity ``l2 = C 2^f + sqrt(d)/2`` and L1
+sensitivity ``l1 = sqrt(d) l2`` (one client's rounded update), plus Skellam noise of
+variance ``mu = (z l2)^2`` per coordinate. Its Renyi DP at integer order ``a`` is
+``a l2^2/(2 mu) + min(((2a-1) l2^2 + 6 l1)/(4 mu^2), 3 l1/(2 mu))`` (Agarwal, Kairouz, Liu
+2021, Thm 3.5); ``k`` inclusions compose additively. The curve is written here, order by
+order over D-10's orders ``2..256``, and converted to ``(epsilon, delta)`` by
+``dp-accounting``'s ``compute_epsilon``: the library ``impl`` uses, by another path, so a
+wrong count, sensitivity, variance, composition or a report rounded down shows as a
+difference.
 
-Fresh noise (P-5): two submissions of one client whose noise draws are independent
-quantise to the same update with probability at most ``p^d``, where ``p`` bounds the
-probability that one coordinate of ``N(mu, s^2)`` rounded to the fixed-point grid hits
-a given integer: ``1 / (s sqrt(2 pi))`` for ``s`` the noise std in grid steps (the
-density's maximum times the cell's width), plus the mass clamped to ``+-Q`` (D-5). The
-bound holds whatever the means (the momenta) are, since the later draw is independent
-of everything before it. The check applies when ``p^d <= 2^-64``, so on a correct trace
-it raises a false alarm with probability below ``2^-64`` per pair of submissions; with no
-or tiny noise, repeated updates are legitimate (D-13 catch-up submissions of one step
-share their momentum) and the check is off.
+Fresh noise (P-5): two submissions of one client whose noise draws are independent are
+equal with probability at most ``p^d``, where ``p`` bounds the probability that one
+coordinate, an integer plus ``Sk(v)`` with ``v = mu / q_min``, hits a given integer: the
+largest probability of ``Pois(v/2)``, at most ``1/sqrt(2 pi (v/2 - 1))`` (Stirling,
+``v/2 >= 2``). The bound holds whatever the integers (the momenta) are, since the later
+draw is independent of everything before it. The check applies when ``p^d <= 2^-64``, so
+on a correct trace it raises a false alarm with probability below ``2^-64`` per pair of
+submissions; with no or tiny noise, repeated updates are legitimate (D-13 catch-up
+submissions of one step share their momentum) and the check is off.
 """
 
 from __future__ import annotations
@@ -32,9 +34,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from dp_accounting.rdp.rdp_privacy_accountant import DEFAULT_RDP_ORDERS, compute_epsilon
-
-from asfl.model.field import P
+from dp_accounting.rdp.rdp_privacy_accountant import compute_epsilon
 
 FALSE_ALARM_LOG2 = -64  # P-5 applies when a pair of fresh draws collides w.p. <= 2^-64
 EPSILON_RTOL = 1e-9  # float noise between two evaluations of one figure
@@ -60,16 +60,38 @@ class PrivacyViolation:
     message: str
 
 
+@dataclass(frozen=True)
+class Release:
+    """One inclusion's mechanism, from the header's configuration (D-9): Skellam noise of
+    variance ``mu`` on an integer vector of sensitivities ``l2``, ``l1``."""
+
+    mu: float
+    l2: float
+    l1: float
+
+
+def release_of(cfg: Mapping[str, Any]) -> Release:
+    """D-9's mechanism for a header ``config``: ``l2 = C 2^f + sqrt(d)/2``, ``mu = (z l2)^2``."""
+    l2 = cfg["clip"] * 2.0 ** cfg["frac_bits"] + math.sqrt(cfg["dim"]) / 2
+    return Release((cfg["noise_multiplier"] * l2) ** 2, l2, math.sqrt(cfg["dim"]) * l2)
+
+
+def rdp_at(order: int, r: Release) -> float:
+    """The Skellam mechanism's RDP at integer ``order`` (module docstring)."""
+    gauss = order * r.l2**2 / (2 * r.mu)
+    return gauss + min(((2 * order - 1) * r.l2**2 + 6 * r.l1) / (4 * r.mu**2), 3 * r.l1 / (2 * r.mu))
+
+
 @lru_cache(maxsize=4096)
-def epsilon(k: int, z: float, delta: float = 1e-5) -> float:
-    """Epsilon at ``delta`` of ``k`` Gaussian mechanisms with noise multiplier ``z`` (D-10);
-    cached, since clients share counts (about 1 ms per conversion)."""
+def epsilon(k: int, r: Release, delta: float = 1e-5) -> float:
+    """Epsilon at ``delta`` of ``k`` inclusions of ``r`` (D-10); cached, since clients share
+    counts (about 1 ms per conversion)."""
     if k == 0:
         return 0.0
-    if z <= 0:
+    if r.mu <= 0:
         return math.inf
-    rdp = [k * a / (2 * z * z) for a in DEFAULT_RDP_ORDERS]
-    return float(compute_epsilon(DEFAULT_RDP_ORDERS, rdp, delta)[0])
+    orders = list(range(2, 257))
+    return float(compute_epsilon(orders, [k * rdp_at(a, r) for a in orders], delta)[0])
 
 
 def released_counts(n_clients: int, released_sets: Iterable[Sequence[int]]) -> dict[int, int]:
@@ -93,6 +115,7 @@ def check_reported_epsilon(
         return []
     cfg = header["config"]
     n_c, z, delta = cfg["clients"], cfg["noise_multiplier"], report["delta"]
+    release = release_of(cfg)
     if not 0 < delta < 1:
         return [PrivacyViolation("P-6", None, f"privacy report at delta {delta}, outside (0, 1)")]
     out: list[PrivacyViolation] = []
@@ -100,7 +123,7 @@ def check_reported_epsilon(
     for name in sorted(set(reported) - {f"C{i}" for i in range(n_c)}):
         out.append(PrivacyViolation("P-6", None, f"privacy report names {name}, not a client of the trace"))
     for i, k in released_counts(n_c, released_sets).items():
-        own = epsilon(k, z, delta)
+        own = epsilon(k, release, delta)
         name = f"C{i}"
         if name not in reported:
             if own > 0:
@@ -114,7 +137,7 @@ def check_reported_epsilon(
                     "P-6",
                     None,
                     f"end reports epsilon {claimed:.6g} for {name}, below {own:.6g}: the RDP "
-                    f"accountant's figure for its {k} released certified sets at z = {z}, "
+                    f"accountant's figure for its {k} released certified sets (Skellam) at z = {z}, "
                     f"delta = {delta} (D-10)",
                 )
             )
@@ -122,18 +145,14 @@ def check_reported_epsilon(
 
 
 def collision_log2(header: Mapping[str, Any]) -> float:
-    """log2 of the bound on the probability that two fresh submissions of one client
-    quantise to the same update (module docstring); 0.0 when noise gives no bound."""
+    """log2 of the bound on the probability that two fresh submissions of one client are
+    equal (module docstring); 0.0 when the noise gives no bound."""
     cfg = header["config"]
-    sigma = cfg["noise_multiplier"] * cfg["clip"] / math.sqrt(cfg["q_min"])  # D-9
-    steps = sigma * 2.0 ** cfg["frac_bits"]
-    if steps <= 0:
+    lam = release_of(cfg).mu / cfg["q_min"] / 2  # each Poisson of a client's Sk(mu / q_min), D-9
+    if lam < 2:
         return 0.0
-    k_max = -(-cfg["clients"] // cfg["aggregators"])
-    margin = ((P - 1) // 2 // k_max) / 2.0 ** cfg["frac_bits"] - cfg["clip"]  # Q (D-5) minus |mean|
-    clamped = 1.0 if margin <= 0 else math.erfc(margin / (sigma * math.sqrt(2)))  # both tails
-    p = min(1.0, 1 / (steps * math.sqrt(2 * math.pi)) + clamped)
-    return cfg["dim"] * math.log2(p) if p > 0 else -math.inf
+    p = min(1.0, 1 / math.sqrt(2 * math.pi * (lam - 1)))
+    return cfg["dim"] * math.log2(p)
 
 
 def check_fresh_noise(

@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from asfl.experiments.asyncsync import async_vs_sync
+from asfl.experiments.dp_vs_ldp import dp_vs_ldp
 from asfl.experiments.harness import (
     ATTACKS,
     RunResult,
@@ -39,6 +40,7 @@ from asfl.experiments.harness import (
     write_csv,
 )
 from asfl.experiments.inclusion_scale import inclusion_at_scale, skewed_run
+from asfl.experiments.privacy_scale import privacy_at_scale
 from asfl.impl.learning.data import load_digits_task
 from asfl.impl.sim.run import DELTA, RunConfig
 
@@ -208,7 +210,7 @@ def noise(opts: Options) -> dict[str, Any]:
             "epsilon_max": max(eps_hi),
             "inclusions_min": min(incl),
             "inclusions_max": max(incl),
-            "client_noise_std": res.built.cfg.client_noise_std,
+            "client_noise_var": res.built.cfg.client_noise_var,
         }
     write_csv(opts.out / "noise.csv", rows)
     write_csv(opts.out / "noise_summary.csv", [{"noise_multiplier": z, **s} for z, s in summary.items()])
@@ -406,6 +408,8 @@ EXPERIMENTS: dict[str, Callable[[Options], dict[str, Any]]] = {
     "momentum": momentum,
     "inclusion-at-scale": inclusion_at_scale,  # experiments/inclusion_scale.py (issue 11, 6(c))
     "async-vs-sync": async_vs_sync,  # experiments/asyncsync.py (issue 11, 6(b))
+    "privacy-at-scale": privacy_at_scale,  # experiments/privacy_scale.py (issue 11, 5)
+    "dp-vs-ldp": dp_vs_ldp,  # experiments/dp_vs_ldp.py (issue 11, 6(a))
 }
 
 

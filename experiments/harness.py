@@ -4,8 +4,8 @@ A run here is a real simulated run of the protocol (impl/sim/run.execute) with t
 kinds of instrumentation, both through subclasses passed to ``build`` and never
 through the protocol code:
 
-- :class:`Recorder`-backed clients record every submitted update *before*
-  quantisation (clipped momentum plus its noise), keyed by ``(round, client)``;
+- :class:`Recorder`-backed clients record every submitted update *before* rounding
+  (clipped momentum plus its integer noise in real units, D-9), keyed by ``(round, client)``;
 - an optional *forgery ablation*: the cluster results of chosen coordinators are
   replaced, at every node, by a forged mean. This bypasses certification on
   purpose (in the real protocol every honest node recomputes a cluster result from
@@ -32,9 +32,9 @@ from asfl.impl.aggregator import Aggregator, ClusterResult
 from asfl.impl.client import Client
 from asfl.impl.config import ProtocolConfig
 from asfl.impl.learning.data import Task, load_digits_task
-from asfl.impl.learning.noise import add_noise
+from asfl.impl.learning.noise import skellam
 from asfl.impl.learning.privacy import client_epsilons
-from asfl.impl.learning.quantize import clip_l2
+from asfl.impl.learning.quantize import clip_l2, dequantize
 from asfl.impl.learning.softmax import accuracy
 from asfl.impl.messages import ClusterEvidence
 from asfl.impl.sim.run import DELTA, Built, RunConfig, RunSummary, certified_sets, execute
@@ -90,10 +90,11 @@ def instrumented_classes(rec: Recorder) -> tuple[type[Client], type[Aggregator]]
 
     class RecordingClient(Client):
         def _submit(self, tau: int) -> list[Any]:
-            # _submit's only use of self.rng is add_noise: replay it on a copy
-            rng = copy.deepcopy(self.rng)
-            clipped = clip_l2(self.state.momentum, self.cfg.clip)
-            rec.updates[(tau, self.index)] = add_noise(clipped, self.cfg.client_noise_std, rng)
+            # _submit's only use of self.rng is the noise draw: replay it on a copy
+            rng, cfg = copy.deepcopy(self.rng), self.cfg
+            clipped = clip_l2(self.state.momentum, cfg.clip)
+            noise = dequantize(skellam(cfg.client_noise_var, cfg.dim, rng), cfg.frac_bits)
+            rec.updates[(tau, self.index)] = clipped + noise
             return super()._submit(tau)
 
         def _verified_mean(self, tau: int, ev: ClusterEvidence) -> np.ndarray:
@@ -178,8 +179,7 @@ def run_instrumented(
     for (tau, _), clients in sets.items():
         for i in clients:
             part[i][tau] += 1
-    z = built.cfg.noise_multiplier
-    eps = client_epsilons(z, {i: sum(r) for i, r in part.items()}, DELTA)
+    eps = client_epsilons(built.cfg.skellam, {i: sum(r) for i, r in part.items()}, DELTA)
     return RunResult(summary, built, rec, acc, lo, hi, part, eps)
 
 

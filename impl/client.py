@@ -14,7 +14,7 @@ from asfl.impl import field as gf
 from asfl.impl.certify import EvidenceError, announce_means, check_model, verify_cluster
 from asfl.impl.config import ProtocolConfig
 from asfl.impl.events import AcceptEvent, DropEvent, LocalStepEvent, SubmitEvent
-from asfl.impl.learning.noise import add_noise
+from asfl.impl.learning.noise import noisy_update
 from asfl.impl.learning.quantize import clip_l2, quantize
 from asfl.impl.messages import (
     Announce,
@@ -212,8 +212,8 @@ class Client:
     def _submit(self, tau: int) -> list[Output]:
         """Mask, share, encrypt and sign one submission for round ``tau`` (R-5)."""
         cfg = self.cfg
-        update = add_noise(clip_l2(self.state.momentum, cfg.clip), cfg.client_noise_std, self.rng)
-        x = gf.encode_signed(quantize(update, cfg.frac_bits, cfg.quant_bound))
+        q = quantize(clip_l2(self.state.momentum, cfg.clip), cfg.frac_bits, cfg.quant_bound)
+        x = noisy_update(q, cfg.client_noise_var, self.rng)  # D-9: Skellam after rounding
         mask = crypto.prg_field_vector(self.entropy(32), cfg.dim, b"mask")
         y = gf.add(x, mask)
         shares = shamir.share_vector(mask, cfg.t_a, cfg.n_aggregators, self.entropy(32))

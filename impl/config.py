@@ -7,10 +7,15 @@ from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 
 from asfl.impl.field import HALF
-from asfl.impl.learning.quantize import max_abs_per_client
+from asfl.impl.learning.noise import MAX_VARIANCE, tail_bound
+from asfl.impl.learning.privacy import Skellam
+from asfl.impl.learning.quantize import max_abs_per_client, rounded_l2_bound
 from asfl.impl.learning.robust import check_rule, rule_names
 from asfl.impl.messages import Dims
 from asfl.impl.shuffle import assign_clusters, round_seed
+
+NOISE_TAIL_LOG2 = -64
+"""D-5: a cluster's noise sum exceeds the fixed point's noise headroom w.p. <= 2^-64."""
 
 RULES = rule_names()  # offered on the command line; any name check_rule accepts is valid
 
@@ -34,6 +39,7 @@ class ProtocolConfig:
     frac_bits: int = 16
     clip: float = 2.0
     noise_multiplier: float = 0.1
+    noise_shares: int = 0  # clients the central noise is split among (D-9): 0 means q_min; 1 is local DP
     lr: float = 2.0
     beta: float = 0.9
     rule: str = "trimmed_mean"
@@ -86,10 +92,20 @@ class ProtocolConfig:
                 "trimmed mean and median need more than 2 t_a cluster results",
             ),
             lambda: (
-                self.clip + 6 * self.client_noise_std < self.quant_bound / 2**self.frac_bits,
+                0 <= self.noise_shares <= self.q_min,
+                f"noise shares must be in [0, q_min] (got {self.noise_shares})",
+            ),
+            lambda: (
+                self.client_noise_var <= MAX_VARIANCE and self.noise_headroom < HALF,
+                f"fixed-point range too small for the noise (D-5): at noise multiplier "
+                f"{self.noise_multiplier} the noise of a cluster of {self.k_max} does not fit in the "
+                "field; lower the noise multiplier or frac_bits",
+            ),
+            lambda: (
+                math.ceil(self.clip * 2**self.frac_bits) <= self.quant_bound,
                 f"fixed-point range {self.quant_bound / 2**self.frac_bits:.1f} is too small for clip "
-                f"{self.clip} plus 6 noise std (D-5): lower the noise multiplier, the clients per "
-                "cluster or frac_bits",
+                f"{self.clip} with noise headroom {self.noise_headroom / 2**self.frac_bits:.1f} (D-5): "
+                "lower the noise multiplier, the clients per cluster or frac_bits",
             ),
         ]
         for check in checks:  # lazily, in order: later checks divide by q_min and n_a
@@ -113,13 +129,27 @@ class ProtocolConfig:
 
     @property
     def quant_bound(self) -> int:
-        """``Q`` of D-5: the largest per-client clamp for which no sum of ``k_max`` wraps."""
-        return max_abs_per_client(HALF, self.k_max)
+        """``Q`` of D-5: the largest per-client clamp for which no sum of ``k_max`` updates plus
+        a noise sum within :attr:`noise_headroom` wraps."""
+        return max_abs_per_client(HALF, self.k_max, self.noise_headroom)
+
+    @cached_property
+    def skellam(self) -> Skellam:
+        """The mechanism of one release (D-9): ``Sk(mu)`` with ``mu = (z Delta_2)^2`` on updates
+        of L2 sensitivity ``Delta_2 = C 2^f + sqrt(d) / 2`` and L1 ``sqrt(d) Delta_2``."""
+        l2 = rounded_l2_bound(self.clip, self.frac_bits, self.dim)
+        return Skellam((self.noise_multiplier * l2) ** 2, l2, math.sqrt(self.dim) * l2)
 
     @property
-    def client_noise_std(self) -> float:
-        """``sigma_c = z C / sqrt(q_min)`` (D-9): the one definition, used by the client (R-4)."""
-        return self.noise_multiplier * self.clip / math.sqrt(self.q_min)
+    def client_noise_var(self) -> float:
+        """``mu / q_min`` (D-9): the one definition of a client's noise, used by the client (R-4).
+        With ``noise_shares = s > 0``, ``mu / s`` (``s = 1``: local DP, each message private)."""
+        return self.skellam.variance / (self.noise_shares or self.q_min)
+
+    @cached_property
+    def noise_headroom(self) -> int:
+        """``T`` of D-5: the Chernoff tail bound of the noise of a full cluster at ``2^-64``."""
+        return tail_bound(min(self.k_max * self.client_noise_var, MAX_VARIANCE), NOISE_TAIL_LOG2)
 
     @cached_property
     def dims(self) -> Dims:

@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from asfl.checker.html.specs import statement
-from asfl.checker.privacy import epsilon
+from asfl.checker.privacy import epsilon, release_of
 from asfl.checker.replay import Report
 from asfl.model.shuffle import cluster_assignment
 
@@ -212,7 +212,7 @@ def report_data(
         "digests": digests,
         "rounds": _rounds(header, events, rep),
         "chains": _chains(events, header),
-        "inclusion": _inclusion(rep, n_c, rounds, cfg["noise_multiplier"]),
+        "inclusion": _inclusion(rep, n_c, rounds, cfg),
         "verdict": _verdict(rep, findings),
     }
 
@@ -295,7 +295,7 @@ def _chains(events: list[dict[str, Any]], header: dict[str, Any]) -> dict[str, A
     }
 
 
-def _inclusion(rep: Report, n_c: int, rounds: int, z: float) -> dict[str, Any]:
+def _inclusion(rep: Report, n_c: int, rounds: int, cfg: dict[str, Any]) -> dict[str, Any]:
     """Inclusion counts per client after each round, from the certified sets the checker
     rechecked, and the epsilon (D-10, the checker's accountant) of each count."""
     per_round = [[0] * n_c for _ in range(rounds)]
@@ -312,9 +312,9 @@ def _inclusion(rep: Report, n_c: int, rounds: int, z: float) -> dict[str, Any]:
     top = max((max(r) for r in cum), default=0)
     return {
         "counts": cum,
-        "epsilon_of_count": [round(epsilon(k, z, delta), 4) for k in range(top + 1)],
+        "epsilon_of_count": [round(epsilon(k, release_of(cfg), delta), 4) for k in range(top + 1)],
         "delta": delta,
-        "noise_multiplier": z,
+        "noise_multiplier": cfg["noise_multiplier"],
         "unknown_sets": rep.fairness.get("unknown_sets", []),
     }
 

@@ -14,9 +14,20 @@ clamping occurred, for any k clients and every coordinate
     |dequantize(sum_i q_i, frac_bits) - sum_i v_i| <= k * 2^-(frac_bits+1)
 (exactly, as long as |sum_i q_i| < 2^53 so that dequantize is exact in float64).
 Clamping only happens for |v| * 2^frac_bits > bound + 1/2.
+
+Sensitivity after rounding (D-9): for ||v||_2 <= c, round to nearest moves each coordinate
+by at most 1/2, so the rounded vector has ||q||_2 <= c 2^frac_bits + sqrt(d) / 2 and
+||q||_1 <= sqrt(d) ||q||_2 (Cauchy-Schwarz); clamping only lowers both. These bounds hold
+for every input, with no failure probability: :func:`rounded_l2_bound`.
+
+With integer noise (D-9) the client clamps its rounded update, then adds the noise; the
+sum of at most k updates then lies in the centred range unless the noise sum exceeds the
+headroom ``p_half - k * bound`` that :func:`max_abs_per_client` leaves for it.
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 from numpy.typing import NDArray
@@ -69,17 +80,26 @@ def dequantize(q: IntArray, frac_bits: int) -> FloatArray:
     return np.asarray(q, dtype=np.int64).astype(np.float64) * 2.0**-frac_bits
 
 
-def max_abs_per_client(p_half: int, max_cluster_size: int) -> int:
-    """Largest per-client clamp bound so a sum of <= max_cluster_size values fits (D-5).
+def rounded_l2_bound(c: float, frac_bits: int, dim: int) -> float:
+    """``c 2^frac_bits + sqrt(dim) / 2``: the L2 norm of any quantised update whose input was
+    clipped to ``c`` (module docstring; the Delta_2 of D-9)."""
+    return c * 2.0**frac_bits + math.sqrt(dim) / 2.0
 
-    Returns p_half // max_cluster_size; k * bound <= p_half, so the sum of at most k
-    clamped values stays in [-p_half, p_half], the centred range of GF(2 p_half + 1).
+
+def max_abs_per_client(p_half: int, max_cluster_size: int, noise_headroom: int = 0) -> int:
+    """Largest per-client clamp bound so a sum of <= max_cluster_size values, plus a noise
+    sum of absolute value <= noise_headroom, fits (D-5).
+
+    Returns (p_half - noise_headroom) // max_cluster_size; then k * bound + noise_headroom
+    <= p_half, so the sum stays in [-p_half, p_half], the centred range of GF(2 p_half + 1).
     """
     if p_half < 1:
         raise ValueError(f"p_half must be >= 1, got {p_half}")
     if max_cluster_size < 1:
         raise ValueError(f"max_cluster_size must be >= 1, got {max_cluster_size}")
-    bound = p_half // max_cluster_size
+    if not 0 <= noise_headroom < p_half:
+        raise ValueError(f"noise headroom {noise_headroom} leaves no room in p_half={p_half}")
+    bound = (p_half - noise_headroom) // max_cluster_size
     if bound < 1:
         raise ValueError(f"field too small: p_half={p_half} leaves no room for {max_cluster_size} clients")
     return bound

@@ -370,7 +370,7 @@ class Deployment:
             rounds,
             {n: f["accuracy"] for n, f in sorted(finals.items())},
             inclusions,
-            client_epsilons(cfg.noise_multiplier, inclusions, DELTA),
+            client_epsilons(cfg.skellam, inclusions, DELTA),
             byzantine,
             crashed,
             steps,

@@ -302,7 +302,7 @@ def summarise(built: Built, status: str) -> RunSummary:
     else:
         detail = f"step limit reached after {sim.stats.steps} steps"
     inclusions = true_inclusions(built)
-    epsilons = client_epsilons(cfg.noise_multiplier, inclusions, DELTA)
+    epsilons = client_epsilons(cfg.skellam, inclusions, DELTA)
     sim.trace.write(None, EndEvent(status, rounds, detail, privacy=privacy_report(epsilons)))
     sim.trace.close()
     return RunSummary(

@@ -80,7 +80,7 @@ def test_reported_epsilon_equals_the_checkers_own_figure(trace: Trace) -> None:
     reported = end["privacy"]["epsilon"]
     assert end["privacy"]["delta"] == 1e-5 and set(reported) == {f"C{i}" for i in range(cfg["clients"])}
     for name, count in rep.fairness["inclusions"].items():
-        own = privacy.epsilon(count, cfg["noise_multiplier"], 1e-5)
+        own = privacy.epsilon(count, privacy.release_of(cfg), 1e-5)
         assert reported[name] == pytest.approx(own, rel=1e-12)
     assert max(reported.values()) > 0 and len(set(reported.values())) > 1  # distinct counts covered
 
@@ -122,17 +122,18 @@ def test_a_repeated_quantised_update_is_rejected(trace: Trace) -> None:
 def test_fresh_noise_check_applies_only_with_enough_noise(trace: Trace) -> None:
     """P-5's false-alarm bound: on the test configuration two fresh draws collide with
     probability far below 2^-64; without noise (z = 0) repeats are legitimate (D-13
-    catch-up of one step) and the check is off; a noise std of one grid step is enough
-    from 50 coordinates on (0.399^50 < 2^-64), not at 48."""
+    catch-up of one step) and the check is off. By hand, at d = 32, frac_bits = 0, a clip
+    norm of 1e-9 and q_min = 1: Delta_2 = sqrt(32)/2, each Poisson has mean 4 z^2, and
+    p = 1/sqrt(2 pi (4 z^2 - 1)) <= 1/4 = 2^(-64/32) iff z >= 0.9415: on at 0.95, off at 0.93."""
     header = trace[0]
     assert privacy.collision_log2(header) < -64
     subs = [privacy.GhostSubmission(0, t, "AAAA", line) for t, line in ((0, 5), (1, 9))]
     assert [v.prop for v in privacy.check_fresh_noise(header, subs)] == ["P-5"]
     quiet = {**header, "config": {**header["config"], "noise_multiplier": 0.0}}
     assert privacy.collision_log2(quiet) == 0.0 and privacy.check_fresh_noise(quiet, subs) == []
-    one_step = {"clients": 16, "aggregators": 4, "q_min": 1, "clip": 2.0, "frac_bits": 0}
-    for dim, applies in ((48, False), (50, True)):  # sigma = 1 grid step
-        cfg = {**one_step, "noise_multiplier": 0.5, "dim": dim}
+    small = {"clients": 16, "aggregators": 4, "q_min": 1, "clip": 1e-9, "frac_bits": 0, "dim": 32}
+    for z, applies in ((0.93, False), (0.95, True)):
+        cfg = {**small, "noise_multiplier": z}
         assert (privacy.collision_log2({"config": cfg}) <= privacy.FALSE_ALARM_LOG2) is applies
     assert privacy.check_fresh_noise({**header, "ghost": False}, subs) == []
 

@@ -1,11 +1,13 @@
 """Fixed point at the edges (D-5, P-1): the clamp bound ``Q`` the nodes use, at ``+-Q``.
 
-Real updates stay far inside the fixed-point range (R-1 requires clip + 6 noise std below
+Real updates stay far inside the fixed-point range (R-1 requires the clip norm below
 ``Q / 2^frac_bits``), so P-1 on ordinary traces says nothing about the clamp. Here every
-client of the largest cluster sits at ``+Q`` or ``-Q`` and the sum goes through the
-arithmetic the nodes run: the client's quantisation with ``cfg.quant_bound``, masking,
-Shamir sharing (D-3), the aggregator's decoding (D-4) and cluster result (R-12). ``Q`` is
-also shown to be the largest bound that works: at ``Q + 1`` a full cluster wraps around.
+client of the largest cluster sits at ``+Q`` or ``-Q``, plus its integer Skellam noise
+(D-9), and the sum goes through the arithmetic the nodes run: the client's quantisation
+with ``cfg.quant_bound``, masking, Shamir sharing (D-3), the aggregator's decoding (D-4)
+and cluster result (R-12). ``Q`` leaves the noise headroom ``T`` of D-5 (the cluster's
+noise sum exceeds it with probability at most ``2^-64``) and is shown to be the largest
+bound that works: with the noise sum at ``T``, a full cluster at ``Q + 1`` wraps around.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from asfl.impl.certify import cluster_mean, cluster_result, decode_releases
 from asfl.impl.client import Client
 from asfl.impl.config import ProtocolConfig
 from asfl.impl.crypto import prg_field_vector
+from asfl.impl.learning.noise import skellam
 from asfl.impl.learning.quantize import quantize
 from asfl.impl.node import Event, PublicKeys, aggregator_name, client_name
 from asfl.impl.sim.run import DeterministicEntropy, node_keys
@@ -69,8 +72,8 @@ def test_p1_with_the_largest_cluster_at_plus_minus_q(
     tn: tuple[int, int], per: int, short: bool, dim: int, frac_bits: int, data: st.DataObject, seed: bytes
 ) -> None:
     """P-1 at the clamp: every client of the largest cluster quantises to +Q or -Q (values at,
-    just past and far past the range), and the revealed sum decodes to the exact integer sum,
-    the cluster mean to that sum over 2^frac_bits |I|."""
+    just past and far past the range) and adds its Skellam noise (D-9), and the revealed sum
+    decodes to the exact integer sum, the cluster mean to that sum over 2^frac_bits |I|."""
     t, n = tn
     cfg = config(t, n, n * per - (1 if short and n > 1 else 0), dim, frac_bits)
     largest = max(cfg.clusters(0), key=len)
@@ -86,7 +89,7 @@ def test_p1_with_the_largest_cluster_at_plus_minus_q(
         v = np.array([s * data.draw(beyond) for s in row])
         q = quantize(v, cfg.frac_bits, q_bound)  # the client's clamp (R-4, D-5)
         assert np.array_equal(np.abs(q), np.full(dim, q_bound))
-        qs.append(q)
+        qs.append(q + skellam(cfg.client_noise_var, dim, np.random.default_rng(list(seed) + [len(qs)])))
     exact = np.sum(np.stack(qs), axis=0)
     s = sum_through_the_protocol(cfg, qs, seed)
     assert np.array_equal(gf.decode_signed(s), exact)
@@ -98,19 +101,24 @@ def test_p1_with_the_largest_cluster_at_plus_minus_q(
 def test_q_is_the_largest_bound_for_which_a_cluster_sum_cannot_wrap(
     tn: tuple[int, int], per: int, short: bool, seed: bytes
 ) -> None:
-    """D-5: k_max clients at +Q or at -Q decode exactly (k_max Q <= (P-1)/2), while at Q + 1
-    a full cluster of positive updates decodes as a negative sum: Q is the largest clamp."""
+    """D-5: k_max clients at +Q or at -Q, with a noise sum of +-T, decode exactly
+    (k_max Q + T <= (P-1)/2), while at Q + 1 a full cluster of positive updates with noise
+    sum T decodes as a negative sum: Q is the largest clamp for headroom T. T is at least
+    9 standard deviations of the cluster's noise sum (a Gaussian reaches 2^-64 at 9.3)."""
     t, n = tn
     cfg = config(t, n, n * per - (1 if short and n > 1 else 0), 2, 16)
-    k, q_bound = cfg.k_max, cfg.quant_bound
-    assert k * q_bound <= gf.HALF < k * (q_bound + 1)
+    k, q_bound, headroom = cfg.k_max, cfg.quant_bound, cfg.noise_headroom
+    assert headroom >= 9 * np.sqrt(k * cfg.client_noise_var) > 0
+    assert k * q_bound + headroom <= gf.HALF < k * (q_bound + 1) + headroom
     for sign in (1, -1):
         qs = [np.full(2, sign * q_bound, dtype=np.int64)] * k
+        qs[0] = qs[0] + sign * headroom  # the whole noise sum on one client
         s = sum_through_the_protocol(cfg, qs, seed)
-        assert np.array_equal(gf.decode_signed(s), np.full(2, sign * k * q_bound))
+        assert np.array_equal(gf.decode_signed(s), np.full(2, sign * (k * q_bound + headroom)))
     over = [np.full(2, q_bound + 1, dtype=np.int64)] * k
+    over[0] = over[0] + headroom
     wrapped = gf.decode_signed(sum_through_the_protocol(cfg, over, seed))
-    assert np.all(wrapped < 0) and np.all(wrapped == k * (q_bound + 1) - gf.P)
+    assert np.all(wrapped < 0) and np.all(wrapped == k * (q_bound + 1) + headroom - gf.P)
 
 
 def test_the_client_node_clamps_at_q() -> None:

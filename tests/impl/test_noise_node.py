@@ -3,15 +3,17 @@
 A real simulated run (impl/sim/run.build, the timed scheduler with slow clients so that
 some local steps submit for several rounds at once, D-13) in which every client's injected
 trainer returns a zero gradient: the momentum stays 0, so the ghost quantised update of
-each submission is exactly the node's noise draw, on the fixed-point grid (D-5). The
-expected scale is D-9's formula, written here from the spec, never read from the code:
-``sigma_c = z C / sqrt(q_min)``.
+each submission is exactly the node's integer noise draw on the fixed-point grid (D-5,
+D-9: Skellam noise added after rounding). The expected variance is D-9's formula, written
+here from the spec, never read from the code: ``v = (z Delta_2)^2 / q_min`` grid steps
+squared, with ``Delta_2 = C 2^f + sqrt(d) / 2``.
 
 False alarms: each test function below rejects a correct implementation with probability
 at most ``ALPHA = 1e-6`` (for an unlucky seed; the seed is fixed, so the outcome is
 deterministic); a function making several decisions splits ``ALPHA`` among them
-(Bonferroni). Quantisation adds variance ``2^-2f / 12``, below 1e-9 of ``sigma_c^2`` here,
-and is ignored.
+(Bonferroni). At ``v`` near 1.4e9 the Skellam law is Gaussian to within its largest
+probability, below 1e-5 (the normality and cosine tests rely on it), and the variance of
+a sum of squares exceeds the chi-square's by a relative ``1 / (2 v)``, ignored.
 
 Power (d = 512, 96 submissions, N = 49152 samples): the pooled variance test has a relative
 standard error of ``sqrt(2 / N) = 0.64 %`` and rejects a noise std off by more than about
@@ -54,8 +56,9 @@ class Drawn:
 
 
 def spec_sigma(cfg: ProtocolConfig) -> float:
-    """D-9 as the spec writes it."""
-    return cfg.noise_multiplier * cfg.clip / math.sqrt(cfg.q_min)
+    """D-9 as the spec writes it: the std of a client's noise, in real units."""
+    delta_2 = cfg.clip * 2**cfg.frac_bits + math.sqrt(cfg.dim) / 2
+    return cfg.noise_multiplier * delta_2 / math.sqrt(cfg.q_min) / 2**cfg.frac_bits
 
 
 def decode(cfg: ProtocolConfig, text: str) -> np.ndarray:
@@ -109,10 +112,24 @@ def test_the_run_covers_catch_up_submissions(drawn: Drawn) -> None:
     catch_up = [s for s in drawn.steps if len(s) > 1]
     assert len(catch_up) >= 5 and sum(len(s) - 1 for s in catch_up) >= 8
     assert len(drawn.sums) >= cfg.rounds * cfg.quorum
+    assert cfg.frac_bits == 16 and cfg.noise_multiplier * cfg.clip * 2**16 > 1e4  # many grid steps
+
+
+def test_noise_is_integer_on_the_grid(drawn: Drawn) -> None:
+    """D-9: the noise is added after rounding, in whole grid steps: the real value of every
+    coordinate is an exact multiple of 2^-f, and most coordinates are not multiples of 2 or
+    3 grid steps (a sampler scaled by an integer, or drawn off the grid and rounded to a
+    coarser one, fails)."""
+    steps = np.concatenate(list(drawn.noise.values())) * 2.0**drawn.cfg.frac_bits
+    assert np.array_equal(steps, np.round(steps))
+    ints = steps.astype(np.int64)
+    for k in (2, 3):
+        share = float(np.mean(ints % k == 0))
+        assert abs(share - 1 / k) < 0.01, f"{share:.3f} of the draws are multiples of {k}"
 
 
 def test_noise_std_is_d9s(drawn: Drawn) -> None:
-    """P-4 / D-9: pooled over all submissions the per-coordinate noise is N(0, sigma_c^2)
+    """P-4 / D-9: pooled over all submissions the per-coordinate noise has variance sigma_c^2
     (chi-square test of the variance, two-sided, and Kolmogorov-Smirnov against the
     normal), and each single submission, catch-up ones included, has D-9's variance
     (chi-square per submission). ALPHA is split: 1/4 pooled variance, 1/4 KS, 1/2 across
@@ -135,16 +152,16 @@ def test_noise_std_is_d9s(drawn: Drawn) -> None:
 
 def test_every_revealed_sum_carries_std_at_least_zc(drawn: Drawn) -> None:
     """D-9's purpose: every revealed sum, of |I| >= q_min submissions, carries per-coordinate
-    noise of std >= z C (one-sided chi-square per revealed sum, ALPHA split among them). A
-    client noise std too small by sqrt(q_min) fails here."""
+    noise of std >= z Delta_2 (one-sided chi-square per revealed sum, ALPHA split among
+    them). A client noise std too small by sqrt(q_min) fails here."""
     cfg = drawn.cfg
-    zc = cfg.noise_multiplier * cfg.clip
+    zc = spec_sigma(cfg) * math.sqrt(cfg.q_min)
     per = ALPHA / len(drawn.sums)
     lo = stats.chi2.ppf(per, cfg.dim)
     for pd, (size, s) in drawn.sums.items():
         assert size >= cfg.q_min
         r = float(s @ s) / zc**2
-        assert r >= lo, f"sum {pd[:12]} of {size}: std {math.sqrt(r / cfg.dim):.3f} z C"
+        assert r >= lo, f"sum {pd[:12]} of {size}: std {math.sqrt(r / cfg.dim):.3f} z Delta_2"
 
 
 def test_noise_is_independent_across_submissions(drawn: Drawn) -> None:

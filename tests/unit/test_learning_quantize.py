@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from asfl.impl.learning.quantize import clip_l2, dequantize, max_abs_per_client, quantize
+from asfl.impl.learning.quantize import clip_l2, dequantize, max_abs_per_client, quantize, rounded_l2_bound
 
 finite = st.floats(-1e3, 1e3, allow_nan=False, allow_infinity=False)
 
@@ -25,6 +25,31 @@ def test_clip_l2(v, c):
         assert np.array_equal(out, v)
     else:  # same direction
         np.testing.assert_allclose(out * np.linalg.norm(v), v * np.linalg.norm(out), atol=1e-6)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    v=arrays(np.float64, st.integers(1, 40), elements=finite), c=st.floats(1e-3, 1e3), f=st.integers(0, 20)
+)
+def test_rounded_update_norm_is_within_delta_2(v, c, f):
+    """D-9's sensitivity: a clipped vector rounded to the grid has L2 norm <= C 2^f + sqrt(d)/2
+    and L1 norm <= sqrt(d) times that."""
+    q = quantize(clip_l2(v, c), f, 2**62).astype(np.float64)
+    bound = rounded_l2_bound(c, f, v.size)
+    assert np.linalg.norm(q) <= bound
+    assert np.abs(q).sum() <= np.sqrt(v.size) * bound * (1 + 1e-12)
+
+
+def test_delta_2_is_tight_up_to_the_rounding_term():
+    """The rounding term sqrt(d)/2 is needed: with every coordinate just past half a step
+    past the grid, the rounded norm exceeds C 2^f by nearly sqrt(d)/2 (so Delta_2 = C 2^f,
+    the unrounded vector's sensitivity, would be wrong)."""
+    d, f = 400, 0
+    v = np.full(d, 10.5001)  # rounds up to 11 in every coordinate
+    c = float(np.linalg.norm(v)) * (1 + 1e-9)
+    q = quantize(clip_l2(v, c), f, 2**62).astype(np.float64)
+    excess = float(np.linalg.norm(q)) - c
+    assert 0.99 * np.sqrt(d) / 2 < excess <= rounded_l2_bound(c, f, d) - c
 
 
 def test_clip_l2_validation():
