@@ -212,6 +212,8 @@ def _safe_alone(p: Params, s: SysState, a: Action, byz_can_propose: bool) -> boo
     m = a.msg
     if m is None:
         return False
+    if m.kind in ("offer", "attest"):
+        return _attestation_alone(p, s, m)
     if a.kind == "byz":
         # a forged endorsement or a wrong share sum for the one proposal of an honest
         # cluster: it commutes like an honest message of its kind (a wrong share sum
@@ -221,7 +223,9 @@ def _safe_alone(p: Params, s: SysState, a: Action, byz_can_propose: bool) -> boo
         if m.kind != "endorse":
             return False
     if m.dst[0] == "C":
-        return m.tau == p.R
+        # last round: accepted models are all FINAL (every model passing R-15 is
+        # honest-attested) unless the attestation quorum is broken
+        return m.tau == p.R and p.bug != "small-attest"
     j = node_index(m.dst)
     ag = s.aggs[j]
     if ag is None or not confluent_view(p, m.c, m.kind):
@@ -236,9 +240,25 @@ def _safe_alone(p: Params, s: SysState, a: Action, byz_can_propose: bool) -> boo
     return m.kind in ("propose", "endorse") and _own_release_needed(p)
 
 
+def _attestation_alone(p: Params, s: SysState, m: Msg) -> bool:
+    """R-17 deliveries commute with everything at their receiver. An offer touches only
+    the receiver's ``attested`` entry of its (producer, round), which no other action
+    touches: an honest producer offers a round once, and a Byzantine producer's forged
+    offers are no-ops (pruned) unless the attestation quorum is broken. An attestation
+    touches only its producer's ``attests``/``certs`` of that round; attestations of one
+    round commute up to *which* ``t_a + 1`` attesters the announcement names, and no guard
+    or invariant reads which (R-15 and R-17 (b) count them, S-7 reads ``attested``):
+    the reduced graph is bisimilar to the full one for every verdict. Both commute with
+    the cluster actions of R-8..R-13 (disjoint fields; the offer of the next round goes
+    out when both its model and the previous announcement exist, in either order)."""
+    if m.kind == "offer":
+        return m.src[0] == "A" and node_index(m.src) not in p.byzantine or p.bug != "small-attest"
+    return True
+
+
 def _component(a: Action) -> tuple[int, int] | None:
     m = a.msg
-    if m is None or m.dst[0] == "C":
+    if m is None or m.dst[0] == "C" or m.c < 0:
         return None
     return (m.tau, m.c)
 
