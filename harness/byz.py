@@ -18,6 +18,7 @@ import numpy as np
 
 from asfl.impl import field
 from asfl.impl.aggregator import Aggregator
+from asfl.impl.certify import attest_signature
 from asfl.impl.messages import (
     Announce,
     Endorse,
@@ -38,7 +39,7 @@ MUTATIONS = (
     "drop",  # silence (omission)
     "wrong_share",  # release: a random share sum (D-4 must detect it)
     "forge_endorse",  # endorse: a (pd, md) that no proposal has
-    "forge_model",  # announce: a model that is not R-13 of its evidence
+    "forge_model",  # announce: a forged model attested by itself only, or a wrong body
     "equivocate",  # propose: a different valid set to this recipient
     "double",  # propose: the honest proposal and a different one, both to this recipient
     "censor",  # propose: only q_min of the held clients
@@ -100,7 +101,7 @@ class HarnessByzantine:
         for s in sends:
             if s.kind == "announce":
                 ann = Announce.decode(Envelope.decode(s.data).body, self.core.cfg.dims)
-                self.genuine_models.add(model_digest(ann.model).hex())
+                self.genuine_models.add(ann.header.model.hex())
         if self.mode == "scripted":
             self.outbox += sends
             flushed = self._flush_waiting()
@@ -208,8 +209,12 @@ def mutate(b: HarnessByzantine, s: Send, how: str, seed: int) -> list[Send]:
     if how == "forge_model" and s.kind == "announce":
         ann = Announce.decode(env.body, cfg.dims)
         gen = np.random.default_rng(seed)
-        forged = ann.model + gen.normal(0.0, 1.0, size=ann.model.shape)
-        return [_reseal(b, s, dataclasses.replace(ann, model=forged))]
+        model = b.core.models[ann.tau]
+        forged = model + gen.normal(0.0, 1.0, size=model.shape)
+        if ann.body is not None and seed % 2:  # the attested header with a wrong body (R-15e)
+            return [_reseal(b, s, dataclasses.replace(ann, body=forged))]
+        header = dataclasses.replace(ann.header, model=model_digest(forged))  # attested by itself only
+        return [_reseal(b, s, Announce(header, ((b.index, attest_signature(b.core.keys, header)),), forged))]
     if s.kind != "propose" or how not in (
         "equivocate",
         "double",
