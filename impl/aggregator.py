@@ -159,7 +159,7 @@ class Aggregator:
         self.attestations: dict[int, dict[int, bytes]] = defaultdict(dict)  # round -> attester -> sig
         self.announced: dict[int, tuple[Attestation, ...]] = {}  # round -> the t_a + 1 announced
         self.unoffered: dict[int, tuple[ClusterEvidence, ...]] = {}  # computed, not yet offered (D-17)
-        self.checked_offers: set[tuple[int, int]] = set()  # (producer, round) (R-17a)
+        self.attested: set[tuple[int, int]] = set()  # (producer, round) I attested (R-17a)
         self.inclusions: dict[int, set[int]] = defaultdict(set)  # client -> rounds (D-12 count view)
         self._views: dict[int, tuple[dict[int, int], int]] = {}  # round -> cached view (R-6)
         self.all_aggregators = [aggregator_name(j) for j in range(cfg.n_aggregators)]
@@ -447,15 +447,15 @@ class Aggregator:
         """R-17: check ``sender``'s offer statelessly and attest its header, once per
         ``(producer, round)``."""
         key = (sender, offer.tau)
-        if key in self.checked_offers:
+        if key in self.attested:
             raise Dropped("duplicate offer")
-        self.checked_offers.add(key)
         try:
             header, _ = check_offer(
                 self.cfg, self.public.aggregator_sign, self.genesis_model, offer, self._verified_mean
             )
         except EvidenceError as exc:
-            raise Dropped(f"invalid offer: {exc}") from None
+            raise Dropped(f"invalid offer: {exc}") from None  # a drop changes no state (R-3)
+        self.attested.add(key)
         hd = header.digest()
         attest = Attest(offer.tau, sender, hd, attest_signature(self.keys, header))
         event = AttestEvent(
