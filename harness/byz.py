@@ -23,10 +23,12 @@ from asfl.impl.messages import (
     Announce,
     Endorse,
     Envelope,
+    Offer,
     ProposalEntry,
     Propose,
     Release,
     Submit,
+    field_digest,
     model_digest,
 )
 from asfl.impl.node import Output, Send, send
@@ -40,6 +42,7 @@ MUTATIONS = (
     "wrong_share",  # release: a random share sum (D-4 must detect it)
     "forge_endorse",  # endorse: a (pd, md) that no proposal has
     "forge_model",  # announce: a forged model attested by itself only, or a wrong body
+    "forge_offer",  # offer: a tampered masked sum (uncertified evidence) or a self-attested forged prev
     "equivocate",  # propose: a different valid set to this recipient
     "double",  # propose: the honest proposal and a different one, both to this recipient
     "censor",  # propose: only q_min of the held clients
@@ -170,6 +173,23 @@ class HarnessByzantine:
         return out
 
 
+def forge_offer(b: HarnessByzantine, offer: Offer, seed: int) -> Offer:
+    """An offer no honest aggregator may attest (R-17): its first cluster's masked sum
+    changed (with a matching ``md``, so only the certificate betrays it), or, from round 2
+    on and half of the time, a forged prev model whose header only this node attests."""
+    gen = np.random.default_rng(seed)
+    if offer.prev_model is not None and offer.prev_header is not None and seed % 2:
+        prev = offer.prev_model + gen.normal(0.0, 1.0, size=offer.prev_model.shape)
+        header = dataclasses.replace(offer.prev_header, model=model_digest(prev))
+        own = ((b.index, attest_signature(b.core.keys, header)),) * (b.core.cfg.t_a + 1)
+        return dataclasses.replace(offer, prev_header=header, prev_attestations=own, prev_model=prev)
+    ev = offer.evidence[0]
+    y = field.add(ev.masked_sum, np.ones_like(ev.masked_sum))
+    return dataclasses.replace(
+        offer, evidence=(dataclasses.replace(ev, masked_sum=y, md=field_digest(y)),) + offer.evidence[1:]
+    )
+
+
 def _reseal(b: HarnessByzantine, original: Send, message: object) -> Send:
     return send(b.core.keys, b.index, original.to, message)  # type: ignore[arg-type]
 
@@ -192,7 +212,7 @@ def mutate(b: HarnessByzantine, s: Send, how: str, seed: int) -> list[Send]:
         return []
     if how == "junk":
         return [_junk(s, rng)]
-    if s.kind not in ("propose", "endorse", "release", "announce"):
+    if s.kind not in ("propose", "endorse", "release", "offer", "announce"):
         return [s]
     try:
         env = Envelope.decode(s.data)
@@ -213,8 +233,11 @@ def mutate(b: HarnessByzantine, s: Send, how: str, seed: int) -> list[Send]:
         forged = model + gen.normal(0.0, 1.0, size=model.shape)
         if ann.body is not None and seed % 2:  # the attested header with a wrong body (R-15e)
             return [_reseal(b, s, dataclasses.replace(ann, body=forged))]
-        header = dataclasses.replace(ann.header, model=model_digest(forged))  # attested by itself only
-        return [_reseal(b, s, Announce(header, ((b.index, attest_signature(b.core.keys, header)),), forged))]
+        header = dataclasses.replace(ann.header, model=model_digest(forged))  # attested by itself only,
+        own = ((b.index, attest_signature(b.core.keys, header)),) * (cfg.t_a + 1)  # t_a + 1 times (R-15d)
+        return [_reseal(b, s, Announce(header, own, forged))]
+    if how == "forge_offer" and s.kind == "offer":
+        return [_reseal(b, s, forge_offer(b, Offer.decode(env.body, cfg.dims), seed))]
     if s.kind != "propose" or how not in (
         "equivocate",
         "double",

@@ -58,9 +58,10 @@ class CheckedAnnounce:
     whoever receives it: R-3, the round range, the header's sets and rule, ``t_a + 1``
     valid attestations from distinct aggregators, and the body's digest."""
 
-    def __init__(self, sender: int, announce: Announce) -> None:
+    def __init__(self, sender: int, announce: Announce, body_digest: bytes | None) -> None:
         self.sender, self.announce = sender, announce
         self.model_digest = announce.header.model
+        self.body_digest = body_digest  # the digest of the body itself (what accept reports)
         self._sets_of: dict[int, list[tuple[int, bytes]]] | None = None
 
     def sets_with(self, client: int) -> list[tuple[int, bytes]]:
@@ -116,9 +117,10 @@ class AnnounceChecker:
             check_attested(cfg, self.public.aggregator_sign, ann.header, ann.attestations)
         except EvidenceError as exc:
             raise Dropped(f"uncertified announce: {exc}") from None
-        if ann.body is not None and model_digest(ann.body) != ann.header.model:
+        body_digest = None if ann.body is None else model_digest(ann.body)
+        if body_digest is not None and body_digest != ann.header.model:
             raise Dropped("body digest does not match the header (R-15e)")
-        return CheckedAnnounce(env.sender, ann)
+        return CheckedAnnounce(env.sender, ann, body_digest)
 
 
 @dataclass
@@ -266,8 +268,8 @@ class Client:
         return self._accept(checked)
 
     def _accept(self, checked: CheckedAnnounce) -> list[Output]:
-        st, ann, digest, sender = self.state, checked.announce, checked.model_digest, checked.sender
-        assert ann.body is not None
+        st, ann, digest, sender = self.state, checked.announce, checked.body_digest, checked.sender
+        assert ann.body is not None and digest is not None
         st.accepted[ann.tau] = digest
         if ann.tau == st.latest:
             st.model = ann.body

@@ -104,8 +104,9 @@ def wrong_shares(b: ByzantineAggregator, s: Send) -> list[Send]:
 
 
 def forge_announce(b: ByzantineAggregator, ann: Announce) -> Announce:
-    """A forged announcement: its model perturbed, attested by this Byzantine node alone
-    (t_a Byzantine attestations at most, R-15d refuses it), or, half of the time when the
+    """A forged announcement: its model perturbed, attested by this Byzantine node alone (its
+    attestation listed t_a + 1 times: one distinct attester, R-15d refuses it), or, half of
+    the time when the
     honest announcement carries a body, the honest header and attestations with a wrong
     body (R-15e refuses it)."""
     model = ann.body if ann.body is not None else b.core.models[ann.tau]
@@ -113,7 +114,8 @@ def forge_announce(b: ByzantineAggregator, ann: Announce) -> Announce:
     if ann.body is not None and b.rng.integers(2):
         return dataclasses.replace(ann, body=forged)
     header = dataclasses.replace(ann.header, model=model_digest(forged))
-    return Announce(header, ((b.index, attest_signature(b.core.keys, header)),), forged)
+    own = (b.index, attest_signature(b.core.keys, header))
+    return Announce(header, (own,) * (b.core.cfg.t_a + 1), forged)
 
 
 def forge(b: ByzantineAggregator, s: Send) -> list[Send]:
