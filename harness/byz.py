@@ -18,14 +18,17 @@ import numpy as np
 
 from asfl.impl import field
 from asfl.impl.aggregator import Aggregator
+from asfl.impl.certify import attest_signature
 from asfl.impl.messages import (
     Announce,
     Endorse,
     Envelope,
+    Offer,
     ProposalEntry,
     Propose,
     Release,
     Submit,
+    field_digest,
     model_digest,
 )
 from asfl.impl.node import Output, Send, send
@@ -38,7 +41,8 @@ MUTATIONS = (
     "drop",  # silence (omission)
     "wrong_share",  # release: a random share sum (D-4 must detect it)
     "forge_endorse",  # endorse: a (pd, md) that no proposal has
-    "forge_model",  # announce: a model that is not R-13 of its evidence
+    "forge_model",  # announce: a forged model attested by itself only, or a wrong body
+    "forge_offer",  # offer: a tampered masked sum (uncertified evidence) or a self-attested forged prev
     "equivocate",  # propose: a different valid set to this recipient
     "double",  # propose: the honest proposal and a different one, both to this recipient
     "censor",  # propose: only q_min of the held clients
@@ -100,7 +104,7 @@ class HarnessByzantine:
         for s in sends:
             if s.kind == "announce":
                 ann = Announce.decode(Envelope.decode(s.data).body, self.core.cfg.dims)
-                self.genuine_models.add(model_digest(ann.model).hex())
+                self.genuine_models.add(ann.header.model.hex())
         if self.mode == "scripted":
             self.outbox += sends
             flushed = self._flush_waiting()
@@ -169,6 +173,23 @@ class HarnessByzantine:
         return out
 
 
+def forge_offer(b: HarnessByzantine, offer: Offer, seed: int) -> Offer:
+    """An offer no honest aggregator may attest (R-17): its first cluster's masked sum
+    changed (with a matching ``md``, so only the certificate betrays it), or, from round 2
+    on and half of the time, a forged prev model whose header only this node attests."""
+    gen = np.random.default_rng(seed)
+    if offer.prev_model is not None and offer.prev_header is not None and seed % 2:
+        prev = offer.prev_model + gen.normal(0.0, 1.0, size=offer.prev_model.shape)
+        header = dataclasses.replace(offer.prev_header, model=model_digest(prev))
+        own = ((b.index, attest_signature(b.core.keys, header)),) * (b.core.cfg.t_a + 1)
+        return dataclasses.replace(offer, prev_header=header, prev_attestations=own, prev_model=prev)
+    ev = offer.evidence[0]
+    y = field.add(ev.masked_sum, np.ones_like(ev.masked_sum))
+    return dataclasses.replace(
+        offer, evidence=(dataclasses.replace(ev, masked_sum=y, md=field_digest(y)),) + offer.evidence[1:]
+    )
+
+
 def _reseal(b: HarnessByzantine, original: Send, message: object) -> Send:
     return send(b.core.keys, b.index, original.to, message)  # type: ignore[arg-type]
 
@@ -191,7 +212,7 @@ def mutate(b: HarnessByzantine, s: Send, how: str, seed: int) -> list[Send]:
         return []
     if how == "junk":
         return [_junk(s, rng)]
-    if s.kind not in ("propose", "endorse", "release", "announce"):
+    if s.kind not in ("propose", "endorse", "release", "offer", "announce"):
         return [s]
     try:
         env = Envelope.decode(s.data)
@@ -208,8 +229,15 @@ def mutate(b: HarnessByzantine, s: Send, how: str, seed: int) -> list[Send]:
     if how == "forge_model" and s.kind == "announce":
         ann = Announce.decode(env.body, cfg.dims)
         gen = np.random.default_rng(seed)
-        forged = ann.model + gen.normal(0.0, 1.0, size=ann.model.shape)
-        return [_reseal(b, s, dataclasses.replace(ann, model=forged))]
+        model = b.core.models[ann.tau]
+        forged = model + gen.normal(0.0, 1.0, size=model.shape)
+        if ann.body is not None and seed % 2:  # the attested header with a wrong body (R-15e)
+            return [_reseal(b, s, dataclasses.replace(ann, body=forged))]
+        header = dataclasses.replace(ann.header, model=model_digest(forged))  # attested by itself only,
+        own = ((b.index, attest_signature(b.core.keys, header)),) * (cfg.t_a + 1)  # t_a + 1 times (R-15d)
+        return [_reseal(b, s, Announce(header, own, forged))]
+    if how == "forge_offer" and s.kind == "offer":
+        return [_reseal(b, s, forge_offer(b, Offer.decode(env.body, cfg.dims), seed))]
     if s.kind != "propose" or how not in (
         "equivocate",
         "double",

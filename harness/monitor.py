@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
+from asfl.impl.messages import model_digest
 from asfl.model import protocol
 from asfl.model.types import Proposal, View
 
@@ -175,6 +176,8 @@ class WhiteBoxOracle:
                 self.submits[(int(ev["node"][1:]), ev["round"])] = ev
             elif kind == "aggregate":
                 self.models[ev["round"]].add(ev["model"])
+            elif kind == "attest":
+                out += self._attest(world, ev)
             elif kind == "reconstruct":
                 out += self._reconstruct(world, ev)
             elif kind == "endorse":
@@ -196,6 +199,34 @@ class WhiteBoxOracle:
                         )
                     )
         return out
+
+    def _legit(self, world: World, tau: int) -> set[str]:
+        """Digests of round-``tau`` models some aggregator computed by R-13 (the harness's
+        Byzantine cores included: their forged messages are the mutations, not the core)."""
+        legit = set(self.models[tau])
+        for agg in world.built.aggregators.values():  # round 0: the genesis model
+            if tau == 0 and 0 in agg.models:
+                legit.add(model_digest(agg.models[0]).hex())
+        for b in world.byz.values():
+            legit |= {model_digest(m).hex() for r, m in b.core.models.items() if r == tau}
+        return legit
+
+    def _attest(self, world: World, ev: dict[str, Any]) -> list[Violation]:
+        """I-3 / R-17 on what an honest aggregator attested for any producer (Byzantine ones
+        included, whose offers leave no event): a model some aggregator computed, extending
+        one some aggregator computed (the genesis model for round 1)."""
+        tau = ev["round"]
+        if ev["model"] in self._legit(world, tau) and ev["prev"] in self._legit(world, tau - 1):
+            return []
+        return [
+            Violation(
+                "I-3",
+                f"{ev['node']} attested {ev['producer']}'s round-{tau} model {ev['model'][:12]} "
+                f"(prev {ev['prev'][:12]}) that is not R-13 of certified results on a computed prev (R-17)",
+                ev["seq"],
+                "oracle",
+            )
+        ]
 
     def _reconstruct(self, world: World, ev: dict[str, Any]) -> list[Violation]:
         agg = world.built.aggregators.get(ev["node"])
