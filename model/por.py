@@ -63,8 +63,9 @@ from asfl.model.types import Action, AggState, Msg, Proposal, SysState, View
 #: The explorer's extra action: the Byzantine aggregators stop sending for good.
 SILENCE = Action("silence", "byz")
 
-#: Bugs under which the views of honest coordinators stay confluent.
-_CONFLUENT_BUGS = ("none", "greedy-close", "release-without-cert")
+#: Bugs under which the views of honest coordinators stay confluent (``small-attest``
+#: changes only R-14/R-15/R-17, after the cluster protocol).
+_CONFLUENT_BUGS = ("none", "greedy-close", "release-without-cert", "small-attest")
 
 
 def normalize(p: Params, s: SysState) -> SysState:
@@ -137,7 +138,7 @@ def _own_release_needed(p: Params) -> bool:
     garbage): an aggregator cannot decode before its own release reached it, so neither a
     proposal nor a certifying endorsement can complete a decoding (R-10 releases after
     both)."""
-    return len(p.honest) == p.cert_quorum and p.bug in ("none", "greedy-close")
+    return len(p.honest) == p.cert_quorum and p.bug in ("none", "greedy-close", "small-attest")
 
 
 def counts_settled(p: Params, a: AggState, tau: int) -> bool:

@@ -161,7 +161,7 @@ def byz_menu(p: Params, s: SysState, behaviours: Iterable[str], latest_only: boo
             for i, cs in enumerate(s.clients):
                 r = len(cs.accepted)
                 if cs.alive and r <= p.R:
-                    fm = Model(r, None, (), forged=True)
+                    fm = Model(r, cs.accepted[-1], (), forged=True)  # on a model it verified
                     out.append(Msg("announce", me, f"C{i}", r, -1, model=fm, attesters=byz))
                     for m, ks in sorted(att.items(), key=lambda x: repr(x[0])):
                         if m.round == r:

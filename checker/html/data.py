@@ -35,12 +35,14 @@ KINDS = (
     "release",
     "reconstruct",
     "aggregate",
+    "attest",
+    "announce",
     "accept",
     "equivocation",
     "end",
 )
 WIRE = frozenset({"send", "deliver", "drop"})
-MSG_TYPES = ("submit", "propose", "endorse", "release", "announce", "junk")
+MSG_TYPES = ("submit", "propose", "endorse", "release", "announce", "junk", "offer", "attest")
 # the rule (specs/protocol.md) each trace event is the step of
 RULES = {
     "local_step": "R-4, D-13",
@@ -51,7 +53,9 @@ RULES = {
     "certify": "R-9",
     "release": "R-10",
     "reconstruct": "R-11, R-12",
-    "aggregate": "R-13, R-14",
+    "aggregate": "R-13, R-17",
+    "attest": "R-17",
+    "announce": "R-14, D-18",
     "accept": "R-15",
     "drop": "R-3",
     "crash": "§1 crash",

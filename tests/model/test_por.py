@@ -64,6 +64,6 @@ def test_smallest_byzantine_configuration_is_exhaustive() -> None:
     """n_a = 4, t_a = 1, n_c = 8, R = 1, every Byzantine behaviour of the model: exhaustive,
     no violation, every terminal state complete (L-3 holds), no cycle."""
     p = Params(4, 1, 8, 0, 2, 0, 1, byzantine=B({0}))
-    r = explore(p, behaviours=ALL | {"forge-announce"}, max_seconds=300)
+    r = explore(p, behaviours=ALL | {"forge-announce", "forge-attest"}, max_seconds=300)
     assert r.exhaustive and r.ok
     assert r.complete_states > 1 and r.deadlocks == 0 and r.nontrivial_sccs == 0
