@@ -340,6 +340,32 @@ def compound(rng: random.Random, tr: Trace) -> Trace | None:
     return second.edit(rng, out) or out
 
 
+def alter_attested_model(rng: random.Random, tr: Trace) -> Trace | None:
+    """The model digest of an honest announce, or of an honest attest of an honest
+    producer's offer."""
+    k = pick(
+        rng,
+        tr,
+        lambda e: (
+            (e["kind"] == "announce" or (e["kind"] == "attest" and e["producer"] not in byz(tr)))
+            and e["node"] not in byz(tr)
+        ),
+    )
+    if k is None:
+        return None
+    tr[k]["model"] = hexflip(tr[k]["model"])
+    return tr
+
+
+def drop_attester(rng: random.Random, tr: Trace) -> Trace | None:
+    """An honest announce names one attester fewer (t_a of them)."""
+    k = pick(rng, tr, lambda e: e["kind"] == "announce")
+    if k is None:
+        return None
+    tr[k]["attesters"] = tr[k]["attesters"][1:]
+    return tr
+
+
 @dataclass(frozen=True)
 class Tamper:
     name: str
@@ -397,6 +423,9 @@ TAMPERS: list[Tamper] = [
     Tamper("header-byzantine", True, header_byzantine),
     Tamper("header-ghost-false", True, header_ghost),
     Tamper("compound", True, compound),
+    Tamper("alter-attested-model", True, alter_attested_model),
+    Tamper("announce-with-t_a-attesters", True, drop_attester),
+    Tamper("alter-attested-prev", True, set_field(("attest",), "prev", lambda v, e: hexflip(v))),
     Tamper("alter-drop-reason", False, set_field(("drop",), "reason", lambda v, e: v + " (edited)")),
     Tamper("alter-send-size", False, set_field(("send",), "size", lambda v, e: v + 1)),
     Tamper("alter-end-detail", False, set_field(("end",), "detail", lambda v, e: v + " (edited)")),
