@@ -225,8 +225,8 @@ def _safe_alone(p: Params, s: SysState, a: Action, byz_can_propose: bool) -> boo
             return False
     if m.dst[0] == "C":
         # last round: accepted models are all FINAL (every model passing R-15 is
-        # honest-attested) unless the attestation quorum is broken
-        return m.tau == p.R and p.bug != "small-attest"
+        # honest-attested) unless the Byzantine attestations alone reach the quorum
+        return m.tau == p.R and _attestations_sound(p)
     j = node_index(m.dst)
     ag = s.aggs[j]
     if ag is None or not confluent_view(p, m.c, m.kind):
@@ -253,8 +253,15 @@ def _attestation_alone(p: Params, s: SysState, m: Msg) -> bool:
     the cluster actions of R-8..R-13 (disjoint fields; the offer of the next round goes
     out when both its model and the previous announcement exist, in either order)."""
     if m.kind == "offer":
-        return m.src[0] == "A" and node_index(m.src) not in p.byzantine or p.bug != "small-attest"
+        return node_index(m.src) not in p.byzantine or _attestations_sound(p)
     return True
+
+
+def _attestations_sound(p: Params) -> bool:
+    """The Byzantine aggregators' attestations alone do not reach the quorum (S-7's
+    counting step holds: fewer than ``t_a + 1`` of them, and the threshold not broken),
+    so every model that passes R-15 or R-17 (b) was attested by an honest aggregator."""
+    return len(p.byzantine) < p.attest_quorum
 
 
 def _component(a: Action) -> tuple[int, int] | None:
@@ -307,10 +314,17 @@ def select(
         if a.msg is not None and a.msg.dst[0] == "A" and 0 <= a.msg.tau < p.R and 0 <= a.msg.c < p.n_a:
             views.setdefault((node_index(a.msg.dst), a.msg.tau, a.msg.c), []).append(a)
     closed = {key: _closed_view(p, s, *key) for key in views}
+
+    def moves(cands: list[Action]) -> list[tuple[Action, SysState]]:
+        """The candidates that change the state: a self-loop (a Byzantine message that
+        changes nothing, sent again) is no choice, and a set of self-loops only would
+        end the search at ``s`` (ignoring what the other actions lead to)."""
+        return [(a, s2) for a in cands if (s2 := step(a)) != s]
+
     for key in sorted(views):
         if closed[key]:
-            succ = [(a, step(a)) for a in views[key]]
-            if not any(_global_now(p, s, a, s2, byz_can_propose) for a, s2 in succ):
+            succ = moves(views[key])
+            if succ and not any(_global_now(p, s, a, s2, byz_can_propose) for a, s2 in succ):
                 return succ, "view"
     comps: dict[tuple[int, int], list[Action]] = {}
     for a in acts:
@@ -320,13 +334,13 @@ def select(
     for ckey in sorted(comps):
         if not _closed_component(p, s, ckey):
             continue
-        succ = [(a, step(a)) for a in comps[ckey]]
-        if not any(_global_now(p, s, a, s2, byz_can_propose) for a, s2 in succ):
+        succ = moves(comps[ckey])
+        if succ and not any(_global_now(p, s, a, s2, byz_can_propose) for a, s2 in succ):
             return succ, "component"
     for j in sorted({key[0] for key in views}):
         node = _node_set(p, s, j, views, closed)
-        if node is not None:
-            return [(a, step(a)) for a in node], "node"
+        if node is not None and (succ := moves(node)):
+            return succ, "node"
     return [(a, step(a)) for a in acts], "full"
 
 
