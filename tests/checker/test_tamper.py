@@ -102,10 +102,10 @@ def duplicate(rng: random.Random, tr: Trace) -> Trace | None:
 
 
 def before_trigger(rng: random.Random, tr: Trace) -> Trace | None:
-    k = pick(rng, tr, proto(tr, *PROTOCOL[1:]))
+    k = pick(rng, tr, lambda e: e["kind"] in PROTOCOL[1:] and e["kind"] != "local_step")
     if k is None:
         return None
-    s = step_start(tr, k)
+    s = step_start(tr, k)  # (a local_step is its own trigger: moving it changes nothing)
     tr.insert(s, tr.pop(k))
     return renumber(tr)
 
@@ -140,9 +140,25 @@ def alter_sd_included(rng: random.Random, tr: Trace) -> Trace | None:
     return tr
 
 
+def _fresh_byzantine_envelopes(tr: Trace) -> set[int]:
+    """Lines of Byzantine sends of a signed kind whose envelope was not sent before."""
+    seen: set[str] = set()
+    out = set()
+    for k, e in enumerate(tr):
+        if e["kind"] == "send":
+            if e["node"] in byz(tr) and e["type"] != "junk" and e["digest"] not in seen:
+                out.add(k)
+            seen.add(e["digest"])
+    return out
+
+
 def relabel(rng: random.Random, tr: Trace) -> Trace | None:
-    k = pick(rng, tr, lambda e: e["kind"] == "send")
-    assert k is not None
+    """A send's kind label changed: junk, an honest send, or a Byzantine forward/replay
+    of a known envelope (see :func:`relabel_fresh_byzantine` for the rest)."""
+    fresh = _fresh_byzantine_envelopes(tr)
+    k = pick(rng, tr, lambda e: e["kind"] == "send" and e["seq"] not in fresh)
+    if k is None:
+        return None
     e = tr[k]
     if e["type"] == "junk":
         e["type"] = rng.choice(KINDS)
@@ -150,6 +166,23 @@ def relabel(rng: random.Random, tr: Trace) -> Trace | None:
         e["type"] = rng.choice([t for t in KINDS if t != e["type"]])
     else:
         e["type"] = rng.choice([t for t in (*KINDS, "junk") if t != e["type"]])
+    return tr
+
+
+def relabel_fresh_byzantine(rng: random.Random, tr: Trace) -> Trace | None:
+    """A Byzantine node's new envelope, which its receiver dropped (or is Byzantine),
+    labelled with another aggregator kind."""
+    fresh = _fresh_byzantine_envelopes(tr)
+    dropped = {e["msg"] for e in tr[1:] if e["kind"] == "drop"}
+    k = pick(
+        rng,
+        tr,
+        lambda e: e["kind"] == "send" and e["seq"] in fresh and (e["msg"] in dropped or e["to"] in byz(tr)),
+    )
+    if k is None:
+        return None
+    e = tr[k]
+    e["type"] = rng.choice([t for t in KINDS if t != e["type"] and t != "submit"])
     return tr
 
 
@@ -438,6 +471,7 @@ TAMPERS: list[Tamper] = [
     Tamper("delete-dropped-byzantine-message", False, delete_dropped_byz_deliver),
     Tamper("fresh-ghost-mask", False, fresh_mask),
     Tamper("byzantine-dropped-send-as-junk", False, byz_dropped_as_junk),
+    Tamper("relabel-fresh-byzantine-envelope", False, relabel_fresh_byzantine),
 ]
 
 
