@@ -12,6 +12,7 @@ import copy
 import json
 import os
 import random
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -141,15 +142,12 @@ def alter_sd_included(rng: random.Random, tr: Trace) -> Trace | None:
 
 
 def _fresh_byzantine_envelopes(tr: Trace) -> set[int]:
-    """Lines of Byzantine sends of a signed kind whose envelope was not sent before."""
-    seen: set[str] = set()
-    out = set()
-    for k, e in enumerate(tr):
-        if e["kind"] == "send":
-            if e["node"] in byz(tr) and e["type"] != "junk" and e["digest"] not in seen:
-                out.add(k)
-            seen.add(e["digest"])
-    return out
+    """Lines of Byzantine sends of a signed kind whose envelope is sent only that once."""
+    sends = [e for e in tr[1:] if e["kind"] == "send"]
+    times = Counter(e["digest"] for e in sends)
+    return {
+        e["seq"] for e in sends if e["node"] in byz(tr) and e["type"] != "junk" and times[e["digest"]] == 1
+    }
 
 
 def relabel(rng: random.Random, tr: Trace) -> Trace | None:
