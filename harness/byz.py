@@ -59,7 +59,7 @@ AUTO: dict[str, dict[str, str]] = {
     "equivocate": {"propose": "equivocate"},
     "double": {"propose": "double"},
     "wrong-shares": {"release": "wrong_share"},
-    "forge": {"endorse": "forge_endorse", "announce": "forge_model"},
+    "forge": {"endorse": "forge_endorse", "announce": "forge_model", "offer": "forge_offer"},
     "censor": {"propose": "censor"},
     "undersize": {"propose": "undersize"},
     "dup-entry": {"propose": "dup_entry"},
@@ -117,8 +117,12 @@ class HarnessByzantine:
                 how = MUTATIONS[self.rng.randrange(len(MUTATIONS))]
             else:
                 how = rule.get(s.kind, rule.get("*", "honest"))
-                if how == "equivocate" and int(s.to[1:]) != (self.index + 1) % self.core.cfg.n_aggregators:
-                    how = "honest"  # one honest recipient gets the other set: a quorum certifies the first
+                if (
+                    how in ("equivocate", "forge_offer")
+                    and int(s.to[1:]) != (self.index + 1) % self.core.cfg.n_aggregators
+                ):
+                    how = "honest"  # one honest recipient gets the other set / a forged offer: the
+                    # others certify the first / attest the genuine offer, so its announcements go out
             out += mutate(self, s, how, self.rng.randrange(2**32))
         if self.mode == "replay":
             out += self._replay(data)
