@@ -43,6 +43,7 @@ KINDS = (
 )
 WIRE = frozenset({"send", "deliver", "drop"})
 MSG_TYPES = ("submit", "propose", "endorse", "release", "announce", "junk", "offer", "attest")
+MODEL_MSGS = frozenset({"offer", "attest", "announce"})
 # the rule (specs/protocol.md) each trace event is the step of
 RULES = {
     "local_step": "R-4, D-13",
@@ -176,10 +177,12 @@ def report_data(
         rnd = ev.get("round")
         if kind == "local_step":
             rnd = ev["model_round"]
-        elif kind in ("aggregate", "accept"):
+        elif kind in ("aggregate", "attest", "announce", "accept"):
             rnd = ev["round"] - 1  # the round whose results made the model
         elif snd is not None:
             rnd = snd.get("round")
+            if snd["type"] in MODEL_MSGS and isinstance(rnd, int):
+                rnd -= 1  # offer / attest / announce of the model those results made
         clu = snd.get("cluster") if snd is not None else ev.get("cluster")
         cols.add(
             ev["seq"],
