@@ -16,10 +16,12 @@ What is measured, all in this one process with ``time.perf_counter`` (medians):
   endorsement (``_on_propose``: k client signatures, k decryptions, two sums),
   certificates, ``release``, reconstruction by consistent quorum (D-4) with one
   Byzantine aggregator releasing a wrong share sum, unmasking, robust aggregation and
-  ``announce``; a sample of clients then verifies the announcements (certification,
-  R-15). Per-method times are exclusive (a method's time excludes the methods it calls
-  that are timed separately). The cluster results are checked against a plain sum of
-  the very same quantised vectors (property P-1).
+  the offers, their stateless recheck and attestation by every aggregator (R-17) and the
+  compact ``announce`` (header, t_a + 1 attestations, the body only for D-18's
+  designated clients, R-14); a sample of clients then verifies the announcements
+  (certification, R-15: signatures and one digest). Per-method times are exclusive (a
+  method's time excludes the methods it calls that are timed separately). The cluster
+  results are checked against a plain sum of the very same quantised vectors (P-1).
 * the plain baseline: the sum of the same n_c update vectors, float64 and uint64 mod P.
 * Flower SecAgg+ (optional, ``flwr==1.41.0``): the client stages of ``secaggplus_mod``
   (setup, share keys, collect masked vectors) and the server's collect and unmask
@@ -237,6 +239,10 @@ AGG_METHODS = [
     "_release",
     "_reconstruct",
     "_advance",
+    "_offer_next",
+    "_on_offer",
+    "_on_attest",
+    "_announce",
 ]
 
 
@@ -489,7 +495,13 @@ def summarise_rounds(w: AsflWorld, rounds: list[RoundResult]) -> dict[str, Any]:
             r.label == "_on_release" or (r.kind == "release" and r.label == "handle")
         ),
         "decode (D-4) + unmask + evidence": lambda r: r.label == "_reconstruct",
-        "aggregate (R-13) + announce": lambda r: r.label == "_advance",
+        "aggregate (R-13) + build/sign the offer (R-17)": lambda r: r.label in ("_advance", "_offer_next"),
+        # attester role (R-17), over the n_a offers it receives, its own included
+        "attest: open+verify+decode n_a offers": lambda r: r.kind == "offer" and r.label == "handle",
+        "attest: recheck evidence, recompute R-13, sign": lambda r: r.label == "_on_offer",
+        "collect t_a + 1 attestations, announce (R-14, D-18)": lambda r: (
+            r.label in ("_on_attest", "_announce") or (r.kind == "attest" and r.label == "handle")
+        ),
     }
     per_stage = {name: pair([v for rr in rounds for v in per_agg(rr, pred)]) for name, pred in stages.items()}
 
@@ -563,7 +575,9 @@ def summarise_rounds(w: AsflWorld, rounds: list[RoundResult]) -> dict[str, Any]:
         "bytes": {
             "client_submit": int(median(last.submit_bytes)),
             "client_receives_announce_each": int(median(last.announce_bytes)) if last.announce_bytes else 0,
+            "client_receives_announces": sorted(last.announce_bytes),
             "client_receives_total": int(sum(last.announce_bytes)),
+            "client_receives_over_model": sum(last.announce_bytes) / (8 * cfg.dim),
             "aggregator_sent": int(median(agg_sent)),
             "aggregator_received": int(median(agg_recv)),
             "aggregator_sent_by_kind": {k: sent_kind[k] for k in sorted(sent_kind)},
@@ -1299,10 +1313,12 @@ def report_dim(args: argparse.Namespace, d: int, res: dict[str, Any], F: Flower 
             f"  ({b['client_submit'] / d:.2f} B/coord)",
         )
     )
+    sizes = ", ".join(fmt_bytes(x) for x in b["client_receives_announces"])
     print(
         brow(
-            f"asfl client receives: n_a announces of {fmt_bytes(b['client_receives_announce_each'])}",
+            f"asfl client receives: n_a announces ({sizes}; t_a + 1 with the body, D-18)",
             b["client_receives_total"],
+            f"  ({b['client_receives_over_model']:.2f}x the float64 model; target <= 2x)",
         )
     )
     print(brow(f"asfl aggregator sends ({b['of_aggregator']} by kind below)", b["aggregator_sent"]))
@@ -1369,6 +1385,16 @@ def report_dim(args: argparse.Namespace, d: int, res: dict[str, Any], F: Flower 
             f"(cpu {asfl['client_submit']['cpu']:.1f} vs {fl['client_total']['cpu']:.1f} ms); "
             f"with certification: {'MET' if met_cert else 'NOT MET'} ({with_cert['cpu']:.1f} ms)"
         )
+        recv = b["client_receives_total"] / fb["client_received"]
+        print(f"  {'asfl client receives / SecAgg+ client receives':<{W}} {recv:>9.2f}x")
+    over = b["client_receives_over_model"]
+    bodies = sum(1 for x in b["client_receives_announces"] if x >= 8 * d)  # t_a + 1 (D-18)
+    extra = b["client_receives_total"] - bodies * 8 * d  # headers, attestations, envelopes
+    verdict = "MET" if over <= 2.0 else "MET up to the headers" if bodies <= 2 else "NOT MET"
+    print(
+        f"  target 'a client receives <= 2x the model per round': {verdict} ({over:.4f}x: "
+        f"{bodies} bodies + {fmt_bytes(extra)} of headers, attestations and envelopes)"
+    )
     if what_if is not None:
         print(
             header("what-if: sd_i / H(y) once per node, H(envelope) once per send (patched)")

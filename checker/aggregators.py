@@ -1,4 +1,4 @@
-"""Honest aggregator events (R-6 .. R-14). Each event fires the model's action on the
+"""Honest aggregator events (R-6 .. R-13). Each event fires the model's action on the
 aggregator's abstract state (its :class:`~asfl.model.types.View` per ``(round,
 cluster)``): the model's guard must enable it and the event's fields must agree with
 the model's post-state (specs/refinement.md). What the model cannot know is checked
@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from asfl.checker.clients import ClientRules
+from asfl.checker.attest import AttestRules
 from asfl.checker.records import CertInfo, Decoded, Stamped
 from asfl.model import protocol
 from asfl.model.digests import proposal_digest
@@ -23,7 +23,7 @@ from asfl.model.types import Proposal, Result
 SUBSET_SEARCH_LIMIT = 20000
 
 
-class AggregatorRules(ClientRules):
+class AggregatorRules(AttestRules):
     def honest_cluster_event(self, ev: dict[str, Any], key: tuple[int, int], what: str) -> int | None:
         """Record ``ev`` in the history of its ``(round, cluster)``; if an honest aggregator
         wrote it, place it in that node's current step and return the aggregator's index."""
@@ -356,7 +356,7 @@ class AggregatorRules(ClientRules):
             acc += x
         return acc % P
 
-    # -- R-13 / R-14 -----------------------------------------------------------------
+    # -- R-13 ------------------------------------------------------------------------
     def on_aggregate(self, ev: dict[str, Any]) -> None:
         node, r, clusters, model, prev = ev["node"], ev["round"], ev["clusters"], ev["model"], ev["prev"]
         self.hist(ev, None)
@@ -396,4 +396,4 @@ class AggregatorRules(ClientRules):
         self.rounds[j] = r
         self.agg_by[(j, r)] = model
         self.agg_models.setdefault((r, model), j)
-        self.expect("R-14", "announce", r, None, self.n_c)
+        self.offer_if_due(j, r)

@@ -11,11 +11,13 @@ from typing import Any
 from asfl.checker.obligations import TraceObligations
 from asfl.checker.records import (
     AcceptCount,
+    Attestation,
     Author,
     CertInfo,
     Decoded,
     Mark,
     MaskUse,
+    PendingOffer,
     RangeFields,
     Report,
     Sent,
@@ -169,6 +171,13 @@ class CheckerBase:
         self.p1_unsearched = 0  # revealed sums of unnamed sets beyond the subset budget
         self.agg_models: dict[tuple[int, str], int] = {}  # (round, model digest) -> producer
         self.agg_by: dict[tuple[int, int], str] = {}  # (j, round) -> model digest
+        # attestations and announcements of honest aggregators
+        self.attest_by: dict[tuple[int, str, int], Attestation] = {}  # (k, producer, round)
+        self.honest_attested: dict[tuple[int, str], set[int]] = {}  # (round, model) -> attesters
+        self.headers: dict[str, tuple[int, str]] = {}  # header digest -> (round, model)
+        self.announced: dict[tuple[int, int], int] = {}  # (j, round) -> line
+        self.offer_wait: dict[int, int] = {}  # j -> round aggregated, offered once r-1 announced
+        self.pending_offers: dict[int, PendingOffer] = {}  # message id -> offer owed an answer
         # histories
         self.hist_tc: dict[tuple[int, int], deque[Mark]] = {}
         self.hist_node: dict[str, deque[int]] = {}

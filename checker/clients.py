@@ -1,5 +1,6 @@
-"""Client events (R-2, R-5, D-13, R-15): each fires the model's client action on the
-client's state as the trace shows it (specs/refinement.md)."""
+"""Client events (R-2, R-5, D-13; R-15 acceptance is in :mod:`checker.attest`): each
+fires the model's client action on the client's state as the trace shows it
+(specs/refinement.md)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import Any
 
 from asfl.checker.base import ids
 from asfl.checker.flow import FlowRules
-from asfl.checker.records import AcceptCount, MaskUse, Submission
+from asfl.checker.records import MaskUse, Submission
 from asfl.model import protocol
 from asfl.model.field import from_b64
 
@@ -96,39 +97,3 @@ class ClientRules(FlowRules):
                 key=key,
             )
         return x
-
-    def on_accept(self, ev: dict[str, Any]) -> None:
-        node, r, frm, model = ev["node"], ev["round"], ev["from"], ev["model"]
-        self.hist(ev, None)
-        i = self.client(node, "accept")
-        if i is None:
-            return
-        self.in_step(node, "accept")
-        acc = self.accepted[i]
-        if r == 0 or r > self.R:
-            self.viol("R-15", f"{node} accepts a model of round {r} outside 1..R", node=node)
-            return
-        if r < len(acc):
-            self.viol("R-15", f"{node} accepts a second model for round {r}", node=node)
-            return
-        if r > len(acc):
-            self.viol("R-15", f"{node} accepts round {r} before round {len(acc)}", node=node)
-        if (node, frm) not in self.got_announce and not self.received(node, "announce", frm, r, None):
-            self.viol("R-15", f"{node} accepts from {frm} without an announce from it", node=node)
-        if frm[0] == "A" and not self.is_byz(frm):
-            mine = self.agg_by.get((ids(frm), r))
-            if mine != model:
-                self.viol(
-                    "I-3",
-                    f"{node} accepts model {model[:12]} from {frm}, "
-                    f"which made {str(mine)[:12]} for round {r}",
-                    node=node,
-                )
-        elif (r, model) not in self.agg_models:
-            # a Byzantine aggregator may announce a model no honest one made; R-15 lets
-            # the client verify it; the trace cannot show the evidence. Informational.
-            self.unmatched_accepts += 1
-        while len(acc) < r:
-            acc.append("?")
-        acc.append(model)
-        self.accept_counts.append(AcceptCount(self.line, i, r, ev["count"]))

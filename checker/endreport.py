@@ -142,7 +142,9 @@ class EndReport(AggregatorRules):
         """At quiescence nothing the model enables is left undone: an honest aggregator
         holding a certificate and its proposal has released (R-10); holding them and
         ``n_a - t_a`` honest releases for them it has reconstructed (R-11); holding
-        results for ``n_a - t_a`` clusters of its round it has aggregated (R-13)."""
+        results for ``n_a - t_a`` clusters of its round it has aggregated (R-13); offers and
+        attestations were answered (R-17, R-14: :meth:`owed_attestations`)."""
+        self.owed_attestations()
         for j in self.honest_aggs:
             node = f"A{j}"
             for (tau, c), v in sorted(self.views[j].items()):

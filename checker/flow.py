@@ -14,13 +14,29 @@ from asfl.checker.records import Author, Mark, RangeFields, Sent, Step
 from asfl.model.digests import endorse_digest
 
 #: kinds of signed envelopes (``junk``: bytes that are not one)
-KINDS = frozenset({"submit", "propose", "endorse", "release", "announce"})
+KINDS = frozenset({"submit", "propose", "endorse", "release", "offer", "attest", "announce"})
 #: which role sends which kind (R-3)
-SENDER_ROLE = {"submit": "C", "propose": "A", "endorse": "A", "release": "A", "announce": "A"}
+SENDER_ROLE = {
+    "submit": "C",
+    "propose": "A",
+    "endorse": "A",
+    "release": "A",
+    "offer": "A",
+    "attest": "A",
+    "announce": "A",
+}
 #: the rules that prescribe honest sends, by message kind
 #: kinds whose ``round`` may be ``R`` (the model after the last round)
-ROUND_PLUS_ONE = frozenset({"aggregate", "accept", "send"})
-PRESCRIBED = {"submit": "R-5", "propose": "R-7", "endorse": "R-8", "release": "R-10", "announce": "R-14"}
+ROUND_PLUS_ONE = frozenset({"aggregate", "attest", "announce", "accept", "send"})
+PRESCRIBED = {
+    "submit": "R-5",
+    "propose": "R-7",
+    "endorse": "R-8",
+    "release": "R-10",
+    "offer": "R-17",
+    "attest": "R-17",
+    "announce": "R-14",
+}
 
 
 class FlowRules(CheckerBase):
@@ -64,7 +80,7 @@ class FlowRules(CheckerBase):
         """Which of :meth:`in_range`'s fields the schema gives events of ``kind``."""
         has = self.schema.fields(kind)
         return RangeFields(
-            nodes=tuple(f for f in ("node", "to", "from") if f in has),
+            nodes=tuple(f for f in ("node", "to", "from", "producer") if f in has),
             cluster="cluster" in has and kind != "send",
             round_limit=None if "round" not in has else self.R + 1 if kind in ROUND_PLUS_ONE else self.R,
             client_lists=tuple(f for f in ("clients", "members", "held") if f in has),

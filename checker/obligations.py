@@ -2,8 +2,9 @@
 
 Two kinds, both cached so that a long trace costs a handful of Z3 calls:
 
-- the trace's configuration: S-6 (quorum intersection) and I-1 (decoding despite
-  ``t_a`` wrong share sums) at its ``(n_a, t_a)``;
+- the trace's configuration: S-6 (quorum intersection), I-1 (decoding despite
+  ``t_a`` wrong share sums) and S-7 (``t_a + 1`` attesters include an honest one) at its
+  ``(n_a, t_a)``;
 - each revealed sum: P-1 (mask cancellation) for its set size and the decoding
   base it used, i.e. the ``t_a + 1`` smallest evaluation points of the support
   of its ``reconstruct`` event (D-4), over GF(P) with symbolic updates and masks.
@@ -24,7 +25,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from asfl.checker.proofs import ProofResult, check_quorum_sizes, decoding_correct, mask_cancellation
+from asfl.checker.proofs import (
+    ProofResult,
+    check_attestation_counting,
+    check_quorum_sizes,
+    decoding_correct,
+    mask_cancellation,
+)
 
 #: Budget: per-trace Z3 runs for traces with at most this many aggregators (beyond it a
 #: query takes minutes; the parametric proofs of ``asfl prove`` cover every size).
@@ -49,7 +56,11 @@ class TraceObligations:
         if not self.within_budget:
             return []
         wlog = self.n_a > EXPLICIT_POINTS_UP_TO
-        found = [check_quorum_sizes(self.n_a, self.t_a), decoding_correct(self.n_a, self.t_a, wlog=wlog)]
+        found = [
+            check_quorum_sizes(self.n_a, self.t_a),
+            decoding_correct(self.n_a, self.t_a, wlog=wlog),
+            check_attestation_counting(self.n_a, self.t_a),
+        ]
         self.results += found
         return found
 

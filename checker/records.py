@@ -199,3 +199,23 @@ class Step:
     expect: dict[tuple[str, str, int | None, int | None], int] = field(default_factory=dict)
     sent: dict[tuple[str, int | None, int | None], int] = field(default_factory=dict)
     submits_due: list[int] = field(default_factory=list)  # D-13: rounds the local step owes
+
+
+@dataclass(frozen=True, slots=True)
+class Attestation:
+    """An honest ``attest`` (R-17): the model and header it signs, at a trace line."""
+
+    model: str
+    header: str
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
+class PendingOffer:
+    """An honest producer's offer delivered to an honest aggregator, not yet attested or
+    dropped (owed at quiescence, R-17)."""
+
+    node: str
+    producer: str
+    round: int
+    line: int

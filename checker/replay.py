@@ -8,8 +8,10 @@ what the model cannot know. The rules live by responsibility:
 - :mod:`checker.flow`        -- message flow (T-FLOW), steps (T-STEP), kinds and
   signatures of every send (I-4), prescribed and justified sends;
 - :mod:`checker.clients`     -- client events (R-2, R-5, D-13, R-15, ghost updates);
-- :mod:`checker.aggregators` -- aggregator events (R-6..R-14, S-*, P-1/P-2, I-*, F-1,
+- :mod:`checker.aggregators` -- aggregator events (R-6..R-13, S-*, P-1/P-2, I-*, F-1,
   F-3 count views), digests recomputed from the trace;
+- :mod:`checker.attest`      -- offers, attestations and announcements (R-14, R-17,
+  D-18, S-7);
 - :mod:`checker.endreport`   -- the end event (T-END), owed actions at quiescence,
   liveness L-1..L-3, fairness, certificates, end-of-trace hooks.
 
@@ -95,6 +97,8 @@ class Checker(EndReport):
             "release": self.on_release,
             "reconstruct": self.on_reconstruct,
             "aggregate": self.on_aggregate,
+            "attest": self.on_attest,
+            "announce": self.on_announce,
             "accept": self.on_accept,
             "equivocation": self.on_equivocation,
             "end": self.on_end,
@@ -237,7 +241,18 @@ class Checker(EndReport):
 
 #: protocol events that change a node's state: none may follow a dropped trigger (R-3)
 STATEFUL = frozenset(
-    {"submit", "propose", "endorse", "certify", "release", "reconstruct", "aggregate", "accept"}
+    {
+        "submit",
+        "propose",
+        "endorse",
+        "certify",
+        "release",
+        "reconstruct",
+        "aggregate",
+        "attest",
+        "announce",
+        "accept",
+    }
 )
 
 

@@ -88,8 +88,8 @@ def render(rep: Report, max_violations: int = 20, verbose: bool = False) -> str:
         out.append(f"z3: per-trace obligations not run: {z3s['skipped']}")
     elif z3s:
         out.append(
-            f"z3: {z3s['proved']}/{z3s['obligations']} per-trace obligations proved (S-6 and I-1 at these "
-            f"sizes, P-1 for each revealed sum's size and decoding base) in {z3s['seconds']} s"
+            f"z3: {z3s['proved']}/{z3s['obligations']} per-trace obligations proved (S-6, I-1 and S-7 at "
+            f"these sizes, P-1 for each revealed sum's size and decoding base) in {z3s['seconds']} s"
         )
     sg = st.get("signatures", {})
     out.append(

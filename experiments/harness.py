@@ -9,7 +9,7 @@ through the protocol code:
 - an optional *forgery ablation*: the cluster results of chosen coordinators are
   replaced, at every node, by a forged mean. This bypasses certification on
   purpose (in the real protocol every honest node recomputes a cluster result from
-  its certified evidence, R-12/R-15, so a forged result is rejected); it measures
+  its certified evidence, R-12/R-17, so a forged result is never attested); it measures
   what the robust aggregator alone would do against forged inputs.
 
 After the run, :func:`round_metrics` reads every honest aggregator's model chain
@@ -97,13 +97,13 @@ def instrumented_classes(rec: Recorder) -> tuple[type[Client], type[Aggregator]]
             rec.updates[(tau, self.index)] = clipped + noise
             return super()._submit(tau)
 
+    class ForgingAggregator(Aggregator):
         def _verified_mean(self, tau: int, ev: ClusterEvidence) -> np.ndarray:
-            true_mean = super()._verified_mean(tau, ev)
+            true_mean = super()._verified_mean(tau, ev)  # an attester's recheck of an offer
             if ev.cluster not in rec.forged_clusters:
                 return true_mean
             return rec.forged_mean(tau, ev.cluster, true_mean, [i for i, _ in ev.entries])
 
-    class ForgingAggregator(Aggregator):
         def _reconstruct(self, tau: int, c: int) -> list[Any]:
             out = super()._reconstruct(tau, c)
             st = self.clusters[(tau, c)]

@@ -24,15 +24,19 @@ import numpy as np
 
 from asfl.impl import crypto, field
 from asfl.impl.aggregator import Aggregator
+from asfl.impl.certify import attest_signature
 from asfl.impl.messages import (
     Announce,
     ClusterEvidence,
     Endorse,
     Envelope,
+    Header,
+    Offer,
     ProposalEntry,
     Propose,
     Release,
     Submit,
+    field_digest,
     model_digest,
 )
 from asfl.impl.node import Dropped, Output, Send, open_envelope, send
@@ -46,7 +50,8 @@ MUTATIONS = (
     "drop",  # silence (omission)
     "wrong_share",  # release: a random share sum (D-4 must detect it)
     "forge_endorse",  # endorse: a (pd, md) that no proposal has
-    "forge_model",  # announce: a model that is not R-13 of its evidence
+    "forge_model",  # announce: a forged model attested by itself only, or a wrong body
+    "forge_offer",  # offer: a tampered masked sum (uncertified evidence) or a self-attested forged prev
     "equivocate",  # propose: a different valid set to this recipient
     "double",  # propose: the honest proposal and a different one, both to this recipient
     "censor",  # propose: only q_min of the held clients
@@ -63,7 +68,7 @@ AUTO: dict[str, dict[str, str]] = {
     "equivocate": {"propose": "equivocate"},
     "double": {"propose": "double"},
     "wrong-shares": {"release": "wrong_share"},
-    "forge": {"endorse": "forge_endorse", "announce": "forge_model"},
+    "forge": {"endorse": "forge_endorse", "announce": "forge_model", "offer": "forge_offer"},
     "censor": {"propose": "censor"},
     "undersize": {"propose": "undersize"},
     "dup-entry": {"propose": "dup_entry"},
@@ -109,7 +114,7 @@ class HarnessByzantine:
         for s in sends:
             if s.kind == "announce":
                 ann = Announce.decode(Envelope.decode(s.data).body, self.core.cfg.dims)
-                self.genuine_models.add(model_digest(ann.model).hex())
+                self.genuine_models.add(ann.header.model.hex())
         if self.mode == "scripted":
             self.outbox += sends
             flushed = self._flush_waiting()
@@ -123,8 +128,12 @@ class HarnessByzantine:
                 how = menu[self.rng.randrange(len(menu))].id
             else:
                 how = rule.get(s.kind, rule.get("*", "honest"))
-                if how == "equivocate" and int(s.to[1:]) != (self.index + 1) % self.core.cfg.n_aggregators:
-                    how = "honest"  # one honest recipient gets the other set: a quorum certifies the first
+                if (
+                    how in ("equivocate", "forge_offer")
+                    and int(s.to[1:]) != (self.index + 1) % self.core.cfg.n_aggregators
+                ):
+                    how = "honest"  # one honest recipient gets the other set / a forged offer: the
+                    # others certify the first / attest the genuine offer, so its announcements go out
             out += mutate(self, s, how, self.rng.randrange(2**32))
         if self.mode == "replay":
             out += self._replay(data)
@@ -191,6 +200,23 @@ class HarnessByzantine:
         return out
 
 
+def forge_offer(b: HarnessByzantine, offer: Offer, seed: int) -> Offer:
+    """An offer no honest aggregator may attest (R-17): its first cluster's masked sum
+    changed (with a matching ``md``, so only the certificate betrays it), or, from round 2
+    on and half of the time, a forged prev model whose header only this node attests."""
+    gen = np.random.default_rng(seed)
+    if offer.prev_model is not None and offer.prev_header is not None and seed % 2:
+        prev = offer.prev_model + gen.normal(0.0, 1.0, size=offer.prev_model.shape)
+        header = dataclasses.replace(offer.prev_header, model=model_digest(prev))
+        own = ((b.index, attest_signature(b.core.keys, header)),) * (b.core.cfg.t_a + 1)
+        return dataclasses.replace(offer, prev_header=header, prev_attestations=own, prev_model=prev)
+    ev = offer.evidence[0]
+    y = field.add(ev.masked_sum, np.ones_like(ev.masked_sum))
+    return dataclasses.replace(
+        offer, evidence=(dataclasses.replace(ev, masked_sum=y, md=field_digest(y)),) + offer.evidence[1:]
+    )
+
+
 def _reseal(b: HarnessByzantine, original: Send, message: object) -> Send:
     return send(b.core.keys, b.index, original.to, message)  # type: ignore[arg-type]
 
@@ -219,20 +245,19 @@ ALIASES = {
     "R-9.forged": "forge_endorse",
     "R-11.wrong-sum": "wrong_share",
 }
-LEGACY = {"forge_model": "R-15d.model"}  # an older mutation now written as its model probe
 
 
 def mutate(b: HarnessByzantine, s: Send, how: str, seed: int) -> list[Send]:
     """Apply mutation (or model probe) ``how`` to send ``s``; honest if it does not
     apply to ``s.kind``."""
-    how = LEGACY.get(how, ALIASES.get(how, how))
+    how = ALIASES.get(how, how)
     rng = random.Random(seed)
     cfg = b.core.cfg
     if how == "drop":
         return []
     if how == "junk":
         return [_junk(s, rng)]
-    if s.kind not in ("propose", "endorse", "release", "announce"):
+    if s.kind not in ("propose", "endorse", "release", "offer", "announce"):
         return [s]
     try:
         env = Envelope.decode(s.data)
@@ -247,6 +272,9 @@ def mutate(b: HarnessByzantine, s: Send, how: str, seed: int) -> list[Send]:
     if how in ANNOUNCE_MUTATORS and s.kind == "announce":
         ann = Announce.decode(env.body, cfg.dims)
         return [_reseal(b, s, ANNOUNCE_MUTATORS[how](b, ann, rng))]
+    if how in OFFER_MUTATORS and s.kind == "offer":
+        offer = Offer.decode(env.body, cfg.dims)
+        return [_reseal(b, s, OFFER_MUTATORS[how](b, offer, rng))]
     if how == "wrong_share" and s.kind == "release":
         rel = Release.decode(env.body, cfg.dims)
         gen = np.random.default_rng(seed)
@@ -255,6 +283,18 @@ def mutate(b: HarnessByzantine, s: Send, how: str, seed: int) -> list[Send]:
     if how == "forge_endorse" and s.kind == "endorse":
         end = Endorse.decode(env.body, cfg.dims)
         return [_reseal(b, s, Endorse(end.tau, end.cluster, rng.randbytes(32), rng.randbytes(32)))]
+    if how == "forge_model" and s.kind == "announce":
+        ann = Announce.decode(env.body, cfg.dims)
+        gen = np.random.default_rng(seed)
+        model = b.core.models[ann.tau]
+        forged = model + gen.normal(0.0, 1.0, size=model.shape)
+        if ann.body is not None and seed % 2:  # the attested header with a wrong body (R-15e)
+            return [_reseal(b, s, dataclasses.replace(ann, body=forged))]
+        header = dataclasses.replace(ann.header, model=model_digest(forged))  # attested by itself only,
+        own = ((b.index, attest_signature(b.core.keys, header)),) * (cfg.t_a + 1)  # t_a + 1 times (R-15d)
+        return [_reseal(b, s, Announce(header, own, forged))]
+    if how == "forge_offer" and s.kind == "offer":
+        return [_reseal(b, s, forge_offer(b, Offer.decode(env.body, cfg.dims), seed))]
     if s.kind != "propose" or how not in (
         "equivocate",
         "double",
@@ -376,54 +416,103 @@ _REWRITES: dict[str, tuple[str, Any, Callable[[HarnessByzantine, Any, random.Ran
 }
 
 
-# -- R-15: one announcement rewrite per clause (re-target with model.actions.ANNOUNCE_PROBES) --
+# -- R-15 / R-17: one announcement or offer rewrite per clause (model.actions.ANNOUNCE_PROBES,
+# model.actions.OFFER_PROBES) ----------------------------------------------------------------
 
 
-def _first_cluster(ann: Announce, **changes: object) -> Announce:
-    ev = dataclasses.replace(ann.evidence[0], **changes)  # type: ignore[arg-type]
-    return dataclasses.replace(ann, evidence=(ev, *ann.evidence[1:]))
+def _first_cluster(offer: Offer, **changes: object) -> Offer:
+    ev = dataclasses.replace(offer.evidence[0], **changes)  # type: ignore[arg-type]
+    return dataclasses.replace(offer, evidence=(ev, *offer.evidence[1:]))
 
 
-def _masked_sum(ann: Announce) -> Announce:
-    y = ann.evidence[0].masked_sum.copy()
+def _masked_sum(offer: Offer) -> Offer:
+    y = offer.evidence[0].masked_sum.copy()
     y[0] = (int(y[0]) + 1) % field.P
-    return _first_cluster(ann, masked_sum=y)
+    return _first_cluster(offer, masked_sum=y)
 
 
-def _entries(ann: Announce, rng: random.Random) -> Announce:
-    ev: ClusterEvidence = ann.evidence[0]
+def _entries(offer: Offer, rng: random.Random) -> Offer:
+    ev: ClusterEvidence = offer.evidence[0]
     (client, sd), *rest = ev.entries
-    return _first_cluster(ann, entries=((client, _flip(sd, rng)), *rest))
+    return _first_cluster(offer, entries=((client, _flip(sd, rng)), *rest))
 
 
-def _rule(b: HarnessByzantine, ann: Announce) -> Announce:
-    return dataclasses.replace(
-        ann, rule="coordinate_median" if b.core.cfg.rule != "coordinate_median" else "mean"
-    )
+def _other_rule(b: HarnessByzantine) -> str:
+    return "coordinate_median" if b.core.cfg.rule != "coordinate_median" else "mean"
 
 
-def _forged_model(ann: Announce, rng: random.Random) -> Announce:
-    gen = np.random.default_rng(rng.randrange(2**32))
-    return dataclasses.replace(ann, model=ann.model + gen.normal(0.0, 1.0, size=ann.model.shape))
+def _forged_announce(b: HarnessByzantine, ann: Announce, rng: random.Random) -> Announce:
+    """A forged model whose header only this node attests (its one signature t_a + 1 times)."""
+    base = ann.body if ann.body is not None else b.core.models[ann.tau]
+    forged = base + np.random.default_rng(rng.randrange(2**32)).normal(0.0, 1.0, size=base.shape)
+    header = dataclasses.replace(ann.header, model=model_digest(forged))
+    own = ((b.index, attest_signature(b.core.keys, header)),) * (b.core.cfg.t_a + 1)
+    return Announce(header, own, forged)
+
+
+def _wrong_body(b: HarnessByzantine, ann: Announce, rng: random.Random) -> Announce:
+    base = ann.body if ann.body is not None else b.core.models[ann.tau]
+    noise = np.random.default_rng(rng.randrange(2**32)).normal(0.0, 1.0, size=base.shape)
+    return dataclasses.replace(ann, body=base + noise)
+
+
+def _small_set(b: HarnessByzantine, ann: Announce) -> Announce:
+    first, *rest = ann.header.sets
+    cut = dataclasses.replace(first, clients=first.clients[: b.core.cfg.q_min - 1])
+    return dataclasses.replace(ann, header=dataclasses.replace(ann.header, sets=(cut, *rest)))
+
+
+def _forged_prev(b: HarnessByzantine, offer: Offer, rng: random.Random) -> Offer:
+    """From round 2 on, a forged prev model only this node attests (:func:`forge_offer`); in
+    round 1, a prev where the genesis model must be (R-17b)."""
+    if offer.prev_model is not None:
+        return forge_offer(b, offer, 2 * rng.randrange(2**31) + 1)
+    genesis = b.core.models[0]
+    header = Header(0, bytes(32), model_digest(genesis), offer.rule, ())
+    own = ((b.index, attest_signature(b.core.keys, header)),) * (b.core.cfg.t_a + 1)
+    return dataclasses.replace(offer, prev_header=header, prev_attestations=own, prev_model=genesis.copy())
 
 
 ANNOUNCE_MUTATORS: dict[str, Callable[[HarnessByzantine, Announce, random.Random], Announce]] = {
-    "R-15b.prev": lambda b, a, rng: dataclasses.replace(a, prev=rng.randbytes(32)),
-    "R-15c.clusters": lambda b, a, rng: dataclasses.replace(a, evidence=a.evidence[: b.core.cfg.quorum - 1]),
-    "R-15c.certificate": lambda b, a, rng: _first_cluster(
-        a, endorsements=a.evidence[0].endorsements[: b.core.cfg.quorum - 1]
+    "R-15c.sets": lambda b, a, rng: dataclasses.replace(
+        a, header=dataclasses.replace(a.header, sets=a.header.sets[: b.core.cfg.quorum - 1])
     ),
-    "R-15c.entries": lambda b, a, rng: _entries(a, rng),
-    "R-15c.masked-sum": lambda b, a, rng: _masked_sum(a),
-    "R-15c.releases": lambda b, a, rng: _first_cluster(
-        a, releases=a.evidence[0].releases[: b.core.cfg.quorum - 1]
+    "R-15c.small": lambda b, a, rng: _small_set(b, a),
+    "R-15c.rule": lambda b, a, rng: dataclasses.replace(
+        a, header=dataclasses.replace(a.header, rule=_other_rule(b))
     ),
-    "R-15d.model": lambda b, a, rng: _forged_model(a, rng),
-    "R-15d.rule": lambda b, a, rng: _rule(b, a),
+    "R-15d.attesters": lambda b, a, rng: dataclasses.replace(
+        a, attestations=a.attestations[: b.core.cfg.t_a]
+    ),
+    "R-15d.distinct": lambda b, a, rng: dataclasses.replace(
+        a, attestations=a.attestations[:1] * (b.core.cfg.t_a + 1)
+    ),
+    "R-15d.forged": _forged_announce,
+    "R-15e.body": _wrong_body,
+}
+
+OFFER_MUTATORS: dict[str, Callable[[HarnessByzantine, Offer, random.Random], Offer]] = {
+    "R-17b.prev": lambda b, o, rng: _forged_prev(b, o, rng),
+    "R-17c.clusters": lambda b, o, rng: dataclasses.replace(o, evidence=o.evidence[: b.core.cfg.quorum - 1]),
+    "R-17c.certificate": lambda b, o, rng: _first_cluster(
+        o, endorsements=o.evidence[0].endorsements[: b.core.cfg.quorum - 1]
+    ),
+    "R-17c.entries": lambda b, o, rng: _entries(o, rng),
+    "R-17c.masked-sum": lambda b, o, rng: _masked_sum(o),
+    "R-17c.releases": lambda b, o, rng: _first_cluster(
+        o, releases=o.evidence[0].releases[: b.core.cfg.quorum - 1]
+    ),
+    "R-17c.rule": lambda b, o, rng: dataclasses.replace(o, rule=_other_rule(b)),
 }
 
 #: the model probes with a concrete mutation (a test checks this is every one of them)
-PROBE_MUTATIONS = frozenset(ALIASES) | frozenset(_REWRITES) | frozenset(ANNOUNCE_MUTATORS) | {"R-10.subset"}
+PROBE_MUTATIONS = (
+    frozenset(ALIASES)
+    | frozenset(_REWRITES)
+    | frozenset(ANNOUNCE_MUTATORS)
+    | frozenset(OFFER_MUTATORS)
+    | {"R-10.subset"}
+)
 
 
 def _junk(s: Send, rng: random.Random) -> Send:

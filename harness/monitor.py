@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
+from asfl.impl.messages import model_digest
 from asfl.model import actions, protocol
 from asfl.model.params import Params
 from asfl.model.types import Proposal, View
@@ -180,6 +181,8 @@ class WhiteBoxOracle:
                 self.submits[(int(ev["node"][1:]), ev["round"])] = ev
             elif kind == "aggregate":
                 self.models[ev["round"]].add(ev["model"])
+            elif kind == "attest":
+                out += self._attest(world, ev)
             elif kind == "reconstruct":
                 out += self._reconstruct(world, ev)
             elif kind == "endorse":
@@ -201,6 +204,34 @@ class WhiteBoxOracle:
                         )
                     )
         return out
+
+    def _legit(self, world: World, tau: int) -> set[str]:
+        """Digests of round-``tau`` models some aggregator computed by R-13 (the harness's
+        Byzantine cores included: their forged messages are the mutations, not the core)."""
+        legit = set(self.models[tau])
+        for agg in world.built.aggregators.values():  # round 0: the genesis model
+            if tau == 0 and 0 in agg.models:
+                legit.add(model_digest(agg.models[0]).hex())
+        for b in world.byz.values():
+            legit |= {model_digest(m).hex() for r, m in b.core.models.items() if r == tau}
+        return legit
+
+    def _attest(self, world: World, ev: dict[str, Any]) -> list[Violation]:
+        """I-3 / R-17 on what an honest aggregator attested for any producer (Byzantine ones
+        included, whose offers leave no event): a model some aggregator computed, extending
+        one some aggregator computed (the genesis model for round 1)."""
+        tau = ev["round"]
+        if ev["model"] in self._legit(world, tau) and ev["prev"] in self._legit(world, tau - 1):
+            return []
+        return [
+            Violation(
+                "I-3",
+                f"{ev['node']} attested {ev['producer']}'s round-{tau} model {ev['model'][:12]} "
+                f"(prev {ev['prev'][:12]}) that is not R-13 of certified results on a computed prev (R-17)",
+                ev["seq"],
+                "oracle",
+            )
+        ]
 
     def _reconstruct(self, world: World, ev: dict[str, Any]) -> list[Violation]:
         agg = world.built.aggregators.get(ev["node"])
@@ -276,8 +307,12 @@ DROP_CLAUSES = (
     ("not in my cluster", "R-2.cluster"),
     ("duplicate submission", "R-6.duplicate"),
     ("does not match its digest", "R-5.ct-hash"),
-    ("uncertified announce", "R-15.evidence"),
-    ("not the aggregate of its evidence", "R-15.model"),
+    ("valid attestations <", "R-15.attestations"),
+    ("uncertified announce", "R-15.sets"),
+    ("body digest does not match", "R-15.body"),
+    ("(R-17b)", "R-17.prev"),
+    ("invalid offer", "R-17.evidence"),
+    ("duplicate offer", "R-17.duplicate"),
     ("duplicate announce", "R-15.duplicate"),
     ("bad signature", "R-3.signature"),
     ("malformed", "R-3.malformed"),

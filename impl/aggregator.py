@@ -1,4 +1,4 @@
-"""The aggregator, with its coordinator role (R-6 to R-14, D-6, D-12).
+"""The aggregator, with its coordinator role (R-6 to R-14, R-17, D-6, D-12, D-18).
 
 A pure state machine: ``handle(bytes, msg) -> outputs``. Everything it decides
 is a rule of the spec, cited where it happens.
@@ -13,10 +13,23 @@ import numpy as np
 
 from asfl.impl import crypto, inclusion
 from asfl.impl import field as gf
-from asfl.impl.certify import cluster_mean, cluster_result, decode_releases, next_model
+from asfl.impl.certify import (
+    EvidenceError,
+    attest_signature,
+    attesters,
+    check_offer,
+    cluster_mean,
+    cluster_result,
+    decode_releases,
+    header_for,
+    next_model,
+    verify_cluster,
+)
 from asfl.impl.config import ProtocolConfig
 from asfl.impl.events import (
     AggregateEvent,
+    AnnounceEvent,
+    AttestEvent,
     CertifyEvent,
     DropEvent,
     EndorseEvent,
@@ -27,8 +40,12 @@ from asfl.impl.events import (
 )
 from asfl.impl.messages import (
     Announce,
+    Attest,
+    Attestation,
     ClusterEvidence,
     Endorse,
+    Header,
+    Offer,
     ProposalEntry,
     Propose,
     Release,
@@ -42,6 +59,7 @@ from asfl.impl.node import (
     Dropped,
     Output,
     PublicKeys,
+    Send,
     aggregator_name,
     broadcast,
     client_name,
@@ -151,13 +169,20 @@ class Aggregator:
         self.clusters: dict[tuple[int, int], ClusterState] = defaultdict(ClusterState)
         self.round = 0
         self.models: dict[int, np.ndarray] = {0: genesis_model}
+        self.genesis_model = genesis_model
+        self.headers: dict[int, Header] = {}  # my offered models' headers, by round (R-17)
+        self.attestations: dict[int, dict[int, bytes]] = defaultdict(dict)  # round -> attester -> sig
+        self.announced: dict[int, tuple[Attestation, ...]] = {}  # round -> the t_a + 1 announced
+        self.unoffered: dict[int, tuple[ClusterEvidence, ...]] = {}  # computed, not yet offered (D-17)
+        self.attested: set[tuple[int, int]] = set()  # (producer, round) I attested (R-17a)
         self.inclusions: dict[int, set[int]] = defaultdict(set)  # client -> rounds (D-12 count view)
         self.all_aggregators = [aggregator_name(j) for j in range(cfg.n_aggregators)]
         self.all_clients = [client_name(i) for i in range(cfg.n_clients)]
 
     @property
     def done(self) -> bool:
-        return self.round >= self.cfg.rounds
+        """It has announced its model for round ``R`` (R-13, R-14)."""
+        return self.cfg.rounds in self.announced
 
     @property
     def rounds_done(self) -> int:
@@ -175,6 +200,10 @@ class Aggregator:
                 return self._on_endorse(env.sender, body, env.sig)
             if isinstance(body, Release):
                 return self._on_release(env.sender, body, env.sig)
+            if isinstance(body, Offer):
+                return self._on_offer(env.sender, body)
+            if isinstance(body, Attest):
+                return self._on_attest(env.sender, body)
             raise Dropped(f"aggregators do not accept {env.kind}")
         except Dropped as exc:
             return [DropEvent(msg=msg, reason=str(exc))]
@@ -376,7 +405,7 @@ class Aggregator:
         digest = field_digest(result).hex()
         return [ReconstructEvent(tau, c, acc.pd.hex(), support, wrong, len(entries), digest, ghost)]
 
-    # -- round completion: R-13, R-14 ----------------------------------------------
+    # -- round completion: R-13; offer and attestation: R-17; announcement: R-14 ----------
 
     def _advance(self) -> list[Output]:
         """Aggregate every round for which ``n_a - t_a`` cluster results are held (R-13)."""
@@ -393,22 +422,113 @@ class Aggregator:
             model = next_model(cfg, prev, [r.mean for _, r in results if r.mean is not None])
             self.models[tau + 1] = model
             self.round = tau + 1
-            announce = Announce(
-                tau + 1,
-                model_digest(prev),
-                model,
-                cfg.rule,
-                tuple(r.evidence for _, r in results if r.evidence is not None),
-            )
+            self.unoffered[tau + 1] = tuple(r.evidence for _, r in results if r.evidence is not None)
             clusters = [c for c, _ in results]
-            out += [
+            out.append(
                 AggregateEvent(
                     tau + 1, clusters, model_digest(model).hex(), model_digest(prev).hex(), cfg.rule
-                ),
-                *broadcast(self.keys, self.index, self.all_clients, announce),
-            ]
+                )
+            )
             self._retire(tau)
+            out += self._offer_next()
         return out
+
+    def _offer_next(self) -> list[Output]:
+        """Offer my next computed model once the model it extends is attested (R-17)."""
+        tau = len(self.headers) + 1  # offers go in round order, one per round
+        evidence = self.unoffered.get(tau)
+        if evidence is None or (tau > 1 and tau - 1 not in self.announced):
+            return []
+        del self.unoffered[tau]  # the evidence now travels in the offer (D-17)
+        prev, model = self.models[tau - 1], self.models[tau]
+        self.headers[tau] = header_for(tau, model_digest(prev), model, self.cfg.rule, evidence)
+        first = tau == 1
+        offer = Offer(
+            tau,
+            self.cfg.rule,
+            None if first else self.headers[tau - 1],
+            () if first else self.announced[tau - 1],
+            None if first else prev,
+            evidence,
+        )
+        return list(broadcast(self.keys, self.index, self.all_aggregators, offer))
+
+    def _on_offer(self, sender: int, offer: Offer) -> list[Output]:
+        """R-17: check ``sender``'s offer statelessly and attest its header, once per
+        ``(producer, round)``."""
+        key = (sender, offer.tau)
+        if key in self.attested:
+            raise Dropped("duplicate offer")
+        try:
+            header, _ = check_offer(
+                self.cfg, self.public.aggregator_sign, self.genesis_model, offer, self._verified_mean
+            )
+        except EvidenceError as exc:
+            raise Dropped(f"invalid offer: {exc}") from None  # a drop changes no state (R-3)
+        self.attested.add(key)
+        hd = header.digest()
+        attest = Attest(offer.tau, sender, hd, attest_signature(self.keys, header))
+        event = AttestEvent(
+            offer.tau,
+            aggregator_name(sender),
+            header.model.hex(),
+            header.prev.hex(),
+            [s.cluster for s in header.sets],
+            hd.hex(),
+        )
+        return [event, send(self.keys, self.index, aggregator_name(sender), attest)]
+
+    def _verified_mean(self, tau: int, ev: ClusterEvidence) -> np.ndarray:
+        """Recheck one cluster of an offer's evidence and return its mean (R-17c, I-2)."""
+        return verify_cluster(self.cfg, self.public.aggregator_sign, tau, ev)
+
+    def _on_attest(self, sender: int, attest: Attest) -> list[Output]:
+        """R-17: keep a valid attestation on my own header; announce once ``t_a + 1`` (R-14)."""
+        if attest.producer != self.index:
+            raise Dropped(f"attestation for A{attest.producer}'s offer, not mine")
+        header = self.headers.get(attest.tau)
+        if header is None:
+            raise Dropped(f"attestation for round {attest.tau}, which I have not offered")
+        if attest.header_digest != header.digest():
+            raise Dropped("attestation for another header")
+        if sender in self.attestations[attest.tau]:
+            raise Dropped(f"A{sender} already attested round {attest.tau}")
+        if not attesters(self.public.aggregator_sign, header.digest(), [(sender, attest.sig)]):
+            raise Dropped("bad attestation signature")
+        self.attestations[attest.tau][sender] = attest.sig
+        return self._announce()
+
+    def _announce(self) -> list[Output]:
+        """R-14 and D-18: announce my offered models that hold ``t_a + 1`` attestations, in
+        round order, then offer the next one (R-17)."""
+        out: list[Output] = []
+        cfg = self.cfg
+        while True:
+            tau = len(self.announced) + 1
+            sigs = self.attestations.get(tau, {})
+            if tau not in self.headers or len(sigs) < cfg.t_a + 1:
+                return out
+            chosen = tuple(sorted(sigs.items())[: cfg.t_a + 1])
+            self.announced[tau] = chosen
+            header = self.headers[tau]
+            bodied = [
+                c for i, c in enumerate(self.all_clients) if (i - self.index) % cfg.n_aggregators <= cfg.t_a
+            ]
+            others = [
+                c for i, c in enumerate(self.all_clients) if (i - self.index) % cfg.n_aggregators > cfg.t_a
+            ]
+            out.append(
+                AnnounceEvent(
+                    tau, header.model.hex(), header.digest().hex(), [aggregator_name(j) for j, _ in chosen]
+                )
+            )
+            sends = broadcast(self.keys, self.index, bodied, Announce(header, chosen, self.models[tau]))
+            if others:
+                sends += broadcast(self.keys, self.index, others, Announce(header, chosen, None))
+            order = {name: k for k, name in enumerate(self.all_clients)}
+            ordered: list[Send] = sorted(sends, key=lambda s: order[s.to])  # clients in index order
+            out += ordered
+            out += self._offer_next()
 
     def _retire(self, tau: int) -> None:
         """Round ``tau`` is aggregated: drop the payloads no rule reads any more (D-17), keep
@@ -437,6 +557,10 @@ class Aggregator:
         cfg, tau = self.cfg, self.round
         if self.done:
             return f"A{self.index}: done"
+        if self.round > len(self.announced):  # computed, waiting for attestations (R-17)
+            tau = len(self.announced) + 1
+            n = len(self.attestations.get(tau, {}))
+            return f"A{self.index} waits for attestations of its round-{tau} model: {n}/{cfg.t_a + 1} (R-17)"
         parts = []
         for c in range(cfg.n_aggregators):
             st = self.clusters.get((tau, c), ClusterState())

@@ -1,8 +1,10 @@
-"""Certified cluster results and certified models: one mechanism for producers and checkers.
+"""Certified cluster results, offers, headers and attestations: one mechanism for producers
+and checkers.
 
-Aggregators use these functions to *produce* cluster results and models
-(R-12, R-13); clients use the same functions to *recheck* them from the
-evidence of an announcement (R-15). Anyone holding the evidence can do the same.
+Aggregators use these functions to *produce* cluster results and models (R-12, R-13),
+to *recheck* another aggregator's offer before attesting it (R-17), and to sign
+attestations; clients check headers and attestations (R-15). Anyone holding an offer's
+evidence can recheck it the same way (auditors).
 """
 
 from __future__ import annotations
@@ -15,12 +17,17 @@ from asfl.impl import crypto, field, shamir
 from asfl.impl.config import ProtocolConfig
 from asfl.impl.learning.robust import get_aggregator
 from asfl.impl.messages import (
-    Announce,
+    Attestation,
     ClusterEvidence,
+    ClusterSet,
     Endorse,
+    Header,
+    Offer,
     Release,
+    attestation_digest,
     envelope_digest,
     field_digest,
+    model_digest,
     proposal_digest,
 )
 
@@ -96,40 +103,110 @@ def verify_cluster(
 
 
 ClusterVerifier = Callable[[int, ClusterEvidence], np.ndarray]
-"""``verify(tau, evidence) -> mean``: :func:`verify_cluster` with the keys bound (a client caches it)."""
+"""``verify(tau, evidence) -> mean``: :func:`verify_cluster` with the keys bound."""
 
 
-def announce_means(
-    cfg: ProtocolConfig, agg_keys: Sequence[bytes], ann: Announce, verify: ClusterVerifier | None = None
+def evidence_means(
+    cfg: ProtocolConfig, verify: ClusterVerifier, tau: int, rule: str, evidence: Sequence[ClusterEvidence]
 ) -> list[np.ndarray]:
-    """Recheck an announcement's evidence and return its cluster means, by cluster (R-15c).
-
-    Raises :class:`EvidenceError` on the first failing condition.
-    """
-    tau = ann.tau - 1
-    clusters = [ev.cluster for ev in ann.evidence]
+    """Recheck the evidence of a round-``tau`` model and return its cluster means, by cluster
+    (R-17c). Raises :class:`EvidenceError` on the first failing condition."""
+    clusters = [ev.cluster for ev in evidence]
     if clusters != sorted(set(clusters)):
-        raise EvidenceError("evidence clusters not sorted and distinct (R-15c)")
+        raise EvidenceError("evidence clusters not sorted and distinct (R-17c)")
     if len(clusters) < cfg.quorum:
         raise EvidenceError(f"evidence has {len(clusters)} clusters < {cfg.quorum} (R-13)")
-    if ann.rule != cfg.rule:
-        raise EvidenceError(f"rule {ann.rule!r} is not the configured {cfg.rule!r} (R-13)")
+    if rule != cfg.rule:
+        raise EvidenceError(f"rule {rule!r} is not the configured {cfg.rule!r} (R-13)")
+    return [verify(tau, ev) for ev in evidence]
+
+
+def header_for(
+    tau: int, prev: bytes, model: np.ndarray, rule: str, evidence: Sequence[ClusterEvidence]
+) -> Header:
+    """The header of the round-``tau`` model aggregated from ``evidence`` (§4, R-17d)."""
+    sets = tuple(
+        ClusterSet(
+            ev.cluster,
+            proposal_digest(tau - 1, ev.cluster, list(ev.entries)),
+            tuple(i for i, _ in ev.entries),
+        )
+        for ev in evidence
+    )
+    return Header(tau, prev, model_digest(model), rule, sets)
+
+
+def attest_signature(keys: crypto.NodeKeys, header: Header) -> bytes:
+    """Aggregator's attestation on ``header``: Ed25519 on ``H("asfl/attest", hd)`` (§4)."""
+    return keys.sign(attestation_digest(header.digest()))
+
+
+def attesters(
+    agg_keys: Sequence[bytes], header_digest: bytes, attestations: Sequence[Attestation]
+) -> set[int]:
+    """The distinct aggregators with a valid attestation on ``header_digest`` (R-15d, R-17b)."""
+    signed = attestation_digest(header_digest)
+    return {j for j, sig in attestations if j < len(agg_keys) and crypto.verify(agg_keys[j], signed, sig)}
+
+
+def check_attested(
+    cfg: ProtocolConfig, agg_keys: Sequence[bytes], header: Header, attestations: Sequence[Attestation]
+) -> None:
+    """At least ``t_a + 1`` distinct valid attesters on ``header`` (R-15d, R-17b), or raise."""
+    n = len(attesters(agg_keys, header.digest(), attestations))
+    if n < cfg.t_a + 1:
+        raise EvidenceError(f"{n} valid attestations < t_a + 1 = {cfg.t_a + 1}")
+
+
+def check_sets(cfg: ProtocolConfig, header: Header) -> None:
+    """R-15c: at least ``n_a - t_a`` distinct sorted clusters, each set a sorted, distinct
+    subset of its members (R-2) of at least ``q_min`` clients, the configured rule."""
+    clusters = [s.cluster for s in header.sets]
+    if clusters != sorted(set(clusters)):
+        raise EvidenceError("header sets not sorted and distinct by cluster (R-15c)")
+    if len(clusters) < cfg.quorum:
+        raise EvidenceError(f"header has {len(clusters)} sets < {cfg.quorum} (R-15c)")
+    if header.rule != cfg.rule:
+        raise EvidenceError(f"rule {header.rule!r} is not the configured {cfg.rule!r} (R-15c)")
+    membership = cfg.clusters(header.tau - 1)
+    for s in header.sets:
+        if list(s.clients) != sorted(set(s.clients)):
+            raise EvidenceError(f"cluster {s.cluster}: set not sorted and distinct (R-15c)")
+        if len(s.clients) < cfg.q_min:
+            raise EvidenceError(f"cluster {s.cluster}: {len(s.clients)} clients < q_min (R-15c)")
+        if not set(s.clients) <= set(membership[s.cluster]):
+            raise EvidenceError(f"cluster {s.cluster}: a listed client is not a member (R-2)")
+
+
+def check_offer(
+    cfg: ProtocolConfig,
+    agg_keys: Sequence[bytes],
+    genesis_model: np.ndarray,
+    offer: Offer,
+    verify: ClusterVerifier | None = None,
+) -> tuple[Header, np.ndarray]:
+    """R-17 (b)-(d), statelessly: the header and model an honest aggregator attests for
+    ``offer``, or :class:`EvidenceError` naming the first failing condition. ``verify``
+    rechecks one cluster (default :func:`verify_cluster` with ``agg_keys``)."""
+    tau = offer.tau - 1
+    if tau < 0:
+        raise EvidenceError("offer for round 0 (R-17)")
+    if tau == 0:
+        if offer.prev_header is not None or offer.prev_model is not None or offer.prev_attestations:
+            raise EvidenceError("a round-1 offer extends the genesis model: no prev (R-17b)")
+        prev_model: np.ndarray = genesis_model
+    else:
+        head = offer.prev_header
+        if head is None or offer.prev_model is None:
+            raise EvidenceError(f"offer for round {offer.tau} without its prev model (R-17b)")
+        prev_model = offer.prev_model
+        if head.tau != tau:
+            raise EvidenceError(f"prev header is for round {head.tau}, not {tau} (R-17b)")
+        if model_digest(prev_model) != head.model:
+            raise EvidenceError("prev model does not match its header (R-17b)")
+        check_attested(cfg, agg_keys, head, offer.prev_attestations)
     if verify is None:
-        return [verify_cluster(cfg, agg_keys, tau, ev) for ev in ann.evidence]
-    return [verify(tau, ev) for ev in ann.evidence]
-
-
-def check_model(
-    cfg: ProtocolConfig, ann: Announce, prev_model: np.ndarray, means: Sequence[np.ndarray]
-) -> None:
-    """Recheck that ``ann.model`` is R-13 applied to ``prev_model`` and ``means`` (R-15d, I-3)."""
-    if not np.array_equal(next_model(cfg, prev_model, means), ann.model):
-        raise EvidenceError("model is not the aggregate of its evidence (I-3)")
-
-
-def verify_announce(
-    cfg: ProtocolConfig, agg_keys: Sequence[bytes], ann: Announce, prev_model: np.ndarray
-) -> None:
-    """Recheck an announcement whole, given the model it extends (R-15c, R-15d): what a client
-    does in two steps (the second once ``prev`` is verified). Raises :class:`EvidenceError`."""
-    check_model(cfg, ann, prev_model, announce_means(cfg, agg_keys, ann))
+        verify = lambda t, ev: verify_cluster(cfg, agg_keys, t, ev)  # noqa: E731
+    means = evidence_means(cfg, verify, tau, offer.rule, offer.evidence)
+    model = next_model(cfg, prev_model, means)
+    return header_for(offer.tau, model_digest(prev_model), model, offer.rule, offer.evidence), model

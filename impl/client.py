@@ -1,24 +1,22 @@
-"""The client: local steps, masked submissions, and certified-model acceptance (R-4, R-5, R-15, D-13)."""
+"""The client: local steps, masked submissions, and attested-model acceptance (R-4, R-5, R-15, D-12, D-13)."""
 
 from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TypeVar
 
 import numpy as np
 
 from asfl.impl import crypto, shamir
 from asfl.impl import field as gf
-from asfl.impl.certify import EvidenceError, announce_means, check_model, verify_cluster
+from asfl.impl.certify import EvidenceError, check_attested, check_sets
 from asfl.impl.config import ProtocolConfig
 from asfl.impl.events import AcceptEvent, DropEvent, LocalStepEvent, SubmitEvent
 from asfl.impl.learning.noise import noisy_update
 from asfl.impl.learning.quantize import clip_l2, quantize
 from asfl.impl.messages import (
     Announce,
-    ClusterEvidence,
     Submit,
     model_digest,
     share_context,
@@ -44,10 +42,10 @@ Entropy = Callable[[int], bytes]
 
 @dataclass
 class PendingAnnounce:
-    """An announcement whose evidence verified but whose ``prev`` is not yet verified (R-15b)."""
+    """An announcement that passed R-15 (a), (c)-(e) but whose ``prev`` is not yet verified
+    (R-15b)."""
 
     checked: CheckedAnnounce
-    means: list[np.ndarray]
     msg: int
 
     @property
@@ -56,98 +54,87 @@ class PendingAnnounce:
 
 
 class CheckedAnnounce:
-    """An ``announce`` that decoded, whose envelope signature verified and whose round is
-    in range (R-3): what its bytes alone determine, whoever receives them."""
+    """An ``announce`` that passed every check its bytes alone determine (R-15 a, c, d, e),
+    whoever receives it: R-3, the round range, the header's sets and rule, ``t_a + 1``
+    valid attestations from distinct aggregators, and the body's digest."""
 
-    def __init__(self, sender: int, announce: Announce) -> None:
+    def __init__(self, sender: int, announce: Announce, body_digest: bytes | None) -> None:
         self.sender, self.announce = sender, announce
-        self.model_digest = model_digest(announce.model)
-        self._clusters_of: dict[int, list[int]] | None = None
+        self.model_digest = announce.header.model
+        self.body_digest = body_digest  # the digest of the body itself (what accept reports)
+        self._sets_of: dict[int, list[tuple[int, bytes]]] | None = None
 
-    def clusters_with(self, client: int) -> list[int]:
-        """The clusters of the evidence whose certified set lists ``client`` (D-12)."""
-        if self._clusters_of is None:
-            self._clusters_of = {}
-            for ev in self.announce.evidence:
-                for i, _ in ev.entries:
-                    self._clusters_of.setdefault(i, []).append(ev.cluster)
-        return self._clusters_of.get(client, [])
+    def sets_with(self, client: int) -> list[tuple[int, bytes]]:
+        """The ``(cluster, pd)`` of the header's sets that list ``client`` (D-12)."""
+        if self._sets_of is None:
+            self._sets_of = {}
+            for s in self.announce.header.sets:
+                for i in s.clients:
+                    self._sets_of.setdefault(i, []).append((s.cluster, s.pd))
+        return self._sets_of.get(client, [])
 
 
 class AnnounceChecker:
-    """Checks ``announce`` messages and cluster evidence: a memo of pure functions (R-3, R-15c).
+    """Checks ``announce`` messages: a memo of a pure function (R-3, R-15 a, c, d, e).
 
-    Decoding, the envelope signature and a cluster's evidence depend only on the bytes,
-    the configuration and the public keys, so a runtime may share one checker between
-    its clients: each check then runs once per distinct message or evidence instead of
-    once per recipient, and still runs in full. Results are kept for the ``capacity``
-    most recently used messages and evidences, so memory does not grow with rounds.
+    These checks depend only on the bytes, the configuration and the public keys, so a
+    runtime may share one checker between its clients: each check then runs once per
+    distinct message instead of once per recipient, and still runs in full. Results are
+    kept for the ``capacity`` most recently used messages, so memory does not grow with
+    rounds.
     """
 
     def __init__(self, cfg: ProtocolConfig, public: PublicKeys, capacity: int = 64) -> None:
         self.cfg, self.public, self.capacity = cfg, public, capacity
         self._announces: OrderedDict[bytes, CheckedAnnounce | str] = OrderedDict()
-        self._clusters: OrderedDict[tuple[int, bytes], np.ndarray | str] = OrderedDict()
 
     def check(self, data: bytes) -> CheckedAnnounce:
-        """Open and authenticate an announce (R-3) and check its round, or raise :class:`Dropped`."""
-        return _memo(self._announces, data, lambda: self._open(data), Dropped, self.capacity)
+        """Check an announce's bytes (R-15 a, c, d, e) or raise :class:`Dropped`."""
+        hit = self._announces.get(data)
+        if hit is None:
+            try:
+                hit = self._open(data)
+            except Dropped as exc:
+                hit = str(exc)  # a failure is kept as its reason and raised again on every use
+            self._announces[data] = hit
+            if len(self._announces) > self.capacity:
+                self._announces.popitem(last=False)
+        else:
+            self._announces.move_to_end(data)
+        if isinstance(hit, str):
+            raise Dropped(hit)
+        return hit
 
     def _open(self, data: bytes) -> CheckedAnnounce:
-        env, body = open_envelope(self.cfg, self.public, data)
-        if not isinstance(body, Announce):
+        cfg = self.cfg
+        env, ann = open_envelope(cfg, self.public, data)
+        if not isinstance(ann, Announce):
             raise Dropped(f"clients accept only announce, got {env.kind}")
-        if not 1 <= body.tau <= self.cfg.rounds:
-            raise Dropped(f"announce for round {body.tau} outside [1, {self.cfg.rounds}]")
-        return CheckedAnnounce(env.sender, body)
-
-    def cluster_mean(self, tau: int, ev: ClusterEvidence) -> np.ndarray:
-        """Recheck one cluster's evidence (R-15c), once per distinct evidence: announcements
-        of different aggregators often carry byte-identical evidence for a cluster."""
-        verify = lambda: verify_cluster(self.cfg, self.public.aggregator_sign, tau, ev)  # noqa: E731
-        return _memo(self._clusters, (tau, ev.digest()), verify, EvidenceError, self.capacity)
-
-
-_K = TypeVar("_K")
-_V = TypeVar("_V")
-
-
-def _memo(
-    cache: OrderedDict[_K, _V | str],
-    key: _K,
-    compute: Callable[[], _V],
-    error: type[Exception],
-    capacity: int,
-) -> _V:
-    """``compute()`` memoised in an LRU ``cache``; a failure is kept as its message and raised
-    again as ``error`` on every later use."""
-    hit = cache.get(key)
-    if hit is None:
+        if not 1 <= ann.tau <= cfg.rounds:
+            raise Dropped(f"announce for round {ann.tau} outside [1, {cfg.rounds}]")
         try:
-            hit = compute()
-        except error as exc:
-            hit = str(exc)
-        cache[key] = hit
-        if len(cache) > capacity:
-            cache.popitem(last=False)
-    else:
-        cache.move_to_end(key)
-    if isinstance(hit, str):
-        raise error(hit)
-    return hit
+            check_sets(cfg, ann.header)
+            check_attested(cfg, self.public.aggregator_sign, ann.header, ann.attestations)
+        except EvidenceError as exc:
+            raise Dropped(f"uncertified announce: {exc}") from None
+        body_digest = None if ann.body is None else model_digest(ann.body)
+        if body_digest is not None and body_digest != ann.header.model:
+            raise Dropped("body digest does not match the header (R-15e)")
+        return CheckedAnnounce(env.sender, ann, body_digest)
 
 
 @dataclass
 class ClientState:
-    """What a client remembers (§5)."""
+    """What a client remembers (§5, D-17)."""
 
     momentum: np.ndarray
-    verified: dict[int, dict[bytes, np.ndarray]]  # round -> model digest -> model
+    model: np.ndarray  # the body of the newest accepted model (D-13 trains on it)
+    verified: dict[int, set[bytes]]  # round -> verified header model digests (R-15b)
     accepted: dict[int, bytes] = field(default_factory=dict)  # round -> digest trained on
     pending: dict[tuple[int, int], PendingAnnounce] = field(default_factory=dict)
     next_submit: int = 0  # rounds below this one are submitted (R-5)
     stepping: bool = False  # a local step has been requested and not yet run
-    included: set[tuple[int, int]] = field(default_factory=set)  # certified (round, cluster) with me
+    included: set[tuple[int, int, bytes]] = field(default_factory=set)  # verified (round, c, pd) with me
 
     @property
     def latest(self) -> int:
@@ -176,7 +163,7 @@ class Client:
         self.checker = checker if checker is not None else AnnounceChecker(cfg, public)
         digest = model_digest(genesis_model)
         self.state = ClientState(
-            momentum=np.zeros(cfg.dim), verified={0: {digest: genesis_model}}, accepted={0: digest}
+            momentum=np.zeros(cfg.dim), model=genesis_model, verified={0: {digest}}, accepted={0: digest}
         )
 
     @property
@@ -200,9 +187,8 @@ class Client:
         st, cfg = self.state, self.cfg
         st.stepping = False
         latest = st.latest
-        model = st.verified[latest][st.accepted[latest]]
         out: list[Output] = [LocalStepEvent(latest)]
-        gradient = self.trainer(model, self.rng)
+        gradient = self.trainer(st.model, self.rng)
         st.momentum = cfg.beta * st.momentum + (1.0 - cfg.beta) * gradient
         for tau in range(st.next_submit, min(latest, cfg.rounds - 1) + 1):
             out += self._submit(tau)
@@ -242,50 +228,51 @@ class Client:
             return [DropEvent(msg=msg, reason=str(exc))]
 
     def _handle(self, data: bytes, msg: int) -> list[Output]:
-        checked = self.checker.check(data)  # R-3 and the round range, once per distinct message
+        checked = self.checker.check(data)  # R-15 (a), (c), (d), (e), once per distinct message
         ann, st = checked.announce, self.state
-        if (checked.sender, ann.tau) in st.pending or checked.model_digest in st.verified.get(ann.tau, {}):
+        if checked.model_digest in st.verified.get(ann.tau, set()):
+            if ann.body is not None and ann.tau not in st.accepted:  # the body of a verified header
+                return self._accept(checked)
             raise Dropped("duplicate announce")
-        try:
-            means = announce_means(self.cfg, self.public.aggregator_sign, ann, self._verified_mean)
-        except EvidenceError as exc:
-            raise Dropped(f"uncertified announce: {exc}") from None
-        st.pending[(checked.sender, ann.tau)] = PendingAnnounce(checked, means, msg)
+        if (checked.sender, ann.tau) in st.pending:
+            raise Dropped("duplicate announce")
+        st.pending[(checked.sender, ann.tau)] = PendingAnnounce(checked, msg)
         return self._settle()
 
-    def _verified_mean(self, tau: int, ev: ClusterEvidence) -> np.ndarray:
-        """Recheck one cluster's evidence (R-15c) with the (possibly shared) checker."""
-        return self.checker.cluster_mean(tau, ev)
-
     def _settle(self) -> list[Output]:
-        """Verify every pending announcement whose ``prev`` is verified, repeatedly (R-15b,d)."""
+        """Verify every pending announcement whose ``prev`` is verified, repeatedly (R-15b)."""
         out: list[Output] = []
         progress = True
         while progress:
             progress = False
             for key, pending in sorted(self.state.pending.items()):
                 ann = pending.announce
-                prev = self.state.verified.get(ann.tau - 1, {}).get(ann.prev)
-                if prev is None:
+                if ann.header.prev not in self.state.verified.get(ann.tau - 1, set()):
                     continue
                 del self.state.pending[key]
                 progress = True
-                try:
-                    check_model(self.cfg, ann, prev, pending.means)
-                except EvidenceError as exc:
-                    out.append(DropEvent(msg=pending.msg, reason=str(exc)))
-                    continue
-                out += self._accept(pending.checked)
+                out += self._verify(pending.checked)
         return out
 
-    def _accept(self, checked: CheckedAnnounce) -> list[Output]:
-        st, ann, digest, sender = self.state, checked.announce, checked.model_digest, checked.sender
-        st.verified.setdefault(ann.tau, {})[digest] = ann.model
-        for cluster in checked.clusters_with(self.index):
-            st.included.add((ann.tau - 1, cluster))
-        if ann.tau in st.accepted:
+    def _verify(self, checked: CheckedAnnounce) -> list[Output]:
+        """The header is verified: it counts for R-15b and D-12; train on its body if it is
+        the first verified body of its round (R-15)."""
+        st, ann = self.state, checked.announce
+        if checked.model_digest in st.verified.setdefault(ann.tau, set()):  # verified meanwhile
+            return self._accept(checked) if ann.body is not None and ann.tau not in st.accepted else []
+        st.verified[ann.tau].add(checked.model_digest)
+        for cluster, pd in checked.sets_with(self.index):
+            st.included.add((ann.tau - 1, cluster, pd))
+        if ann.body is None or ann.tau in st.accepted:
             return []
+        return self._accept(checked)
+
+    def _accept(self, checked: CheckedAnnounce) -> list[Output]:
+        st, ann, digest, sender = self.state, checked.announce, checked.body_digest, checked.sender
+        assert ann.body is not None and digest is not None
         st.accepted[ann.tau] = digest
+        if ann.tau == st.latest:
+            st.model = ann.body
         out: list[Output] = [AcceptEvent(ann.tau, aggregator_name(sender), digest.hex(), len(st.included))]
         if not st.stepping and st.next_submit < self.cfg.rounds:
             st.stepping = True

@@ -184,8 +184,32 @@ class AggregateEvent(Event):
 
 
 @dataclass(frozen=True)
+class AttestEvent(Event):
+    """An aggregator checked ``producer``'s offer and attests its header (R-17)."""
+
+    KIND: ClassVar[str] = "attest"
+    round: int
+    producer: str
+    model: str
+    prev: str
+    clusters: list[int]
+    header: str
+
+
+@dataclass(frozen=True)
+class AnnounceEvent(Event):
+    """An aggregator announces its model of ``round`` with ``t_a + 1`` attesters (R-14)."""
+
+    KIND: ClassVar[str] = "announce"
+    round: int
+    model: str
+    header: str
+    attesters: list[str]
+
+
+@dataclass(frozen=True)
 class AcceptEvent(Event):
-    """A client accepted a certified model for ``round`` (R-15)."""
+    """A client accepted (trains on) an attested model with its body for ``round`` (R-15)."""
 
     KIND: ClassVar[str] = "accept"
     round: int
@@ -221,6 +245,8 @@ KINDS: dict[str, type[Event]] = {
         ReleaseEvent,
         ReconstructEvent,
         AggregateEvent,
+        AttestEvent,
+        AnnounceEvent,
         AcceptEvent,
         EquivocationEvent,
     )

@@ -42,7 +42,7 @@ def field_digest(vector: np.ndarray) -> bytes:
 
 
 def model_digest(model: np.ndarray) -> bytes:
-    """Digest of a float64 model vector (R-14 ``prev``)."""
+    """Digest of a float64 model vector (§4: header ``prev`` and ``model``)."""
     return crypto.digest(b"model", np.ascontiguousarray(model, dtype="<f8").tobytes())
 
 
@@ -225,7 +225,7 @@ class Release:
 
 @dataclass(frozen=True, eq=False)
 class ClusterEvidence:
-    """What lets anyone recheck one cluster result (R-12, R-14)."""
+    """What lets anyone recheck one cluster result (R-12, R-17)."""
 
     cluster: int
     entries: tuple[tuple[int, bytes], ...]  # (client, sd), sorted by client
@@ -235,7 +235,7 @@ class ClusterEvidence:
     releases: tuple[tuple[int, np.ndarray, bytes], ...]  # (aggregator, share sum, signature)
 
     def write(self, w: Writer) -> Writer:
-        """Append this evidence to ``w`` (its wire form inside an ``announce``)."""
+        """Append this evidence to ``w`` (its wire form inside an ``offer``)."""
         w.uint(self.cluster).uint(len(self.entries))
         for client, sd in self.entries:
             w.uint(client).blob(sd)
@@ -247,71 +247,216 @@ class ClusterEvidence:
             w.uint(agg).field_vector(vec).blob(sig)
         return w
 
+    @classmethod
+    def read(cls, r: Reader, dims: Dims) -> ClusterEvidence:
+        """Read one evidence written by :meth:`write`, validating every length."""
+        cluster = r.uint(dims.n_aggregators)
+        n_entries = r.count()
+        if n_entries > dims.n_clients:
+            raise WireError("too many entries")
+        entries = tuple((r.uint(dims.n_clients), r.blob(DIGEST_LEN)) for _ in range(n_entries))
+        md = r.blob(DIGEST_LEN)
+        n_end = r.count()
+        if n_end > dims.n_aggregators:
+            raise WireError("too many endorsements")
+        endorsements = tuple((r.uint(dims.n_aggregators), r.blob(SIG_LEN)) for _ in range(n_end))
+        masked_sum = r.field_vector(dims.dim)
+        n_rel = r.count()
+        if n_rel > dims.n_aggregators:
+            raise WireError("too many releases")
+        releases = tuple(
+            (r.uint(dims.n_aggregators), r.field_vector(dims.dim), r.blob(SIG_LEN)) for _ in range(n_rel)
+        )
+        return cls(cluster, entries, md, endorsements, masked_sum, releases)
+
+
+@dataclass(frozen=True)
+class ClusterSet:
+    """One certified set a model was aggregated from: ``(c, pd_c, I_c)`` (§4 headers)."""
+
+    cluster: int
+    pd: bytes
+    clients: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Header:
+    """The header of model ``w_tau``: ``(tau, prev, model, rule, sets)`` (§4, R-14, R-17)."""
+
+    tau: int
+    prev: bytes
+    model: bytes
+    rule: str
+    sets: tuple[ClusterSet, ...]
+
+    def write(self, w: Writer) -> Writer:
+        """The header's D-14 encoding (what its digest hashes)."""
+        w.uint(self.tau).blob(self.prev).blob(self.model).text(self.rule).uint(len(self.sets))
+        for s in self.sets:
+            w.uint(s.cluster).blob(s.pd).uint(len(s.clients))
+            for client in s.clients:
+                w.uint(client)
+        return w
+
+    @classmethod
+    def read(cls, r: Reader, dims: Dims) -> Header:
+        tau, prev, model, rule = (
+            r.uint(dims.rounds + 1),
+            r.blob(DIGEST_LEN),
+            r.blob(DIGEST_LEN),
+            r.text(MAX_RULE_LEN),
+        )
+        n_sets = r.count()
+        if n_sets > dims.n_aggregators:
+            raise WireError("too many sets in header")
+        sets = []
+        for _ in range(n_sets):
+            cluster, pd = r.uint(dims.n_aggregators), r.blob(DIGEST_LEN)
+            n = r.count()
+            if n > dims.n_clients:
+                raise WireError("too many clients in a set")
+            sets.append(ClusterSet(cluster, pd, tuple(r.uint(dims.n_clients) for _ in range(n))))
+        return cls(tau, prev, model, rule, tuple(sets))
+
     def digest(self) -> bytes:
-        """Digest of the whole evidence: equal digests, equal evidence."""
+        """``hd = H("header", encoding)`` (§4)."""
         return self._digest
 
     @cached_property
     def _digest(self) -> bytes:
-        return crypto.digest(b"evidence", self.write(Writer()).getvalue())
+        return crypto.digest(b"header", self.write(Writer()).getvalue())
+
+
+def attestation_digest(header_digest: bytes) -> bytes:
+    """What an attestation signs: ``H("asfl/attest", hd)`` (§4, R-17)."""
+    return crypto.digest(b"asfl/attest", header_digest)
+
+
+Attestation = tuple[int, bytes]  # (aggregator index, signature on attestation_digest(hd))
+
+
+def _write_attestations(w: Writer, attestations: tuple[Attestation, ...]) -> Writer:
+    w.uint(len(attestations))
+    for agg, sig in attestations:
+        w.uint(agg).blob(sig)
+    return w
+
+
+def _read_attestations(r: Reader, dims: Dims) -> tuple[Attestation, ...]:
+    n = r.count()
+    if n > dims.n_aggregators:
+        raise WireError("too many attestations")
+    return tuple((r.uint(dims.n_aggregators), r.blob(SIG_LEN)) for _ in range(n))
 
 
 @dataclass(frozen=True, eq=False)
-class Announce:
-    """Aggregator → clients: a certified model for round ``tau`` (R-14)."""
+class Offer:
+    """Aggregator → all aggregators: a model to attest, with what lets anyone recheck it (R-17).
 
-    KIND: ClassVar[str] = "announce"
-    tau: int  # the round of the new model (tau + 1 in the spec's notation)
-    prev: bytes
-    model: np.ndarray
+    ``prev_header``, ``prev_attestations`` and ``prev_model`` are the producer's attested
+    round ``tau - 1`` model; all absent for ``tau = 1`` (the genesis model is public)."""
+
+    KIND: ClassVar[str] = "offer"
+    tau: int  # the round of the offered model (tau + 1 in the spec's notation)
     rule: str
+    prev_header: Header | None
+    prev_attestations: tuple[Attestation, ...]
+    prev_model: np.ndarray | None
     evidence: tuple[ClusterEvidence, ...]
 
     def encode(self) -> bytes:
-        w = Writer().uint(self.tau).blob(self.prev).float_vector(self.model).text(self.rule)
+        w = Writer().uint(self.tau).text(self.rule)
+        if self.prev_header is None or self.prev_model is None:
+            w.uint(0)
+        else:
+            self.prev_header.write(w.uint(1))
+            _write_attestations(w, self.prev_attestations).float_vector(self.prev_model)
         w.uint(len(self.evidence))
         for ev in self.evidence:
             ev.write(w)
         return w.getvalue()
 
     @classmethod
-    def decode(cls, data: bytes, dims: Dims) -> Announce:
+    def decode(cls, data: bytes, dims: Dims) -> Offer:
         r = Reader(data)
-        tau = r.uint(dims.rounds + 1)
-        prev = r.blob(DIGEST_LEN)
-        model = r.float_vector(dims.dim)
-        rule = r.text(MAX_RULE_LEN)
+        tau, rule = r.uint(dims.rounds + 1), r.text(MAX_RULE_LEN)
+        header: Header | None = None
+        attestations: tuple[Attestation, ...] = ()
+        model: np.ndarray | None = None
+        if r.uint(2):
+            header = Header.read(r, dims)
+            attestations = _read_attestations(r, dims)
+            model = r.float_vector(dims.dim)
         n_ev = r.count()
         if n_ev > dims.n_aggregators:
             raise WireError("too many clusters in evidence")
-        evidence = []
-        for _ in range(n_ev):
-            cluster = r.uint(dims.n_aggregators)
-            n_entries = r.count()
-            if n_entries > dims.n_clients:
-                raise WireError("too many entries")
-            entries = tuple((r.uint(dims.n_clients), r.blob(DIGEST_LEN)) for _ in range(n_entries))
-            md = r.blob(DIGEST_LEN)
-            n_end = r.count()
-            if n_end > dims.n_aggregators:
-                raise WireError("too many endorsements")
-            endorsements = tuple((r.uint(dims.n_aggregators), r.blob(SIG_LEN)) for _ in range(n_end))
-            masked_sum = r.field_vector(dims.dim)
-            n_rel = r.count()
-            if n_rel > dims.n_aggregators:
-                raise WireError("too many releases")
-            releases = tuple(
-                (r.uint(dims.n_aggregators), r.field_vector(dims.dim), r.blob(SIG_LEN)) for _ in range(n_rel)
-            )
-            evidence.append(ClusterEvidence(cluster, entries, md, endorsements, masked_sum, releases))
+        evidence = tuple(ClusterEvidence.read(r, dims) for _ in range(n_ev))
         r.done()
-        return cls(tau, prev, model, rule, tuple(evidence))
+        return cls(tau, rule, header, attestations, model, evidence)
 
 
-Body = Submit | Propose | Endorse | Release | Announce
-KINDS: dict[str, type[Submit] | type[Propose] | type[Endorse] | type[Release] | type[Announce]] = {
-    cls.KIND: cls for cls in (Submit, Propose, Endorse, Release, Announce)
-}
+@dataclass(frozen=True)
+class Attest:
+    """Aggregator ``k`` → producer: its attestation of the header ``hd`` of an offer (R-17)."""
+
+    KIND: ClassVar[str] = "attest"
+    tau: int
+    producer: int
+    header_digest: bytes
+    sig: bytes  # k's signature on attestation_digest(header_digest)
+
+    def encode(self) -> bytes:
+        return Writer().uint(self.tau).uint(self.producer).blob(self.header_digest).blob(self.sig).getvalue()
+
+    @classmethod
+    def decode(cls, data: bytes, dims: Dims) -> Attest:
+        r = Reader(data)
+        out = cls(r.uint(dims.rounds + 1), r.uint(dims.n_aggregators), r.blob(DIGEST_LEN), r.blob(SIG_LEN))
+        r.done()
+        return out
+
+
+@dataclass(frozen=True, eq=False)
+class Announce:
+    """Aggregator → clients: an attested model header, with the body for D-18's clients (R-14)."""
+
+    KIND: ClassVar[str] = "announce"
+    header: Header
+    attestations: tuple[Attestation, ...]
+    body: np.ndarray | None
+
+    @property
+    def tau(self) -> int:
+        """The round of the announced model (tau + 1 in the spec's notation)."""
+        return self.header.tau
+
+    def encode(self) -> bytes:
+        w = _write_attestations(self.header.write(Writer()), self.attestations)
+        if self.body is None:
+            return w.uint(0).getvalue()
+        return w.uint(1).float_vector(self.body).getvalue()
+
+    @classmethod
+    def decode(cls, data: bytes, dims: Dims) -> Announce:
+        r = Reader(data)
+        header = Header.read(r, dims)
+        attestations = _read_attestations(r, dims)
+        body = r.float_vector(dims.dim) if r.uint(2) else None
+        r.done()
+        return cls(header, attestations, body)
+
+
+Body = Submit | Propose | Endorse | Release | Offer | Attest | Announce
+KINDS: dict[
+    str,
+    type[Submit]
+    | type[Propose]
+    | type[Endorse]
+    | type[Release]
+    | type[Offer]
+    | type[Attest]
+    | type[Announce],
+] = {cls.KIND: cls for cls in (Submit, Propose, Endorse, Release, Offer, Attest, Announce)}
 CLIENT_KINDS = frozenset({Submit.KIND})
 
 

@@ -15,7 +15,7 @@ received (the material of its replays). :func:`enabled` lists
 - ``Probe`` a Byzantine aggregator sends one held message rewritten by a :class:`Probe`
   of :data:`PROBES` (every way a Byzantine aggregator can probe an honest node: each
   guard of R-8 in turn, inconsistent or misdirected releases R-10/R-11, equivocating
-  and forged endorsements R-9, announcements breaking each clause of R-15, malformed
+  and forged endorsements R-9, announcements breaking each clause of R-15, offers breaking each clause of R-17, malformed
   envelopes R-3, omission);
 - ``Replay`` it re-sends an envelope it received, of any round and cluster, to any node
   (R-3: a delivered envelope counts as its signer's message).
@@ -92,18 +92,28 @@ RELEASE_PROBES = (
     Probe("R-10.subset", "release", "R-10", "the release to this recipient only: the others get none"),
 )
 
-#: R-15, one clause per probe. The announcement format is being redesigned (R-14/R-15):
-#: re-target by editing this list and ``harness.byz.ANNOUNCE_MUTATORS`` (a test checks
-#: that the two name the same clauses).
+#: R-15 (compact attested announcements), one clause per probe; a test checks that
+#: ``harness.byz.ANNOUNCE_MUTATORS`` names the same clauses.
 ANNOUNCE_PROBES = (
-    Probe("R-15b.prev", "announce", "R-15", "prev is no model the client verified (it must wait for ever)"),
-    Probe("R-15c.clusters", "announce", "R-15", "evidence for fewer than n_a - t_a clusters"),
-    Probe("R-15c.certificate", "announce", "R-15", "one cluster's endorsements cut below n_a - t_a"),
-    Probe("R-15c.entries", "announce", "R-15", "one cluster's entries altered: pd no longer endorsed"),
-    Probe("R-15c.masked-sum", "announce", "R-15", "one cluster's Y altered: it does not match md"),
-    Probe("R-15c.releases", "announce", "R-15", "one cluster's releases cut below n_a - t_a: no decoding"),
-    Probe("R-15d.model", "announce", "R-15", "w is not R-13 of prev and the evidence"),
-    Probe("R-15d.rule", "announce", "R-15", "the rule named is not the configured one"),
+    Probe("R-15c.sets", "announce", "R-15", "the header lists fewer than n_a - t_a certified sets"),
+    Probe("R-15c.small", "announce", "R-15", "one set of the header cut below q_min clients"),
+    Probe("R-15c.rule", "announce", "R-15", "the rule named is not the configured one"),
+    Probe("R-15d.attesters", "announce", "R-15", "only t_a of the t_a + 1 attestations kept"),
+    Probe("R-15d.distinct", "announce", "R-15", "one attestation repeated t_a + 1 times"),
+    Probe("R-15d.forged", "announce", "R-15", "a forged model attested by the sender alone"),
+    Probe("R-15e.body", "announce", "R-15", "a body that does not match the attested header"),
+)
+
+#: R-17, one clause per probe: offers an honest attester must refuse; a test checks that
+#: ``harness.byz.OFFER_MUTATORS`` names the same clauses.
+OFFER_PROBES = (
+    Probe("R-17b.prev", "offer", "R-17", "a prev model that does not match its header, or a forged prev"),
+    Probe("R-17c.clusters", "offer", "R-17", "evidence for fewer than n_a - t_a clusters"),
+    Probe("R-17c.certificate", "offer", "R-17", "one cluster's endorsements cut below n_a - t_a"),
+    Probe("R-17c.entries", "offer", "R-17", "one cluster's entries altered: pd no longer endorsed"),
+    Probe("R-17c.masked-sum", "offer", "R-17", "one cluster's Y altered: it does not match md"),
+    Probe("R-17c.releases", "offer", "R-17", "one cluster's releases cut below n_a - t_a: no decoding"),
+    Probe("R-17c.rule", "offer", "R-17", "the rule named is not the configured one"),
 )
 
 #: Any message: malformed or badly signed bytes (R-3), omission, or honest forwarding.
@@ -113,7 +123,9 @@ ANY_PROBES = (
     Probe("honest", "*", "-", "the message as the honest core would send it"),
 )
 
-PROBES: tuple[Probe, ...] = PROPOSAL_PROBES + ENDORSE_PROBES + RELEASE_PROBES + ANNOUNCE_PROBES + ANY_PROBES
+PROBES: tuple[Probe, ...] = (
+    PROPOSAL_PROBES + ENDORSE_PROBES + RELEASE_PROBES + ANNOUNCE_PROBES + OFFER_PROBES + ANY_PROBES
+)
 BY_ID: dict[str, Probe] = {p.id: p for p in PROBES}
 
 

@@ -82,12 +82,16 @@ class Renderer:
             self.model_digests[m] = d
         return d
 
+    def header_digest(self, m: Model) -> str:
+        """The model header's digest (R-17: round, prev, model, rule, sets)."""
+        return H("header", self.model_digest(m))
+
     def env_digest(self, m: Msg) -> str:
         if m.kind == "endorse" and m.prop is not None:  # the spec's envelope (D-14, R-8)
             return endorse_digest(int(m.src[1:]), m.tau, m.c, self.pd(m.prop), self.md(m.prop))
         body: tuple = (m.tau, m.c, m.prop, m.good)
         if m.model is not None:
-            body += (self.model_digest(m.model),)
+            body += (self.model_digest(m.model), tuple(sorted(m.attesters)), m.body)
         if m.kind == "propose":
             body += (m.dst,)  # D-6: per-recipient ciphertext
         return H("asfl/1", m.kind, m.src, body)
@@ -215,6 +219,29 @@ class Renderer:
                 model=self.model_digest(m2),
                 prev=self.model_digest(m2.prev),
                 rule="trimmed_mean",
+            )
+        elif kind == "attest":
+            m2 = e[2]
+            assert m2.prev is not None  # an honest aggregator attests only valid offers
+            self.put(
+                "attest",
+                node,
+                round=m2.round,
+                producer=f"A{e[3]}",
+                model=self.model_digest(m2),
+                prev=self.model_digest(m2.prev),
+                clusters=[c for c, _, _ in m2.parts],
+                header=self.header_digest(m2),
+            )
+        elif kind == "announce":
+            m2 = e[2]
+            self.put(
+                "announce",
+                node,
+                round=m2.round,
+                model=self.model_digest(m2),
+                header=self.header_digest(m2),
+                attesters=[f"A{k}" for k in e[3]],
             )
         elif kind == "accept":
             m2 = e[2]

@@ -86,7 +86,11 @@ def _ev(e: tuple) -> str:
     if kind == "aggregate":
         return f"{node} aggregate round {e[2].round} from clusters {[c for c, _, _ in e[2].parts]}"
     if kind == "accept":
-        return f"{node} accept round {e[2].round} from {e[3]}"
+        return f"{node} accept round {e[2].round} from {e[3]}" + (" FORGED" if e[2].forged else "")
+    if kind == "attest":
+        return f"{node} attest round {e[2].round} of A{e[3]}"
+    if kind == "announce":
+        return f"{node} announce round {e[2].round} attested by {list(e[3])}"
     if kind == "equivocation":
         return f"{node} equivocation detected"
     if kind == "drop":

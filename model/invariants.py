@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from asfl.model import inclusion
 from asfl.model.params import Params
 from asfl.model.protocol import idx
-from asfl.model.types import AggState, Proposal, SysState
+from asfl.model.types import FINAL, FINAL_UNATTESTED, AggState, Model, Proposal, SysState
 
 
 def _honest(s: SysState) -> Iterator[tuple[int, AggState]]:
@@ -23,7 +23,17 @@ def _honest(s: SysState) -> Iterator[tuple[int, AggState]]:
 def violations(p: Params, s: SysState) -> list[tuple[str, str]]:
     out: list[tuple[str, str]] = []
     certified: dict[tuple[int, int], set[Proposal]] = {}
+    attested: set[Model] = set()
     for j, a in _honest(s):
+        # S-7: an honest aggregator attests only checked models (R-17 c, d), announces only
+        # with attestations of t_a + 1 distinct aggregators
+        for _producer, m in a.attested:
+            attested.add(m)
+            if m.forged:
+                out.append(("S-7", f"A{j} attested a model of round {m.round} with invalid evidence"))
+        for rnd, cert in enumerate(a.certs[1:], 1):
+            if len(cert) < p.t_a + 1:
+                out.append(("S-7", f"A{j} announced round {rnd} with {len(cert)} < t_a + 1 attestations"))
         for tau in range(p.R):
             for c in range(p.n_a):
                 v = a.views[idx(p, tau, c)]
@@ -86,9 +96,11 @@ def violations(p: Params, s: SysState) -> list[tuple[str, str]]:
                 o = owner.setdefault((i, tau), q)
                 if o != q:
                     out.append(("P-2", f"client {i} of round {tau} in two certified sets"))
-    # I-3 (clients): accept only certified models
+    # I-3 (clients): accept only certified models; S-7: ... attested by an honest aggregator
     for i, cs in enumerate(s.clients):
         for m in cs.accepted[1:]:
             if m.forged:
                 out.append(("I-3", f"C{i} accepted a model with invalid evidence"))
+            if m is FINAL_UNATTESTED or (m is not FINAL and m not in attested):
+                out.append(("S-7", f"C{i} accepted a model of round {m.round} no honest aggregator attested"))
     return out

@@ -14,6 +14,7 @@ BUGS = (
     "release-without-cert",  # releases as soon as it holds a proposal            -> S-3
     "small-quorum",  # certificate and decoding quorum t_a + 1 instead of n_a - t_a -> S-1/P-1
     "greedy-close",  # coordinator closes on |H| >= q_min, ignoring R-6           -> F-1
+    "small-attest",  # t_a attestations certify a model instead of t_a + 1         -> S-7
 )
 
 
@@ -44,6 +45,12 @@ class Params:
     def cert_quorum(self) -> int:
         """The quorum the (possibly broken) nodes use for certificates and decoding."""
         return self.t_a + 1 if self.bug == "small-quorum" else self.quorum
+
+    @property
+    def attest_quorum(self) -> int:
+        """R-17 / R-15 (d): attestations of distinct aggregators that certify a model
+        header: ``t_a + 1`` (at least one honest), ``t_a`` under the broken variant."""
+        return self.t_a if self.bug == "small-attest" else self.t_a + 1
 
     @property
     def k_min(self) -> int:

@@ -63,8 +63,9 @@ from asfl.model.types import Action, AggState, Msg, Proposal, SysState, View
 #: The explorer's extra action: the Byzantine aggregators stop sending for good.
 SILENCE = Action("silence", "byz")
 
-#: Bugs under which the views of honest coordinators stay confluent.
-_CONFLUENT_BUGS = ("none", "greedy-close", "release-without-cert")
+#: Bugs under which the views of honest coordinators stay confluent (``small-attest``
+#: changes only R-14/R-15/R-17, after the cluster protocol).
+_CONFLUENT_BUGS = ("none", "greedy-close", "release-without-cert", "small-attest")
 
 
 def normalize(p: Params, s: SysState) -> SysState:
@@ -137,7 +138,7 @@ def _own_release_needed(p: Params) -> bool:
     garbage): an aggregator cannot decode before its own release reached it, so neither a
     proposal nor a certifying endorsement can complete a decoding (R-10 releases after
     both)."""
-    return len(p.honest) == p.cert_quorum and p.bug in ("none", "greedy-close")
+    return len(p.honest) == p.cert_quorum and p.bug in ("none", "greedy-close", "small-attest")
 
 
 def counts_settled(p: Params, a: AggState, tau: int) -> bool:
@@ -212,6 +213,8 @@ def _safe_alone(p: Params, s: SysState, a: Action, byz_can_propose: bool) -> boo
     m = a.msg
     if m is None:
         return False
+    if m.kind in ("offer", "attest"):
+        return _attestation_alone(p, s, m)
     if a.kind == "byz":
         # a forged endorsement or a wrong share sum for the one proposal of an honest
         # cluster: it commutes like an honest message of its kind (a wrong share sum
@@ -221,7 +224,9 @@ def _safe_alone(p: Params, s: SysState, a: Action, byz_can_propose: bool) -> boo
         if m.kind != "endorse":
             return False
     if m.dst[0] == "C":
-        return m.tau == p.R
+        # last round: accepted models are all FINAL (every model passing R-15 is
+        # honest-attested) unless the Byzantine attestations alone reach the quorum
+        return m.tau == p.R and _attestations_sound(p)
     j = node_index(m.dst)
     ag = s.aggs[j]
     if ag is None or not confluent_view(p, m.c, m.kind):
@@ -236,9 +241,32 @@ def _safe_alone(p: Params, s: SysState, a: Action, byz_can_propose: bool) -> boo
     return m.kind in ("propose", "endorse") and _own_release_needed(p)
 
 
+def _attestation_alone(p: Params, s: SysState, m: Msg) -> bool:
+    """R-17 deliveries commute with everything at their receiver. An offer touches only
+    the receiver's ``attested`` entry of its (producer, round), which no other action
+    touches: an honest producer offers a round once, and a Byzantine producer's forged
+    offers are no-ops (pruned) unless the attestation quorum is broken. An attestation
+    touches only its producer's ``attests``/``certs`` of that round; attestations of one
+    round commute up to *which* ``t_a + 1`` attesters the announcement names, and no guard
+    or invariant reads which (R-15 and R-17 (b) count them, S-7 reads ``attested``):
+    the reduced graph is bisimilar to the full one for every verdict. Both commute with
+    the cluster actions of R-8..R-13 (disjoint fields; the offer of the next round goes
+    out when both its model and the previous announcement exist, in either order)."""
+    if m.kind == "offer":
+        return node_index(m.src) not in p.byzantine or _attestations_sound(p)
+    return True
+
+
+def _attestations_sound(p: Params) -> bool:
+    """The Byzantine aggregators' attestations alone do not reach the quorum (S-7's
+    counting step holds: fewer than ``t_a + 1`` of them, and the threshold not broken),
+    so every model that passes R-15 or R-17 (b) was attested by an honest aggregator."""
+    return len(p.byzantine) < p.attest_quorum
+
+
 def _component(a: Action) -> tuple[int, int] | None:
     m = a.msg
-    if m is None or m.dst[0] == "C":
+    if m is None or m.dst[0] == "C" or m.c < 0:
         return None
     return (m.tau, m.c)
 
@@ -286,10 +314,17 @@ def select(
         if a.msg is not None and a.msg.dst[0] == "A" and 0 <= a.msg.tau < p.R and 0 <= a.msg.c < p.n_a:
             views.setdefault((node_index(a.msg.dst), a.msg.tau, a.msg.c), []).append(a)
     closed = {key: _closed_view(p, s, *key) for key in views}
+
+    def moves(cands: list[Action]) -> list[tuple[Action, SysState]]:
+        """The candidates that change the state: a self-loop (a Byzantine message that
+        changes nothing, sent again) is no choice, and a set of self-loops only would
+        end the search at ``s`` (ignoring what the other actions lead to)."""
+        return [(a, s2) for a in cands if (s2 := step(a)) != s]
+
     for key in sorted(views):
         if closed[key]:
-            succ = [(a, step(a)) for a in views[key]]
-            if not any(_global_now(p, s, a, s2, byz_can_propose) for a, s2 in succ):
+            succ = moves(views[key])
+            if succ and not any(_global_now(p, s, a, s2, byz_can_propose) for a, s2 in succ):
                 return succ, "view"
     comps: dict[tuple[int, int], list[Action]] = {}
     for a in acts:
@@ -299,13 +334,13 @@ def select(
     for ckey in sorted(comps):
         if not _closed_component(p, s, ckey):
             continue
-        succ = [(a, step(a)) for a in comps[ckey]]
-        if not any(_global_now(p, s, a, s2, byz_can_propose) for a, s2 in succ):
+        succ = moves(comps[ckey])
+        if succ and not any(_global_now(p, s, a, s2, byz_can_propose) for a, s2 in succ):
             return succ, "component"
     for j in sorted({key[0] for key in views}):
         node = _node_set(p, s, j, views, closed)
-        if node is not None:
-            return [(a, step(a)) for a in node], "node"
+        if node is not None and (succ := moves(node)):
+            return succ, "node"
     return [(a, step(a)) for a in acts], "full"
 
 

@@ -15,7 +15,11 @@ from itertools import combinations
 from asfl.model import inclusion
 from asfl.model.params import Params
 from asfl.model.types import (
+    BODY_FULL,
+    BODY_NONE,
+    BODY_WRONG,
     FINAL,
+    FINAL_UNATTESTED,
     GENESIS,
     AggState,
     ClientState,
@@ -32,13 +36,16 @@ Event = tuple
 @dataclass
 class Ctx:
     """Outputs of one transition. ``ev is None`` skips building events (explorer).
-    ``abstract_final``: forget which model a client accepts for the last round (nothing
-    reads it; this merges states in the explorer)."""
+    ``abstract_final``: forget which model a client accepts for the last round, keeping
+    only whether an honest aggregator had attested it (S-7 reads that, nothing else reads
+    the model; this merges states in the explorer). ``attested`` (ghost, set by the
+    system for client inputs): the models honest aggregators have attested."""
 
     p: Params
     out: list[Msg] = field(default_factory=list)
     ev: list[Event] | None = field(default_factory=list)
     abstract_final: bool = False
+    attested: frozenset[Model] = frozenset()
 
     def emit(self, *e: object) -> None:
         if self.ev is not None:
@@ -106,23 +113,52 @@ def client_done(p: Params, st: ClientState) -> bool:
 
 
 def announce_valid(m: Model) -> bool:
-    """R-15 (c)+(d), symbolically: the evidence is a set of certified cluster results
-    and ``w`` is R-13 of them. Forged announcements fail it."""
+    """R-17 (c)+(d), symbolically: the evidence of an offer is a set of certified cluster
+    results and ``w`` is R-13 of them. Forged models fail it. Only attesters check it;
+    a client checks attestations instead (R-15)."""
     return not m.forged
 
 
+def designated(p: Params, i: int, j: int) -> bool:
+    """D-18: aggregator ``j`` sends client ``i`` the model's body iff
+    ``(i - j) mod n_a <= t_a`` (``t_a + 1`` designated aggregators, one honest)."""
+    return (i - j) % p.n_a <= p.t_a
+
+
+def attestation_quorum(p: Params, attesters: Iterable[int]) -> bool:
+    """R-15 (d) / R-17 (b): attestations of at least ``t_a + 1`` distinct aggregators
+    (one of them honest: the counting step, proved in ``checker/proofs/attest.py``)."""
+    return len(set(attesters)) >= p.attest_quorum
+
+
+def announce_defect(p: Params, msg: Msg) -> str | None:
+    """R-15 (d)+(e), symbolically: why a client drops an announcement, or ``None``. The
+    attestations of honest aggregators in ``msg.attesters`` are genuine (the adversary
+    cannot sign for them; the Byzantine menu only names honest aggregators that did
+    attest the model), so counting them is the whole check."""
+    if not attestation_quorum(p, msg.attesters):
+        return "too few attestations"
+    if msg.body == BODY_WRONG:
+        return "body digest"
+    return None
+
+
 def client_receive(ctx: Ctx, i: int, st: ClientState, msg: Msg) -> ClientState:
-    """R-15: verify an announcement, accept the first verified model of each round."""
+    """R-15: verify an announcement's header; accept the first verified model of each
+    round that comes with its body (D-18)."""
     me = f"C{i}"
     m = msg.model
     assert m is not None
     if client_done(ctx.p, st):
         ctx.drop(me, msg, "done")
         return st
-    if not announce_valid(m):
-        ctx.drop(me, msg, "invalid evidence")
+    why = announce_defect(ctx.p, msg)
+    if why is not None:
+        ctx.drop(me, msg, why)
         return st
     if m in st.verified:
+        if msg.body == BODY_FULL and m.round == len(st.accepted):
+            return _client_verify(ctx, i, st, msg)  # header verified before, body now
         ctx.drop(me, msg, "already verified")
         return st
     if m.prev not in st.verified:  # R-15 (b): wait, one buffered announce per sender+round
@@ -144,20 +180,23 @@ def client_receive(ctx: Ctx, i: int, st: ClientState, msg: Msg) -> ClientState:
 
 
 def _client_verify(ctx: Ctx, i: int, st: ClientState, msg: Msg) -> ClientState:
+    """The header is verified (R-15 b, D-12); with its body it is the accepted model of
+    its round if the first such (R-15)."""
     m = msg.model
     assert m is not None
     last = m.round == ctx.p.R and ctx.abstract_final
     if not last:
         seen = st.seen | {(m.round - 1, c) for c, cl, _ in m.parts if i in cl}
         st = st._replace(verified=st.verified | {m}, seen=seen)
-    if m.round == len(st.accepted):  # the first verified model of its round
-        st = st._replace(accepted=st.accepted + ((FINAL if last else m),))
+    if msg.body == BODY_FULL and m.round == len(st.accepted):  # the first with a body
+        final = FINAL if m in ctx.attested else FINAL_UNATTESTED
+        st = st._replace(accepted=st.accepted + ((final if last else m),))
         ctx.emit("accept", f"C{i}", m, msg.src, len(st.seen))
     return st
 
 
 # =====================================================================================
-# Aggregator (R-6 .. R-14)
+# Aggregator (R-6 .. R-14, R-17)
 # =====================================================================================
 
 
@@ -255,6 +294,10 @@ def decode(
 def agg_receive(ctx: Ctx, j: int, st: AggState, msg: Msg) -> AggState:
     """Dispatch one delivered message (R-3: unknown kinds / wrong roles are dropped)."""
     me = f"A{j}"
+    if msg.kind == "offer":
+        return on_offer(ctx, j, st, msg)
+    if msg.kind == "attest":
+        return on_attest(ctx, j, st, msg)
     if not 0 <= msg.tau < ctx.p.R or not 0 <= msg.c < ctx.p.n_a:
         ctx.drop(me, msg, "round or cluster out of range")
         return st
@@ -436,8 +479,8 @@ def aggregation_clusters(p: Params, decoded: Iterable[int]) -> tuple[int, ...] |
 
 
 def maybe_aggregate(ctx: Ctx, j: int, st: AggState) -> AggState:
-    """R-13/R-14: with results for ``>= n_a - t_a`` clusters of its round, take all of
-    them, make the next model, announce it to every client, move on."""
+    """R-13: with results for ``>= n_a - t_a`` clusters of its round, take all of them,
+    make the next model, offer it (R-17) once its previous model is announced, move on."""
     p = ctx.p
     while st.round < p.R:
         tau = st.round
@@ -449,6 +492,93 @@ def maybe_aggregate(ctx: Ctx, j: int, st: AggState) -> AggState:
         model = Model(tau + 1, st.models[-1], parts)
         st = st._replace(round=tau + 1, models=st.models + (model,))
         ctx.emit("aggregate", f"A{j}", model)
-        for cn in p.client_names:
-            ctx.out.append(Msg("announce", f"A{j}", cn, tau + 1, -1, model=model))
+        st = try_offer(ctx, j, st)
+    return st
+
+
+def try_offer(ctx: Ctx, j: int, st: AggState) -> AggState:
+    """R-17: offer the model of round ``r`` to every aggregator (itself included) with
+    the attestations of its model of round ``r - 1``, as soon as both exist. Called when
+    either appears, so each model is offered once."""
+    r = len(st.certs)
+    if r < len(st.models):
+        m = st.models[r]
+        broadcast_aggs(ctx, "offer", f"A{j}", r, -1, model=m, attesters=st.certs[r - 1])
+    return st
+
+
+def offer_defect(p: Params, msg: Msg) -> str | None:
+    """R-17 (b)-(d), symbolically, statelessly: why an honest aggregator refuses to attest
+    an offer, or ``None``. (b) the previous model is genesis or carries attestations of
+    ``t_a + 1`` distinct aggregators (:func:`attestation_quorum`); (c)+(d) the evidence
+    is certified and the model is R-13 of it (:func:`announce_valid`)."""
+    m = msg.model
+    if m is None or not 1 <= msg.tau <= p.R or m.round != msg.tau:
+        return "round out of range"
+    if msg.tau > 1 and not attestation_quorum(p, msg.attesters):
+        return "previous model not attested"
+    if not announce_valid(m):
+        return "invalid evidence"
+    return None
+
+
+def attested_before(st: AggState, producer: int, r: int) -> bool:
+    """R-17: an honest aggregator attests at most one offer per (producer, round)."""
+    return any(pr == producer and m.round == r for pr, m in st.attested)
+
+
+def on_offer(ctx: Ctx, k: int, st: AggState, msg: Msg) -> AggState:
+    """R-17: attest a valid offer, once per (producer, round), to its producer only."""
+    me = f"A{k}"
+    producer = int(msg.src[1:])
+    why = offer_defect(ctx.p, msg)
+    if why is not None:
+        ctx.drop(me, msg, why)
+        return st
+    if attested_before(st, producer, msg.tau):
+        ctx.drop(me, msg, "duplicate offer")
+        return st
+    m = msg.model
+    assert m is not None
+    st = st._replace(attested=st.attested | {(producer, m)})
+    ctx.emit("attest", me, m, producer)
+    ctx.out.append(Msg("attest", me, msg.src, msg.tau, -1, model=m))
+    return st
+
+
+def on_attest(ctx: Ctx, j: int, st: AggState, msg: Msg) -> AggState:
+    """R-14: collect attestations of its own model (one per attester), announce once it
+    holds :func:`attestation_quorum` of them."""
+    me, r = f"A{j}", msg.tau
+    a = int(msg.src[1:])
+    if not 1 <= r < len(st.models) or st.models[r] != msg.model:
+        ctx.drop(me, msg, "not my model")
+        return st
+    if r < len(st.certs):
+        ctx.drop(me, msg, "already announced")
+        return st
+    if (r, a) in st.attests:
+        ctx.drop(me, msg, "duplicate attestation")
+        return st
+    return try_announce(ctx, j, st._replace(attests=st.attests | {(r, a)}))
+
+
+def try_announce(ctx: Ctx, j: int, st: AggState) -> AggState:
+    """R-14: announce the model of the next unannounced round once it holds attestations
+    of ``t_a + 1`` distinct aggregators: header and those attestations to every client,
+    the body to the clients it is designated for (D-18); then offer the next model."""
+    p, me = ctx.p, f"A{j}"
+    while len(st.certs) < len(st.models):
+        r = len(st.certs)
+        held = sorted(a for t, a in st.attests if t == r)
+        if not attestation_quorum(p, held):
+            break
+        have = frozenset(held[: p.attest_quorum])  # the first t_a + 1, sorted
+        m = st.models[r]
+        st = st._replace(certs=st.certs + (have,), attests=frozenset(x for x in st.attests if x[0] != r))
+        ctx.emit("announce", me, m, tuple(sorted(have)))
+        for i, cn in enumerate(p.client_names):
+            body = BODY_FULL if designated(p, i, j) else BODY_NONE
+            ctx.out.append(Msg("announce", me, cn, r, -1, model=m, attesters=have, body=body))
+        st = try_offer(ctx, j, st)
     return st

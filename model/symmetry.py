@@ -62,6 +62,8 @@ class Relabel:
             self.prop(m.prop),
             m.good,
             self.model(m.model),
+            frozenset(self.pi[a] for a in m.attesters),
+            m.body,
         )
 
     def view(self, v: View) -> View:
@@ -92,7 +94,14 @@ class Relabel:
         for tau in range(p.R):
             for c in range(p.n_a):
                 views[idx(p, tau, self.pi[c])] = self.view(a.views[idx(p, tau, c)])
-        return AggState(a.round, tuple(self.model(m) for m in a.models), tuple(views))  # type: ignore[misc]
+        return AggState(
+            a.round,
+            tuple(self.model(m) for m in a.models),  # type: ignore[misc]
+            tuple(views),
+            tuple(frozenset(self.pi[k] for k in c) for c in a.certs),
+            frozenset((r, self.pi[k]) for r, k in a.attests),
+            frozenset((self.pi[j], self.model(m)) for j, m in a.attested),  # type: ignore[misc]
+        )
 
     def client(self, cs: ClientState) -> ClientState:
         return ClientState(

@@ -17,17 +17,31 @@ from asfl.model.params import Params
 from asfl.model.protocol import (
     Ctx,
     agg_receive,
+    announce_defect,
+    attested_before,
     client_can_step,
     client_done,
     client_receive,
     client_step,
     idx,
     initial_aggregator,
+    offer_defect,
 )
-from asfl.model.types import Action, ClientState, Model, Msg, Proposal, SysState
+from asfl.model.types import (
+    BODY_FULL,
+    BODY_NONE,
+    BODY_WRONG,
+    GENESIS,
+    Action,
+    ClientState,
+    Model,
+    Msg,
+    Proposal,
+    SysState,
+)
 
 #: Byzantine behaviours, each a family of nondeterministic sends (see :func:`byz_menu`).
-BEHAVIOURS = ("equivocate", "forge-endorse", "wrong-release", "forge-announce")
+BEHAVIOURS = ("equivocate", "forge-endorse", "wrong-release", "forge-announce", "forge-attest")
 
 
 @dataclass(frozen=True)
@@ -63,7 +77,20 @@ def msg_key(m: Msg) -> tuple:
         m.prop or (),
         m.good,
         (m.model.round, m.model.forged, repr(m.model)) if m.model else (),
+        tuple(sorted(m.attesters)),
+        m.body,
     )
+
+
+def honest_attestations(s: SysState) -> dict[Model, frozenset[int]]:
+    """R-17: the honest aggregators that attested each model (their signatures exist,
+    so the adversary may include them in what it sends)."""
+    out: dict[Model, set[int]] = {}
+    for k, a in enumerate(s.aggs):
+        if a is not None:
+            for _producer, m in a.attested:
+                out.setdefault(m, set()).add(k)
+    return {m: frozenset(ks) for m, ks in out.items()}
 
 
 # ------------------------------------------------------------------------------------
@@ -95,7 +122,12 @@ def byz_menu(p: Params, s: SysState, behaviours: Iterable[str], latest_only: boo
       singleton), to each honest aggregator separately;
     - ``forge-endorse``: endorsements of any existing proposal, to anyone;
     - ``wrong-release``: a wrong share sum for any existing proposal, to anyone;
-    - ``forge-announce``: an announcement with invalid evidence to a client.
+    - ``forge-announce``: announcements to a client of a forged model with Byzantine-only
+      attestations, and of every model honest aggregators attested (their attestations
+      and the Byzantine ones) without body, with a wrong body, or with its body (a relay);
+    - ``forge-attest``: attestations of any honest aggregator's unannounced model and of
+      a forged one, to its producer; forged offers (Byzantine-only attestations of their
+      previous model) to every honest aggregator (R-17).
 
     Silence (sending nothing) is always possible."""
     bh = set(behaviours)
@@ -123,12 +155,30 @@ def byz_menu(p: Params, s: SysState, behaviours: Iterable[str], latest_only: boo
                     out += [Msg("endorse", me, h, tau, c, prop=q) for q in props for h in honest]
                 if "wrong-release" in bh:
                     out += [Msg("release", me, h, tau, c, prop=q, good=False) for q in props for h in honest]
+        byz = frozenset(p.byzantine)
         if "forge-announce" in bh:
+            att = honest_attestations(s)
             for i, cs in enumerate(s.clients):
                 r = len(cs.accepted)
                 if cs.alive and r <= p.R:
-                    fm = Model(r, None, (), forged=True)
-                    out.append(Msg("announce", me, f"C{i}", r, -1, model=fm))
+                    fm = Model(r, cs.accepted[-1], (), forged=True)  # on a model it verified
+                    out.append(Msg("announce", me, f"C{i}", r, -1, model=fm, attesters=byz))
+                    for m, ks in sorted(att.items(), key=lambda x: repr(x[0])):
+                        if m.round == r:
+                            out += [
+                                Msg("announce", me, f"C{i}", r, -1, model=m, attesters=ks | byz, body=body)
+                                for body in (BODY_NONE, BODY_WRONG, BODY_FULL)
+                            ]
+        if "forge-attest" in bh:
+            for j in p.honest:
+                a = s.aggs[j]
+                assert a is not None
+                for r in range(len(a.certs), len(a.models)):  # its unannounced models
+                    for m in (a.models[r], Model(r, None, (), forged=True)):
+                        out.append(Msg("attest", me, f"A{j}", r, -1, model=m))
+            for tau in rounds:
+                fm = Model(tau + 1, GENESIS if tau == 0 else None, (), forged=True)
+                out += [Msg("offer", me, h, tau + 1, -1, model=fm, attesters=byz) for h in honest]
     return [m for m in out if m not in s.byz_sent]
 
 
@@ -164,6 +214,16 @@ def is_noop(p: Params, s: SysState, m: Msg) -> bool:
         a = s.aggs[d]
         if a is None:
             return True
+        if m.kind == "offer":
+            return offer_defect(p, m) is not None or attested_before(a, node_index(m.src), m.tau)
+        if m.kind == "attest":
+            r = m.tau
+            return (
+                not 1 <= r < len(a.models)
+                or a.models[r] != m.model
+                or r < len(a.certs)
+                or (r, node_index(m.src)) in a.attests
+            )
         if not (0 <= m.tau < p.R and 0 <= m.c < p.n_a):
             return True
         v = a.views[idx(p, m.tau, m.c)]
@@ -177,15 +237,21 @@ def is_noop(p: Params, s: SysState, m: Msg) -> bool:
             return v.result is not None
         return False
     cs = s.clients[d]
-    if not cs.alive or client_done(p, cs):
+    if not cs.alive or client_done(p, cs) or m.model is None or announce_defect(p, m) is not None:
         return True
-    return m.model is None or m.model.forged or m.model in cs.verified
+    if m.body != BODY_FULL and m.tau >= p.R:
+        return True  # a last-round header: the explorer does not record it (abstract_final)
+    if m.model in cs.verified:
+        return m.body != BODY_FULL or m.tau != len(cs.accepted)
+    return False
 
 
 def step(p: Params, s: SysState, a: Action, mode: Mode) -> tuple[SysState, list[tuple]]:
     """The transition function. Returns the new state and the events of the step in
     trace order: the trigger, the node's protocol events, then its sends."""
     ctx = Ctx(p, ev=[] if mode.events else None, abstract_final=mode.explorer)
+    if a.msg is not None and a.msg.dst[0] == "C":  # ghost for S-7 (the explorer's last round)
+        ctx.attested = frozenset(honest_attestations(s))
     aggs, clients, net, byz_sent = s
     trigger: list[tuple] = []
     node = a.node

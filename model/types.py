@@ -31,16 +31,28 @@ class Model(NamedTuple):
 
 
 GENESIS = Model(0, None, ())
-#: What the explorer remembers of a model accepted for the last round (nothing reads it).
+#: What the explorer remembers of a model accepted for the last round (only S-7 reads
+#: it: whether an honest aggregator had attested the model, R-17).
 FINAL = Model(-1, None, ())
+#: ... of a last-round model no honest aggregator had attested (an S-7 violation).
+FINAL_UNATTESTED = Model(-1, None, (), forged=True)
+
+#: D-18: what an announcement carries besides header and attestations.
+BODY_FULL = "full"  # the model's body, matching the header
+BODY_NONE = "none"  # header and attestations only
+BODY_WRONG = "wrong"  # a body whose digest is not the header's (Byzantine)
 
 
 class Msg(NamedTuple):
     """A message in flight. ``tau``/``c`` as in the trace's ``round``/``cluster`` fields
-    (announce: ``tau`` is the new model's round). ``good`` is meaningful for releases
-    only (is the share sum correct?)."""
+    (offer, attest, announce: ``tau`` is the new model's round, ``c = -1``). ``good`` is
+    meaningful for releases only (is the share sum correct?). ``attesters``: an offer's
+    attestations of its previous model, an announcement's of its model (R-17, R-14);
+    the adversary can only include honest aggregators that did attest that model
+    (signatures are unforgeable), the menu of :mod:`model.system` builds them so.
+    ``body``: D-18, announcements only."""
 
-    kind: str  # submit | propose | endorse | release | announce
+    kind: str  # submit | propose | endorse | release | offer | attest | announce
     src: str
     dst: str
     tau: int
@@ -48,6 +60,8 @@ class Msg(NamedTuple):
     prop: Proposal | None = None
     good: bool = True
     model: Model | None = None
+    attesters: frozenset[int] = frozenset()
+    body: str = BODY_FULL
 
 
 class Result(NamedTuple):
@@ -77,11 +91,18 @@ class View(NamedTuple):
 
 
 class AggState(NamedTuple):
-    """An honest aggregator: its round ``r_j``, its model chain, its views."""
+    """An honest aggregator: its round ``r_j``, its model chain, its views, and (R-17)
+    the attestations of its models: ``certs[tau]`` the attesters its announcement of
+    round ``tau`` named (``certs[0]`` genesis, none needed), ``attests`` the
+    ``(round, attester)`` pairs it holds for a model not announced yet, ``attested`` the
+    offers it attested: ``(producer, model)`` (once per producer and round)."""
 
     round: int
     models: tuple[Model, ...]  # models[tau] = its model of round tau
     views: tuple[View, ...]  # index tau * n_a + c
+    certs: tuple[frozenset[int], ...] = (frozenset(),)
+    attests: frozenset[tuple[int, int]] = frozenset()
+    attested: frozenset[tuple[int, Model]] = frozenset()
 
 
 class ClientState(NamedTuple):
@@ -124,6 +145,10 @@ class Action(NamedTuple):
             what += ", good" if m.good else ", WRONG"
         if m.model is not None:
             what += f", model round {m.model.round}" + (" FORGED" if m.model.forged else "")
+        if m.kind in ("offer", "announce"):
+            what += f", attesters={sorted(m.attesters)}"
+        if m.kind == "announce" and m.body != BODY_FULL:
+            what += f", body {m.body}"
         what += ")"
         if self.kind == "byz":
             return f"{m.src} (Byzantine) sends {what} to {m.dst}"

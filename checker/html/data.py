@@ -35,12 +35,15 @@ KINDS = (
     "release",
     "reconstruct",
     "aggregate",
+    "attest",
+    "announce",
     "accept",
     "equivocation",
     "end",
 )
 WIRE = frozenset({"send", "deliver", "drop"})
-MSG_TYPES = ("submit", "propose", "endorse", "release", "announce", "junk")
+MSG_TYPES = ("submit", "propose", "endorse", "release", "announce", "junk", "offer", "attest")
+MODEL_MSGS = frozenset({"offer", "attest", "announce"})
 # the rule (specs/protocol.md) each trace event is the step of
 RULES = {
     "local_step": "R-4, D-13",
@@ -51,7 +54,9 @@ RULES = {
     "certify": "R-9",
     "release": "R-10",
     "reconstruct": "R-11, R-12",
-    "aggregate": "R-13, R-14",
+    "aggregate": "R-13, R-17",
+    "attest": "R-17",
+    "announce": "R-14, D-18",
     "accept": "R-15",
     "drop": "R-3",
     "crash": "§1 crash",
@@ -172,10 +177,12 @@ def report_data(
         rnd = ev.get("round")
         if kind == "local_step":
             rnd = ev["model_round"]
-        elif kind in ("aggregate", "accept"):
+        elif kind in ("aggregate", "attest", "announce", "accept"):
             rnd = ev["round"] - 1  # the round whose results made the model
         elif snd is not None:
             rnd = snd.get("round")
+            if snd["type"] in MODEL_MSGS and isinstance(rnd, int):
+                rnd -= 1  # offer / attest / announce of the model those results made
         clu = snd.get("cluster") if snd is not None else ev.get("cluster")
         cols.add(
             ev["seq"],

@@ -1,6 +1,7 @@
 """Z3 proof obligations for asfl (see specs/properties.md for the property IDs).
 
 * ``quorum``   S-6 quorum intersection, I-1a honest points in a decoding set
+* ``attest``   S-7 the counting step of compact certified models (t_a + 1 attesters)
 * ``masks``    P-1 mask cancellation (rationals and GF(2^31 - 1))
 * ``decoding`` I-1 decoding despite t_a wrong share sums
 * ``fairness`` F-2, F-4 inclusion fairness of the inclusion rule (D-7), also under reshuffling
@@ -8,6 +9,7 @@
 Every obligation returns a :class:`ProofResult`; ``prove_all`` runs them all.
 """
 
+from .attest import check_attestation_counting, prove_attestation_counting, prove_attestation_liveness
 from .decoding import decoding_correct
 from .fairness import (
     CLAIMS,
@@ -30,6 +32,9 @@ from .runner import format_results, prove_all
 
 __all__ = [
     "CLAIMS",
+    "check_attestation_counting",
+    "prove_attestation_counting",
+    "prove_attestation_liveness",
     "P",
     "ProofResult",
     "check_honest_in_decoding_set",

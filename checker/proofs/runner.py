@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from . import decoding, fairness, masks, quorum
+from . import attest, decoding, fairness, masks, quorum
 from .result import ProofResult
 
 
@@ -71,6 +71,10 @@ def prove_all(quick: bool = True, *, include_refutations: bool = False) -> Itera
     for n_a, t_a in r.quorum_sizes:
         yield quorum.prove_quorum_intersection(n_a, t_a)
     yield quorum.prove_honest_in_decoding_set()
+    yield attest.prove_attestation_counting()
+    yield attest.prove_attestation_liveness()
+    for n_a, t_a in r.quorum_sizes:
+        yield attest.check_attestation_counting(n_a, t_a)
     for N, t in r.mask_all_quorums:
         yield masks.mask_cancellation(N, t)
         yield masks.mask_cancellation(N, t, field="gf")
@@ -96,6 +100,9 @@ def _refutations() -> Iterator[ProofResult]:
     yield quorum.prove_quorum_intersection_parametric(assume_bound=False)
     yield quorum.prove_quorum_intersection(3, 1)
     yield quorum.check_honest_in_decoding_set(3, 1)
+    yield attest.prove_attestation_counting(threshold_offset=0)
+    yield attest.prove_attestation_liveness(assume_bound=False)
+    yield attest.check_attestation_counting(4, 1, threshold=1)
     yield masks.mask_cancellation(8, 2, drop_share_of=5)
     yield masks.mask_cancellation(8, 2, break_lagrange=True, field="gf")
     yield decoding.decoding_correct(3, 1)

@@ -15,7 +15,8 @@ import numpy as np
 
 from asfl.impl import field
 from asfl.impl.aggregator import Aggregator
-from asfl.impl.messages import Announce, Endorse, Envelope, Propose, Release
+from asfl.impl.certify import attest_signature
+from asfl.impl.messages import Announce, Attest, Endorse, Envelope, Propose, Release, model_digest
 from asfl.impl.node import Output, Send, client_name, send
 from asfl.impl.wire import WireError
 
@@ -47,7 +48,7 @@ class ByzantineAggregator:
             self.sent += [o for o in out if isinstance(o, Send)]
         return out
 
-    def _reseal(self, original: Send, message: Propose | Endorse | Release | Announce) -> Send:
+    def _reseal(self, original: Send, message: Propose | Endorse | Release | Attest | Announce) -> Send:
         return send(self.core.keys, self.index, original.to, message)
 
     def _replay(self, data: bytes) -> list[Output]:
@@ -102,13 +103,32 @@ def wrong_shares(b: ByzantineAggregator, s: Send) -> list[Send]:
     return [b._reseal(s, dataclasses.replace(rel, share_sum=junk))]
 
 
+def forge_announce(b: ByzantineAggregator, ann: Announce) -> Announce:
+    """A forged announcement: its model perturbed, attested by this Byzantine node alone (its
+    attestation listed t_a + 1 times: one distinct attester, R-15d refuses it), or, half of
+    the time when the
+    honest announcement carries a body, the honest header and attestations with a wrong
+    body (R-15e refuses it)."""
+    model = ann.body if ann.body is not None else b.core.models[ann.tau]
+    forged = model + b.rng.normal(0.0, 1.0, size=model.shape)
+    if ann.body is not None and b.rng.integers(2):
+        return dataclasses.replace(ann, body=forged)
+    header = dataclasses.replace(ann.header, model=model_digest(forged))
+    own = (b.index, attest_signature(b.core.keys, header))
+    return Announce(header, (own,) * (b.core.cfg.t_a + 1), forged)
+
+
 def forge(b: ByzantineAggregator, s: Send) -> list[Send]:
-    """Announces forged models and endorses proposals that do not exist."""
+    """Announces forged models, attests headers that do not exist and endorses proposals
+    that do not exist."""
     cfg = b.core.cfg
     if s.kind == "announce":
         ann = Announce.decode(Envelope.decode(s.data).body, cfg.dims)
-        forged = ann.model + b.rng.normal(0.0, 1.0, size=ann.model.shape)
-        return [b._reseal(s, dataclasses.replace(ann, model=forged))]
+        return [b._reseal(s, forge_announce(b, ann))]
+    if s.kind == "attest":
+        att = Attest.decode(Envelope.decode(s.data).body, cfg.dims)
+        junk = bytes(b.rng.bytes(32))
+        return [b._reseal(s, dataclasses.replace(att, header_digest=junk, sig=b.core.keys.sign(junk)))]
     if s.kind == "endorse":
         end = Endorse.decode(Envelope.decode(s.data).body, cfg.dims)
         fake = Endorse(end.tau, end.cluster, bytes(b.rng.bytes(32)), bytes(b.rng.bytes(32)))

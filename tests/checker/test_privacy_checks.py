@@ -30,7 +30,7 @@ def trace(tmp_path_factory: pytest.TempPathFactory, small_cfg: ProtocolConfig, t
     rounds (D-13 catch-up), where a reused noise draw would repeat the quantised update."""
     path = tmp_path_factory.mktemp("privacy") / "trace.jsonl"
     cfg = dataclasses.replace(small_cfg, rounds=4)
-    run = RunConfig(cfg, seed=4, scheduler="timed", slow_fraction=0.25, trace=path, crashed=1)
+    run = RunConfig(cfg, seed=1, scheduler="timed", slow_fraction=0.25, trace=path, crashed=1)
     summary, _ = execute(run, task=tiny_task)
     assert summary.status == "complete"
     return [json.loads(line) for line in path.read_text().splitlines()]

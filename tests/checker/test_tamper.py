@@ -12,6 +12,7 @@ import copy
 import json
 import os
 import random
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -102,10 +103,10 @@ def duplicate(rng: random.Random, tr: Trace) -> Trace | None:
 
 
 def before_trigger(rng: random.Random, tr: Trace) -> Trace | None:
-    k = pick(rng, tr, proto(tr, *PROTOCOL[1:]))
+    k = pick(rng, tr, lambda e: e["kind"] in PROTOCOL[1:] and e["kind"] != "local_step")
     if k is None:
         return None
-    s = step_start(tr, k)
+    s = step_start(tr, k)  # (a local_step is its own trigger: moving it changes nothing)
     tr.insert(s, tr.pop(k))
     return renumber(tr)
 
@@ -140,9 +141,22 @@ def alter_sd_included(rng: random.Random, tr: Trace) -> Trace | None:
     return tr
 
 
+def _fresh_byzantine_envelopes(tr: Trace) -> set[int]:
+    """Lines of Byzantine sends of a signed kind whose envelope is sent only that once."""
+    sends = [e for e in tr[1:] if e["kind"] == "send"]
+    times = Counter(e["digest"] for e in sends)
+    return {
+        e["seq"] for e in sends if e["node"] in byz(tr) and e["type"] != "junk" and times[e["digest"]] == 1
+    }
+
+
 def relabel(rng: random.Random, tr: Trace) -> Trace | None:
-    k = pick(rng, tr, lambda e: e["kind"] == "send")
-    assert k is not None
+    """A send's kind label changed: junk, an honest send, or a Byzantine forward/replay
+    of a known envelope (see :func:`relabel_fresh_byzantine` for the rest)."""
+    fresh = _fresh_byzantine_envelopes(tr)
+    k = pick(rng, tr, lambda e: e["kind"] == "send" and e["seq"] not in fresh)
+    if k is None:
+        return None
     e = tr[k]
     if e["type"] == "junk":
         e["type"] = rng.choice(KINDS)
@@ -150,6 +164,23 @@ def relabel(rng: random.Random, tr: Trace) -> Trace | None:
         e["type"] = rng.choice([t for t in KINDS if t != e["type"]])
     else:
         e["type"] = rng.choice([t for t in (*KINDS, "junk") if t != e["type"]])
+    return tr
+
+
+def relabel_fresh_byzantine(rng: random.Random, tr: Trace) -> Trace | None:
+    """A Byzantine node's new envelope, which its receiver dropped (or is Byzantine),
+    labelled with another aggregator kind."""
+    fresh = _fresh_byzantine_envelopes(tr)
+    dropped = {e["msg"] for e in tr[1:] if e["kind"] == "drop"}
+    k = pick(
+        rng,
+        tr,
+        lambda e: e["kind"] == "send" and e["seq"] in fresh and (e["msg"] in dropped or e["to"] in byz(tr)),
+    )
+    if k is None:
+        return None
+    e = tr[k]
+    e["type"] = rng.choice([t for t in KINDS if t != e["type"] and t != "submit"])
     return tr
 
 
@@ -353,6 +384,32 @@ def compound(rng: random.Random, tr: Trace) -> Trace | None:
     return second.edit(rng, out) or out
 
 
+def alter_attested_model(rng: random.Random, tr: Trace) -> Trace | None:
+    """The model digest of an honest announce, or of an honest attest of an honest
+    producer's offer."""
+    k = pick(
+        rng,
+        tr,
+        lambda e: (
+            (e["kind"] == "announce" or (e["kind"] == "attest" and e["producer"] not in byz(tr)))
+            and e["node"] not in byz(tr)
+        ),
+    )
+    if k is None:
+        return None
+    tr[k]["model"] = hexflip(tr[k]["model"])
+    return tr
+
+
+def drop_attester(rng: random.Random, tr: Trace) -> Trace | None:
+    """An honest announce names one attester fewer (t_a of them)."""
+    k = pick(rng, tr, lambda e: e["kind"] == "announce")
+    if k is None:
+        return None
+    tr[k]["attesters"] = tr[k]["attesters"][1:]
+    return tr
+
+
 @dataclass(frozen=True)
 class Tamper:
     name: str
@@ -411,6 +468,9 @@ TAMPERS: list[Tamper] = [
     Tamper("header-byzantine", True, header_byzantine),
     Tamper("header-ghost-false", True, header_ghost),
     Tamper("compound", True, compound),
+    Tamper("alter-attested-model", True, alter_attested_model),
+    Tamper("announce-with-t_a-attesters", True, drop_attester),
+    Tamper("alter-attested-prev", True, set_field(("attest",), "prev", lambda v, e: hexflip(v))),
     Tamper("alter-drop-reason", False, set_field(("drop",), "reason", lambda v, e: v + " (edited)")),
     Tamper("alter-send-size", False, set_field(("send",), "size", lambda v, e: v + 1)),
     Tamper("alter-end-detail", False, set_field(("end",), "detail", lambda v, e: v + " (edited)")),
@@ -423,6 +483,7 @@ TAMPERS: list[Tamper] = [
     Tamper("delete-dropped-byzantine-message", False, delete_dropped_byz_deliver),
     Tamper("fresh-ghost-mask", False, fresh_mask),
     Tamper("byzantine-dropped-send-as-junk", False, byz_dropped_as_junk),
+    Tamper("relabel-fresh-byzantine-envelope", False, relabel_fresh_byzantine),
 ]
 
 

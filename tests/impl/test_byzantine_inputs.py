@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 
 from asfl.impl import field as gf
 from asfl.impl.aggregator import Aggregator
-from asfl.impl.certify import verify_announce
+from asfl.impl.certify import attest_signature, check_offer
 from asfl.impl.client import Client
 from asfl.impl.config import ProtocolConfig
 from asfl.impl.learning.data import Task
@@ -32,10 +32,12 @@ from asfl.impl.messages import (
     Announce,
     Endorse,
     Envelope,
+    Offer,
     Propose,
     Release,
     Submit,
     envelope_digest,
+    model_digest,
     seal,
 )
 from asfl.impl.node import Event, RequestLocalStep, Send, aggregator_name, client_name
@@ -80,6 +82,11 @@ def aggregator_snapshot(agg: Aggregator) -> dict[str, Any]:
         "models": {r: _vec(m) for r, m in agg.models.items()},
         "clusters": clusters,
         "inclusions": {i: tuple(sorted(rs)) for i, rs in agg.inclusions.items() if rs},
+        "headers": {r: h.digest() for r, h in agg.headers.items()},
+        "attestations": {r: tuple(sorted(a.items())) for r, a in agg.attestations.items() if a},
+        "announced": dict(agg.announced),
+        "unoffered": sorted(agg.unoffered),
+        "attested": sorted(agg.attested),
     }
 
 
@@ -88,10 +95,12 @@ def client_snapshot(client: Client) -> dict[str, Any]:
     s = client.state
     return {
         "momentum": _vec(s.momentum),
-        "verified": {r: tuple(sorted((d, _vec(m)) for d, m in ms.items())) for r, ms in s.verified.items()},
+        "model": _vec(s.model),
+        "verified": {r: tuple(sorted(ds)) for r, ds in s.verified.items()},
         "accepted": dict(s.accepted),
         "pending": {
-            k: (_vec(p.announce.model), p.announce.prev, p.sender, p.msg) for k, p in s.pending.items()
+            k: (p.announce.header.digest(), _vec(p.announce.body), p.checked.sender, p.msg)
+            for k, p in s.pending.items()
         },
         "next_submit": s.next_submit,
         "stepping": s.stepping,
@@ -435,20 +444,29 @@ def test_any_hostile_input_to_a_mid_run_node(data: st.DataObject, mid_run: dict[
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
-def test_signed_mutations_of_first_proposals_and_announcements(
+def test_signed_mutations_of_first_proposals_offers_and_announcements(
     data: st.DataObject, mid_run: dict[str, Any]
 ) -> None:
-    """I-4, R-8, R-15: type-directed mutations of the Byzantine coordinator's genuine
-    proposal (to a fresh honest aggregator) and of an honest round-1 announcement (to a fresh
-    client), validly re-signed by the Byzantine aggregator so that they pass R-3 and reach
-    the endorsement and certification guards: never raise, and a drop changes nothing. An
-    accepted mutation must still be a proposal R-8 allows or a model R-15 allows."""
+    """I-4, R-8, R-15, R-17: type-directed mutations of the Byzantine coordinator's genuine
+    proposal and round-1 offer (to a fresh honest aggregator) and of an honest round-1
+    announcement (to a fresh client), validly re-signed by the Byzantine aggregator so that
+    they pass R-3 and reach the endorsement, attestation and acceptance guards: never raise,
+    and a drop changes nothing. An accepted mutation must still be a proposal R-8 allows, an
+    offer whose attested header lists only sets of the genuine one, or an announcement of the
+    genuine attested header with its genuine body (I-3)."""
     fresh, corpus = mid_run["frozen"][-1]
     ctx = mid_run["ctx"]
     cfg, byz, keys = ctx["cfg"], ctx["byz"], ctx["byz_keys"]
-    kind = data.draw(st.sampled_from(["propose", "announce"]))
-    if kind == "propose":
-        pool = [d for d in corpus if d.kind == "propose" and d.src == aggregator_name(byz) and d.dst in fresh]
+    kind = data.draw(st.sampled_from(["propose", "offer", "announce"]))
+    if kind in ("propose", "offer"):
+        pool = [
+            d
+            for d in corpus
+            if d.kind == kind
+            and d.src == aggregator_name(byz)
+            and d.dst in fresh
+            and KINDS[kind].decode(Envelope.decode(d.data).body, cfg.dims).tau <= 1
+        ]
     else:
         pool = [
             d
@@ -459,7 +477,7 @@ def test_signed_mutations_of_first_proposals_and_announcements(
             and Announce.decode(Envelope.decode(d.data).body, cfg.dims).tau == 1
         ]
     src = pool[data.draw(st.integers(0, len(pool) - 1))]
-    body = KINDS[kind].decode(Envelope.decode(src.data).body, cfg.dims)
+    body = genuine = KINDS[kind].decode(Envelope.decode(src.data).body, cfg.dims)
     for _ in range(data.draw(st.integers(1, 3))):
         body = mutate_value(data.draw, body, cfg.dims)
     try:
@@ -477,11 +495,19 @@ def test_signed_mutations_of_first_proposals_and_announcements(
         assert prop.cluster == byz and len(clients) >= cfg.q_min and len(set(clients)) == len(clients)
         assert set(clients) <= set(cfg.clusters(prop.tau)[prop.cluster])
         assert any(isinstance(o, Event) and o.kind == "endorse" for o in outputs)
-    else:  # accepted or buffered: the model must be R-13 of certified evidence (I-3)
+    elif kind == "offer":  # attested: R-17's checks hold and it certifies only genuine sets (I-2)
+        assert isinstance(genuine, Offer)
+        offer = Offer.decode(encoded, cfg.dims)
+        header, _ = check_offer(cfg, node.public.aggregator_sign, node.genesis_model, offer)
+        wanted, _ = check_offer(cfg, node.public.aggregator_sign, node.genesis_model, genuine)
+        assert set(header.sets) <= set(wanted.sets) and header.prev == wanted.prev
+        assert any(isinstance(o, Event) and o.kind == "attest" for o in outputs)
+    else:  # accepted or buffered: the genuine attested header, its genuine body if any (I-3)
+        assert isinstance(genuine, Announce)
         ann = Announce.decode(encoded, cfg.dims)
-        prev = node.state.verified.get(ann.tau - 1, {}).get(ann.prev)
-        if any(isinstance(o, Event) and o.kind == "accept" for o in outputs):
-            verify_announce(cfg, node.public.aggregator_sign, ann, prev)
+        assert ann.header == genuine.header
+        if ann.body is not None:
+            assert model_digest(ann.body) == genuine.header.model
 
 
 # -- targeted deeper guards, with inputs signed by the Byzantine aggregator ---------------
@@ -629,84 +655,191 @@ def test_equivocating_second_proposal_is_traced_and_changes_nothing(captured: di
     assert not any(isinstance(o, Send) for o in outputs)
 
 
-def real_announce(cap: dict[str, Any], tau: int) -> tuple[Announce, str]:
+def real_announce(cap: dict[str, Any], tau: int, to: int = 0, body: bool = True) -> tuple[Announce, str]:
+    """An honest aggregator's round-``tau`` announcement to client ``to``, with or without a
+    body (D-18 decides which aggregators send ``to`` the body)."""
     for d in cap["log"]:
-        if d.kind == "announce" and d.src != aggregator_name(cap["byz"]):
+        if d.kind == "announce" and d.src != aggregator_name(cap["byz"]) and d.dst == client_name(to):
             ann = Announce.decode(Envelope.decode(d.data).body, cap["built"].cfg.dims)
-            if ann.tau == tau:
+            if ann.tau == tau and (ann.body is not None) == body:
                 return ann, d.src
     raise AssertionError("no announce captured")
 
 
+def _with_sets(a: Announce, sets: Any) -> Announce:
+    return dataclasses.replace(a, header=dataclasses.replace(a.header, sets=tuple(sets)))
+
+
+def _self_attested(a: Announce, header: Any, keys: Any, byz: int) -> Announce:
+    """``header`` with the Byzantine node's own attestation only (t_a = 1 valid signatures)."""
+    return Announce(header, ((byz, attest_signature(keys, header)),), a.body)
+
+
+NON_MEMBER = (0,)  # a client of another cluster than cluster 0's set in round 0 (checked below)
+
 ANNOUNCE_ATTACKS = {
+    # R-15c: the header's sets and rule, checked before any signature
     "duplicate-cluster": (
-        lambda a: dataclasses.replace(a, evidence=(a.evidence[0],) * len(a.evidence)),
+        lambda a, k, b: _with_sets(a, (a.header.sets[0],) * len(a.header.sets)),
         "sorted and distinct",
     ),
-    "unsorted": (lambda a: dataclasses.replace(a, evidence=a.evidence[::-1]), "sorted and distinct"),
-    "too-few-clusters": (lambda a: dataclasses.replace(a, evidence=a.evidence[:-1]), "clusters"),
-    "rule": (lambda a: dataclasses.replace(a, rule="mean"), "rule"),
-    "forged-model": (lambda a: dataclasses.replace(a, model=a.model + 0.25), "not the aggregate"),
-    "masked-sum": (
-        lambda a: dataclasses.replace(
+    "unsorted": (lambda a, k, b: _with_sets(a, a.header.sets[::-1]), "sorted and distinct"),
+    "too-few-clusters": (lambda a, k, b: _with_sets(a, a.header.sets[:-1]), "sets <"),
+    "rule": (
+        lambda a, k, b: dataclasses.replace(a, header=dataclasses.replace(a.header, rule="mean")),
+        "rule",
+    ),
+    "below-q-min": (
+        lambda a, k, b: _with_sets(
             a,
-            evidence=(
+            (dataclasses.replace(a.header.sets[0], clients=a.header.sets[0].clients[:1]),)
+            + a.header.sets[1:],
+        ),
+        "q_min",
+    ),
+    "non-member": (
+        lambda a, k, b: _with_sets(
+            a,
+            (
                 dataclasses.replace(
-                    a.evidence[0],
-                    masked_sum=gf.add(a.evidence[0].masked_sum, np.ones_like(a.evidence[0].masked_sum)),
+                    a.header.sets[0], clients=tuple(sorted(NON_MEMBER + a.header.sets[0].clients[1:]))
                 ),
             )
-            + a.evidence[1:],
+            + a.header.sets[1:],
         ),
-        "masked sum does not match md",
+        "not a member",
     ),
-    "few-endorsements": (
-        lambda a: dataclasses.replace(
-            a,
-            evidence=(dataclasses.replace(a.evidence[0], endorsements=a.evidence[0].endorsements[:1] * 3),)
-            + a.evidence[1:],
+    # R-15d: t_a + 1 valid attestations from distinct aggregators on the header
+    "one-attestation": (
+        lambda a, k, b: dataclasses.replace(a, attestations=a.attestations[:1]),
+        "valid attestations",
+    ),
+    "same-attester-twice": (
+        lambda a, k, b: dataclasses.replace(a, attestations=a.attestations[:1] * 2),
+        "valid attestations",
+    ),
+    "forged-model-self-attested": (
+        lambda a, k, b: _self_attested(
+            dataclasses.replace(a, body=a.body + 0.25),
+            dataclasses.replace(a.header, model=model_digest(a.body + 0.25)),
+            k,
+            b,
         ),
-        "valid endorsements",
+        "valid attestations",
     ),
-    "few-releases": (
-        lambda a: dataclasses.replace(
-            a,
-            evidence=(dataclasses.replace(a.evidence[0], releases=a.evidence[0].releases[:-1]),)
-            + a.evidence[1:],
-        ),
-        "do not decode",
+    "changed-prev": (
+        lambda a, k, b: dataclasses.replace(a, header=dataclasses.replace(a.header, prev=b"\7" * 32)),
+        "valid attestations",
     ),
-    "dropped-entry": (
-        lambda a: dataclasses.replace(
-            a,
-            evidence=(dataclasses.replace(a.evidence[0], entries=a.evidence[0].entries[1:]),)
-            + a.evidence[1:],
-        ),
-        "endorsements",
+    "wrong-round": (
+        lambda a, k, b: dataclasses.replace(a, header=dataclasses.replace(a.header, tau=2)),
+        "valid attestations / not a member",  # the sets name round-1 members: R-15c may see it first
     ),
-    "wrong-round": (lambda a: dataclasses.replace(a, tau=2), "uncertified announce"),
+    # R-15e: the body's digest
+    "wrong-body": (lambda a, k, b: dataclasses.replace(a, body=a.body + 0.25), "body digest"),
 }
 
 
 @pytest.mark.parametrize("attack", sorted(ANNOUNCE_ATTACKS))
-def test_uncertified_announcements_are_refused(attack: str, captured: dict[str, Any]) -> None:
-    """I-3, I-4, R-15: a client refuses a validly signed announcement whose evidence does not
-    certify its model (duplicate or unsorted clusters, too few clusters, wrong rule, forged
-    model, tampered masked sum, missing endorsements or releases, a changed set, wrong
-    round) with no state change, and accepts the genuine one. Regression: a single certified
-    cluster repeated n_a - t_a times used to be accepted."""
+def test_unattested_announcements_are_refused(attack: str, captured: dict[str, Any]) -> None:
+    """I-3, I-4, R-15 (c)-(e), S-7: a client refuses a validly signed announcement whose header
+    breaks R-15c (duplicate, unsorted or too few sets, wrong rule, a set below q_min or with a
+    non-member), that lacks t_a + 1 valid attestations from distinct aggregators (one, the
+    same twice, a forged model attested by the Byzantine node alone, a changed prev or round),
+    or whose body does not match the header, with no state change; it accepts the genuine one."""
+    cfg, keys, byz = captured["built"].cfg, captured["byz_node"].core.keys, captured["byz"]
     ann, _ = real_announce(captured, 1)
-    assert len(ann.evidence) >= captured["built"].cfg.quorum
+    assert len(ann.header.sets) >= cfg.quorum and len(ann.attestations) == cfg.t_a + 1
+    assert NON_MEMBER[0] not in cfg.clusters(0)[ann.header.sets[0].cluster]
     mutate, reason = ANNOUNCE_ATTACKS[attack]
-    bad = mutate(ann)
-    if attack == "forged-model":  # the model is checked against its evidence once prev is known
-        assert np.any(bad.model != ann.model)
+    bad = mutate(ann, keys, byz)
     client = fresh_client(captured, 0)
     outputs, dropped = deliver_checked(client, byz_seal(captured, bad), 1)
-    assert dropped and reason in drop_reason(outputs), drop_reason(outputs)
+    assert dropped and any(r in drop_reason(outputs) for r in reason.split(" / ")), drop_reason(outputs)
     outputs, dropped = deliver_checked(client, byz_seal(captured, ann), 2)
     assert not dropped and any(isinstance(o, Event) and o.kind == "accept" for o in outputs)
     assert any(isinstance(o, RequestLocalStep) for o in outputs)
+
+
+def test_announcement_waits_for_its_prev_and_headers_without_body_are_not_trained_on(
+    captured: dict[str, Any],
+) -> None:
+    """R-15b, R-15, D-12: a round-2 announcement reaching a fresh client first is buffered
+    (no accept) until a round-1 header is verified; a header without body is verified (it
+    releases the buffered round 2, and counts for D-12) but not trained on; the body of the
+    same round-1 header then is."""
+    cfg = captured["built"].cfg
+    client = fresh_client(captured, 0)
+    second, _ = real_announce(captured, 2)
+    outputs, dropped = deliver_checked(client, byz_seal(captured, second), 1)
+    assert not dropped and not [o for o in outputs if isinstance(o, Event)]
+    assert list(client.state.pending) == [(captured["byz"], 2)]
+    first_header, _ = real_announce(captured, 1, body=False)
+    first_body, _ = real_announce(captured, 1, body=True)
+    assert first_header.header == first_body.header  # one honest model per round in this run
+    outputs, dropped = deliver_checked(client, byz_seal(captured, first_header), 2)
+    accepts = [o for o in outputs if isinstance(o, Event) and o.kind == "accept"]
+    assert not dropped and [a.fields["round"] for a in accepts] == [2]  # round 2 had a body
+    assert 1 not in client.state.accepted and first_header.header.model in client.state.verified[1]
+    mine = {(1 - 1, s.cluster, s.pd) for s in first_header.header.sets if 0 in s.clients}
+    mine |= {(2 - 1, s.cluster, s.pd) for s in second.header.sets if 0 in s.clients}
+    assert client.state.included == mine and accepts[0].fields["count"] == len(mine)
+    outputs, dropped = deliver_checked(client, byz_seal(captured, first_body), 3)
+    assert not dropped and [o.fields["round"] for o in outputs if isinstance(o, Event)] == [1]
+    assert cfg.rounds >= 2
+
+
+def test_designated_body_senders(captured: dict[str, Any]) -> None:
+    """D-18: aggregator j sends the body to client i iff (i - j) mod n_a <= t_a; so every
+    client gets bodies from t_a + 1 aggregators and headers only from the others."""
+    cfg = captured["built"].cfg
+    seen: dict[tuple[str, str], bool] = {}
+    for d in captured["log"]:
+        if d.kind == "announce" and d.src != aggregator_name(captured["byz"]):
+            ann = Announce.decode(Envelope.decode(d.data).body, cfg.dims)
+            seen[(d.src, d.dst)] = ann.body is not None
+    assert len(seen) == (cfg.n_aggregators - 1) * cfg.n_clients
+    for (src, dst), has_body in seen.items():
+        j, i = int(src[1:]), int(dst[1:])
+        assert has_body == ((i - j) % cfg.n_aggregators <= cfg.t_a), (src, dst)
+
+
+def test_attester_refuses_bad_offers(captured: dict[str, Any]) -> None:
+    """R-17 (b)-(d), I-4: an honest aggregator drops, with the reason and no state change, a
+    validly signed offer whose prev model does not match its header, whose prev header lacks
+    t_a + 1 attestations, whose evidence has too few clusters or another rule, or a round-1
+    offer with a prev; it attests the genuine offer once and drops it as a duplicate after."""
+    cfg, byz = captured["built"].cfg, captured["byz"]
+    offers = {}
+    for d in captured["log"]:
+        if d.kind == "offer" and d.src == aggregator_name(byz):
+            o = Offer.decode(Envelope.decode(d.data).body, cfg.dims)
+            offers.setdefault(o.tau, o)
+    first, second = offers[1], offers[2]
+    assert second.prev_header is not None and second.prev_model is not None
+    bad = {
+        "prev model does not match": dataclasses.replace(second, prev_model=second.prev_model + 1.0),
+        "valid attestations": dataclasses.replace(second, prev_attestations=second.prev_attestations[:1]),
+        "clusters <": dataclasses.replace(first, evidence=first.evidence[: cfg.quorum - 1]),
+        "rule": dataclasses.replace(first, rule="mean"),
+        "no prev": dataclasses.replace(
+            first,
+            prev_header=second.prev_header,
+            prev_attestations=second.prev_attestations,
+            prev_model=second.prev_model,
+        ),
+        "without its prev": dataclasses.replace(second, prev_header=None, prev_model=None),
+    }
+    agg = fresh_aggregator(captured, honest_index(captured))
+    for k, (reason, offer) in enumerate(bad.items()):
+        outputs, dropped = deliver_checked(agg, byz_seal(captured, offer), k)
+        assert dropped and reason in drop_reason(outputs), (reason, drop_reason(outputs))
+    for k, offer in enumerate((first, second)):
+        outputs, dropped = deliver_checked(agg, byz_seal(captured, offer), 10 + k)
+        assert not dropped and [o.kind for o in outputs if isinstance(o, Event)] == ["attest"]
+        assert [o.to for o in outputs if isinstance(o, Send)] == [aggregator_name(byz)]
+        outputs, dropped = deliver_checked(agg, byz_seal(captured, offer), 20 + k)
+        assert dropped and "duplicate offer" in drop_reason(outputs)
 
 
 def test_replays_and_old_round_messages_are_dropped(captured: dict[str, Any]) -> None:

@@ -19,10 +19,14 @@ from asfl.impl.config import ConfigError, ProtocolConfig
 from asfl.impl.messages import (
     KINDS,
     Announce,
+    Attest,
     ClusterEvidence,
+    ClusterSet,
     Dims,
     Endorse,
     Envelope,
+    Header,
+    Offer,
     ProposalEntry,
     Propose,
     Release,
@@ -198,17 +202,34 @@ EVIDENCE = st.builds(
     FVEC,
     st.lists(st.tuples(AGG, FVEC, SIG), max_size=3).map(tuple),
 )
-ANNOUNCE = st.builds(
-    Announce,
+MODEL = st.lists(st.floats(allow_nan=False, allow_infinity=False), min_size=DIMS.dim, max_size=DIMS.dim).map(
+    np.array
+)
+RULE = st.sampled_from(["trimmed_mean", "mean", ""])
+HEADER = st.builds(
+    Header,
     st.integers(0, DIMS.rounds),
     D32,
-    st.lists(st.floats(allow_nan=False, allow_infinity=False), min_size=DIMS.dim, max_size=DIMS.dim).map(
-        np.array
-    ),
-    st.sampled_from(["trimmed_mean", "mean", ""]),
-    st.lists(EVIDENCE, max_size=3).map(tuple),
+    D32,
+    RULE,
+    st.lists(st.builds(ClusterSet, AGG, D32, st.lists(CLIENT, max_size=4).map(tuple)), max_size=3).map(tuple),
 )
-BODIES = st.one_of(SUBMIT, PROPOSE, ENDORSE, RELEASE, ANNOUNCE)
+ATTESTATIONS = st.lists(st.tuples(AGG, SIG), max_size=3).map(tuple)
+ANNOUNCE = st.builds(Announce, HEADER, ATTESTATIONS, st.none() | MODEL)
+OFFER = st.one_of(
+    st.builds(Offer, st.integers(0, DIMS.rounds), RULE, st.none(), st.just(()), st.none(), st.just(())),
+    st.builds(
+        Offer,
+        st.integers(0, DIMS.rounds),
+        RULE,
+        HEADER,
+        ATTESTATIONS,
+        MODEL,
+        st.lists(EVIDENCE, max_size=3).map(tuple),
+    ),
+)
+ATTEST = st.builds(Attest, st.integers(0, DIMS.rounds), AGG, D32, SIG)
+BODIES = st.one_of(SUBMIT, PROPOSE, ENDORSE, RELEASE, OFFER, ATTEST, ANNOUNCE)
 
 
 def canon(value: object) -> object:
@@ -273,9 +294,17 @@ def test_message_decoders_enforce_dimensions() -> None:
     sub = dataclasses.replace(sub, client=0, share_digests=(b"\0" * 32,) * 2)
     with pytest.raises(WireError):
         Submit.decode(sub.encode(), DIMS)
-    ann = Announce(DIMS.rounds + 1, b"\0" * 32, np.zeros(DIMS.dim), "mean", ())
+    header = Header(DIMS.rounds + 1, b"\0" * 32, b"\0" * 32, "mean", ())
     with pytest.raises(WireError):
-        Announce.decode(ann.encode(), DIMS)
+        Announce.decode(Announce(header, (), None).encode(), DIMS)
+    header = dataclasses.replace(header, tau=1)
+    Announce.decode(Announce(header, (), np.zeros(DIMS.dim)).encode(), DIMS)
+    with pytest.raises(WireError):
+        Announce.decode(Announce(header, (), np.zeros(DIMS.dim + 1)).encode(), DIMS)
+    with pytest.raises(WireError):
+        Offer.decode(Offer(1, "mean", header, (), np.zeros(DIMS.dim - 1), ()).encode(), DIMS)
+    with pytest.raises(WireError):  # more attestations than aggregators
+        Announce.decode(Announce(header, ((0, b"\0" * 64),) * (DIMS.n_aggregators + 1), None).encode(), DIMS)
 
 
 def H(*parts: bytes) -> bytes:

@@ -25,6 +25,14 @@ CASES = [
     ("L-3 deadlock within bounds", Params(1, 0, 3, 1, 3, 0, 1, crashed=B({0})), B()),
     # two Byzantine aggregators of four, every behaviour: their wrong share sums decode (P-1)
     ("Byzantine, beyond t_a", Params(4, 1, 4, 0, 1, 0, 1, byzantine=B({0, 1}), crashed=B({0, 1, 3})), ALL),
+    # beyond t_a = 0, a Byzantine attestation alone reaches the quorum: forged models are
+    # accepted (S-7, I-3). Regression: the view rule once chose a set of Byzantine
+    # self-loops (a wrong share sum sent again), which ended the search there.
+    (
+        "Byzantine attestations beyond t_a",
+        Params(2, 0, 4, 0, 2, 0, 1, byzantine=B({1})),
+        B({"forge-endorse", "wrong-release", "forge-announce", "forge-attest"}),
+    ),
 ]
 
 
@@ -54,7 +62,7 @@ def test_cases_cover_every_verdict_and_rule() -> None:
         r = explore(p, behaviours=bh, por=True, stop_at_first=False)
         props |= {v.prop for v in r.violations}
         rules.update(r.reductions["por_rules"])  # type: ignore[arg-type]
-    assert {"S-3", "F-1", "L-3", "P-1", "I-2"} <= props
+    assert {"S-3", "F-1", "L-3", "P-1", "I-2", "S-7", "I-3"} <= props
     big = explore(Params(4, 1, 8, 0, 2, 0, 1, byzantine=B({0})), behaviours=ALL | {"forge-announce"})
     rules.update(big.reductions["por_rules"])  # type: ignore[arg-type]
     assert all(rules[k] > 0 for k in ("alone", "view", "component", "node", "full")), rules
@@ -64,6 +72,6 @@ def test_smallest_byzantine_configuration_is_exhaustive() -> None:
     """n_a = 4, t_a = 1, n_c = 8, R = 1, every Byzantine behaviour of the model: exhaustive,
     no violation, every terminal state complete (L-3 holds), no cycle."""
     p = Params(4, 1, 8, 0, 2, 0, 1, byzantine=B({0}))
-    r = explore(p, behaviours=ALL | {"forge-announce"}, max_seconds=300)
+    r = explore(p, behaviours=ALL | {"forge-announce", "forge-attest"}, max_seconds=300)
     assert r.exhaustive and r.ok
     assert r.complete_states > 1 and r.deadlocks == 0 and r.nontrivial_sccs == 0

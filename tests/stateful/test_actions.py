@@ -1,7 +1,7 @@
 """The model's action menu (``model/actions.py``) and its concrete side (``harness``).
 
-- every probe of the model's menu has a mutation, and the R-15 probes and announcement
-  rewrites name the same clauses (the menu is re-targeted in one place);
+- every probe of the model's menu has a mutation, and the R-15 / R-17 probes and the
+  announcement / offer rewrites name the same clauses (the menu is re-targeted in one place);
 - ``enabled`` lists what the world can do: its deliveries, steps, crashes (within
   ``t_c``), one probe per enabled (held message, probe) pair, and the replays;
 - each probe, sent once by a scripted Byzantine coordinator in an otherwise honest run,
@@ -25,6 +25,7 @@ from asfl.model.actions import BY_ID, PROBES, ProbeSend
 def test_every_probe_has_a_mutation() -> None:
     assert {p.id for p in PROBES} == byz.PROBE_MUTATIONS
     assert set(byz.ANNOUNCE_MUTATORS) == {p.id for p in actions.ANNOUNCE_PROBES}
+    assert set(byz.OFFER_MUTATORS) == {p.id for p in actions.OFFER_PROBES}
     assert len(BY_ID) == len(PROBES)  # ids are unique
 
 
@@ -91,14 +92,20 @@ REFUSED_BY = {
     "R-10.other-cluster": None,
     "R-10.other-round": None,
     "R-10.subset": None,
-    "R-15b.prev": None,  # buffered for ever: checked below
-    "R-15c.clusters": "R-15.evidence",
-    "R-15c.certificate": "R-15.evidence",
-    "R-15c.entries": "R-15.evidence",
-    "R-15c.masked-sum": "R-15.evidence",
-    "R-15c.releases": "R-15.evidence",
-    "R-15d.model": "R-15.model",
-    "R-15d.rule": "R-15.evidence",
+    "R-15c.sets": "R-15.sets",
+    "R-15c.small": "R-15.sets",
+    "R-15c.rule": "R-15.sets",
+    "R-15d.attesters": "R-15.attestations",
+    "R-15d.distinct": "R-15.attestations",
+    "R-15d.forged": "R-15.attestations",
+    "R-15e.body": "R-15.body",
+    "R-17b.prev": "R-17.prev",
+    "R-17c.clusters": "R-17.evidence",
+    "R-17c.certificate": "R-17.evidence",
+    "R-17c.entries": "R-17.evidence",
+    "R-17c.masked-sum": "R-17.evidence",
+    "R-17c.releases": "R-17.evidence",
+    "R-17c.rule": "R-17.evidence",
     "R-3.junk": "R-3",
     "omit": None,
     "honest": None,
@@ -124,19 +131,14 @@ def test_probe_is_refused_by_its_guard(probe_id: str) -> None:
         # the same run with the message sent honestly (junk: not sent, so its drop is extra)
         _, base = _probe_run("omit" if probe_id == "R-3.junk" else "honest", kind, rounds)
         assert w.coverage[tag] > base.coverage[tag], (tag, w.coverage[tag], base.coverage[tag])
-    if probe_id == "R-15b.prev":
-        ev = next(
-            e for e in w.events if e["kind"] == "send" and e["type"] == "announce" and e["node"] == "A0"
-        )
-        assert not any(
-            e["kind"] == "accept" and e["node"] == ev["to"] and e["from"] == "A0" for e in w.events
-        )
 
 
 def test_drop_clauses() -> None:
     assert drop_clause("proposal for cluster 2 from A1, not its coordinator (R-2)") == "R-8.coordinator"
     assert drop_clause("client 3: bad signature on submission digest") == "R-8.client-sig"
     assert drop_clause("bad client signature on submission digest") == "R-6.client-sig"
+    assert drop_clause("uncertified announce: 1 valid attestations < t_a + 1 = 2") == "R-15.attestations"
+    assert drop_clause("invalid offer: prev model does not match its header (R-17b)") == "R-17.prev"
     assert drop_clause("something no guard says") == "R-3.other"
 
 

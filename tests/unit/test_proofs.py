@@ -12,6 +12,7 @@ import pytest
 from asfl.checker.proofs import (
     CLAIMS,
     P,
+    check_attestation_counting,
     check_honest_in_decoding_set,
     check_quorum_sizes,
     decoding_correct,
@@ -20,6 +21,8 @@ from asfl.checker.proofs import (
     lagrange_at_zero,
     mask_cancellation,
     prove_all,
+    prove_attestation_counting,
+    prove_attestation_liveness,
     prove_close_liveness_parametric,
     prove_honest_in_decoding_set,
     prove_quorum_bound_tight,
@@ -261,6 +264,36 @@ def test_claims_are_documented() -> None:
     assert set(TRUE_CLAIMS) < set(CLAIMS)
 
 
+# ------------------------------------------------------------------- S-7
+
+
+def test_attestation_counting_for_all_sizes() -> None:
+    """The counting step of compact certification, parametric: t_a + 1 distinct attesters
+    include an honest one; the broken threshold t_a has a counterexample (A = B)."""
+    ok = prove_attestation_counting()
+    assert ok.status == "proved" and ok.prop_id == "S-7"
+    bad = prove_attestation_counting(threshold_offset=0)
+    assert bad.status == "refuted" and bad.counterexample is not None
+    cex = bad.counterexample
+    assert cex["n_a"] >= 3 * cex["t_a"] + 1 and len(cex["A"]) >= cex["t_a"] and set(cex["A"]) <= set(cex["B"])
+    assert len(cex["B"]) <= cex["t_a"]
+
+
+def test_attestation_liveness_for_all_sizes() -> None:
+    assert prove_attestation_liveness().status == "proved"
+    bad = prove_attestation_liveness(assume_bound=False)
+    assert bad.status == "refuted" and bad.counterexample is not None
+    assert bad.counterexample["n_a"] - bad.counterexample["byzantine"] < bad.counterexample["t_a"] + 1
+
+
+@pytest.mark.parametrize("t_a", [1, 2, 3])
+def test_attestation_counting_explicit_sets(t_a: int) -> None:
+    assert check_attestation_counting(3 * t_a + 1, t_a).status == "proved"
+    bad = check_attestation_counting(3 * t_a + 1, t_a, threshold=t_a)
+    assert bad.status == "refuted" and bad.counterexample is not None
+    assert set(bad.counterexample["attesters"]) <= set(bad.counterexample["byzantine"])
+
+
 # ------------------------------------------------------------------- prove_all
 
 
@@ -278,7 +311,7 @@ def test_prove_all_quick(quick_run: tuple[list, float]) -> None:
     refuted = [r for r in results if r.status == "refuted"]
     assert len(proved) + len(refuted) == len(results)  # nothing unknown
     assert results[: len(proved)] == proved  # the obligations come first, all proved
-    assert {r.prop_id for r in proved} == {"S-6", "I-1a", "P-1", "I-1", "F-2", "F-4"}
+    assert {r.prop_id for r in proved} == {"S-6", "I-1a", "S-7", "P-1", "I-1", "F-2", "F-4"}
     assert refuted and all(r.counterexample for r in refuted)  # the sanity refutations
     table = format_results(results)
     assert table.splitlines()[0].split()[:3] == ["id", "title", "status"]
