@@ -290,6 +290,12 @@ class WhiteBoxOracle:
 
 #: which guard a drop reason names (the implementation's reasons, R-3): first match wins
 DROP_CLAUSES = (
+    ("valid attestations <", "R-15.attestations"),
+    ("uncertified announce", "R-15.sets"),
+    ("body digest does not match", "R-15.body"),
+    ("(R-17b)", "R-17.prev"),
+    ("invalid offer", "R-17.evidence"),
+    ("duplicate offer", "R-17.duplicate"),
     ("not its coordinator", "R-8.coordinator"),
     ("non-member or a client twice", "R-8.members"),
     ("< q_min", "R-8.q_min"),
@@ -307,12 +313,6 @@ DROP_CLAUSES = (
     ("not in my cluster", "R-2.cluster"),
     ("duplicate submission", "R-6.duplicate"),
     ("does not match its digest", "R-5.ct-hash"),
-    ("valid attestations <", "R-15.attestations"),
-    ("uncertified announce", "R-15.sets"),
-    ("body digest does not match", "R-15.body"),
-    ("(R-17b)", "R-17.prev"),
-    ("invalid offer", "R-17.evidence"),
-    ("duplicate offer", "R-17.duplicate"),
     ("duplicate announce", "R-15.duplicate"),
     ("bad signature", "R-3.signature"),
     ("malformed", "R-3.malformed"),

@@ -15,8 +15,8 @@ received (the material of its replays). :func:`enabled` lists
 - ``Probe`` a Byzantine aggregator sends one held message rewritten by a :class:`Probe`
   of :data:`PROBES` (every way a Byzantine aggregator can probe an honest node: each
   guard of R-8 in turn, inconsistent or misdirected releases R-10/R-11, equivocating
-  and forged endorsements R-9, announcements breaking each clause of R-15, offers breaking each clause of R-17, malformed
-  envelopes R-3, omission);
+  and forged endorsements R-9, announcements breaking each clause of R-15, offers
+  breaking each clause of R-17, malformed envelopes R-3, omission);
 - ``Replay`` it re-sends an envelope it received, of any round and cluster, to any node
   (R-3: a delivered envelope counts as its signer's message).
 
