@@ -272,12 +272,19 @@ class Focus:
         return {"modes": list(self.modes), "rounds": list(self.rounds)}
 
 
-# Why each focus (measured, /work/notes/issue-9-zoo.md): the behaviour is drawn by 1 setup
-# in 14 otherwise; a catch-up needs a client slower than a whole round (the targeted
-# family's "slow" window) and a second round; client counts show at the next round's accept.
+# Why each focus (measured, /work/notes/issue-9-zoo.md): a bug that only a Byzantine
+# behaviour reaches waits otherwise for the 1 setup in 14 that draws it; a catch-up needs
+# a client slower than a whole round (the targeted family's "slow" window) and a second
+# round; a client's inclusion count shows at the next round's accept.
 FOCUS: dict[str, Focus] = {
     "accept-uncertified-model": Focus(modes=("forge",), strategy="random"),  # R-15d
     "duplicate-entry-accepted": Focus(modes=("dup-entry",), strategy="random"),
+    "client-signature-skipped": Focus(modes=("tamper",), strategy="random"),
+    "undersize-accepted": Focus(modes=("undersize",), strategy="random"),
+    "endorse-equivocation": Focus(modes=("double",), strategy="random"),  # R-8, S-2
+    "release-for-other-proposal": Focus(modes=("equivocate",), strategy="random"),
+    "decode-certified-pd": Focus(modes=("equivocate",), strategy="random"),
+    "endorse-signature-skipped": Focus(modes=("malformed",), strategy="random"),
     "catch-up-reversed": Focus(rounds=(2,), strategy="targeted"),  # D-13
     "catch-up-skips-pending": Focus(rounds=(2,), strategy="targeted"),
     "catch-up-one-noise": Focus(rounds=(2,), strategy="targeted"),
