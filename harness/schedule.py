@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from hypothesis import strategies as st
+
 from asfl.harness.monitor import Violation
 from asfl.harness.world import Act, Setup, World
 from asfl.impl.sim.schedulers import Action, Delivery, LocalStep
@@ -105,6 +107,21 @@ class Ordered:
                 if rank == 0:
                     break
         return best
+
+
+@st.composite
+def orders(draw: Any, setup: Setup) -> Ordered:
+    """One drawn completion-order rule over ``setup``'s nodes (the zoo's ``ordered`` search
+    family): a client slower than everything else, or one node's messages first or last."""
+    clients = [f"C{i}" for i in range(setup.n_clients)]
+    nodes = [f"A{j}" for j in range(setup.n_aggregators)] + clients
+    rule = draw(
+        st.one_of(
+            st.tuples(st.just("last"), st.just("step"), st.sampled_from(clients)),
+            st.tuples(st.sampled_from(ORDER_WHEN), st.sampled_from(("from", "to")), st.sampled_from(nodes)),
+        )
+    )
+    return Ordered((rule,))
 
 
 @dataclass

@@ -21,7 +21,7 @@ def test_every_focus_names_a_bug_behaviours_and_a_strategy() -> None:
     assert set(FOCUS) <= set(BY_ID)
     for bug, focus in FOCUS.items():
         assert set(focus.modes) <= set(BEHAVIOURS), bug
-        assert focus.strategy is None or focus.strategy in STRATEGIES, bug
+        assert focus.strategy is None or focus.strategy in (*STRATEGIES, "ordered"), bug
         assert focus.rounds and all(r >= 1 for r in focus.rounds), bug
 
 
@@ -74,3 +74,20 @@ def test_order_candidates_start_with_the_named_nodes() -> None:
     assert got[0] == ["last", "step", "C6"]
     assert ["first", "from", "A2"] in got and got[-1] == ["first", "from", "A3"]
     assert len(got) == len({tuple(r) for r in got})
+
+
+def test_ordered_family_draws_valid_rules() -> None:
+    """The zoo's ``ordered`` search family: one valid rule per drawn policy."""
+    from asfl.harness.schedule import orders
+
+    drawn: list[tuple[str, str, str]] = []
+
+    @settings(max_examples=30, database=None, derandomize=True)
+    @given(orders(Setup()))
+    def draw(policy: object) -> None:
+        (rule,) = policy.rules  # type: ignore[attr-defined]
+        check_order([list(rule)])
+        drawn.append(rule)
+
+    draw()
+    assert any(r[:2] == ("last", "step") for r in drawn) and any(r[1] in ("from", "to") for r in drawn)
