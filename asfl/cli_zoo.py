@@ -6,7 +6,8 @@ number of examples to the first failure and the length of the shrunk counterexam
 which is written to ``--out`` (default ``runs/zoo/``) as ``zoo-<bug>.json`` after checking
 that the correct implementation passes it; ``--save-regressions`` also saves it to the
 regression corpus ``tests/regressions/`` (replayed by the default test run). Nothing is
-written into the source tree otherwise. Exit status 1 if any bug is missed.
+written into the source tree otherwise. Exit status 1 if any bug is missed. A bug with a
+focus (``harness.zoo.FOCUS``) gets three setups in four from it and its search family (``--no-focus``: none).
 """
 
 from __future__ import annotations
@@ -66,6 +67,11 @@ from asfl.cli_types import SEED, count, seconds, writable_dir, writable_file, wr
     type=click.Path(dir_okay=False, path_type=Path),
     help="Also write the results as JSON.",
 )
+@click.option(
+    "--no-focus",
+    is_flag=True,
+    help="Draw every setup from all configurations (by default 3 in 4 come from the bug's focus).",
+)
 @click.option("--list", "list_only", is_flag=True, help="List the bugs and exit.")
 def command(
     bugs: tuple[str, ...],
@@ -78,6 +84,7 @@ def command(
     no_save: bool,
     save_regressions: bool,
     json_out: Path | None,
+    no_focus: bool,
     list_only: bool,
 ) -> int:
     """Hunt every zoo bug with the campaign; report caught/missed and counterexamples."""
@@ -112,6 +119,7 @@ def command(
                 shrink_budget_s=shrink_s,
                 out_dir=None if no_save else out_dir,
                 save_regression=save_regressions and not no_save,
+                directed=not no_focus,
             ).to_json()
         except Exception as exc:  # noqa: BLE001 - report and go on with the other bugs
             return {"bug": bug.id, "caught": False, "error": str(exc)[-500:]}

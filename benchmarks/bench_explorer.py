@@ -4,13 +4,18 @@ of model/por.py, symmetry of model/symmetry.py; state hashing, no-op pruning and
 quotient of model/por.py.normalize are always on).
 
     python benchmarks/bench_explorer.py [--budget 60] [--only K] [--variants por,por+sym,none,sym]
+        [--csv runs/bench_explorer.csv]
+
+Configurations 7 to 10 are n_a=4, t_a=1, n_c=8, R=1 with one Byzantine behaviour each.
 
 Figures are noisy on a shared machine: compare variants of one run, and note ``uptime``."""
 
 from __future__ import annotations
 
 import argparse
+import csv
 import os
+from pathlib import Path
 
 from asfl.model.explore import explore
 from asfl.model.params import Params
@@ -26,6 +31,10 @@ CONFIGS = [
     ("n_a=4 t_a=1 n_c=8 R=1 byz A0 silent", Params(4, 1, 8, 0, 2, 0, 1, byzantine=B({0})), B()),
     ("n_a=4 t_a=1 n_c=8 R=1 byz A0 every behaviour", Params(4, 1, 8, 0, 2, 0, 1, byzantine=B({0})), ALL),
     ("n_a=4 t_a=1 n_c=8 R=2 byz A0 every behaviour", Params(4, 1, 8, 0, 2, 0, 2, byzantine=B({0})), ALL),
+    *(
+        (f"n_a=4 t_a=1 n_c=8 R=1 byz A0 {b}", Params(4, 1, 8, 0, 2, 0, 1, byzantine=B({0})), B({b}))
+        for b in BEHAVIOURS
+    ),
 ]
 VARIANTS = {"none": (False, False), "sym": (False, True), "por": (True, False), "por+sym": (True, True)}
 
@@ -35,8 +44,10 @@ def main() -> None:
     ap.add_argument("--budget", type=float, default=60.0, help="seconds per search")
     ap.add_argument("--only", type=int, default=None, help="index of one configuration")
     ap.add_argument("--variants", default="none,sym,por,por+sym")
+    ap.add_argument("--csv", type=Path, default=None, help="also append one row per search to this CSV")
     a = ap.parse_args()
-    print(f"load average {os.getloadavg()[0]:.2f}", flush=True)
+    load = os.getloadavg()[0]
+    print(f"load average {load:.2f}", flush=True)
     for k, (name, p, bh) in enumerate(CONFIGS):
         if a.only is not None and k != a.only:
             continue
@@ -53,6 +64,27 @@ def main() -> None:
                 f"violations {[x.prop for x in r.violations]}",
                 flush=True,
             )
+            if a.csv is not None:
+                _row(
+                    a.csv,
+                    [k, name, v, s["states"], s["transitions"], s["depth"], s["seconds"]]
+                    + [s["states_per_second"], r.exhaustive, s["deadlocks"], a.budget, round(load, 2)],
+                )
+
+
+FIELDS = ["config", "name", "variant", "states", "transitions", "depth", "seconds", "states_per_s"]
+FIELDS += ["exhaustive", "deadlocks", "budget_s", "load"]
+
+
+def _row(path: Path, row: list[object]) -> None:
+    """Append one result row (header first if the file is new)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    new = not path.exists()
+    with path.open("a", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        if new:
+            w.writerow(FIELDS)
+        w.writerow(row)
 
 
 if __name__ == "__main__":

@@ -2,7 +2,10 @@
 
 A schedule file (``asfl-schedule/1``, JSON) holds a :class:`~harness.world.Setup`, a
 list of actions (see :mod:`harness.world`) and how the run is completed after them
-(FIFO, Byzantine scripted nodes silent). Replay is deterministic: same file, same trace.
+(FIFO, Byzantine scripted nodes silent), optionally reordered by a few ``order`` rules
+(:class:`Ordered`: "C5's local steps run last", "deliveries from A3 run first"), which
+say in one line what would otherwise take a hundred actions. Replay is deterministic:
+same file, same trace.
 
 ``bug`` names the zoo bug (``harness.zoo``) whose counterexample this is, or ``null``
 for a schedule that failed the real implementation. ``expect`` is what the *correct*
@@ -12,14 +15,18 @@ implementation must do on it (always ``pass``: a saved failure is a fixed bug).
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from hypothesis import strategies as st
+
 from asfl.harness.monitor import Violation
 from asfl.harness.world import Act, Setup, World
+from asfl.impl.sim.schedulers import Action, Delivery, LocalStep
 
 FORMAT = "asfl-schedule/1"
 
@@ -57,6 +64,66 @@ def check_action(i: int, act: Any) -> Act:
     return act
 
 
+ORDER_WHEN = ("first", "last")
+ORDER_WHAT = ("from", "to", "step")
+
+
+def check_order(rules: Any) -> list[list[str]]:
+    """Saved completion-order rules, checked for shape (see :class:`Ordered`)."""
+    ok = isinstance(rules, list) and all(
+        _shaped(r, str, str, str) and r[0] in ORDER_WHEN and r[1] in ORDER_WHAT for r in rules
+    )
+    if not ok:
+        raise ValueError(f"order must be a list of [first|last, from|to|step, node] rules: {rules!r}"[:200])
+    return rules
+
+
+@dataclass(frozen=True)
+class Ordered:
+    """FIFO completion reordered by rules ``[when, what, node]``: among the pending actions,
+    the oldest matching a ``first`` rule runs, else the oldest matching no ``last`` rule,
+    else the oldest (so it stays fair: a ``last`` action runs once nothing else can).
+    ``what`` is ``from`` (deliveries sent by ``node``), ``to`` (deliveries to it) or
+    ``step`` (its local steps)."""
+
+    rules: tuple[tuple[str, str, str], ...]
+
+    @staticmethod
+    def matches(rule: tuple[str, str, str], a: Action) -> bool:
+        _, what, node = rule
+        if isinstance(a, LocalStep):
+            return what == "step" and a.client == node
+        return (
+            isinstance(a, Delivery) and (a.src if what == "from" else a.dst if what == "to" else "") == node
+        )
+
+    def choose(self, world: World) -> int:
+        rank_best, best = 3, 0
+        for k, a in enumerate(world.pending()):
+            hit = {w for w, *_ in (r for r in self.rules if self.matches(r, a))}
+            rank = 0 if "first" in hit else 2 if "last" in hit else 1
+            if rank < rank_best:
+                rank_best, best = rank, k
+                if rank == 0:
+                    break
+        return best
+
+
+@st.composite
+def orders(draw: Any, setup: Setup) -> Ordered:
+    """One drawn completion-order rule over ``setup``'s nodes (the zoo's ``ordered`` search
+    family): a client slower than everything else, or one node's messages first or last."""
+    clients = [f"C{i}" for i in range(setup.n_clients)]
+    nodes = [f"A{j}" for j in range(setup.n_aggregators)] + clients
+    rule = draw(
+        st.one_of(
+            st.tuples(st.just("last"), st.just("step"), st.sampled_from(clients)),
+            st.tuples(st.sampled_from(ORDER_WHEN), st.sampled_from(("from", "to")), st.sampled_from(nodes)),
+        )
+    )
+    return Ordered((rule,))
+
+
 @dataclass
 class Schedule:
     setup: Setup
@@ -66,6 +133,10 @@ class Schedule:
     violation: dict[str, Any] | None = None
     note: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    order: list[list[str]] = field(default_factory=list)  # completion-order rules (Ordered)
+
+    def completion(self) -> Ordered | None:
+        return Ordered(tuple((w, x, n) for w, x, n in self.order)) if self.order else None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -76,7 +147,9 @@ class Schedule:
             "violation": self.violation,
             "note": self.note,
             "setup": self.setup.to_json(),
-            "completion": "fifo; scripted Byzantine aggregators fall silent",
+            "completion": "fifo; scripted Byzantine aggregators fall silent"
+            + ("; reordered by order" if self.order else ""),
+            **({"order": self.order} if self.order else {}),
             "actions": self.actions,
             **self.extra,
         }
@@ -95,7 +168,8 @@ class Schedule:
             d.get("found_by", ""),
             d.get("violation"),
             d.get("note", ""),
-            {k: v for k, v in d.items() if k not in known},
+            {k: v for k, v in d.items() if k not in known | {"order"}},
+            check_order(d.get("order", [])),
         )
 
     def dumps(self) -> str:
@@ -149,7 +223,8 @@ def replay(
             skipped += 1
         if stop_at_first and world.violations:
             return Outcome(list(world.violations), world, skipped)
-    world.complete()
+    order = sched.completion()
+    world.complete(None if order is None else order.choose)
     return Outcome(list(world.violations), world, skipped)
 
 
@@ -166,19 +241,43 @@ def shrink(
     """Second-stage shrinking of a realised schedule (PCT draws shrink, schedules do not).
 
     Keeps a candidate iff it still violates ``target.prop``. Steps, within ``budget_s``:
-    (1) cut everything after the first violation, (2) drop trailing actions that FIFO
-    completion would replay anyway (binary search on the prefix length), (3) delta
-    debugging: remove chunks of halving size, then single actions.
+    (0) no action at all, under FIFO completion or one order rule (:func:`order_candidates`:
+    the nodes the violation names, then the Byzantine aggregators), (1) cut everything
+    after the first violation, (2) drop trailing actions that FIFO completion would replay
+    anyway (binary search on the prefix length), (3) delta debugging: remove chunks of
+    halving size, then single actions.
     """
     deadline = time.monotonic() + budget_s
 
-    def check(actions: list[Act]) -> bool:
+    def check(actions: list[Act], order: list[list[str]] | None = None) -> bool:
         cand = Schedule(
-            sched.setup, actions, sched.bug, sched.found_by, sched.violation, sched.note, sched.extra
+            sched.setup,
+            actions,
+            sched.bug,
+            sched.found_by,
+            sched.violation,
+            sched.note,
+            sched.extra,
+            sched.order if order is None else order,
         )
         v = fails(cand) if fails is not None else replay(cand).first()
         return same_failure(v, target)
 
+    if sched.actions:
+        for rules in [[], *([r] for r in order_candidates(sched.setup, target))]:
+            if time.monotonic() > deadline:
+                break
+            if check([], rules):
+                return Schedule(
+                    sched.setup,
+                    [],
+                    sched.bug,
+                    sched.found_by,
+                    sched.violation,
+                    sched.note,
+                    sched.extra,
+                    rules,
+                )
     acts = list(sched.actions)
     # (2) shortest prefix that still fails after FIFO completion (failures are not
     # monotone in the prefix, so binary search is a heuristic; every step is verified).
@@ -203,4 +302,19 @@ def shrink(
                 k += chunk
         if not changed:
             chunk //= 2
-    return Schedule(sched.setup, acts, sched.bug, sched.found_by, sched.violation, sched.note, sched.extra)
+    return Schedule(
+        sched.setup, acts, sched.bug, sched.found_by, sched.violation, sched.note, sched.extra, sched.order
+    )
+
+
+def order_candidates(setup: Setup, target: Violation) -> list[list[str]]:
+    """Single order rules worth trying first: for each node the violation names, its local
+    steps last, deliveries from it first, deliveries to it last; then deliveries from each
+    Byzantine aggregator first."""
+    named = list(dict.fromkeys(re.findall(r"\b([AC]\d+)\b", target.message)))
+    out = []
+    for n in named:
+        out += [["last", "step", n]] if n[0] == "C" else []
+        out += [["first", "from", n], ["last", "to", n]]
+    out += [["first", "from", f"A{j}"] for j in sorted(setup.byzantine)]
+    return list({tuple(r): r for r in out}.values())

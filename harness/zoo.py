@@ -317,8 +317,102 @@ BUGS: tuple[Bug, ...] = (
         "F-3 / D-12",
     ),
     # -- end of the R-6 block -----------------------------------------------------------
+    # -- issue 9, zoo helper: D-13 catch-up, D-12 client counts, R-10 recipients, R-11 filter --
+    Bug(
+        "catch-up-reversed",
+        "client.py",
+        "        for tau in range(st.next_submit, min(latest, cfg.rounds - 1) + 1):",
+        "        for tau in reversed(range(st.next_submit, min(latest, cfg.rounds - 1) + 1)):",
+        "a catching-up client submits its owed rounds newest first",
+        "D-13 / R-5",
+    ),
+    Bug(
+        "catch-up-skips-pending",
+        "client.py",
+        "        for tau in range(st.next_submit, min(latest, cfg.rounds - 1) + 1):",
+        "        for tau in range(min(latest, cfg.rounds - 1), min(latest, cfg.rounds - 1) + 1):",
+        "a catching-up client submits only for its newest round and skips the rounds it owes",
+        "D-13 / L-1",
+    ),
+    Bug(
+        "catch-up-one-noise",
+        "client.py",
+        "        x = noisy_update(q, cfg.client_noise_var, self.rng)  # D-9: Skellam after rounding",
+        "        x = noisy_update(q, cfg.client_noise_var, np.random.default_rng(self.state.next_submit))",
+        "the noise is drawn once per local step: a catch-up submits one noisy update for several rounds",
+        "P-5 / D-13",
+    ),
+    Bug(
+        "client-counts-per-announcement",
+        "client.py",
+        "            st.included.add((ann.tau - 1, cluster, pd))",
+        "            st.included.add((ann.tau - 1, cluster, pd + ann.header.model))",
+        "a client counts a certified set once per verified header that carries it, not once",
+        "F-3 / D-12",
+    ),
+    Bug(
+        "release-to-certifiers-only",
+        "aggregator.py",
+        "            *broadcast(self.keys, self.index, self.all_aggregators, release),",
+        "            *broadcast(self.keys, self.index, [aggregator_name(j) for j in cert.sigs], release),",
+        "the share sum is released only to the certificate's endorsers, not to every aggregator",
+        "R-10 / L-1",
+    ),
+    Bug(
+        "decode-certified-pd",
+        "aggregator.py",
+        "        if st.result is not None or acc is None or cert is None or "
+        "(acc.pd, acc.md) != (cert.pd, cert.md):\n"
+        "            return []\n"
+        "        shares = {j: r.share_sum for j, r in st.releases.items() if r.pd == acc.pd}",
+        "        if st.result is not None or acc is None or cert is None:\n"
+        "            return []\n"
+        "        shares = {j: r.share_sum for j, r in st.releases.items() if r.pd == cert.pd}",
+        "releases for the certified pd decode the mask sum of a different proposal the aggregator holds",
+        "P-1 / R-11",
+    ),
+    # -- end of the issue 9 zoo helper's block --
 )
 BY_ID = {b.id: b for b in BUGS}
+
+
+@dataclass(frozen=True)
+class Focus:
+    """Directed search for one bug: what reaches the rule its patch touches, as a developer
+    testing a change to that rule would choose it: the Byzantine behaviours
+    (``harness.byz``; every Byzantine aggregator of a focused setup has one of them), the
+    round counts, and the search family (whole runs under a ``random``, ``pct``,
+    ``targeted`` or ``ordered`` policy, or the ``stateful`` machine). Three setups in four
+    come from the focus, the rest from every configuration; every run is judged by the
+    same oracle."""
+
+    modes: tuple[str, ...] = ()  # empty: every behaviour
+    rounds: tuple[int, ...] = (1, 2)
+    strategy: str | None = None  # None: the strategy the zoo was asked for
+
+    def to_json(self) -> dict[str, Any]:
+        return {"modes": list(self.modes), "rounds": list(self.rounds)}
+
+
+# Why each focus (measured, /work/notes/issue-9-zoo.md): a bug that only a Byzantine
+# behaviour reaches waits otherwise for the 1 setup in 14 that draws it; a catch-up needs
+# a client slower than a whole round and a second round (the "ordered" family's "C_i's
+# steps last"; the targeted family's "slow" window is undone by its other windows); a
+# client's inclusion count shows at the next round's accept.
+FOCUS: dict[str, Focus] = {
+    "accept-uncertified-model": Focus(modes=("forge",), strategy="random"),  # R-15d
+    "duplicate-entry-accepted": Focus(modes=("dup-entry",), strategy="random"),  # R-8
+    "client-signature-skipped": Focus(modes=("tamper",), strategy="random"),  # R-8
+    "undersize-accepted": Focus(modes=("undersize",), strategy="random"),  # R-8
+    "endorse-equivocation": Focus(modes=("double",), strategy="random"),  # R-8, S-2
+    "release-for-other-proposal": Focus(modes=("equivocate",), strategy="random"),  # R-10
+    "decode-certified-pd": Focus(modes=("equivocate",), strategy="random"),  # R-11
+    "endorse-signature-skipped": Focus(modes=("malformed",), strategy="random"),  # R-3
+    "catch-up-reversed": Focus(rounds=(2,), strategy="ordered"),  # D-13
+    "catch-up-skips-pending": Focus(rounds=(2,), strategy="ordered"),
+    "catch-up-one-noise": Focus(rounds=(2,), strategy="ordered"),
+    "client-counts-per-announcement": Focus(rounds=(2,), strategy="random"),  # D-12
+}
 
 
 def patch_text(bug: Bug, text: str) -> str:
@@ -403,12 +497,16 @@ def hunt(
     shrink_budget_s: float = 20.0,
     out_dir: Path | None = None,
     save_regression: bool = False,
+    directed: bool = True,
 ) -> ZooResult:
-    """Search for ``bug`` with ``strategy``; write its shrunk counterexample (checked to
+    """Search for ``bug`` with ``strategy`` (directed by its :data:`FOCUS`, if any, unless
+    ``directed`` is false); write its shrunk counterexample (checked to
     pass on the correct implementation) to ``out_dir`` and, with ``save_regression``, to
     the regression corpus ``tests/regressions`` too. Nothing is written when neither."""
     from asfl.harness.schedule import Schedule, replay
 
+    focus = FOCUS.get(bug.id) if directed else None
+    strategy = focus.strategy or strategy if focus is not None else strategy
     t0 = time.monotonic()
     reply = run_worker(
         bug,
@@ -418,6 +516,7 @@ def hunt(
             "budget_s": budget_s,
             "seed": seed,
             "shrink_budget_s": shrink_budget_s,
+            "focus": None if focus is None else focus.to_json(),
         },
         timeout=budget_s + shrink_budget_s + WORKER_SLACK_S,
     )

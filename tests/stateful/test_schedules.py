@@ -4,11 +4,14 @@ Each test draws a small setup (at most ``t_a`` Byzantine aggregators with a draw
 behaviour, at most ``t_c`` crashes) and a schedule policy, runs the implementation to
 quiescence under it and checks every safety monitor online and liveness at the end.
 PCT draws shrink to a few numbers while the realised schedule stays long: a failure is
-shrunk again (:func:`harness.schedule.shrink`) and saved under ``tests/regressions/``.
+shrunk again (:func:`harness.schedule.shrink`) and saved under the test's ``tmp_path``
+(its path is in the failure message), or under ``tests/regressions/`` (the replayed
+corpus) when ``ASFL_SAVE_REGRESSIONS=1`` asks for it.
 """
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
@@ -23,22 +26,28 @@ from asfl.harness.world import Setup, World
 REGRESSIONS = Path(__file__).resolve().parents[1] / "regressions"
 
 
+def failure_dir(tmp_path: Path) -> Path:
+    """Where a shrunk failure goes: the corpus only when explicitly asked, else tmp_path."""
+    return REGRESSIONS if os.environ.get("ASFL_SAVE_REGRESSIONS") == "1" else tmp_path
+
+
 def _examples(ci: int) -> int:
     n = settings.default.max_examples
     return ci if n == 100 else n
 
 
 @pytest.mark.parametrize("family", ["random", "pct", "targeted"])
-def test_whole_run_family(family: str) -> None:
+def test_whole_run_family(family: str, tmp_path: Path) -> None:
     rec = Recorder(shrink_budget=float("inf"))
     test = settings(max_examples=_examples(8), deadline=None)(whole_run_test(family, rec))
     try:
         test()
-    except BaseException:
+    except BaseException as exc:
         if rec.last is not None and rec.violation is not None:
             sched = shrink(rec.last, rec.violation, budget_s=20.0)
             sched.note = f"found by the {family} strategy against the real implementation"
-            sched.save(REGRESSIONS / f"found-{family}-{int(time.time())}.json")
+            saved = sched.save(failure_dir(tmp_path) / f"found-{family}-{int(time.time())}.json")
+            raise AssertionError(f"{exc}\nshrunk schedule saved to {saved}") from exc
         raise
     assert rec.examples > 0
 

@@ -15,13 +15,17 @@ import pytest
 from asfl.cli import main
 
 REPO = Path(__file__).resolve().parents[2]
+CACHES = {".git", "__pycache__", ".mypy_cache", ".ruff_cache"}
 
 
 def _tree(root: Path) -> dict[str, tuple[int, int]]:
-    """Every file of the source tree with its size and modification time."""
+    """Every file of the source tree with its size and modification time (not the
+    top-level ``runs/``)."""
     out = {}
     for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = [d for d in dirnames if d not in (".git", "__pycache__", ".mypy_cache", ".ruff_cache")]
+        # the top-level runs/ holds outputs (git-ignored), where other commands may be writing
+        skip = CACHES | ({"runs"} if Path(dirpath) == root else set())
+        dirnames[:] = [d for d in dirnames if d not in skip]
         for f in filenames:
             p = Path(dirpath) / f
             st = p.stat()
