@@ -34,7 +34,7 @@ from asfl.impl.client import Client
 from asfl.impl.learning.data import Task, load_digits_task
 from asfl.impl.learning.models import get_model
 from asfl.impl.learning.noise import add_noise
-from asfl.impl.learning.quantize import clip_l2
+from asfl.impl.learning.quantize import clip_l2, dequantize, quantize
 from asfl.impl.sim.run import RunConfig, client_trainer, execute, genesis_params, plan, protocol_for_task
 from asfl.impl.sim.schedulers import Action, LocalStep, TimedScheduler
 
@@ -128,7 +128,9 @@ def run_sync(run: RunConfig, task: Task, speeds: Sequence[float], timeout: float
         for i in arrived:  # a straggler's step is abandoned: its momentum stays
             g = trainers[i](w, rngs[i])
             momentum[i] = cfg.beta * momentum[i] + (1.0 - cfg.beta) * g
-            updates[i] = add_noise(clip_l2(momentum[i], cfg.clip), cfg.client_noise_std, rngs[i])
+            q = quantize(clip_l2(momentum[i], cfg.clip), cfg.frac_bits, cfg.quant_bound)
+            noisy = add_noise(q, cfg.client_noise_var, rngs[i])  # D-9: the protocol's Skellam shares
+            updates[i] = dequantize(noisy, cfg.frac_bits)
         means = [
             np.mean([updates[i] for i in members if i in updates], axis=0)
             for members in clusters
