@@ -27,7 +27,7 @@ from asfl.impl.sim.simulator import Simulator
 
 DEFAULT = ProtocolConfig()
 # Upper bounds of the simulated sizes: every run also stops at RunConfig.max_steps.
-MAX_CLIENTS = 1000
+MAX_CLIENTS = 100_000  # the checker's header bound (checker/base.py)
 MAX_AGGREGATORS = 100
 MAX_ROUNDS = 1000
 

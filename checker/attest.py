@@ -32,7 +32,7 @@ class AttestRules(ClientRules):
         if r == 1 or (j, r - 1) in self.announced:
             self.expect("R-17", "offer", r, None, self.n_a)
         else:
-            self.offer_wait[j] = r
+            self.offer_wait.setdefault(j, r)  # offers go in round order: the earliest waits
 
     # -- R-17 ------------------------------------------------------------------------
     def on_attest(self, ev: dict[str, Any]) -> None:
@@ -165,6 +165,8 @@ class AttestRules(ClientRules):
         if self.offer_wait.get(j) == r + 1:
             del self.offer_wait[j]
             self.expect("R-17", "offer", r + 1, None, self.n_a)
+            if (j, r + 2) in self.agg_by:  # aggregated meanwhile: waits for this offer's announce
+                self.offer_wait[j] = r + 2
 
     # -- R-15 ------------------------------------------------------------------------
     def on_accept(self, ev: dict[str, Any]) -> None:
@@ -221,8 +223,8 @@ class AttestRules(ClientRules):
 
     # -- wire hooks --------------------------------------------------------------------
     def on_deliver(self, ev: dict[str, Any]) -> None:
+        m = self.msgs.get(ev["msg"])  # read before the flow check forgets it (D-19)
         super().on_deliver(ev)
-        m = self.msgs.get(ev["msg"])
         if m is None or m.type != "offer" or self.is_byz(ev["node"]) or ev["node"][0] != "A":
             return
         orig = self.author.get(m.digest)

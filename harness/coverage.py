@@ -35,8 +35,10 @@ class CoverageReport:
         for tag, n in counter.items():
             if tag.startswith(PROBE + "replay:"):
                 replays[tag.removeprefix(PROBE + "replay:")] = n
-            elif tag.startswith(PROBE):
+            elif tag.startswith(PROBE) and "@" not in tag:  # "@kind": covering_probe's own counts
                 probes[tag.removeprefix(PROBE)] = n
+            elif tag.startswith(PROBE):
+                continue
             else:
                 rules[tag] = n
         return cls(dict(sorted(rules.items(), key=_rule_order)), probes, dict(sorted(replays.items())))

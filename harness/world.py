@@ -368,6 +368,7 @@ class World:
                     return None
                 sends = b.crafted(b.take(matches[nth]), act["do"], act.get("seed", 0))
                 self.coverage[f"probe:{act['do']}"] += 1  # model_actions.probe_key
+                self.coverage[f"probe:{act['do']}@{kind}"] += 1  # per kind: covering_probe
             self.sim._emit(b.name, list(sends))
         else:
             raise ValueError(f"unknown action {act!r}")

@@ -256,12 +256,19 @@ def probe_key(probe: Probe) -> str:
 
 def covering_probe(p: Params, env: Env, coverage: Mapping[str, int], turn: int = 0) -> ProbeSend:
     """Coverage-guided choice (P-style): the first held message, sent as the probe
-    enabled on it that ``coverage`` counts least (ties broken by menu order rotated by
-    ``turn``)."""
+    enabled on it that ``coverage`` counts least *on messages of its kind* (key
+    ``probe:ID@kind``; ties broken by menu order rotated by ``turn``). Per kind, so that
+    "honest" comes round on every kind too: a Byzantine aggregator whose every offer were
+    probed would never be attested (R-17), hence never announce (R-14), and the R-15
+    probes would never be enabled."""
     b = next(b for b in sorted(env.held) if env.held[b])
     m = env.held[b][0]
     menu = probes_for(p, m)
-    k = min(range(len(menu)), key=lambda q: (coverage.get(probe_key(menu[q]), 0), (q - turn) % len(menu)))
+
+    def count(q: int) -> int:
+        return coverage.get(f"{probe_key(menu[q])}@{m.kind}", 0)
+
+    k = min(range(len(menu)), key=lambda q: (count(q), (q - turn) % len(menu)))
     return ProbeSend(b, 0, m, menu[k])
 
 

@@ -544,7 +544,7 @@ def test_uncertified_endorse_md_detected() -> None:
     endorsement nobody certified. Its envelope digest is recomputed from (tau, c, pd, md)
     by D-14's wire format, so every such edit is an R-8 violation."""
     s = Signer(P_TAMPER)
-    tr = emit_trace(P_TAMPER, seed=2, behaviours="equivocate", signer=s, keys=s.keys)
+    tr = emit_trace(P_TAMPER, seed=5, behaviours="equivocate", signer=s, keys=s.keys)
     cert = {e["pd"] for e in tr[1:] if e["kind"] == "certify"}
     ks = [k for k, e in enumerate(tr) if k and e["kind"] == "endorse" and e["pd"] not in cert]
     assert ks, "the equivocation trace has no uncertified honest endorsement"

@@ -16,8 +16,8 @@ import pytest
 
 from asfl.cli import main
 from asfl.harness.campaign import DEEP_STEPS, deep_setups, run_campaign
-from asfl.harness.coverage import CoverageReport
-from asfl.model.actions import PROBES, REQUIRED_RULES
+from asfl.harness.coverage import PROBE, CoverageReport
+from asfl.model.actions import ANNOUNCE_PROBES, PROBES, REQUIRED_RULES
 
 SEED = 2  # a fixed Hypothesis seed: the campaign, hence its coverage, is deterministic
 
@@ -26,16 +26,22 @@ def test_campaign_exercises_every_listed_rule_and_probe() -> None:
     res = run_campaign(
         "stateful",
         budget_s=3600.0,  # bounded by max_examples, not by time
-        max_examples=2,
+        max_examples=3,
         seed=SEED,
         setup_strategy=deep_setups(),
         step_count=DEEP_STEPS,
     )
     assert not res.found, res.violation
     report = CoverageReport.of(res.coverage)
-    assert report.unexercised == [], f"never exercised: {report.unexercised}"
+    # KNOWN GAP (issue 9, left open): since announcements wait for t_a + 1 attestations
+    # a probing Byzantine aggregator whose offers the menu rewrites is never
+    # attested, so it never announces and the R-15 probes are never enabled in this
+    # campaign; tests/stateful/test_actions.py sends each of them in a directed run. The
+    # gap is asserted exactly, so closing it (or widening it) fails this test.
+    gap = [PROBE + p.id for p in ANNOUNCE_PROBES]
+    assert report.unexercised == gap, f"never exercised: {report.unexercised}"
     assert all(report.rules[r] > 0 for r in REQUIRED_RULES)
-    assert all(report.probes[p.id] > 0 for p in PROBES)
+    assert all(report.probes[p.id] > 0 for p in PROBES if p not in ANNOUNCE_PROBES)
     assert report.replays  # replays of received envelopes too
     assert res.steps > 1000
 
@@ -44,7 +50,7 @@ def test_report_names_what_is_missing() -> None:
     report = CoverageReport.of({"R-8": 3, "probe:R-8.small": 1, "probe:replay:submit": 2})
     assert report.rules["R-8"] == 3 and report.rules["R-9"] == 0
     assert "R-9" in report.unexercised and "probe:R-8.small" not in report.unexercised
-    assert "probe:R-15d.model" in report.unexercised
+    assert "probe:R-15d.forged" in report.unexercised
     assert report.replays == {"submit": 2}
     text = "\n".join(report.lines())
     assert "R-9" in text and "NEVER" in text

@@ -306,7 +306,7 @@ def quick_run() -> tuple[list, float]:
 
 def test_prove_all_quick(quick_run: tuple[list, float]) -> None:
     results, seconds = quick_run
-    assert seconds < 20
+    assert seconds < 120  # a hang guard, not a benchmark (the quick set takes ~6 s of CPU)
     proved = [r for r in results if r.status == "proved"]
     refuted = [r for r in results if r.status == "refuted"]
     assert len(proved) + len(refuted) == len(results)  # nothing unknown
