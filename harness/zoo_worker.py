@@ -2,7 +2,7 @@
 
 ``python -m asfl.harness.zoo_worker '<json request>'`` prints one JSON line. Requests:
 ``{"op": "campaign", "strategy", "budget_s", "seed", "shrink_budget_s", "focus"}`` (``focus``:
-``null`` or ``{"modes", "rounds"}``, see :class:`harness.zoo.Focus`),
+``null`` or ``{"modes", "rounds", "clients", "q_min"}``, see :class:`harness.zoo.Focus`),
 ``{"op": "replay", "schedule": {...}}`` and ``{"op": "narrate", "file", "sends"}`` (prints
 the narration instead). When ``ASFL_ZOO_IMPL`` names a directory, that copy is installed
 as ``asfl.impl`` before anything imports the implementation, and the worker refuses to run
@@ -65,6 +65,9 @@ def directed_setups(focus: dict[str, Any] | None, strategy: str) -> Any:
     stateful = strategy == "stateful"  # the machine scripts Byzantine actions and crashes itself
     every = tuple(BEHAVIOURS) if stateful else None
     base = setups(rounds=tuple(focus["rounds"]), modes=every, crashes=not stateful)
+    if focus.get("clients"):
+        size = {"n_clients": focus["clients"], "q_min": focus["q_min"]}
+        base = base.map(lambda s: dataclasses.replace(s, **size))
     if focus["modes"]:
         base = st.tuples(base, st.sampled_from(tuple(focus["modes"]))).map(
             lambda sm: dataclasses.replace(sm[0], byzantine=dict.fromkeys(sm[0].byzantine, sm[1]))
