@@ -283,16 +283,10 @@ def mutate(b: HarnessByzantine, s: Send, how: str, seed: int) -> list[Send]:
     if how == "forge_endorse" and s.kind == "endorse":
         end = Endorse.decode(env.body, cfg.dims)
         return [_reseal(b, s, Endorse(end.tau, end.cluster, rng.randbytes(32), rng.randbytes(32)))]
-    if how == "forge_model" and s.kind == "announce":
+    if how == "forge_model" and s.kind == "announce":  # the automatic forge: R-15e or R-15d
         ann = Announce.decode(env.body, cfg.dims)
-        gen = np.random.default_rng(seed)
-        model = b.core.models[ann.tau]
-        forged = model + gen.normal(0.0, 1.0, size=model.shape)
-        if ann.body is not None and seed % 2:  # the attested header with a wrong body (R-15e)
-            return [_reseal(b, s, dataclasses.replace(ann, body=forged))]
-        header = dataclasses.replace(ann.header, model=model_digest(forged))  # attested by itself only,
-        own = ((b.index, attest_signature(b.core.keys, header)),) * (cfg.t_a + 1)  # t_a + 1 times (R-15d)
-        return [_reseal(b, s, Announce(header, own, forged))]
+        probe = "R-15e.body" if ann.body is not None and seed % 2 else "R-15d.forged"
+        return [_reseal(b, s, ANNOUNCE_MUTATORS[probe](b, ann, rng))]
     if how == "forge_offer" and s.kind == "offer":
         return [_reseal(b, s, forge_offer(b, Offer.decode(env.body, cfg.dims), seed))]
     if s.kind != "propose" or how not in (

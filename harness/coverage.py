@@ -35,10 +35,9 @@ class CoverageReport:
         for tag, n in counter.items():
             if tag.startswith(PROBE + "replay:"):
                 replays[tag.removeprefix(PROBE + "replay:")] = n
-            elif tag.startswith(PROBE) and "@" not in tag:  # "@kind": covering_probe's own counts
-                probes[tag.removeprefix(PROBE)] = n
             elif tag.startswith(PROBE):
-                continue
+                if "@" not in tag:  # "probe:ID@kind": covering_probe's own per-kind counts
+                    probes[tag.removeprefix(PROBE)] = n
             else:
                 rules[tag] = n
         return cls(dict(sorted(rules.items(), key=_rule_order)), probes, dict(sorted(replays.items())))
