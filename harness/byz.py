@@ -101,7 +101,10 @@ class HarnessByzantine:
         self.genuine_models: set[str] = set()  # digests of models the core computed (certified)
         self.sent_replays = 0  # forwarded messages
         self.submits: dict[tuple[int, int], Submit] = {}
-        self.waiting: dict[tuple[int, int], list[tuple[Send, str, list[int], int]]] = {}
+        self.waiting: dict[tuple[int, int], list[tuple[Send, str, list[int], int, str]]] = {}
+        #: scripted mode: per send that waited (then went out with a delivery), in order,
+        #: whether it is the core's message alone (an honest copy) and the probe that sent it
+        self.flushed: list[tuple[bool, str]] = []
 
     # -- the node interface the simulator calls ------------------------------------
 
@@ -171,8 +174,11 @@ class HarnessByzantine:
             have = {i for (t, i) in self.submits if t == tau and i in members}
             if have - set(items[0][2]):
                 del self.waiting[key]
-                for s, how, _clients, seed in items:
-                    out += mutate(self, s, how, seed)
+                for s, how, _clients, seed, label in items:
+                    sent = mutate(self, s, how, seed)
+                    if self.mode == "scripted":
+                        self.flushed += [(sent == [s], label) for _ in sent]
+                    out += sent
         return out
 
     def _replay(self, data: bytes) -> list[Send]:
@@ -250,7 +256,7 @@ ALIASES = {
 def mutate(b: HarnessByzantine, s: Send, how: str, seed: int) -> list[Send]:
     """Apply mutation (or model probe) ``how`` to send ``s``; honest if it does not
     apply to ``s.kind``."""
-    how = ALIASES.get(how, how)
+    label, how = how, ALIASES.get(how, how)
     rng = random.Random(seed)
     cfg = b.core.cfg
     if how == "drop":
@@ -308,11 +314,12 @@ def mutate(b: HarnessByzantine, s: Send, how: str, seed: int) -> list[Send]:
     )
     if how in ("equivocate", "double"):
         if len(clients) > cfg.q_min:
-            chosen = [c for c in clients if c != clients[rng.randrange(len(clients))]]
+            left_out = clients[rng.randrange(len(clients))]  # one client: the set stays >= q_min
+            chosen = [c for c in clients if c != left_out]
         else:
             others = [i for i in held if i not in clients]
             if not others:  # wait for one more member's submission, then equivocate
-                b.waiting.setdefault((prop.tau, prop.cluster), []).append((s, how, clients, seed))
+                b.waiting.setdefault((prop.tau, prop.cluster), []).append((s, how, clients, seed, label))
                 return []
             chosen = sorted(clients[1:] + [others[rng.randrange(len(others))]])
         entries = _entries_for(b, prop, to, chosen)

@@ -29,11 +29,13 @@ from __future__ import annotations
 import base64
 import os
 from collections import Counter, defaultdict
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
+from asfl.harness.coverage import DELIVERED, OUTCOME
 from asfl.impl.messages import model_digest
 from asfl.model import actions, protocol
 from asfl.model.params import Params
@@ -288,8 +290,10 @@ class WhiteBoxOracle:
         ]
 
 
-#: which guard a drop reason names (the implementation's reasons, R-3): first match wins
-DROP_CLAUSES = (
+#: which guard a drop reason names (the implementation's reasons, R-3): first match wins;
+#: a tuple key matches a reason holding all its parts
+DROP_CLAUSES: tuple[tuple[str | tuple[str, ...], str], ...] = (
+    (("invalid offer", "valid attestations <"), "R-17.prev"),  # the prev's attestations (R-17b)
     ("valid attestations <", "R-15.attestations"),
     ("uncertified announce", "R-15.sets"),
     ("body digest does not match", "R-15.body"),
@@ -324,20 +328,43 @@ DROP_CLAUSES = (
 
 def drop_clause(reason: str) -> str:
     """The guard a drop reason names (:data:`DROP_CLAUSES`), ``R-3.other`` if none."""
-    return next((tag for key, tag in DROP_CLAUSES if key in reason), "R-3.other")
+    return next(
+        (
+            tag
+            for key, tag in DROP_CLAUSES
+            if (key in reason if isinstance(key, str) else all(k in reason for k in key))
+        ),
+        "R-3.other",
+    )
 
 
 class CoverageMonitor:
     """Counts the rule IDs each event exercises into ``coverage`` (see the module
-    docstring); never reports a violation."""
+    docstring), and what honest receivers did with each probe's messages
+    (``probe_of``: message id -> probe; ``outcome:<probe>:<guard tag>`` per drop,
+    ``outcome:<probe>:delivered`` per delivery to an honest node); never reports a
+    violation."""
 
-    def __init__(self, params: Params, coverage: Counter[str]) -> None:
+    def __init__(
+        self,
+        params: Params,
+        coverage: Counter[str],
+        probe_of: Mapping[int, str] | None = None,
+        honest: Collection[str] = (),
+    ) -> None:
         self.params, self.coverage = params, coverage
+        self.probe_of: Mapping[int, str] = probe_of if probe_of is not None else {}
+        self.honest = honest
         self.trained_on: dict[str, int] = {}  # client -> model round of its current step
 
     def feed(self, ev: dict[str, Any]) -> list[Violation]:
         kind = ev["kind"]
-        if kind in ("send", "deliver", "header", "end"):
+        if kind == "deliver":
+            probe = self.probe_of.get(ev["msg"])
+            if probe is not None and ev["node"] in self.honest:
+                self.coverage[f"{OUTCOME}{probe}:{DELIVERED}"] += 1
+            return []
+        if kind in ("send", "header", "end"):
             return []
         node = ev.get("node", "")
         if kind == "local_step":
@@ -345,7 +372,11 @@ class CoverageMonitor:
         for tag in actions.event_rules(self.params, ev, self.trained_on.get(node)):
             self.coverage[tag] += 1
         if kind == "drop":
-            self.coverage[drop_clause(ev["reason"])] += 1
+            tag = drop_clause(ev["reason"])
+            self.coverage[tag] += 1
+            probe = self.probe_of.get(ev.get("msg"))  # type: ignore[arg-type]
+            if probe is not None:
+                self.coverage[f"{OUTCOME}{probe}:{tag}"] += 1
         return []
 
     def after_step(self, world: World) -> list[Violation]:
@@ -364,7 +395,7 @@ def default_monitors(world: World | None = None) -> list[Monitor]:
         monitors.append(CheckerMonitor())
     monitors.append(WhiteBoxOracle())
     if world is not None:
-        monitors.append(CoverageMonitor(world.params, world.coverage))
+        monitors.append(CoverageMonitor(world.params, world.coverage, world.probe_of, world.sim.honest))
     return monitors
 
 

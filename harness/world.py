@@ -178,6 +178,7 @@ class World:
         header["crashed"] = sorted(setup.crash_after)
         header["scheduler"] = "controlled"
         self.coverage: Counter[str] = Counter()  # rule ID / probe -> times exercised
+        self.probe_of: dict[int, str] = {}  # message id -> the probe that sent it
         self.monitors = list(monitors) if monitors is not None else default_monitors(self)
         self.on_event = on_event
         self.actions: list[Act] = []
@@ -282,6 +283,11 @@ class World:
         while self._fed < len(events):
             ev = events[self._fed]
             self._fed += 1
+            if ev["kind"] == "send" and ev["msg"] not in self.probe_of:
+                b = self.byz.get(ev["node"])
+                if b is not None and b.flushed:  # a probe's send that waited for a submission
+                    copy, probe = b.flushed.pop(0)
+                    self.probe_of[ev["msg"]] = "honest" if copy else probe
             if self.on_event is not None:
                 self.on_event(ev)
             for m in self.monitors:
@@ -366,9 +372,15 @@ class World:
                 matches = [k for k, s in enumerate(b.outbox) if (s.kind, s.to) == (kind, to)]
                 if nth >= len(matches):
                     return None
-                sends = b.crafted(b.take(matches[nth]), act["do"], act.get("seed", 0))
+                held = b.take(matches[nth])
+                sends = b.crafted(held, act["do"], act.get("seed", 0))
                 self.coverage[f"probe:{act['do']}"] += 1  # model_actions.probe_key
                 self.coverage[f"probe:{act['do']}@{kind}"] += 1  # per kind: covering_probe
+                first = self.sim.stats.messages + 1  # the ids the simulator gives these sends
+                copy = [s.data for s in sends] == [held.data]  # the core's message alone: honest
+                self.probe_of.update(
+                    dict.fromkeys(range(first, first + len(sends)), "honest" if copy else act["do"])
+                )
             self.sim._emit(b.name, list(sends))
         else:
             raise ValueError(f"unknown action {act!r}")

@@ -16,6 +16,7 @@ from functools import cache
 import pytest
 
 from asfl.harness import byz
+from asfl.harness.coverage import REFUSALS, CoverageReport
 from asfl.harness.monitor import drop_clause
 from asfl.harness.world import Setup, World
 from asfl.model import actions
@@ -72,48 +73,12 @@ def _probe_run(probe_id: str, kind: str, rounds: int) -> tuple[bool, World]:
 
 #: probe -> the coverage tag of the guard that must refuse it (None: no refusal is owed,
 #: the honest nodes absorb it: a vote, a release or a set the Byzantine may choose)
-REFUSED_BY = {
-    "R-8.coordinator": "R-8.coordinator",
-    "R-8.non-member": "R-8.members",
-    "R-8.duplicate": "R-8.members",
-    "R-8.small": "R-8.q_min",
-    "R-8.counts": "R-8.counts",
-    "R-8.client-sig": "R-8.client-sig",
-    "R-8.ct-hash": "R-8.ct-hash",
-    "R-8.undecryptable": "R-8.client-sig",  # h_j is signed: the signature guard comes first
-    "R-8.equivocation": "R-8.second",
-    "R-8.other-set": None,
-    "R-8.censor": None,
-    "R-9.forged": None,
-    "R-9.equivocate-md": None,
-    "R-9.other-cluster": None,
-    "R-11.wrong-sum": None,
-    "R-10.uncertified": None,
-    "R-10.other-cluster": None,
-    "R-10.other-round": None,
-    "R-10.subset": None,
-    "R-15c.sets": "R-15.sets",
-    "R-15c.small": "R-15.sets",
-    "R-15c.rule": "R-15.sets",
-    "R-15d.attesters": "R-15.attestations",
-    "R-15d.distinct": "R-15.attestations",
-    "R-15d.forged": "R-15.attestations",
-    "R-15e.body": "R-15.body",
-    "R-17b.prev": "R-17.prev",
-    "R-17c.clusters": "R-17.evidence",
-    "R-17c.certificate": "R-17.evidence",
-    "R-17c.entries": "R-17.evidence",
-    "R-17c.masked-sum": "R-17.evidence",
-    "R-17c.releases": "R-17.evidence",
-    "R-17c.rule": "R-17.evidence",
-    "R-3.junk": "R-3",
-    "omit": None,
-    "honest": None,
-}
+REFUSED_BY = {p.id: REFUSALS.get(p.id) for p in PROBES}
 
 
 def test_refusals_cover_the_menu() -> None:
-    assert set(REFUSED_BY) == {p.id for p in PROBES}
+    assert set(REFUSALS) <= {p.id for p in PROBES}
+    assert {p.id for p in actions.ANNOUNCE_PROBES + actions.OFFER_PROBES} <= set(REFUSALS)
 
 
 @pytest.mark.parametrize("probe_id", sorted(REFUSED_BY))
@@ -131,6 +96,8 @@ def test_probe_is_refused_by_its_guard(probe_id: str) -> None:
         # the same run with the message sent honestly (junk: not sent, so its drop is extra)
         _, base = _probe_run("omit" if probe_id == "R-3.junk" else "honest", kind, rounds)
         assert w.coverage[tag] > base.coverage[tag], (tag, w.coverage[tag], base.coverage[tag])
+        report = CoverageReport.of(w.coverage)  # every honest receiver refused it by that guard
+        assert report.refused(probe_id) >= 1 and not report.misjudged, report.misjudged
 
 
 def test_drop_clauses() -> None:
@@ -139,6 +106,7 @@ def test_drop_clauses() -> None:
     assert drop_clause("bad client signature on submission digest") == "R-6.client-sig"
     assert drop_clause("uncertified announce: 1 valid attestations < t_a + 1 = 2") == "R-15.attestations"
     assert drop_clause("invalid offer: prev model does not match its header (R-17b)") == "R-17.prev"
+    assert drop_clause("invalid offer: 1 valid attestations < t_a + 1 = 2") == "R-17.prev"
     assert drop_clause("something no guard says") == "R-3.other"
 
 
@@ -150,3 +118,21 @@ def test_probe_schedules_replay_byte_for_byte() -> None:
     again = replay(Schedule(w.setup, list(w.actions)))
     assert not again.failed and again.skipped == 0
     assert again.world.events == w.events
+
+
+def test_other_set_leaves_out_one_client() -> None:
+    """Regression (found by the campaign's refusal check): ``R-8.other-set`` on a proposal of
+    more than ``q_min`` clients drew the client to leave out once per entry, so the "valid"
+    other set could fall below ``q_min`` and was refused by R-8 instead of absorbed."""
+    from asfl.impl.messages import Envelope, Propose
+
+    w = World(Setup(n_clients=16, rounds=1, seed=0, q_min=2, byzantine={0: "scripted"}))
+    while not any(m.kind == "propose" for m in w.env().held["A0"]):
+        w.apply_index(0)
+    b = w.byz["A0"]
+    s = next(s for s in b.outbox if s.kind == "propose" and s.to != "A0")
+    n = len(Propose.decode(Envelope.decode(s.data).body, b.core.cfg.dims).entries)
+    assert n > b.core.cfg.q_min  # the branch under test
+    for seed in range(40):
+        (variant,) = byz.mutate(b, s, "R-8.other-set", seed)
+        assert len(Propose.decode(Envelope.decode(variant.data).body, b.core.cfg.dims).entries) == n - 1

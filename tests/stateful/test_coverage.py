@@ -3,8 +3,11 @@
 A short stateful campaign over the deep configurations (3 or 4 rounds, clusters of 3 to
 5 clients, up to ``t_a`` Byzantine aggregators, crashes) must exercise every rule ID and
 R-6 branch of :data:`asfl.model.actions.REQUIRED_RULES` and send every probe of the
-model's Byzantine menu: the test asserts what the campaign covered, not that it found
-nothing. ``asfl fuzz`` prints the same report and writes it to ``--out``.
+model's Byzantine menu -- the R-15 probes too: an insider first sends honest offers,
+collects its ``t_a + 1`` attestations (R-17), then rewrites its announcements -- and
+every honest receiver of a probe must refuse it with the guard it targets. The test
+asserts what the campaign covered, not that it found nothing. ``asfl fuzz`` prints the
+same report and writes it to ``--out``.
 """
 
 from __future__ import annotations
@@ -16,8 +19,8 @@ import pytest
 
 from asfl.cli import main
 from asfl.harness.campaign import DEEP_STEPS, deep_setups, run_campaign
-from asfl.harness.coverage import PROBE, CoverageReport
-from asfl.model.actions import ANNOUNCE_PROBES, PROBES, REQUIRED_RULES
+from asfl.harness.coverage import CoverageReport
+from asfl.model.actions import ANNOUNCE_PROBES, OFFER_PROBES, PROBES, REQUIRED_RULES
 
 SEED = 2  # a fixed Hypothesis seed: the campaign, hence its coverage, is deterministic
 
@@ -33,15 +36,14 @@ def test_campaign_exercises_every_listed_rule_and_probe() -> None:
     )
     assert not res.found, res.violation
     report = CoverageReport.of(res.coverage)
-    # KNOWN GAP (issue 9, left open): since announcements wait for t_a + 1 attestations
-    # (R-14, R-17), a probing Byzantine aggregator whose offers the menu rewrites is never
-    # attested, so it never announces and the R-15 probes are never enabled in this
-    # campaign; tests/stateful/test_actions.py sends each of them in a directed run. The
-    # gap is asserted exactly, so closing it (or widening it) fails this test.
-    gap = [PROBE + p.id for p in ANNOUNCE_PROBES]
-    assert report.unexercised == gap, f"never exercised: {report.unexercised}"
+    # every rule, every probe (the R-15 ones included: an insider plays honest on its offers
+    # until attested, then rewrites its announcements) and every refusal owed by a guard
+    assert report.unexercised == [], f"never exercised: {report.unexercised}"
     assert all(report.rules[r] > 0 for r in REQUIRED_RULES)
-    assert all(report.probes[p.id] > 0 for p in PROBES if p not in ANNOUNCE_PROBES)
+    assert all(report.probes[p.id] > 0 for p in PROBES)
+    assert all(report.refused(p.id) > 0 for p in ANNOUNCE_PROBES + OFFER_PROBES)
+    # each honest receiver of a probe refused it with the guard it targets
+    assert report.misjudged == [], report.misjudged
     assert report.replays  # replays of received envelopes too
     assert res.steps > 1000
 
@@ -52,6 +54,7 @@ def test_report_names_what_is_missing() -> None:
     assert "R-9" in report.unexercised and "probe:R-8.small" not in report.unexercised
     assert "probe:R-15d.forged" in report.unexercised
     assert report.replays == {"submit": 2}
+    assert "refusal:R-15e.body" in report.unexercised
     text = "\n".join(report.lines())
     assert "R-9" in text and "NEVER" in text
 
@@ -62,6 +65,22 @@ def test_fuzz_prints_and_writes_the_report(tmp_path: Path, capsys: pytest.Captur
     assert code == 0
     assert "coverage per rule ID" in capsys.readouterr().out
     data = json.loads((out / "coverage.json").read_text())
-    assert set(data) == {"rules", "probes", "replays", "unexercised"}
+    assert set(data) == {"rules", "probes", "replays", "outcomes", "unexercised", "misjudged"}
     assert data["rules"]["R-5"] > 0  # the run submitted
     assert set(data["probes"]) == {p.id for p in PROBES}
+
+
+def test_report_judges_each_probes_refusals() -> None:
+    """A probe some honest receiver dropped for another guard, or absorbed, is misjudged."""
+    ok = {"outcome:R-15e.body:delivered": 2, "outcome:R-15e.body:R-15.body": 2}
+    assert CoverageReport.of(ok).refused("R-15e.body") == 2 and not CoverageReport.of(ok).misjudged
+    junk = {"outcome:R-3.junk:delivered": 2, "outcome:R-3.junk:R-3.malformed": 1}
+    junk["outcome:R-3.junk:R-3.signature"] = 1  # any R-3 guard refuses junk
+    assert not CoverageReport.of(junk).misjudged
+    bad = {
+        "outcome:R-8.small:delivered": 3,
+        "outcome:R-8.small:R-8.q_min": 1,
+        "outcome:R-8.small:R-8.counts": 1,
+    }
+    (line,) = CoverageReport.of(bad).misjudged
+    assert line.startswith("R-8.small: 3 delivered, 1 refused by R-8.q_min") and "absorbed 1" in line
