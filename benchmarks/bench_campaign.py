@@ -60,6 +60,8 @@ def steps_per_second(seconds: float = 20.0, checker: bool = True, seed: int = 0)
 def speed(seconds: float) -> dict[str, Any]:
     """With and without online checking, in this process, alternating (noise), and the
     ratio of their CPU rates; with the load average before and after."""
+    import asfl.checker.replay  # noqa: F401 - imported once, outside the measured runs (scipy, dp-accounting)
+
     load0 = os.getloadavg()
     runs = [steps_per_second(seconds / 4, checker=c, seed=k) for k in range(2) for c in (True, False)]
     with_c = [r for r in runs if r["checker"]]

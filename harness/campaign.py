@@ -329,8 +329,8 @@ def machine_class(
                     break
                 w.apply_index(self.policy.choose(w))
                 while not w.violations and w.holding():
-                    env, turn = w.env(), len(w.actions)
-                    w.apply(w.concrete(actions.covering_probe(w.params, env, w.coverage, turn), turn))
+                    turn = len(w.actions)
+                    w.apply(w.concrete(actions.covering_probe(w.params, w.held(), w.coverage, turn), turn))
 
         @precondition(lambda self: self.world is None or self.w.quiescent())
         @rule()

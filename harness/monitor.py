@@ -415,9 +415,10 @@ class CheckerMonitor:
     """
 
     def __init__(self, signatures: str = "all") -> None:
-        from asfl.checker.replay import Checker
+        from asfl.checker.replay import Checker, Unusable
 
         self.checker = Checker(signatures=signatures)
+        self._unusable: type[Unusable] = Unusable
         self.started = False
         self.dead = False
 
@@ -425,13 +426,12 @@ class CheckerMonitor:
         return [Violation(v.prop, v.message, v.line - 1 if v.line > 1 else None, "checker") for v in vs]
 
     def _guard(self, call: Any, *args: Any) -> list[Violation]:
-        from asfl.checker.replay import Unusable
-
         if self.dead:
             return []
         try:
-            return self._convert(call(*args))
-        except Unusable as exc:
+            vs = call(*args)
+            return self._convert(vs) if vs else []
+        except self._unusable as exc:
             self.dead = True
             return [Violation("T-SCHEMA", f"unusable trace: {exc}", exc.line - 1, "checker")]
         except Exception as exc:  # noqa: BLE001 - the checker itself failed

@@ -123,7 +123,13 @@ class Targeted(Policy):
         return a.client in self._slow
 
     def choose(self, world: World) -> int:
+        """A uniformly random ready action: rejection sampling (a few draws, as the delayed
+        actions are few), then a scan of the ready ones if the draws all hit delayed ones."""
         items = world.pending()
+        for _ in range(4):
+            k = self._rng.randrange(len(items))
+            if not self.delayed(items[k]):
+                return k
         ready = [k for k, a in enumerate(items) if not self.delayed(a)]
         if not ready:
             return 0

@@ -25,6 +25,7 @@ default, scripted Byzantine nodes fall silent) and checks liveness.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -142,6 +143,43 @@ def tiny_task() -> Task:
     return Task(X, y, X, y, 2, 2, "tiny")
 
 
+class IndexedScheduler(ControlledScheduler):
+    """The controlled scheduler, also keeping each (kind, src, dst)'s pending message ids
+    in send order, so that a delivery's descriptor (its rank among the pending messages
+    of its kind, sender and receiver) costs a bisection, not a scan of everything pending.
+    The simulator numbers messages in send order and pushes each delivery as it sends it."""
+
+    def __init__(self, choose: Callable[[Sequence[Action]], int]) -> None:
+        super().__init__(choose)
+        self.same: dict[tuple[str, str, str], list[int]] = {}
+
+    def push(self, action: Action) -> None:
+        super().push(action)
+        if isinstance(action, Delivery):
+            self.same.setdefault((action.kind, action.src, action.dst), []).append(action.msg)
+
+    def pop(self) -> Action:
+        action = super().pop()
+        if isinstance(action, Delivery):
+            self.same[(action.kind, action.src, action.dst)].remove(action.msg)
+        return action
+
+    def discard(self, unwanted: Callable[[Action], bool]) -> None:
+        super().discard(unwanted)
+        self.same = {}
+        for a in self._items:
+            if isinstance(a, Delivery):
+                self.same.setdefault((a.kind, a.src, a.dst), []).append(a.msg)
+
+    def at(self, index: int) -> Action:
+        """Pending action ``index`` (without copying the pending list)."""
+        return self._items[index]
+
+    def rank(self, a: Delivery) -> int:
+        """How many pending deliveries of ``a``'s kind, sender and receiver precede it."""
+        return bisect_left(self.same[(a.kind, a.src, a.dst)], a.msg)
+
+
 def node_of(action: Action) -> str:
     return action.dst if isinstance(action, Delivery) else action.client
 
@@ -159,7 +197,8 @@ class World:
         self._next = 0
         self._popped: Action | None = None
         run = RunConfig(setup.protocol(), seed=setup.seed, byzantine=0, crashed=0, ghost=True)
-        built = build(run, task=tiny_task(), scheduler=ControlledScheduler(self._pick))
+        self.scheduler = IndexedScheduler(self._pick)
+        built = build(run, task=tiny_task(), scheduler=self.scheduler)
         self.built, self.sim, self.cfg = built, built.sim, built.cfg
         self.params = setup.params()
         self.byz: dict[str, HarnessByzantine] = {}
@@ -231,11 +270,7 @@ class World:
             steppable=steppable,
             alive=tuple(c for c in self.params.client_names if c not in crashed),
             crashed=len(planned),
-            held={
-                n: tuple(model_actions.Flight(s.kind, n, s.to, s.round, s.cluster) for s in b.outbox)
-                for n, b in self.byz.items()
-                if b.mode == "scripted"
-            },
+            held=self.held(),
             received={
                 n: tuple(model_actions.Flight(k, src, n, None, None) for k, src in b.inbox_kinds)
                 for n, b in self.byz.items()
@@ -244,6 +279,15 @@ class World:
         )
         self._env = (version, env)
         return env
+
+    def held(self) -> dict[str, tuple[model_actions.Flight, ...]]:
+        """``Env.held``: each scripted Byzantine aggregator's held messages (without the
+        rest of :meth:`env`, for the covering probes sent after every policy step)."""
+        return {
+            n: tuple(model_actions.Flight(s.kind, n, s.to, s.round, s.cluster) for s in b.outbox)
+            for n, b in self.byz.items()
+            if b.mode == "scripted"
+        }
 
     def _flight(self, a: Delivery) -> model_actions.Flight:
         """The abstract record of a pending delivery (made once per message)."""
@@ -305,16 +349,10 @@ class World:
 
     def describe(self, index: int) -> Act:
         """The content-based descriptor of pending action ``index``."""
-        items = self.pending()
-        a = items[index]
+        a = self.scheduler.at(index)
         if isinstance(a, LocalStep):
             return {"step": a.client}
-        nth = sum(
-            1
-            for b in items[:index]
-            if isinstance(b, Delivery) and (b.kind, b.src, b.dst) == (a.kind, a.src, a.dst)
-        )
-        return {"deliver": [a.kind, a.src, a.dst, nth]}
+        return {"deliver": [a.kind, a.src, a.dst, self.scheduler.rank(a)]}
 
     def _find(self, act: Act) -> int | None:
         items = self.pending()

@@ -282,16 +282,19 @@ def preparing(p: Params, kind: str, coverage: Mapping[str, int]) -> bool:
     return any(_least(probes_for(p, Flight(t, "", "", None, None)), t, coverage) <= own for t in targets)
 
 
-def covering_probe(p: Params, env: Env, coverage: Mapping[str, int], turn: int = 0) -> ProbeSend:
-    """Coverage-guided choice (P-style): the first held message, sent as the probe
+def covering_probe(
+    p: Params, held: Mapping[str, Sequence[Flight]], coverage: Mapping[str, int], turn: int = 0
+) -> ProbeSend:
+    """Coverage-guided choice (P-style): the first held message (``held``: ``Env.held``),
+    sent as the probe
     enabled on it that ``coverage`` counts least *on messages of its kind* (key
     ``probe:ID@kind``; ties broken by menu order rotated by ``turn``) -- or honestly
     while it prepares a lagging attack (:func:`preparing`): an insider whose every offer
     were rewritten would never be attested (R-17), hence never announce (R-14), and the
     R-15 probes would never be enabled; so it plays honest on offers and attestations,
     collects its ``t_a + 1`` attestations, and then rewrites its announcements."""
-    b = next(b for b in sorted(env.held) if env.held[b])
-    m = env.held[b][0]
+    b = next(b for b in sorted(held) if held[b])
+    m = held[b][0]
     menu = probes_for(p, m)
     if preparing(p, m.kind, coverage):
         return ProbeSend(b, 0, m, BY_ID["honest"])

@@ -19,6 +19,7 @@ from asfl.harness import byz
 from asfl.harness.coverage import REFUSALS, CoverageReport
 from asfl.harness.monitor import drop_clause
 from asfl.harness.world import Setup, World
+from asfl.impl.sim.schedulers import Delivery
 from asfl.model import actions
 from asfl.model.actions import BY_ID, PROBES, ProbeSend
 
@@ -136,3 +137,25 @@ def test_other_set_leaves_out_one_client() -> None:
     for seed in range(40):
         (variant,) = byz.mutate(b, s, "R-8.other-set", seed)
         assert len(Propose.decode(Envelope.decode(variant.data).body, b.core.cfg.dims).entries) == n - 1
+
+
+def test_descriptors_match_a_scan_of_the_pending_list() -> None:
+    """``World.describe`` ranks a delivery by bisection (``IndexedScheduler``); it must give
+    the scan's answer: its position among pending deliveries of the same kind, src, dst."""
+    from asfl.harness.policies import UniformRandom
+
+    w = World(Setup(rounds=2, seed=3, byzantine={1: "scripted"}, crash_after={2: 1}))
+    policy, checked = UniformRandom(5), 0
+    while w.pending() and checked < 400:
+        items = w.pending()
+        for k, a in enumerate(items):
+            if isinstance(a, Delivery):
+                key = (a.kind, a.src, a.dst)
+                nth = sum(1 for b in items[:k] if isinstance(b, Delivery) and (b.kind, b.src, b.dst) == key)
+                assert w.describe(k) == {"deliver": [*key, nth]}
+                checked += 1
+        w.apply_index(policy.choose(w))
+        if w.holding():
+            held = w.env().held["A1"]
+            w.apply(w.concrete(ProbeSend("A1", 0, held[0], BY_ID["R-8.equivocation"])))
+    assert checked >= 400
