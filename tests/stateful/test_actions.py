@@ -159,3 +159,41 @@ def test_descriptors_match_a_scan_of_the_pending_list() -> None:
             held = w.env().held["A1"]
             w.apply(w.concrete(ProbeSend("A1", 0, held[0], BY_ID["R-8.equivocation"])))
     assert checked >= 400
+
+
+def test_insider_is_attested_then_rewrites_its_announcements() -> None:
+    """The covering probes of a lone scripted Byzantine aggregator (FIFO otherwise): it plays
+    honest on its offers and attestations while the R-15 probes lag (``PREPARES``), is
+    attested (R-17), announces (R-14), and every R-15 probe then goes out and is refused by
+    its clause at every honest client it reaches."""
+    w = World(Setup(rounds=2, seed=2, byzantine={1: "scripted"}))
+    while w.pending() or w.holding():
+        if w.holding():
+            probe = actions.covering_probe(w.params, w.held(), w.coverage, len(w.actions))
+            if actions.preparing(w.params, probe.msg.kind, w.coverage):
+                assert probe.probe.id == "honest"  # an offer or attestation preparing R-15 probes
+            w.apply(w.concrete(probe, len(w.actions)))
+        else:
+            w.apply_index(0)
+    w.complete()
+    assert not w.violations, w.violations[:3]
+    report = CoverageReport.of(w.coverage)
+    for p in actions.ANNOUNCE_PROBES:
+        assert report.probes[p.id] >= 1 and report.refused(p.id) >= 1, p.id
+    assert report.probes["R-17c.clusters"] >= 1  # offers are probed too, once announcements caught up
+    assert not report.misjudged, report.misjudged
+
+
+def test_preparing_follows_the_lagging_announcement_probes() -> None:
+    p = Setup(rounds=2).params()
+    assert actions.preparing(p, "offer", {}) and actions.preparing(p, "attest", {})
+    assert not actions.preparing(p, "propose", {})  # nothing waits on a proposal
+    announced = {
+        f"probe:{q.id}@announce": 1
+        for q in actions.probes_for(p, actions.Flight("announce", "", "", None, None))
+    }
+    assert not actions.preparing(p, "offer", announced)  # announcements caught up: probe the offers
+    offered = {
+        f"probe:{q.id}@offer": 1 for q in actions.probes_for(p, actions.Flight("offer", "", "", None, None))
+    }
+    assert actions.preparing(p, "offer", {**announced, **offered})  # offers caught up too: honest again
