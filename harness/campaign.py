@@ -9,9 +9,10 @@ Two kinds of search, both ending in a readable :class:`~harness.schedule.Schedul
   a held message as one probe of the model's menu or replay an envelope it received, or
   let a drawn background policy (random, PCT or targeted) run for a while, scripted
   Byzantine aggregators sending every held message as the probe least exercised so far
-  (P-style coverage guidance). Every step is checked online by the monitors (the
-  model-based checker among them); teardown keeps running the policy with probing to
-  quiescence, completes fairly and checks liveness;
+  (P-style coverage guidance), or honestly while it prepares a lagging attack (an insider
+  gets its offers attested before it rewrites its announcements, R-17, R-15). Every step
+  is checked online by the monitors (the model-based checker among them); teardown keeps
+  running the policy with probing to quiescence, completes fairly and checks liveness;
 - **whole-run strategies** (:func:`whole_run_test`): Hypothesis draws a setup and a
   policy (``random``, ``pct`` or ``targeted``) and the whole run follows the policy.
   Their draws shrink to a few numbers while the realised schedule stays long, so failing

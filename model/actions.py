@@ -20,6 +20,11 @@ received (the material of its replays). :func:`enabled` lists
 - ``Replay`` it re-sends an envelope it received, of any round and cluster, to any node
   (R-3: a delivered envelope counts as its signer's message).
 
+Some probes need an insider's preparation: a Byzantine aggregator's announcements exist
+only once honest aggregators attested its offer (R-17, R-14), so :data:`PREPARES` names
+the kinds it must send honestly first, and :func:`covering_probe` (the coverage-guided
+choice) plays honest on them while the announcement probes lag.
+
 :func:`event_rules` tags each trace event with the rule IDs of the model action it fires
 (the refinement mapping of ``specs/refinement.md``) and, for a closing, the branches of
 R-6 that decided it (:func:`close_branches`): the campaign's coverage report counts
