@@ -189,6 +189,7 @@ class AttestRules(ClientRules):
             self.viol("R-15", f"{node} accepts from {frm} without an announce from it", node=node)
         if frm[0] == "A":
             self.accept_from(node, i, frm, r, model)
+        self.accept_attesters(node, r, model, ev["attesters"])
         while len(acc) < r:
             acc.append("?")
         acc.append(model)
@@ -220,6 +221,34 @@ class AttestRules(ClientRules):
             )
         if (r, model) not in self.agg_models:
             self.unmatched_accepts += 1  # an honest-attested model no honest aggregate shows
+
+    def accept_attesters(self, node: str, r: int, model: str, names: list[str]) -> None:
+        """R-15 (d) of an ``accept``, whoever relayed the announcement: the attesters the
+        client counted are distinct aggregators, a quorum (the model's
+        ``attestation_quorum``), and every honest one among them attested this very model
+        earlier in the trace (an honest aggregator's attestation cannot be forged)."""
+        if any(not (isinstance(a, str) and a[:1] == "A" and ids(a) < self.n_a) for a in names):
+            self.viol("R-15", f"{node} counts attestations of {names}, not all aggregators", node=node)
+            return
+        ks = [ids(a) for a in names]
+        if ks != sorted(set(ks)):
+            self.viol("R-15", f"{node} lists attesters {names}: not sorted and distinct", node=node)
+        if not protocol.attestation_quorum(self.p, ks):
+            self.viol(
+                "R-15",
+                f"{node} accepts round {r} on {len(set(ks))} attestations"
+                f" < t_a + 1 = {self.p.attest_quorum} (R-15d)",
+                node=node,
+            )
+        honest = self.honest_attested.get((r, model), set())
+        forged = [f"A{k}" for k in sorted(set(ks)) if not self.is_byz(f"A{k}") and k not in honest]
+        if forged:
+            self.viol(
+                "S-7",
+                f"{node} counts attestations of {', '.join(forged)} on round {r}'s {model[:12]},"
+                " which they never made",
+                node=node,
+            )
 
     # -- wire hooks --------------------------------------------------------------------
     def on_deliver(self, ev: dict[str, Any]) -> None:

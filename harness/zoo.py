@@ -191,7 +191,7 @@ BUGS: tuple[Bug, ...] = (
     Bug(
         "attesters-not-distinct",
         "certify.py",
-        "    n = len(attesters(agg_keys, header.digest(), attestations))",
+        "    n = len(valid)",
         "    n = sum(1 for a in attestations if attesters(agg_keys, header.digest(), [a]))",
         "valid attestations are counted, not distinct attesters: one signature listed t_a + 1 times passes",
         "I-3 / S-7 / R-15d",

@@ -151,11 +151,14 @@ def attesters(
 
 def check_attested(
     cfg: ProtocolConfig, agg_keys: Sequence[bytes], header: Header, attestations: Sequence[Attestation]
-) -> None:
-    """At least ``t_a + 1`` distinct valid attesters on ``header`` (R-15d, R-17b), or raise."""
-    n = len(attesters(agg_keys, header.digest(), attestations))
+) -> set[int]:
+    """The distinct valid attesters on ``header`` if there are at least ``t_a + 1`` of them
+    (R-15d, R-17b); raise otherwise."""
+    valid = attesters(agg_keys, header.digest(), attestations)
+    n = len(valid)
     if n < cfg.t_a + 1:
         raise EvidenceError(f"{n} valid attestations < t_a + 1 = {cfg.t_a + 1}")
+    return valid
 
 
 def check_sets(cfg: ProtocolConfig, header: Header) -> None:

@@ -58,8 +58,11 @@ class CheckedAnnounce:
     whoever receives it: R-3, the round range, the header's sets and rule, ``t_a + 1``
     valid attestations from distinct aggregators, and the body's digest."""
 
-    def __init__(self, sender: int, announce: Announce, body_digest: bytes | None) -> None:
+    def __init__(
+        self, sender: int, announce: Announce, body_digest: bytes | None, attesters: set[int]
+    ) -> None:
         self.sender, self.announce = sender, announce
+        self.attesters = sorted(attesters)  # the valid attesters R-15d counted
         self.model_digest = announce.header.model
         self.body_digest = body_digest  # the digest of the body itself (what accept reports)
         self._sets_of: dict[int, list[tuple[int, bytes]]] | None = None
@@ -114,13 +117,13 @@ class AnnounceChecker:
             raise Dropped(f"announce for round {ann.tau} outside [1, {cfg.rounds}]")
         try:
             check_sets(cfg, ann.header)
-            check_attested(cfg, self.public.aggregator_sign, ann.header, ann.attestations)
+            valid = check_attested(cfg, self.public.aggregator_sign, ann.header, ann.attestations)
         except EvidenceError as exc:
             raise Dropped(f"uncertified announce: {exc}") from None
         body_digest = None if ann.body is None else model_digest(ann.body)
         if body_digest is not None and body_digest != ann.header.model:
             raise Dropped("body digest does not match the header (R-15e)")
-        return CheckedAnnounce(env.sender, ann, body_digest)
+        return CheckedAnnounce(env.sender, ann, body_digest, valid)
 
 
 @dataclass
@@ -273,7 +276,10 @@ class Client:
         st.accepted[ann.tau] = digest
         if ann.tau == st.latest:
             st.model = ann.body
-        out: list[Output] = [AcceptEvent(ann.tau, aggregator_name(sender), digest.hex(), len(st.included))]
+        attesters = [aggregator_name(k) for k in checked.attesters]
+        out: list[Output] = [
+            AcceptEvent(ann.tau, aggregator_name(sender), digest.hex(), len(st.included), attesters)
+        ]
         if not st.stepping and st.next_submit < self.cfg.rounds:
             st.stepping = True
             out.append(RequestLocalStep())

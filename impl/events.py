@@ -209,13 +209,15 @@ class AnnounceEvent(Event):
 
 @dataclass(frozen=True)
 class AcceptEvent(Event):
-    """A client accepted (trains on) an attested model with its body for ``round`` (R-15)."""
+    """A client accepted (trains on) an attested model with its body for ``round`` (R-15);
+    ``attesters``: the aggregators whose valid attestations it counted (R-15d), sorted."""
 
     KIND: ClassVar[str] = "accept"
     round: int
     from_: str
     model: str
     count: int
+    attesters: list[str]
 
 
 @dataclass(frozen=True)

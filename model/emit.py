@@ -246,7 +246,13 @@ class Renderer:
         elif kind == "accept":
             m2 = e[2]
             self.put(
-                "accept", node, round=m2.round, model=self.model_digest(m2), count=e[4], **{"from": e[3]}
+                "accept",
+                node,
+                round=m2.round,
+                model=self.model_digest(m2),
+                count=e[4],
+                attesters=[f"A{k}" for k in sorted(e[5])],
+                **{"from": e[3]},
             )
         else:  # pragma: no cover
             raise ValueError(kind)

@@ -191,7 +191,7 @@ def _client_verify(ctx: Ctx, i: int, st: ClientState, msg: Msg) -> ClientState:
     if msg.body == BODY_FULL and m.round == len(st.accepted):  # the first with a body
         final = FINAL if m in ctx.attested else FINAL_UNATTESTED
         st = st._replace(accepted=st.accepted + ((final if last else m),))
-        ctx.emit("accept", f"C{i}", m, msg.src, len(st.seen))
+        ctx.emit("accept", f"C{i}", m, msg.src, len(st.seen), msg.attesters)
     return st
 
 

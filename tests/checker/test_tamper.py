@@ -410,6 +410,15 @@ def drop_attester(rng: random.Random, tr: Trace) -> Trace | None:
     return tr
 
 
+def drop_accept_attester(rng: random.Random, tr: Trace) -> Trace | None:
+    """An accept names one counted attester fewer (t_a of them: R-15d refused it)."""
+    k = pick(rng, tr, lambda e: e["kind"] == "accept")
+    if k is None:
+        return None
+    tr[k]["attesters"] = tr[k]["attesters"][1:]
+    return tr
+
+
 @dataclass(frozen=True)
 class Tamper:
     name: str
@@ -470,6 +479,7 @@ TAMPERS: list[Tamper] = [
     Tamper("compound", True, compound),
     Tamper("alter-attested-model", True, alter_attested_model),
     Tamper("announce-with-t_a-attesters", True, drop_attester),
+    Tamper("accept-with-t_a-attesters", True, drop_accept_attester),
     Tamper("alter-attested-prev", True, set_field(("attest",), "prev", lambda v, e: hexflip(v))),
     Tamper("alter-drop-reason", False, set_field(("drop",), "reason", lambda v, e: v + " (edited)")),
     Tamper("alter-send-size", False, set_field(("send",), "size", lambda v, e: v + 1)),
