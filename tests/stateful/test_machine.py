@@ -11,12 +11,14 @@ checks closed after each action) and by the white-box oracles; teardown complete
 run fairly and the checker's end-of-trace checks judge liveness. What such a campaign
 covers is asserted by ``test_coverage.py``.
 
-A failure is saved, shrunk a second time, under ``tests/regressions/`` so that the
-default test run replays it from then on.
+A failure is shrunk a second time and saved under the test's ``tmp_path`` (its path is
+in the failure message), or under ``tests/regressions/`` (so that the default test run
+replays it from then on) when ``ASFL_SAVE_REGRESSIONS=1`` asks for it.
 """
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
@@ -34,22 +36,25 @@ def _examples(ci: int) -> int:
     return ci if n == 100 else n
 
 
-def _run(recorder: Recorder, conf: settings) -> None:
+def _run(recorder: Recorder, conf: settings, out: Path) -> None:
     machine = machine_class(recorder)
     machine.TestCase.settings = conf
     test = machine.TestCase("runTest")
     try:
         test.runTest()
-    except BaseException:
+    except BaseException as exc:
         if recorder.last is not None and recorder.violation is not None:
             sched = shrink(recorder.last, recorder.violation, budget_s=20.0)
             sched.note = "found by tests/stateful/test_machine.py against the real implementation"
-            sched.save(REGRESSIONS / f"found-{int(time.time())}.json")
+            path = out / f"found-{int(time.time())}.json"
+            sched.save(path)
+            exc.add_note(f"shrunk schedule saved to {path}")
         raise
 
 
-def test_protocol_machine() -> None:
+def test_protocol_machine(tmp_path: Path) -> None:
     """Safety online and liveness at teardown under adversarial schedules and Byzantine actions."""
     rec = Recorder(shrink_budget=float("inf"))
-    _run(rec, settings(max_examples=_examples(20), stateful_step_count=25, deadline=None))
+    out = REGRESSIONS if os.environ.get("ASFL_SAVE_REGRESSIONS") == "1" else tmp_path
+    _run(rec, settings(max_examples=_examples(20), stateful_step_count=25, deadline=None), out)
     assert rec.examples > 0
