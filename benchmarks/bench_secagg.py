@@ -590,6 +590,9 @@ def summarise_rounds(w: AsflWorld, rounds: list[RoundResult]) -> dict[str, Any]:
     }
 
 
+NOISE_STEP = "Skellam noise (DP, D-9) + embed in GF(P)"
+
+
 def client_breakdown(w: AsflWorld, repeat: int) -> dict[str, Pair]:
     """The steps of ``Client._submit`` one by one (same calls, same order).
 
@@ -602,7 +605,7 @@ def client_breakdown(w: AsflWorld, repeat: int) -> dict[str, Pair]:
     names = [
         "clip",
         "quantise (D-5)",
-        "Skellam noise (DP, D-9) + embed in GF(P)",
+        NOISE_STEP,
         "mask PRG (ChaCha20, d words)",
         "y = x + r",
         "share_vector (coeff PRG + n_a evaluations)",
@@ -1363,7 +1366,7 @@ def report_dim(args: argparse.Namespace, d: int, res: dict[str, Any], F: Flower 
                 "asfl per-client submit / SecAgg+ client mask stage", asfl["client_submit"], fl["client_mask"]
             )
         )
-        noise = asfl["client_submit_breakdown"]["noise (DP, D-9)"]
+        noise = asfl["client_submit_breakdown"][NOISE_STEP]
         no_noise = {k: asfl["client_submit"][k] - noise[k] for k in ("wall", "cpu")}
         print(
             ratio_row("asfl submit without the DP noise / SecAgg+ per-client", no_noise, fl["client_total"])
