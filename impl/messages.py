@@ -282,6 +282,74 @@ class ClusterEvidence:
         return cls(cluster, entries, md, endorsements, masked_sum, releases)
 
 
+SET_LIST, SET_BITMAP = 0, 1
+"""The two wire forms of a header's client set inside an ``announce`` (D-20)."""
+
+
+def _uint_len(value: int) -> int:
+    """Bytes of ``value``'s LEB128 encoding (D-14)."""
+    return max(1, -(-value.bit_length() // 7))
+
+
+def _set_form(clients: tuple[int, ...]) -> tuple[int, bytes | None]:
+    """The form D-20 writes ``clients`` in, and the bitmap if that is the form.
+
+    The bitmap (bit ``i`` of byte ``i // 8`` set iff client ``i`` is in the set, least
+    significant bit first, ``max(I) // 8 + 1`` bytes) is used iff the list is strictly
+    increasing and ``blob(bitmap)`` is not longer than the list form ``count(I) uint(i)...``.
+    """
+    list_len = _uint_len(len(clients)) + sum(_uint_len(i) for i in clients)
+    if clients and (clients[0] < 0 or any(b <= a for a, b in zip(clients, clients[1:], strict=False))):
+        return SET_LIST, None
+    size = clients[-1] // 8 + 1 if clients else 0
+    if _uint_len(size) + size > list_len:
+        return SET_LIST, None
+    bits = np.zeros(8 * size, dtype=np.uint8)
+    bits[list(clients)] = 1
+    return SET_BITMAP, np.packbits(bits, bitorder="little").tobytes()
+
+
+def _write_client_set(w: Writer, clients: tuple[int, ...]) -> None:
+    """``uint(form)`` then ``blob(bitmap)`` or ``count(I) uint(i)...`` (D-20)."""
+    form, bitmap = _set_form(clients)
+    w.uint(form)
+    if bitmap is not None:
+        w.blob(bitmap)
+        return
+    w.uint(len(clients))
+    for client in clients:
+        w.uint(client)
+
+
+def _read_client_list(r: Reader, dims: Dims) -> tuple[int, ...]:
+    n = r.count()
+    if n > dims.n_clients:
+        raise WireError("too many clients in a set")
+    return tuple(r.uint(dims.n_clients) for _ in range(n))
+
+
+def _read_client_set(r: Reader, dims: Dims) -> tuple[int, ...]:
+    """Read :func:`_write_client_set`'s output; reject ids ``>= n_clients`` and a set not in
+    the form D-20 writes it in (canonical encoding: a bitmap of the wrong length, a list
+    that the bitmap would encode in fewer bytes)."""
+    form = r.uint(2)
+    if form == SET_LIST:
+        clients = _read_client_list(r, dims)
+    else:
+        raw = r.view()
+        if len(raw) > -(-dims.n_clients // 8):
+            raise WireError(f"set bitmap of {len(raw)} bytes, more than {dims.n_clients} clients")
+        ids = np.flatnonzero(np.unpackbits(np.frombuffer(raw, dtype=np.uint8), bitorder="little"))
+        if ids.size and int(ids[-1]) >= dims.n_clients:
+            raise WireError(f"set bitmap names client {int(ids[-1])} >= {dims.n_clients}")
+        clients = tuple(ids.tolist())
+        if len(raw) != (clients[-1] // 8 + 1 if clients else 0):
+            raise WireError(f"set bitmap of {len(raw)} bytes, not max(I) // 8 + 1 (D-20)")
+    if _set_form(clients)[0] != form:
+        raise WireError("client set not in its canonical form (D-20)")
+    return clients
+
+
 @dataclass(frozen=True)
 class ClusterSet:
     """One certified set a model was aggregated from: ``(c, pd_c, I_c)`` (§4 headers)."""
@@ -301,17 +369,23 @@ class Header:
     rule: str
     sets: tuple[ClusterSet, ...]
 
-    def write(self, w: Writer) -> Writer:
-        """The header's D-14 encoding (what its digest hashes)."""
+    def write(self, w: Writer, compact: bool = False) -> Writer:
+        """The header's D-14 encoding (what its digest hashes); with ``compact``, each set's
+        clients in the wire form of D-20 (inside an ``announce``)."""
         w.uint(self.tau).blob(self.prev).blob(self.model).text(self.rule).uint(len(self.sets))
         for s in self.sets:
-            w.uint(s.cluster).blob(s.pd).uint(len(s.clients))
-            for client in s.clients:
-                w.uint(client)
+            w.uint(s.cluster).blob(s.pd)
+            if compact:
+                _write_client_set(w, s.clients)
+            else:
+                w.uint(len(s.clients))
+                for client in s.clients:
+                    w.uint(client)
         return w
 
     @classmethod
-    def read(cls, r: Reader, dims: Dims) -> Header:
+    def read(cls, r: Reader, dims: Dims, compact: bool = False) -> Header:
+        """Read :meth:`write`'s encoding (``compact`` as it was written), validating it."""
         tau, prev, model, rule = (
             r.uint(dims.rounds + 1),
             r.blob(DIGEST_LEN),
@@ -324,10 +398,8 @@ class Header:
         sets = []
         for _ in range(n_sets):
             cluster, pd = r.uint(dims.n_aggregators), r.blob(DIGEST_LEN)
-            n = r.count()
-            if n > dims.n_clients:
-                raise WireError("too many clients in a set")
-            sets.append(ClusterSet(cluster, pd, tuple(r.uint(dims.n_clients) for _ in range(n))))
+            clients = _read_client_set(r, dims) if compact else _read_client_list(r, dims)
+            sets.append(ClusterSet(cluster, pd, clients))
         return cls(tau, prev, model, rule, tuple(sets))
 
     def digest(self) -> bytes:
@@ -443,7 +515,7 @@ class Announce(_Message):
         return self.header.tau
 
     def writer(self) -> Writer:
-        w = _write_attestations(self.header.write(Writer()), self.attestations)
+        w = _write_attestations(self.header.write(Writer(), compact=True), self.attestations)
         if self.body is None:
             return w.uint(0)
         return w.uint(1).float_vector(self.body)
@@ -451,7 +523,7 @@ class Announce(_Message):
     @classmethod
     def decode(cls, data: bytes | memoryview, dims: Dims) -> Announce:
         r = Reader(data)
-        header = Header.read(r, dims)
+        header = Header.read(r, dims, compact=True)
         attestations = _read_attestations(r, dims)
         body = r.float_vector(dims.dim) if r.uint(2) else None
         r.done()
