@@ -189,8 +189,9 @@ class Instrument:
         the cost) and charge them to the innermost wrapped call."""
         original = crypto.digest
 
-        def counting(*parts: bytes) -> bytes:
-            n = sum(len(p) for p in parts)
+        def counting(*parts: crypto.Buffer | list[crypto.Buffer]) -> bytes:
+            chunks = [c for p in parts for c in (p if isinstance(p, list) else [p])]
+            n = sum(crypto.nbytes(c) for c in chunks)
             if self.stack:
                 self.stack[-1][2] += n
             else:
@@ -633,7 +634,7 @@ def client_breakdown(w: AsflWorld, repeat: int) -> dict[str, Pair]:
         for j, share in enumerate(shares):
             context = share_context(0, i, j)
             key = crypto.pair_key(keys, w.public.aggregator_kx[j], context)
-            cts.append(crypto.seal(key, gf.to_bytes(share), context))
+            cts.append(crypto.seal(key, gf.words_view(share), context))
         t.append(now())
         digests = tuple(crypto.digest(ct) for ct in cts)
         t.append(now())
