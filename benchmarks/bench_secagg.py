@@ -189,8 +189,9 @@ class Instrument:
         the cost) and charge them to the innermost wrapped call."""
         original = crypto.digest
 
-        def counting(*parts: bytes) -> bytes:
-            n = sum(len(p) for p in parts)
+        def counting(*parts: crypto.Buffer | list[crypto.Buffer]) -> bytes:
+            chunks = [c for p in parts for c in (p if isinstance(p, list) else [p])]
+            n = sum(crypto.nbytes(c) for c in chunks)
             if self.stack:
                 self.stack[-1][2] += n
             else:
@@ -590,6 +591,9 @@ def summarise_rounds(w: AsflWorld, rounds: list[RoundResult]) -> dict[str, Any]:
     }
 
 
+NOISE_STEP = "Skellam noise (DP, D-9) + embed in GF(P)"
+
+
 def client_breakdown(w: AsflWorld, repeat: int) -> dict[str, Pair]:
     """The steps of ``Client._submit`` one by one (same calls, same order).
 
@@ -602,7 +606,7 @@ def client_breakdown(w: AsflWorld, repeat: int) -> dict[str, Pair]:
     names = [
         "clip",
         "quantise (D-5)",
-        "Skellam noise (DP, D-9) + embed in GF(P)",
+        NOISE_STEP,
         "mask PRG (ChaCha20, d words)",
         "y = x + r",
         "share_vector (coeff PRG + n_a evaluations)",
@@ -630,7 +634,7 @@ def client_breakdown(w: AsflWorld, repeat: int) -> dict[str, Pair]:
         for j, share in enumerate(shares):
             context = share_context(0, i, j)
             key = crypto.pair_key(keys, w.public.aggregator_kx[j], context)
-            cts.append(crypto.seal(key, gf.to_bytes(share), context))
+            cts.append(crypto.seal(key, gf.words_view(share), context))
         t.append(now())
         digests = tuple(crypto.digest(ct) for ct in cts)
         t.append(now())
@@ -1363,7 +1367,7 @@ def report_dim(args: argparse.Namespace, d: int, res: dict[str, Any], F: Flower 
                 "asfl per-client submit / SecAgg+ client mask stage", asfl["client_submit"], fl["client_mask"]
             )
         )
-        noise = asfl["client_submit_breakdown"]["noise (DP, D-9)"]
+        noise = asfl["client_submit_breakdown"][NOISE_STEP]
         no_noise = {k: asfl["client_submit"][k] - noise[k] for k in ("wall", "cpu")}
         print(
             ratio_row("asfl submit without the DP noise / SecAgg+ per-client", no_noise, fl["client_total"])

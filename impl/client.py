@@ -210,7 +210,7 @@ class Client:
         for j, share in enumerate(shares):
             context = share_context(tau, self.index, j)
             key = crypto.pair_key(self.keys, self.public.aggregator_kx[j], context)
-            cts.append(crypto.seal(key, gf.to_bytes(share), context))
+            cts.append(crypto.seal(key, gf.words_view(share), context))
         digests = tuple(crypto.digest(ct) for ct in cts)
         sd = submission_digest(tau, self.index, y, digests)
         submit = Submit(tau, self.index, y, digests, tuple(cts), self.keys.sign(sd))

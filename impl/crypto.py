@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
+import numpy.typing as npt
 from cryptography.exceptions import InvalidSignature, InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric.ed25519 import (
@@ -42,16 +43,28 @@ class CryptoError(ValueError):
     """Invalid key material (for example a malformed or low-order X25519 public key)."""
 
 
-def digest(*parts: bytes) -> bytes:
+Buffer = bytes | memoryview
+"""Bytes to hash: ``bytes`` or a one-dimensional byte view (``len`` is its byte count)."""
+
+
+def nbytes(data: Buffer) -> int:
+    """The number of bytes of a buffer."""
+    return data.nbytes if isinstance(data, memoryview) else len(data)
+
+
+def digest(*parts: Buffer | list[Buffer]) -> bytes:
     """SHA-256 over ``parts``, each prefixed by its 8-byte little-endian length.
 
     The length prefixes make the encoding injective: ``digest(b"ab", b"c")`` differs
-    from ``digest(b"a", b"bc")``.
+    from ``digest(b"a", b"bc")``. A part given as a list of chunks is their
+    concatenation (hashed without building it).
     """
     h = hashlib.sha256()
     for p in parts:
-        h.update(len(p).to_bytes(8, "little"))
-        h.update(p)
+        chunks = p if isinstance(p, list) else [p]
+        h.update(sum(nbytes(c) for c in chunks).to_bytes(8, "little"))
+        for c in chunks:
+            h.update(c)
     return h.digest()
 
 
@@ -160,7 +173,7 @@ def pair_key(my: NodeKeys, their_kx_pub: bytes, context: bytes) -> bytes:
     return _hkdf(my.exchange(their_kx_pub), b"asfl/share-key" + context)
 
 
-def seal(key: bytes, plaintext: bytes, aad: bytes) -> bytes:
+def seal(key: bytes, plaintext: Buffer, aad: bytes) -> bytes:
     """ChaCha20-Poly1305 encryption with the fixed zero nonce (see :func:`pair_key`)."""
     return ChaCha20Poly1305(key).encrypt(_NONCE, plaintext, aad)
 
@@ -173,8 +186,8 @@ def open_sealed(key: bytes, ciphertext: bytes, aad: bytes) -> bytes | None:
         return None
 
 
-def prg_field_vector(seed: bytes, d: int, domain: bytes) -> FieldVec:
-    """Expand a 32-byte ``seed`` into ``d`` uniform elements of GF(P).
+def prg_field_words(seed: bytes, d: int, domain: bytes) -> npt.NDArray[np.uint32]:
+    """Expand a 32-byte ``seed`` into ``d`` uniform elements of GF(P), as uint32 words.
 
     Key = HKDF-SHA256(seed, info = b"asfl/prg" + domain); the ChaCha20 keystream
     (16-byte all-zero initial counter||nonce) is read as uint32 little-endian words,
@@ -188,15 +201,22 @@ def prg_field_vector(seed: bytes, d: int, domain: bytes) -> FieldVec:
         raise ValueError("prg_field_vector: d must be >= 0")
     key = _hkdf(seed, b"asfl/prg" + domain)
     enc = Cipher(algorithms.ChaCha20(key, bytes(16)), mode=None).encryptor()
-    parts: list[FieldVec] = []
+    parts: list[npt.NDArray[np.uint32]] = []
     need = d
     while need > 0:
         n = need + 16  # a little slack: a rejection has probability 2**-31 per word
         words = np.frombuffer(enc.update(bytes(4 * n)), dtype="<u4") & np.uint32(0x7FFFFFFF)
-        words = words[words != np.uint32(P)]
+        rejected = words == np.uint32(P)
+        if rejected.any():
+            words = words[~rejected]
         take = words[:need]
-        parts.append(take.astype(DTYPE))
+        parts.append(take)
         need -= take.size
     if not parts:
-        return np.zeros(0, dtype=DTYPE)
+        return np.zeros(0, dtype=np.uint32)
     return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+
+def prg_field_vector(seed: bytes, d: int, domain: bytes) -> FieldVec:
+    """:func:`prg_field_words` as a uint64 field vector."""
+    return prg_field_words(seed, d, domain).astype(DTYPE)

@@ -7,6 +7,7 @@ Decoding never raises anything but :class:`impl.wire.WireError`.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from dataclasses import field as dc_field
 from functools import cached_property
@@ -15,7 +16,7 @@ from typing import ClassVar
 import numpy as np
 
 from asfl.impl import crypto, field
-from asfl.impl.wire import Reader, WireError, Writer
+from asfl.impl.wire import Reader, WireError, Writer, byte_view
 
 DIGEST_LEN = 32
 SIG_LEN = 64
@@ -38,12 +39,12 @@ def _u32(value: int) -> bytes:
 
 def field_digest(vector: np.ndarray) -> bytes:
     """``H(v)`` of a field vector (used for ``md``, share digests in traces, results)."""
-    return crypto.digest(b"fvec", field.to_bytes(vector))
+    return crypto.digest(b"fvec", field.words_view(vector))
 
 
 def model_digest(model: np.ndarray) -> bytes:
     """Digest of a float64 model vector (§4: header ``prev`` and ``model``)."""
-    return crypto.digest(b"model", np.ascontiguousarray(model, dtype="<f8").tobytes())
+    return crypto.digest(b"model", byte_view(np.ascontiguousarray(model, dtype="<f8")))
 
 
 def submission_digest(tau: int, client: int, y: np.ndarray, share_digests: tuple[bytes, ...]) -> bytes:
@@ -65,8 +66,19 @@ def _digest_list(reader: Reader, n: int) -> tuple[bytes, ...]:
     return tuple(reader.blob(DIGEST_LEN) for _ in range(n))
 
 
+class _Message(ABC):
+    """What every message kind shares: its D-14 encoding is what :meth:`writer` writes."""
+
+    @abstractmethod
+    def writer(self) -> Writer:
+        """A writer holding this body's encoding (its buffers are joined once, by the caller)."""
+
+    def encode(self) -> bytes:
+        return self.writer().getvalue()
+
+
 @dataclass(frozen=True, eq=False)
-class Submit:
+class Submit(_Message):
     """Client → coordinator: masked update, encrypted shares, client signature on ``sd``."""
 
     KIND: ClassVar[str] = "submit"
@@ -84,7 +96,7 @@ class Submit:
     def _sd(self) -> bytes:
         return submission_digest(self.tau, self.client, self.y, self.share_digests)
 
-    def encode(self) -> bytes:
+    def writer(self) -> Writer:
         w = Writer().uint(self.tau).uint(self.client).field_vector(self.y)
         w.uint(len(self.share_digests))
         for h in self.share_digests:
@@ -92,10 +104,10 @@ class Submit:
         w.uint(len(self.ciphertexts))
         for ct in self.ciphertexts:
             w.blob(ct)
-        return w.blob(self.client_sig).getvalue()
+        return w.blob(self.client_sig)
 
     @classmethod
-    def decode(cls, data: bytes, dims: Dims) -> Submit:
+    def decode(cls, data: bytes | memoryview, dims: Dims) -> Submit:
         r = Reader(data)
         tau, client = r.uint(dims.rounds), r.uint(dims.n_clients)
         y = r.field_vector(dims.dim)
@@ -128,7 +140,7 @@ class ProposalEntry:
 
 
 @dataclass(frozen=True, eq=False)
-class Propose:
+class Propose(_Message):
     """Coordinator → aggregator ``j``: the closed set with ``j``'s ciphertexts (R-7)."""
 
     KIND: ClassVar[str] = "propose"
@@ -140,7 +152,7 @@ class Propose:
     def pd(self) -> bytes:
         return proposal_digest(self.tau, self.cluster, [(e.client, e.sd(self.tau)) for e in self.entries])
 
-    def encode(self) -> bytes:
+    def writer(self) -> Writer:
         w = Writer().uint(self.tau).uint(self.cluster).uint(len(self.counts))
         for count in self.counts:
             w.uint(count)
@@ -150,10 +162,10 @@ class Propose:
             for h in e.share_digests:
                 w.blob(h)
             w.blob(e.ciphertext).blob(e.client_sig)
-        return w.getvalue()
+        return w
 
     @classmethod
-    def decode(cls, data: bytes, dims: Dims) -> Propose:
+    def decode(cls, data: bytes | memoryview, dims: Dims) -> Propose:
         r = Reader(data)
         tau, cluster = r.uint(dims.rounds), r.uint(dims.n_aggregators)
         n_counts = r.count()
@@ -176,7 +188,7 @@ class Propose:
 
 
 @dataclass(frozen=True)
-class Endorse:
+class Endorse(_Message):
     """Aggregator → all: endorsement of ``(tau, c, pd, md)`` (R-8)."""
 
     KIND: ClassVar[str] = "endorse"
@@ -185,11 +197,11 @@ class Endorse:
     pd: bytes
     md: bytes
 
-    def encode(self) -> bytes:
-        return Writer().uint(self.tau).uint(self.cluster).blob(self.pd).blob(self.md).getvalue()
+    def writer(self) -> Writer:
+        return Writer().uint(self.tau).uint(self.cluster).blob(self.pd).blob(self.md)
 
     @classmethod
-    def decode(cls, data: bytes, dims: Dims) -> Endorse:
+    def decode(cls, data: bytes | memoryview, dims: Dims) -> Endorse:
         r = Reader(data)
         out = cls(r.uint(dims.rounds), r.uint(dims.n_aggregators), r.blob(DIGEST_LEN), r.blob(DIGEST_LEN))
         r.done()
@@ -197,7 +209,7 @@ class Endorse:
 
 
 @dataclass(frozen=True, eq=False)
-class Release:
+class Release(_Message):
     """Aggregator → all: its share of the mask sum of a certified set (R-10)."""
 
     KIND: ClassVar[str] = "release"
@@ -206,12 +218,12 @@ class Release:
     pd: bytes
     share_sum: np.ndarray
 
-    def encode(self) -> bytes:
+    def writer(self) -> Writer:
         w = Writer().uint(self.tau).uint(self.cluster).blob(self.pd)
-        return w.field_vector(self.share_sum).getvalue()
+        return w.field_vector(self.share_sum)
 
     @classmethod
-    def decode(cls, data: bytes, dims: Dims) -> Release:
+    def decode(cls, data: bytes | memoryview, dims: Dims) -> Release:
         r = Reader(data)
         out = cls(
             r.uint(dims.rounds),
@@ -270,6 +282,74 @@ class ClusterEvidence:
         return cls(cluster, entries, md, endorsements, masked_sum, releases)
 
 
+SET_LIST, SET_BITMAP = 0, 1
+"""The two wire forms of a header's client set inside an ``announce`` (D-20)."""
+
+
+def _uint_len(value: int) -> int:
+    """Bytes of ``value``'s LEB128 encoding (D-14)."""
+    return max(1, -(-value.bit_length() // 7))
+
+
+def _set_form(clients: tuple[int, ...]) -> tuple[int, bytes | None]:
+    """The form D-20 writes ``clients`` in, and the bitmap if that is the form.
+
+    The bitmap (bit ``i`` of byte ``i // 8`` set iff client ``i`` is in the set, least
+    significant bit first, ``max(I) // 8 + 1`` bytes) is used iff the list is strictly
+    increasing and ``blob(bitmap)`` is not longer than the list form ``count(I) uint(i)...``.
+    """
+    list_len = _uint_len(len(clients)) + sum(_uint_len(i) for i in clients)
+    if clients and (clients[0] < 0 or any(b <= a for a, b in zip(clients, clients[1:], strict=False))):
+        return SET_LIST, None
+    size = clients[-1] // 8 + 1 if clients else 0
+    if _uint_len(size) + size > list_len:
+        return SET_LIST, None
+    bits = np.zeros(8 * size, dtype=np.uint8)
+    bits[list(clients)] = 1
+    return SET_BITMAP, np.packbits(bits, bitorder="little").tobytes()
+
+
+def _write_client_set(w: Writer, clients: tuple[int, ...]) -> None:
+    """``uint(form)`` then ``blob(bitmap)`` or ``count(I) uint(i)...`` (D-20)."""
+    form, bitmap = _set_form(clients)
+    w.uint(form)
+    if bitmap is not None:
+        w.blob(bitmap)
+        return
+    w.uint(len(clients))
+    for client in clients:
+        w.uint(client)
+
+
+def _read_client_list(r: Reader, dims: Dims) -> tuple[int, ...]:
+    n = r.count()
+    if n > dims.n_clients:
+        raise WireError("too many clients in a set")
+    return tuple(r.uint(dims.n_clients) for _ in range(n))
+
+
+def _read_client_set(r: Reader, dims: Dims) -> tuple[int, ...]:
+    """Read :func:`_write_client_set`'s output; reject ids ``>= n_clients`` and a set not in
+    the form D-20 writes it in (canonical encoding: a bitmap of the wrong length, a list
+    that the bitmap would encode in fewer bytes)."""
+    form = r.uint(2)
+    if form == SET_LIST:
+        clients = _read_client_list(r, dims)
+    else:
+        raw = r.view()
+        if len(raw) > -(-dims.n_clients // 8):
+            raise WireError(f"set bitmap of {len(raw)} bytes, more than {dims.n_clients} clients")
+        ids = np.flatnonzero(np.unpackbits(np.frombuffer(raw, dtype=np.uint8), bitorder="little"))
+        if ids.size and int(ids[-1]) >= dims.n_clients:
+            raise WireError(f"set bitmap names client {int(ids[-1])} >= {dims.n_clients}")
+        clients = tuple(ids.tolist())
+        if len(raw) != (clients[-1] // 8 + 1 if clients else 0):
+            raise WireError(f"set bitmap of {len(raw)} bytes, not max(I) // 8 + 1 (D-20)")
+    if _set_form(clients)[0] != form:
+        raise WireError("client set not in its canonical form (D-20)")
+    return clients
+
+
 @dataclass(frozen=True)
 class ClusterSet:
     """One certified set a model was aggregated from: ``(c, pd_c, I_c)`` (§4 headers)."""
@@ -289,17 +369,23 @@ class Header:
     rule: str
     sets: tuple[ClusterSet, ...]
 
-    def write(self, w: Writer) -> Writer:
-        """The header's D-14 encoding (what its digest hashes)."""
+    def write(self, w: Writer, compact: bool = False) -> Writer:
+        """The header's D-14 encoding (what its digest hashes); with ``compact``, each set's
+        clients in the wire form of D-20 (inside an ``announce``)."""
         w.uint(self.tau).blob(self.prev).blob(self.model).text(self.rule).uint(len(self.sets))
         for s in self.sets:
-            w.uint(s.cluster).blob(s.pd).uint(len(s.clients))
-            for client in s.clients:
-                w.uint(client)
+            w.uint(s.cluster).blob(s.pd)
+            if compact:
+                _write_client_set(w, s.clients)
+            else:
+                w.uint(len(s.clients))
+                for client in s.clients:
+                    w.uint(client)
         return w
 
     @classmethod
-    def read(cls, r: Reader, dims: Dims) -> Header:
+    def read(cls, r: Reader, dims: Dims, compact: bool = False) -> Header:
+        """Read :meth:`write`'s encoding (``compact`` as it was written), validating it."""
         tau, prev, model, rule = (
             r.uint(dims.rounds + 1),
             r.blob(DIGEST_LEN),
@@ -312,10 +398,8 @@ class Header:
         sets = []
         for _ in range(n_sets):
             cluster, pd = r.uint(dims.n_aggregators), r.blob(DIGEST_LEN)
-            n = r.count()
-            if n > dims.n_clients:
-                raise WireError("too many clients in a set")
-            sets.append(ClusterSet(cluster, pd, tuple(r.uint(dims.n_clients) for _ in range(n))))
+            clients = _read_client_set(r, dims) if compact else _read_client_list(r, dims)
+            sets.append(ClusterSet(cluster, pd, clients))
         return cls(tau, prev, model, rule, tuple(sets))
 
     def digest(self) -> bytes:
@@ -350,7 +434,7 @@ def _read_attestations(r: Reader, dims: Dims) -> tuple[Attestation, ...]:
 
 
 @dataclass(frozen=True, eq=False)
-class Offer:
+class Offer(_Message):
     """Aggregator → all aggregators: a model to attest, with what lets anyone recheck it (R-17).
 
     ``prev_header``, ``prev_attestations`` and ``prev_model`` are the producer's attested
@@ -364,7 +448,7 @@ class Offer:
     prev_model: np.ndarray | None
     evidence: tuple[ClusterEvidence, ...]
 
-    def encode(self) -> bytes:
+    def writer(self) -> Writer:
         w = Writer().uint(self.tau).text(self.rule)
         if self.prev_header is None or self.prev_model is None:
             w.uint(0)
@@ -374,10 +458,10 @@ class Offer:
         w.uint(len(self.evidence))
         for ev in self.evidence:
             ev.write(w)
-        return w.getvalue()
+        return w
 
     @classmethod
-    def decode(cls, data: bytes, dims: Dims) -> Offer:
+    def decode(cls, data: bytes | memoryview, dims: Dims) -> Offer:
         r = Reader(data)
         tau, rule = r.uint(dims.rounds + 1), r.text(MAX_RULE_LEN)
         header: Header | None = None
@@ -396,7 +480,7 @@ class Offer:
 
 
 @dataclass(frozen=True)
-class Attest:
+class Attest(_Message):
     """Aggregator ``k`` → producer: its attestation of the header ``hd`` of an offer (R-17)."""
 
     KIND: ClassVar[str] = "attest"
@@ -405,11 +489,11 @@ class Attest:
     header_digest: bytes
     sig: bytes  # k's signature on attestation_digest(header_digest)
 
-    def encode(self) -> bytes:
-        return Writer().uint(self.tau).uint(self.producer).blob(self.header_digest).blob(self.sig).getvalue()
+    def writer(self) -> Writer:
+        return Writer().uint(self.tau).uint(self.producer).blob(self.header_digest).blob(self.sig)
 
     @classmethod
-    def decode(cls, data: bytes, dims: Dims) -> Attest:
+    def decode(cls, data: bytes | memoryview, dims: Dims) -> Attest:
         r = Reader(data)
         out = cls(r.uint(dims.rounds + 1), r.uint(dims.n_aggregators), r.blob(DIGEST_LEN), r.blob(SIG_LEN))
         r.done()
@@ -417,7 +501,7 @@ class Attest:
 
 
 @dataclass(frozen=True, eq=False)
-class Announce:
+class Announce(_Message):
     """Aggregator → clients: an attested model header, with the body for D-18's clients (R-14)."""
 
     KIND: ClassVar[str] = "announce"
@@ -430,16 +514,16 @@ class Announce:
         """The round of the announced model (tau + 1 in the spec's notation)."""
         return self.header.tau
 
-    def encode(self) -> bytes:
-        w = _write_attestations(self.header.write(Writer()), self.attestations)
+    def writer(self) -> Writer:
+        w = _write_attestations(self.header.write(Writer(), compact=True), self.attestations)
         if self.body is None:
-            return w.uint(0).getvalue()
-        return w.uint(1).float_vector(self.body).getvalue()
+            return w.uint(0)
+        return w.uint(1).float_vector(self.body)
 
     @classmethod
-    def decode(cls, data: bytes, dims: Dims) -> Announce:
+    def decode(cls, data: bytes | memoryview, dims: Dims) -> Announce:
         r = Reader(data)
-        header = Header.read(r, dims)
+        header = Header.read(r, dims, compact=True)
         attestations = _read_attestations(r, dims)
         body = r.float_vector(dims.dim) if r.uint(2) else None
         r.done()
@@ -460,20 +544,24 @@ KINDS: dict[
 CLIENT_KINDS = frozenset({Submit.KIND})
 
 
-def envelope_digest(kind: str, sender: int, body: bytes) -> bytes:
-    """What an envelope's signature signs: ``H("asfl/1", kind, sender, body)`` (R-3)."""
+def envelope_digest(kind: str, sender: int, body: crypto.Buffer | list[crypto.Buffer]) -> bytes:
+    """What an envelope's signature signs: ``H("asfl/1", kind, sender, body)`` (R-3); the
+    body may be given as the list of its chunks."""
     return crypto.digest(b"asfl/1", kind.encode(), _u32(sender), body)
 
 
 @dataclass(frozen=True)
 class Envelope:
-    """A signed message on the wire (R-3)."""
+    """A signed message on the wire (R-3). A decoded envelope's ``body`` is a read-only view
+    into the received bytes (bodies can be megabytes: not copied)."""
 
     kind: str
     sender: int
-    body: bytes
+    body: bytes | memoryview
     sig: bytes
     _digest: bytes | None = dc_field(default=None, compare=False, repr=False)
+    # the encoding seal() built (not copied by dataclasses.replace, which re-encodes)
+    _encoded: bytes | None = dc_field(default=None, init=False, compare=False, repr=False)
 
     def digest(self) -> bytes:
         """What ``sig`` signs; computed once (bodies can be megabytes)."""
@@ -483,6 +571,8 @@ class Envelope:
         return self._digest
 
     def encode(self) -> bytes:
+        if self._encoded is not None:
+            return self._encoded
         return Writer().text(self.kind).uint(self.sender).blob(self.body).blob(self.sig).getvalue()
 
     @classmethod
@@ -491,16 +581,23 @@ class Envelope:
         kind = r.text(16)
         if kind not in KINDS:
             raise WireError(f"unknown message kind {kind!r}")
-        out = cls(kind, r.uint(1 << 32), r.blob(), r.blob(SIG_LEN))
+        out = cls(kind, r.uint(1 << 32), r.view(), r.blob(SIG_LEN))
         r.done()
         return out
 
 
 def seal(keys: crypto.NodeKeys, sender: int, message: Body) -> Envelope:
-    """Sign a message body into an envelope."""
-    body = message.encode()
-    digest = envelope_digest(message.KIND, sender, body)
-    return Envelope(message.KIND, sender, body, keys.sign(digest), digest)
+    """Sign a message body into an envelope. The body's buffers are hashed as they are and
+    copied once, into the envelope's encoding; the envelope's ``body`` is a view into it."""
+    chunks = message.writer().parts()
+    digest = envelope_digest(message.KIND, sender, chunks)
+    sig = keys.sign(digest)
+    size = sum(crypto.nbytes(c) for c in chunks)
+    start = len(Writer().text(message.KIND).uint(sender).uint(size).getvalue())
+    data = Writer().text(message.KIND).uint(sender).blob_chunks(chunks).blob(sig).getvalue()
+    env = Envelope(message.KIND, sender, memoryview(data)[start : start + size], sig, digest)
+    object.__setattr__(env, "_encoded", data)
+    return env
 
 
 def share_context(tau: int, client: int, aggregator: int) -> bytes:

@@ -13,8 +13,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from asfl.impl.crypto import prg_field_vector
-from asfl.impl.field import DTYPE, FieldVec, P, inv
+from asfl.impl import field
+from asfl.impl.crypto import prg_field_words
+from asfl.impl.field import DTYPE, FieldVec, P, Words, inv
 
 _P = np.uint64(P)
 _PREFIX = 64  # coordinates compared first, before the full vector, in consistency checks
@@ -25,38 +26,63 @@ def coeff_domain(k: int) -> bytes:
     return b"coeff" + k.to_bytes(4, "little")
 
 
-def share_vector(secret: FieldVec, t: int, n: int, coeff_seed: bytes) -> list[FieldVec]:
+def share_vector(secret: FieldVec, t: int, n: int, coeff_seed: bytes) -> list[Words]:
     """Split ``secret`` into ``n`` shares with threshold degree ``t`` (Decision D-3).
 
     Coefficient ``a_k`` (k = 1..t) is ``prg_field_vector(coeff_seed, d, coeff_domain(k))``;
-    share ``j`` is ``secret + sum_k a_k (j+1)^k mod P`` (Horner's rule, reduced after each
-    product). ``coeff_seed`` must be fresh (secret, never reused) for each sharing.
+    share ``j`` is ``f(j + 1) = secret + sum_k a_k (j+1)^k mod P``, returned as uint32
+    words (the form the wire and the encryption take). ``coeff_seed`` must be fresh
+    (secret, never reused) for each sharing; ``secret``'s entries must be reduced.
+
+    Evaluation (exact in GF(P)): ``f(0) = secret``, ``f(1) = secret + sum_k a_k`` and
+    ``f(2..t)`` by Horner's rule; then every further point by forward differences: for a
+    polynomial of degree ``t`` over any commutative ring, ``Delta^{t} f`` is constant, so
+    ``Delta^k f(x + 1) = Delta^k f(x) + Delta^{k+1} f(x)`` (k < t) walks the points with
+    ``t`` modular additions each. With ``t = 1`` (``Delta f = a_1``) every share is the
+    previous one plus ``a_1``.
     """
     if t < 0 or n < t + 1:
         raise ValueError(f"share_vector: need t >= 0 and n >= t + 1 (t={t}, n={n})")
     if n >= P:
         raise ValueError("share_vector: too many shares for GF(P)")
-    s = np.asarray(secret, dtype=DTYPE)
+    s = np.asarray(secret)
     if s.ndim != 1:
         raise ValueError(f"share_vector: secret must be 1-D, got shape {s.shape}")
     d = s.shape[0]
-    coeffs = [prg_field_vector(coeff_seed, d, coeff_domain(k)) for k in range(1, t + 1)]
-    shares: list[FieldVec] = []
-    for j in range(n):
-        x = np.uint64(j + 1)
-        if not coeffs:
-            shares.append(s.copy())
-            continue
-        # Horner's rule; every product of reduced values is < 2**62.
-        acc = np.multiply(coeffs[-1], x)
-        for a in reversed(coeffs[:-1]):
-            acc += a
-            np.remainder(acc, _P, out=acc)
-            acc *= x
-        acc += s
-        np.remainder(acc, _P, out=acc)
-        shares.append(acc)
+    s32 = s.astype(np.uint32)
+    if t == 0:
+        return [s32.copy() for _ in range(n)]
+    coeffs = [prg_field_words(coeff_seed, d, coeff_domain(k)) for k in range(1, t + 1)]
+    # the difference table at x = 0: diffs[k] = Delta^k f(0), k = 0..t
+    if t == 1:
+        diffs = [s32, coeffs[0]]  # f(x) = s + a_1 x: Delta f = a_1
+    else:
+        wide = [c.astype(DTYPE) for c in coeffs]
+        s64 = s.astype(DTYPE)
+        diffs = [s32] + [_horner(s64, wide, x).astype(np.uint32) for x in range(1, t + 1)]
+        for k in range(1, t + 1):
+            for i in range(t, k - 1, -1):
+                diffs[i] = field.sub_words(diffs[i], diffs[i - 1])
+    shares: list[Words] = []
+    for _ in range(n):
+        for k in range(t):  # increasing k reads Delta^{k+1} f(x) before it moves on
+            diffs[k] = field.add_words(diffs[k], diffs[k + 1])
+        shares.append(diffs[0])
     return shares
+
+
+def _horner(s: FieldVec, coeffs: Sequence[FieldVec], x: int) -> FieldVec:
+    """``f(x) = s + sum_k a_k x^k mod P`` by Horner's rule; every product of reduced values
+    is below 2**62."""
+    ux = np.uint64(x)
+    acc = np.multiply(coeffs[-1], ux)
+    for a in reversed(coeffs[:-1]):
+        acc += a
+        np.remainder(acc, _P, out=acc)
+        acc *= ux
+    acc += s
+    np.remainder(acc, _P, out=acc)
+    return acc
 
 
 def lagrange_coeffs(xs: Sequence[int], x: int) -> list[int]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from asfl.impl import field
+from asfl.impl import crypto, field
 
 # Upper bounds that keep a hostile length prefix from allocating gigabytes.
 MAX_BYTES = 1 << 30
@@ -25,7 +25,7 @@ class Writer:
     """Appends typed fields to a growing buffer."""
 
     def __init__(self) -> None:
-        self._parts: list[bytes] = []
+        self._parts: list[bytes | memoryview] = []
 
     def uint(self, value: int) -> Writer:
         """Unsigned LEB128 integer."""
@@ -43,10 +43,19 @@ class Writer:
         self._parts.append(bytes(out))
         return self
 
-    def blob(self, data: bytes) -> Writer:
-        """Length-prefixed byte string."""
-        self.uint(len(data))
-        self._parts.append(bytes(data))
+    def blob(self, data: bytes | memoryview) -> Writer:
+        """Length-prefixed byte string. ``bytes`` and read-only byte views are kept by
+        reference until :meth:`getvalue` joins them (one copy); anything else is copied."""
+        part = data if isinstance(data, bytes) or _readonly_bytes(data) else bytes(data)
+        self.uint(crypto.nbytes(part))
+        self._parts.append(part)
+        return self
+
+    def blob_chunks(self, chunks: list[bytes | memoryview]) -> Writer:
+        """Length-prefixed byte string given as the list of its chunks (as :meth:`blob`)."""
+        parts = [c if isinstance(c, bytes) or _readonly_bytes(c) else bytes(c) for c in chunks]
+        self.uint(sum(crypto.nbytes(c) for c in parts))
+        self._parts.extend(parts)
         return self
 
     def text(self, value: str) -> Writer:
@@ -54,23 +63,39 @@ class Writer:
 
     def field_vector(self, vector: np.ndarray) -> Writer:
         """Length-prefixed vector of GF(P) elements (uint32 little endian)."""
-        return self.blob(field.to_bytes(vector))
+        return self.blob(field.words_view(vector))
 
     def float_vector(self, vector: np.ndarray) -> Writer:
-        """Length-prefixed float64 little-endian vector."""
-        return self.blob(np.ascontiguousarray(vector, dtype="<f8").tobytes())
+        """Length-prefixed float64 little-endian vector (referenced, not copied, until
+        :meth:`getvalue`)."""
+        return self.blob(byte_view(np.ascontiguousarray(vector, dtype="<f8")))
+
+    def parts(self) -> list[bytes | memoryview]:
+        """The encoding so far as a list of buffers (their concatenation is :meth:`getvalue`)."""
+        return list(self._parts)
 
     def getvalue(self) -> bytes:
         return b"".join(self._parts)
 
 
+def byte_view(array: np.ndarray) -> memoryview:
+    """The bytes of a C-contiguous array as a read-only one-dimensional view (no copy)."""
+    return np.ascontiguousarray(array).data.cast("B").toreadonly()
+
+
+def _readonly_bytes(data: object) -> bool:
+    return isinstance(data, memoryview) and data.readonly and data.format == "B" and data.ndim == 1
+
+
 class Reader:
     """Reads typed fields in order; raises :class:`WireError` on any mismatch."""
 
-    def __init__(self, data: bytes) -> None:
+    def __init__(self, data: bytes | memoryview) -> None:
         if not isinstance(data, bytes | bytearray | memoryview):
             raise WireError("expected bytes")
-        self._data = memoryview(bytes(data))
+        # bytes and read-only byte views cannot change under the reader: no copy
+        fixed = isinstance(data, bytes) or _readonly_bytes(data)
+        self._data = memoryview(data) if fixed else memoryview(bytes(data))
         self._pos = 0
 
     def uint(self, limit: int = 1 << 64) -> int:
@@ -99,15 +124,20 @@ class Reader:
         """A list length, bounded by :data:`MAX_ITEMS`."""
         return self.uint(MAX_ITEMS + 1)
 
-    def blob(self, expected_len: int | None = None) -> bytes:
+    def view(self, expected_len: int | None = None) -> memoryview:
+        """A length-prefixed byte string as a read-only view into the input (no copy)."""
         n = self.uint(MAX_BYTES + 1)
         if self._pos + n > len(self._data):
             raise WireError("truncated byte string")
-        out = self._data[self._pos : self._pos + n].tobytes()
+        out = self._data[self._pos : self._pos + n]
         self._pos += n
         if expected_len is not None and n != expected_len:
             raise WireError(f"byte string of length {n}, expected {expected_len}")
         return out
+
+    def blob(self, expected_len: int | None = None) -> bytes:
+        """A length-prefixed byte string, copied out."""
+        return self.view(expected_len).tobytes()
 
     def text(self, max_len: int = 64) -> str:
         raw = self.blob()
@@ -119,15 +149,15 @@ class Reader:
             raise WireError("text is not UTF-8") from exc
 
     def field_vector(self, dim: int) -> np.ndarray:
-        raw = self.blob(expected_len=4 * dim)
+        raw = self.view(expected_len=4 * dim)
         try:
             return field.from_bytes(raw, dim)
         except field.FieldError as exc:
             raise WireError(str(exc)) from exc
 
     def float_vector(self, dim: int) -> np.ndarray:
-        raw = self.blob(expected_len=8 * dim)
-        vector = np.frombuffer(raw, dtype="<f8").astype(np.float64)
+        raw = self.view(expected_len=8 * dim)
+        vector = np.frombuffer(raw, dtype="<f8").astype(np.float64)  # an owned, writable copy
         if not np.all(np.isfinite(vector)):
             raise WireError("non-finite float in vector")
         return vector

@@ -22,7 +22,7 @@ import math
 import numpy as np
 from numpy.typing import NDArray
 
-from asfl.impl.field import DTYPE, FieldVec, P
+from asfl.impl.field import FieldVec, embed_int
 
 IntArray = NDArray[np.int64]
 
@@ -42,13 +42,17 @@ def skellam(variance: float, size: int, rng: np.random.Generator) -> IntArray:
     if variance == 0:
         return np.zeros(size, dtype=np.int64)
     lam = variance / 2.0
-    return rng.poisson(lam, size).astype(np.int64) - rng.poisson(lam, size).astype(np.int64)
+    out = rng.poisson(lam, size).astype(np.int64, copy=False)
+    out -= rng.poisson(lam, size)  # the same two draws, in the same order, with no copies
+    return out
 
 
 def add_noise(x: IntArray, variance: float, rng: np.random.Generator) -> IntArray:
     """Return a new int64 array ``x + Sk(variance)`` per coordinate; ``x`` is not modified."""
     q = np.asarray(x, dtype=np.int64)
-    return q + skellam(variance, q.size, rng).reshape(q.shape)
+    out = skellam(variance, q.size, rng).reshape(q.shape)
+    out += q
+    return out
 
 
 def log_tail(variance: float, t: float) -> float:
@@ -85,4 +89,4 @@ def noisy_update(q: IntArray, variance: float, rng: np.random.Generator) -> Fiel
     """The client's submitted value (R-4): ``q + Sk(variance)`` embedded in GF(P) by reduction
     mod P, which is exact for every integer (D-5), so a revealed sum is always a function of
     the true noisy sum, even in the ``2^-64`` event that the noise exceeds D-5's headroom."""
-    return np.mod(add_noise(q, variance, rng), P).astype(DTYPE)
+    return embed_int(add_noise(q, variance, rng), overwrite=True)

@@ -68,9 +68,13 @@ def quantize(v: FloatArray, frac_bits: int, bound: int) -> IntArray:
     x = np.asarray(v, dtype=np.float64)
     if np.any(np.isnan(x)):
         raise ValueError("cannot quantize NaN")
-    scaled = np.rint(x * 2.0**frac_bits)  # ties to even; may be +-inf, clamped next
-    scaled = np.clip(scaled, -float(bound), float(bound))
-    return np.clip(scaled.astype(np.int64), -bound, bound)
+    scaled = x * 2.0**frac_bits
+    np.rint(scaled, out=scaled)  # ties to even; may be +-inf, clamped next
+    np.clip(scaled, -float(bound), float(bound), out=scaled)
+    q = scaled.astype(np.int64)
+    if int(float(bound)) > bound:  # float(bound) rounded up: clamp again in integers
+        np.clip(q, -bound, bound, out=q)
+    return q
 
 
 def dequantize(q: IntArray, frac_bits: int) -> FloatArray:

@@ -28,7 +28,7 @@ def test_share_vector_degree_zero_and_any_t_plus_1_reconstruct() -> None:
     s = secret_vec(0, 50)
     assert all(np.array_equal(x, s) for x in shamir.share_vector(s, 0, 3, seed(1)))
     shares = shamir.share_vector(s, 2, 7, seed(2))
-    assert len(shares) == 7 and all(x.dtype == np.uint64 and int(x.max()) < P for x in shares)
+    assert len(shares) == 7 and all(x.dtype == np.uint32 and int(x.max()) < P for x in shares)  # wire words
     for sub in itertools.combinations(range(7), 3):
         assert np.array_equal(shamir.interpolate_at({j + 1: shares[j] for j in sub}, 0), s)
     # t shares alone differ from the secret (not a proof of secrecy, a sanity check)
