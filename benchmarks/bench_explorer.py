@@ -1,10 +1,12 @@
 """Explorer speed and reductions: distinct states, states/s and whether the search is
 exhaustive, per configuration, with and without each reduction (partial-order reduction
-of model/por.py, symmetry of model/symmetry.py; state hashing, no-op pruning and the
-quotient of model/por.py.normalize are always on).
+of model/por.py, symmetry of model/symmetry.py) and with and without the hash-consed
+representation (model/system.Memo: a variant ending in ``/plain`` computes every step
+afresh); fingerprints, no-op pruning and the quotient of model/por.py.normalize are
+always on.
 
-    python benchmarks/bench_explorer.py [--budget 60] [--only K] [--variants por,por+sym,none,sym]
-        [--csv runs/bench_explorer.csv]
+    python benchmarks/bench_explorer.py [--budget 60] [--only K]
+        [--variants none,sym,por,por+sym,por/plain] [--csv runs/bench_explorer.csv]
 
 Configurations 7 to 10 are n_a=4, t_a=1, n_c=8, R=1 with one Byzantine behaviour each.
 
@@ -52,13 +54,21 @@ def main() -> None:
         if a.only is not None and k != a.only:
             continue
         for v in a.variants.split(","):
-            por, sym = VARIANTS[v]
-            r = explore(p, behaviours=bh, max_seconds=a.budget, max_states=50_000_000, por=por, symmetry=sym)
+            por, sym = VARIANTS[v.removesuffix("/plain")]
+            r = explore(
+                p,
+                behaviours=bh,
+                max_seconds=a.budget,
+                max_states=50_000_000,
+                por=por,
+                symmetry=sym,
+                hashcons=not v.endswith("/plain"),
+            )
             if sym and not r.reductions["symmetry"]:
                 continue
             s = r.summary()
             print(
-                f"{k} {name:48s} {v:8s} states {s['states']:9d} transitions {s['transitions']:10d} "
+                f"{k} {name:48s} {v:14s} states {s['states']:9d} transitions {s['transitions']:10d} "
                 f"depth {s['depth']:3d} {s['seconds']:7.1f} s {s['states_per_second']:6d} states/s "
                 f"{'exhaustive' if r.exhaustive else 'BOUNDED':10s} deadlocks {s['deadlocks']} "
                 f"violations {[x.prop for x in r.violations]}",

@@ -13,15 +13,22 @@ makes every counterexample a shortest one; with them it is shortest in the reduc
 
 Reductions (each sound for the properties checked):
 
-- *state hashing*: only a 64-bit hash of each state is stored;
+- *fingerprints*: only a 64-bit fingerprint of each state is stored (the collision
+  bound is at :func:`_key`);
+- *hash-consing* (:class:`model.system.Memo`, not a reduction: the same states): every
+  node state and message is one canonical object, so each node's transition on a
+  message, each no-op test and each part of the Byzantine menu is computed by the model
+  once and looked up afterwards, and a fingerprint hashes object identities;
 - *no-op pruning*: messages whose delivery can no longer change the receiver are
   dropped from the network (:func:`model.system.is_noop`);
-- *quotient* (:func:`model.por.normalize`): done clients forget their buffer, and which
-  honest releasers' correct share sums an aggregator holds is canonicalised;
+- *quotient* (:func:`model.por.normalize`): done clients forget their buffer, which
+  honest releasers' correct share sums an aggregator holds is canonicalised, and the
+  models a client accepted before the last round are kept as what S-7 / I-3 read of them;
 - *partial-order reduction* (:mod:`model.por`, any number of rounds): persistent sets
   (single commuting actions, closed views, closed cluster components, one aggregator's
-  decoding race) in the system extended with a *silence* action, so that deadlocks
-  survive; silent states are explored after the others;
+  decoding race) and client steps and honest header-only announcements taken alone
+  (every terminal state stays reachable) in the system extended with a *silence*
+  action, so that deadlocks survive; silent states are explored after the others;
 - *symmetry* (:mod:`model.symmetry`, ``--symmetry``): honest aggregators with their
   clusters and members are interchangeable in one-round configurations.
 """
@@ -38,6 +45,7 @@ from asfl.model.params import Params
 from asfl.model.por import SILENCE, normalize, select
 from asfl.model.symmetry import Relabel, canonical_hash, symmetry_group
 from asfl.model.system import (
+    Memo,
     Mode,
     complete,
     enabled,
@@ -171,8 +179,12 @@ def explore(
     cycles: bool = True,
     stop_at_first: bool = True,
     progress: bool = False,
+    hashcons: bool = True,
 ) -> ExploreResult:
-    """Explore ``p`` exhaustively (or up to ``max_states`` / ``max_seconds``)."""
+    """Explore ``p`` exhaustively (or up to ``max_states`` / ``max_seconds``).
+    ``hashcons``: the hash-consed representation with memoised transitions
+    (:class:`model.system.Memo`); off, every step is computed by the model afresh (the
+    same states and verdicts, slower: kept to measure the representation against)."""
     mode = Mode(
         behaviours=frozenset(behaviours)
         if behaviours is not None
@@ -191,8 +203,9 @@ def explore(
     }
     rules: dict[str, int] = {"alone": 0, "view": 0, "component": 0, "node": 0, "full": 0}
     t0 = time.perf_counter()
-    s0 = normalize(p, initial_state(p, mode))
-    seen: dict[int, int] = {_key(p, s0, False, group): 0}
+    memo = Memo(p, mode) if hashcons else None
+    s0 = _canon(memo, normalize(p, initial_state(p, mode)))
+    seen: dict[int, int] = {_key(p, memo, s0, False, group): 0}
     parent: list[int] = [-1]
     via: list[Action | None] = [None]
     depth: list[int] = [0]
@@ -213,7 +226,7 @@ def explore(
     later: deque[tuple[int, SysState, bool]] = deque()  # silent states: after the others
     while (queue or later) and not (stop_at_first and res.violations):
         n, s, silent = queue.popleft() if queue else later.popleft()
-        acts = enabled(p, s, mode)
+        acts = enabled(p, s, mode, memo)
         if silent:
             acts = [a for a in acts if a.kind != "byz"]
         if not any(is_honest_action(a) for a in acts):
@@ -228,7 +241,7 @@ def explore(
             continue
 
         def succ1(a: Action, s: SysState = s) -> SysState:
-            return normalize(p, step(p, s, a, mode)[0])
+            return _canon(memo, normalize(p, step(p, s, a, mode, memo)[0]))
 
         if por:
             succ, rule = select(p, s, acts, succ1, not silent and "equivocate" in mode.behaviours)
@@ -239,7 +252,7 @@ def explore(
         if por and not silent and any(a.kind == "byz" for a, _ in succ):
             nexts.append((SILENCE, s, True))  # silence disables every Byzantine action
         for a, s2, sil in nexts:
-            h = _key(p, s2, sil, group)
+            h = _key(p, memo, s2, sil, group)
             m = seen.get(h)
             res.transitions += 1
             if m is None:
@@ -271,8 +284,19 @@ def explore(
     return res
 
 
-def _key(p: Params, s: SysState, silent: bool, group: list[Relabel]) -> int:
-    h = canonical_hash(s, group, lambda t: normalize(p, t))
+def _canon(memo: Memo | None, s: SysState) -> SysState:
+    return s if memo is None else memo.state(s)
+
+
+def _key(p: Params, memo: Memo | None, s: SysState, silent: bool, group: list[Relabel]) -> int:
+    """The visited-set key: a 64-bit fingerprint of the state (the smallest over its
+    symmetry orbit), distinct for silent states. Only fingerprints are stored: two
+    distinct states collide with probability about 2^-64, so a search of ``n`` states
+    merges two of them with probability below ``n^2 / 2^65`` (1e-8 at 600 million)."""
+    if memo is None:
+        h = canonical_hash(s, group, lambda t: normalize(p, t))
+    else:
+        h = canonical_hash(s, group, lambda t: memo.state(normalize(p, t)), memo.fingerprint)
     return ~h if silent else h
 
 

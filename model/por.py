@@ -30,13 +30,27 @@ Independence (why two actions commute and neither disables the other):
   *global* when it may take part in either race (:func:`_global_now`).
 - *one client*: R-15 for the last round only appends the abstract final model (done
   clients forget their buffer, see :func:`normalize`), so last-round announcements commute
-  with each other and with the client's step; a step commutes with every announcement once
-  the client accepted all ``R`` rounds it can submit for (R-5, D-13 catch-up).
+  with each other and with the client's step.
+- *a client's step* (R-4, R-5, D-13) is taken alone, always. It stays enabled until taken
+  (only it submits; announcements only add accepted rounds), it reads only which rounds
+  the client accepted, and its submissions say only their round and cluster. Take any
+  path ``beta . step . gamma`` from ``s`` where ``beta`` has no step of that client:
+  ``step . beta . step' . gamma`` is a path too (``beta``'s actions are still enabled:
+  announcements to the client ignore what it submitted, the Byzantine menu only grows,
+  the earlier submissions in flight disable nothing) and reaches the same state, where
+  ``step'`` submits the rounds accepted during ``beta`` (D-13 catch-up) and is left out
+  when there are none. A message that ``beta`` made a no-op is pruned either way. So
+  every terminal state reachable from ``s`` stays reachable from the step's successor.
+  This is weaker than commuting (the step does not commute with a first announcement:
+  catch-up merges two submissions into one step), and it is all the search needs: by
+  induction on the height of a state in the acyclic graph, a search that takes at every
+  state a set with this property (persistent sets have it) reaches every terminal state.
 
 Persistent sets, tried in order (:func:`select`):
 
 1. *alone*: a single action that commutes with everything that can ever happen at its
-   node before it (:func:`_safe_alone`);
+   node before it (:func:`_safe_alone`), a client's step, or an honest header-only
+   announcement of a round before the last (:func:`_header_alone`);
 2. *view*: all enabled actions of one aggregator's view that is closed (no honest node
    will ever send it more, the Byzantine menu for it is final: :func:`_closed_view`) and
    none of which is global now (only its own actions change it, so none becomes global
@@ -53,12 +67,24 @@ Silence joins any set holding a Byzantine action (silence disables them).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from asfl.model.params import Params
 from asfl.model.protocol import client_done, count_views, idx
-from asfl.model.system import node_index
-from asfl.model.types import Action, AggState, Msg, Proposal, SysState, View
+from asfl.model.system import honest_attestations, node_index
+from asfl.model.types import (
+    BODY_NONE,
+    FINAL,
+    FINAL_UNATTESTED,
+    Action,
+    AggState,
+    ClientState,
+    Model,
+    Msg,
+    Proposal,
+    SysState,
+    View,
+)
 
 #: The explorer's extra action: the Byzantine aggregators stop sending for good.
 SILENCE = Action("silence", "byz")
@@ -76,14 +102,44 @@ def normalize(p: Params, s: SysState) -> SysState:
     - which honest releasers' correct share sums for one proposal an aggregator already
       holds, and which are still in flight to it, only matters through how many: R-11
       keeps one per releaser, D-4 needs a count of correct points, and a result records
-      the support size only. The held ones are renamed to the smallest releaser ids.
+      the support size only. The held ones are renamed to the smallest releaser ids;
+    - the models a client accepted before the last round are kept as what the invariants
+      read of them, when the adversary's attestations alone miss the quorum
+      (:func:`_abstract_accepted`).
     """
     if any(cs.buffer and client_done(p, cs) for cs in s.clients):
         clients = tuple(
             cs._replace(buffer=frozenset()) if cs.buffer and client_done(p, cs) else cs for cs in s.clients
         )
         s = s._replace(clients=clients)
+    if _attestations_sound(p) and any(_concrete(p, cs) for cs in s.clients):
+        att = honest_attestations(s)
+        s = s._replace(
+            clients=tuple(_abstract_accepted(p, cs, att) if _concrete(p, cs) else cs for cs in s.clients)
+        )
     return _canonical_releases(p, s)
+
+
+def _concrete(p: Params, cs: ClientState) -> bool:
+    return any(m.round != -1 for m in cs.accepted[1 : p.R])
+
+
+def _abstract_accepted(p: Params, cs: ClientState, att: Mapping[Model, object]) -> ClientState:
+    """The quotient for the models a client accepted for rounds ``1 .. R - 1``: what
+    S-7 and I-3 read of them (attested by an honest aggregator? forged?), as for the last
+    round (``abstract_final``). Nothing else reads which model it is: R-5 and R-15 read
+    how many rounds were accepted, verification reads ``verified``, and the Byzantine
+    menu's forged announcements built on ``accepted[-1]`` are dropped by R-15 (d) either
+    way when the adversary's attestations alone miss the quorum (the only case where
+    :func:`normalize` applies this). The attestations only grow, so "attested now", read
+    right after the accepting step, is "attested when accepted"."""
+    acc = tuple(
+        m
+        if k == 0 or m.round == -1 or k >= p.R
+        else (FINAL if m in att and not m.forged else FINAL_UNATTESTED)
+        for k, m in enumerate(cs.accepted)
+    )
+    return cs._replace(accepted=acc)
 
 
 def _canonical_releases(p: Params, s: SysState) -> SysState:
@@ -209,7 +265,7 @@ def _safe_alone(p: Params, s: SysState, a: Action, byz_can_propose: bool) -> boo
     """Is ``{a}`` a persistent set: does ``a`` commute with every action that can happen
     at its node, in any future, before ``a`` is taken?"""
     if a.kind == "step":
-        return len(s.clients[node_index(a.node)].accepted) >= p.R
+        return True  # it joins every order of its node's actions (module docstring)
     m = a.msg
     if m is None:
         return False
@@ -226,7 +282,9 @@ def _safe_alone(p: Params, s: SysState, a: Action, byz_can_propose: bool) -> boo
     if m.dst[0] == "C":
         # last round: accepted models are all FINAL (every model passing R-15 is
         # honest-attested) unless the Byzantine attestations alone reach the quorum
-        return m.tau == p.R and _attestations_sound(p)
+        if not _attestations_sound(p):
+            return False
+        return m.tau == p.R or (a.kind == "deliver" and _header_alone(p, s.clients[node_index(m.dst)], m))
     j = node_index(m.dst)
     ag = s.aggs[j]
     if ag is None or not confluent_view(p, m.c, m.kind):
@@ -239,6 +297,22 @@ def _safe_alone(p: Params, s: SysState, a: Action, byz_can_propose: bool) -> boo
     if ag.round > tau or race_free(p, ag, tau, byz_can_propose):
         return True  # the round is aggregated, or R-13 takes every result: no race
     return m.kind in ("propose", "endorse") and _own_release_needed(p)
+
+
+def _header_alone(p: Params, cs: ClientState, m: Msg) -> bool:
+    """An honest aggregator's header-only announcement (D-18) of a round before the last,
+    whose previous model the client verified, with the accepted models abstracted
+    (:func:`normalize`): it adds its model to ``verified`` (and D-12's ghost ``seen``)
+    and verifies the buffered announcements on that model, and does not accept anything
+    itself. It commutes with every other announcement to the client: verification is a
+    union, acceptance depends only on how many rounds were accepted when a body arrives,
+    which the header does not change, and a buffered announcement it verifies would be
+    verified on arrival after it. The one exception is a buffered announcement that a
+    later one of the same sender and round replaces (R-15 b): only the Byzantine
+    aggregators send two, and a path that sends the replaced one first and one that omits
+    it reach the same state. Hence every terminal state stays reachable (see the step)."""
+    assert m.model is not None
+    return m.body == BODY_NONE and m.tau < p.R and m.model.prev in cs.verified
 
 
 def _attestation_alone(p: Params, s: SysState, m: Msg) -> bool:

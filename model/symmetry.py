@@ -160,12 +160,15 @@ def symmetry_group(p: Params) -> list[Relabel]:
 
 
 def canonical_hash(
-    s: SysState, group: list[Relabel], norm: Callable[[SysState], SysState] | None = None
+    s: SysState,
+    group: list[Relabel],
+    norm: Callable[[SysState], SysState] | None = None,
+    fingerprint: Callable[[SysState], int] = hash,
 ) -> int:
-    """The smallest hash over the orbit of ``s``; ``norm`` maps each image back to the
-    explorer's quotient (:func:`model.por.normalize`) so that symmetric states meet."""
-    h = hash(s)
+    """The smallest fingerprint over the orbit of ``s``; ``norm`` maps each image back to
+    the explorer's quotient (:func:`model.por.normalize`) so that symmetric states meet."""
+    h = fingerprint(s)
     for g in group:
         t = g.state(s)
-        h = min(h, hash(norm(t) if norm is not None else t))
+        h = min(h, fingerprint(norm(t) if norm is not None else t))
     return h

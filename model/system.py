@@ -9,7 +9,7 @@ be delivered next; a message to a crashed client is discarded.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from itertools import combinations
 
@@ -33,6 +33,7 @@ from asfl.model.types import (
     BODY_WRONG,
     GENESIS,
     Action,
+    AggState,
     ClientState,
     Model,
     Msg,
@@ -63,7 +64,13 @@ def initial_state(p: Params, mode: Mode) -> SysState:
 
 
 def node_index(name: str) -> int:
-    return int(name[1:])
+    got = _NODE_INDEX.get(name)
+    if got is None:
+        got = _NODE_INDEX[name] = int(name[1:])
+    return got
+
+
+_NODE_INDEX: dict[str, int] = {}
 
 
 def msg_key(m: Msg) -> tuple:
@@ -94,6 +101,139 @@ def honest_attestations(s: SysState) -> dict[Model, frozenset[int]]:
 
 
 # ------------------------------------------------------------------------------------
+# Hash-consing for the explorer
+# ------------------------------------------------------------------------------------
+
+
+class Memo:
+    """Hash-consed states and memoised local transitions (explorer only, events off).
+
+    Every node state and message of a state the explorer holds is the one canonical
+    object of its value (:meth:`state`), so a node's transition on a message, a
+    message's no-op test and its sort key are looked up by object identity: the model
+    computes each only once per distinct input. The canonical objects live as long as
+    the memo, so an identity is never reused for another value while it is a key.
+    :meth:`fingerprint` hashes a canonical state through those identities only."""
+
+    def __init__(self, p: Params, mode: Mode) -> None:
+        assert mode.explorer and not mode.events
+        self.p = p
+        self.mode = mode
+        self.alive: dict[int, object] = {}  # id -> canonical object (keeps it alive)
+        self._aggs: dict[AggState, AggState] = {}
+        self._clients: dict[ClientState, ClientState] = {}
+        self._msgs: dict[Msg, Msg] = {}
+        self._atts: dict[frozenset[Model], frozenset[Model]] = {}
+        self.local: dict[tuple, tuple[object, tuple[Msg, ...]]] = {}
+        self.noop: dict[tuple[int, int], bool] = {}
+        self.keys: dict[int, tuple] = {}
+        self.steps: dict[int, bool] = {}
+        self.attested: dict[tuple[int, ...], frozenset[Model]] = {}
+        self.menu: dict[tuple, tuple[Msg, ...]] = {}
+        self.att_items: dict[tuple[int, ...], tuple[tuple[Model, frozenset[int]], ...]] = {}
+        self.att_canon: dict[tuple, tuple] = {}
+
+    def _canon(self, table: dict, x: object) -> object:
+        if id(x) in self.alive:
+            return x
+        y = table.setdefault(x, x)
+        self.alive[id(y)] = y
+        return y
+
+    def msg(self, m: Msg) -> Msg:
+        return m if id(m) in self.alive else self._canon(self._msgs, m)  # type: ignore[return-value]
+
+    def state(self, s: SysState) -> SysState:
+        """The canonical object of every part of ``s`` (``s`` itself if they all are)."""
+        alive = self.alive
+        aggs, clients, net, byz_sent = s
+        if not all(a is None or id(a) in alive for a in aggs):
+            aggs = tuple(None if a is None else self._canon(self._aggs, a) for a in aggs)  # type: ignore[misc]
+        if not all(id(c) in alive for c in clients):
+            clients = tuple(self._canon(self._clients, c) for c in clients)  # type: ignore[misc]
+        if not all(id(m) in alive for m in net):
+            net = frozenset(self.msg(m) for m in net)
+        if not all(id(m) in alive for m in byz_sent):
+            byz_sent = frozenset(self.msg(m) for m in byz_sent)
+        if aggs is s.aggs and clients is s.clients and net is s.net and byz_sent is s.byz_sent:
+            return s
+        return SysState(aggs, clients, net, byz_sent)
+
+    def fingerprint(self, s: SysState) -> int:
+        """A 64-bit hash of a canonical state (:meth:`state`): equal states get equal
+        fingerprints; distinct ones collide with probability about 2^-64 per pair."""
+        return hash(
+            (
+                tuple(map(id, s.aggs)),
+                tuple(map(id, s.clients)),
+                frozenset(map(id, s.net)),
+                frozenset(map(id, s.byz_sent)),
+            )
+        )
+
+    def attested_of(self, s: SysState) -> frozenset[Model]:
+        key = tuple(map(id, s.aggs))
+        got = self.attested.get(key)
+        if got is None:
+            got = self._canon(self._atts, frozenset(honest_attestations(s)))  # type: ignore[assignment]
+            self.attested[key] = got  # type: ignore[assignment]
+        return got  # type: ignore[return-value]
+
+    def is_noop(self, s: SysState, m: Msg) -> bool:
+        d = node_index(m.dst)
+        st = s.aggs[d] if m.dst[0] == "A" else s.clients[d]
+        key = (id(st), id(self.msg(m)))
+        got = self.noop.get(key)
+        if got is None:
+            got = self.noop[key] = is_noop(self.p, s, m)
+        return got
+
+    def msg_key(self, m: Msg) -> tuple:
+        c = self.msg(m)
+        got = self.keys.get(id(c))
+        if got is None:
+            got = self.keys[id(c)] = msg_key(c)
+        return got
+
+    def can_step(self, cs: ClientState) -> bool:
+        c = self._canon(self._clients, cs)
+        got = self.steps.get(id(c))
+        if got is None:
+            got = self.steps[id(c)] = client_can_step(self.p, c)  # type: ignore[arg-type]
+        return got
+
+    def transition(
+        self, s: SysState, a: Action, m: Msg | None, d: int, to_agg: bool
+    ) -> tuple[object, tuple[Msg, ...]]:
+        """The local transition of the node ``a`` changes (its new state and its sends),
+        computed by :mod:`model.protocol` the first time and looked up afterwards."""
+        if a.kind == "step":
+            st: object = s.clients[d]
+            key: tuple = (0, d, id(st))
+        elif to_agg:
+            st = s.aggs[d]
+            key = (1, d, id(st), id(self.msg(m)))  # type: ignore[arg-type]
+        else:
+            st = s.clients[d]
+            att = self.attested_of(s)
+            key = (2, d, id(st), id(self.msg(m)), id(att))  # type: ignore[arg-type]
+        got = self.local.get(key)
+        if got is None:
+            ctx = Ctx(self.p, ev=None, abstract_final=True)
+            if a.kind == "step":
+                new: object = client_step(ctx, d, st)  # type: ignore[arg-type]
+                new = self._canon(self._clients, new)
+            elif to_agg:
+                new = self._canon(self._aggs, agg_receive(ctx, d, st, m))  # type: ignore[arg-type]
+            else:
+                ctx.attested = att
+                new = self._canon(self._clients, client_receive(ctx, d, st, m))  # type: ignore[arg-type]
+            got = self.local[key] = (new, tuple(self.msg(x) for x in ctx.out))
+            self.alive[id(st)] = st
+        return got
+
+
+# ------------------------------------------------------------------------------------
 # Byzantine menu
 # ------------------------------------------------------------------------------------
 
@@ -114,7 +254,9 @@ def known_proposals(p: Params, s: SysState, tau: int, c: int) -> set[Proposal]:
     return out
 
 
-def byz_menu(p: Params, s: SysState, behaviours: Iterable[str], latest_only: bool = False) -> list[Msg]:
+def byz_menu(
+    p: Params, s: SysState, behaviours: Iterable[str], latest_only: bool = False, memo: Memo | None = None
+) -> list[Msg]:
     """Messages a Byzantine aggregator may send now (each at most once):
 
     - ``equivocate``: as coordinator, any proposal over submissions it could hold
@@ -129,56 +271,63 @@ def byz_menu(p: Params, s: SysState, behaviours: Iterable[str], latest_only: boo
       a forged one, to its producer; forged offers (Byzantine-only attestations of their
       previous model) to every honest aggregator (R-17).
 
-    Silence (sending nothing) is always possible."""
-    bh = set(behaviours)
+    Silence (sending nothing) is always possible. ``memo`` (the explorer, a canonical
+    state): the menu's parts are cached per receiver state, and the messages whose
+    delivery would be a no-op (:func:`is_noop`) are left out."""
+    bh = frozenset(behaviours)
     if not p.byzantine or not bh:
         return []
+
+    def piece(key: tuple, dsts: tuple, build: Callable[..., list[Msg]], *args: object) -> Iterable[Msg]:
+        """The part ``build(*args)`` of the menu, a function of ``key`` whose messages go
+        to receivers in the states ``dsts``; with ``memo`` cached, without the no-ops."""
+        if memo is None:
+            return build(*args)
+        k = (key, tuple(map(id, dsts)))
+        got = memo.menu.get(k)
+        if got is None:
+            got = memo.menu[k] = tuple(x for x in map(memo.msg, build(*args)) if not memo.is_noop(s, x))
+        return got
+
     honest = [f"A{j}" for j in p.honest]
+    states = tuple(s.aggs[j] for j in p.honest)
     rounds = sorted({t for cs in s.clients for t in cs.submitted})
     if latest_only:  # the emitter: only the newest round (keeps long runs fast)
         rounds = rounds[-1:]
+    byz = frozenset(p.byzantine)
     out: list[Msg] = []
     for b in sorted(p.byzantine):
         me = f"A{b}"
         for tau in rounds:
             if "equivocate" in bh:
-                sub = [i for i in p.members(tau, b) if tau in s.clients[i].submitted]
-                cands = [
-                    Proposal(tau, b, cl) for r in range(p.q_min, len(sub) + 1) for cl in combinations(sub, r)
-                ]
-                if sub and p.q_min > 1:
-                    cands.append(Proposal(tau, b, (sub[0],)))  # invalid: too small
-                out += [Msg("propose", me, h, tau, b, prop=q) for q in cands for h in honest]
+                sub = tuple(i for i in p.members(tau, b) if tau in s.clients[i].submitted)
+                out += piece(("propose", b, tau, sub), states, _equivocations, p, me, honest, tau, sub)
             for c in range(p.n_a):
-                props = sorted(known_proposals(p, s, tau, c))
-                if "forge-endorse" in bh:
-                    out += [Msg("endorse", me, h, tau, c, prop=q) for q in props for h in honest]
-                if "wrong-release" in bh:
-                    out += [Msg("release", me, h, tau, c, prop=q, good=False) for q in props for h in honest]
-        byz = frozenset(p.byzantine)
+                props = tuple(sorted(known_proposals(p, s, tau, c)))
+                out += piece(
+                    ("endorse", b, tau, c, props, bh),
+                    states,
+                    _forged_cluster_msgs,
+                    me,
+                    honest,
+                    tau,
+                    c,
+                    props,
+                    bh,
+                )
         if "forge-announce" in bh:
-            att = honest_attestations(s)
+            att = _attestations(p, s, memo)
             for i, cs in enumerate(s.clients):
-                r = len(cs.accepted)
-                if cs.alive and r <= p.R:
-                    fm = Model(r, cs.accepted[-1], (), forged=True)  # on a model it verified
-                    out.append(Msg("announce", me, f"C{i}", r, -1, model=fm, attesters=byz))
-                    for m, ks in sorted(att.items(), key=lambda x: repr(x[0])):
-                        if m.round == r:
-                            out += [
-                                Msg("announce", me, f"C{i}", r, -1, model=m, attesters=ks | byz, body=body)
-                                for body in (BODY_NONE, BODY_WRONG, BODY_FULL)
-                            ]
+                out += piece(("announce", b, i, id(att)), (cs,), _announcements, p, me, i, cs, att, byz)
         if "forge-attest" in bh:
-            for j in p.honest:
+            for j, h in zip(p.honest, honest, strict=True):
                 a = s.aggs[j]
                 assert a is not None
-                for r in range(len(a.certs), len(a.models)):  # its unannounced models
-                    for m in (a.models[r], Model(r, None, (), forged=True)):
-                        out.append(Msg("attest", me, f"A{j}", r, -1, model=m))
+                out += piece(("attest", b, j), (a,), _forged_attestations, me, h, a)
             for tau in rounds:
-                fm = Model(tau + 1, GENESIS if tau == 0 else None, (), forged=True)
-                out += [Msg("offer", me, h, tau + 1, -1, model=fm, attesters=byz) for h in honest]
+                out += piece(("offer", b, tau), states, _forged_offers, me, honest, tau, byz)
+    if not s.byz_sent:
+        return out
     return [m for m in out if m not in s.byz_sent]
 
 
@@ -187,19 +336,22 @@ def byz_menu(p: Params, s: SysState, behaviours: Iterable[str], latest_only: boo
 # ------------------------------------------------------------------------------------
 
 
-def enabled(p: Params, s: SysState, mode: Mode) -> list[Action]:
+def enabled(p: Params, s: SysState, mode: Mode, memo: Memo | None = None) -> list[Action]:
     """All actions possible in ``s``: deliveries, client steps, crashes (emitter only),
-    Byzantine sends."""
-    acts = [Action("deliver", m.dst, m) for m in sorted(s.net, key=msg_key)]
+    Byzantine sends. ``memo`` (the explorer, on a canonical state) caches the sort keys
+    and no-op tests; the result is the same."""
+    key = msg_key if memo is None else memo.msg_key
+    can_step = (lambda cs: client_can_step(p, cs)) if memo is None else memo.can_step
+    acts = [Action("deliver", m.dst, m) for m in sorted(s.net, key=key)]
     for i, cs in enumerate(s.clients):
-        if client_can_step(p, cs):
+        if can_step(cs):
             acts.append(Action("step", f"C{i}"))
         if not mode.explorer and i in p.crashed and cs.alive:
             acts.append(Action("crash", f"C{i}"))
-    menu = byz_menu(p, s, mode.behaviours)
-    if mode.explorer:  # sent and delivered at once; useless (no-op) ones are not offered
+    menu = byz_menu(p, s, mode.behaviours, memo=memo)
+    if mode.explorer and memo is None:  # sent and delivered at once; no-ops are not offered
         menu = [m for m in menu if not is_noop(p, s, m)]
-    acts += [Action("byz", m.src, m) for m in sorted(menu, key=msg_key)]
+    acts += [Action("byz", m.src, m) for m in sorted(menu, key=key)]
     return acts
 
 
@@ -246,9 +398,15 @@ def is_noop(p: Params, s: SysState, m: Msg) -> bool:
     return False
 
 
-def step(p: Params, s: SysState, a: Action, mode: Mode) -> tuple[SysState, list[tuple]]:
+def step(
+    p: Params, s: SysState, a: Action, mode: Mode, memo: Memo | None = None
+) -> tuple[SysState, list[tuple]]:
     """The transition function. Returns the new state and the events of the step in
-    trace order: the trigger, the node's protocol events, then its sends."""
+    trace order: the trigger, the node's protocol events, then its sends. With ``memo``
+    (the explorer, on a canonical state) the node's local transition and the no-op tests
+    are looked up in it; the result is the same."""
+    if memo is not None:
+        return _step_memo(p, s, a, memo), []
     ctx = Ctx(p, ev=[] if mode.events else None, abstract_final=mode.explorer)
     if a.msg is not None and a.msg.dst[0] == "C":  # ghost for S-7 (the explorer's last round)
         ctx.attested = frozenset(honest_attestations(s))
@@ -297,22 +455,137 @@ def step(p: Params, s: SysState, a: Action, mode: Mode) -> tuple[SysState, list[
         net = net | {m}
     s2 = SysState(aggs, clients, net, byz_sent)
     if ctx.out:
-        new = []
-        for m in ctx.out:
-            dst = node_index(m.dst)
-            if m.dst[0] == "C" and not s2.clients[dst].alive:
-                continue  # discarded: the receiver crashed
-            if mode.explorer and is_noop(p, s2, m):
-                continue
-            new.append(m)
-        net = s2.net | frozenset(new)
-        s2 = s2._replace(net=net)
+        s2 = _send(p, s2, ctx.out, (lambda t, m: is_noop(p, t, m)) if mode.explorer else None)
     if mode.explorer and a.kind in ("deliver", "byz"):
-        stale = [m for m in s2.net if m.dst == node and is_noop(p, s2, m)]
-        if stale:
-            s2 = s2._replace(net=s2.net - frozenset(stale))
+        s2 = _prune(s2, node, lambda t, m: is_noop(p, t, m))
     events = trigger + (ctx.ev or []) + [("send", m.src, m) for m in ctx.out]
     return s2, events
+
+
+def _send(
+    p: Params, s: SysState, out: Iterable[Msg], noop: Callable[[SysState, Msg], bool] | None
+) -> SysState:
+    """Put a step's sends in flight: those to a crashed client are discarded, and the
+    explorer drops those whose delivery would change nothing (``noop``)."""
+    new = []
+    for m in out:
+        if m.dst[0] == "C" and not s.clients[node_index(m.dst)].alive:
+            continue  # discarded: the receiver crashed
+        if noop is not None and noop(s, m):
+            continue
+        new.append(m)
+    return s._replace(net=s.net | frozenset(new)) if new else s
+
+
+def _prune(s: SysState, node: str, noop: Callable[[SysState, Msg], bool]) -> SysState:
+    """Explorer: drop the messages to ``node`` that its step made no-ops."""
+    stale = [m for m in s.net if m.dst == node and noop(s, m)]
+    return s._replace(net=s.net - frozenset(stale)) if stale else s
+
+
+def _step_memo(p: Params, s: SysState, a: Action, memo: Memo) -> SysState:
+    """:func:`step` in explorer mode, its local transitions looked up in ``memo``."""
+    aggs, clients, net, byz_sent = s
+    m = a.msg
+    if a.kind == "step":
+        node = a.node
+        to_agg = False
+    else:
+        assert m is not None and a.kind in ("deliver", "byz")
+        node = m.dst
+        to_agg = node[0] == "A"
+        if a.kind == "deliver":
+            net = net - {m}
+    d = node_index(node)
+    out: tuple[Msg, ...] = ()
+    if not to_agg or aggs[d] is not None:
+        new, out = memo.transition(s, a, m, d, to_agg)
+        if to_agg:
+            aggs = _put(aggs, d, new)
+        else:
+            clients = _put(clients, d, new)
+    s2 = SysState(aggs, clients, net, byz_sent)
+    if out:
+        s2 = _send(p, s2, out, memo.is_noop)
+    if a.kind != "step":
+        s2 = _prune(s2, node, memo.is_noop)
+    return s2
+
+
+def _equivocations(p: Params, me: str, honest: list[str], tau: int, sub: tuple[int, ...]) -> list[Msg]:
+    """``equivocate``: every proposal a Byzantine coordinator could make over the
+    submitted members ``sub``, to each honest aggregator."""
+    b = node_index(me)
+    cands = [Proposal(tau, b, cl) for r in range(p.q_min, len(sub) + 1) for cl in combinations(sub, r)]
+    if sub and p.q_min > 1:
+        cands.append(Proposal(tau, b, (sub[0],)))  # invalid: too small
+    return [Msg("propose", me, h, tau, b, prop=q) for q in cands for h in honest]
+
+
+def _forged_cluster_msgs(
+    me: str, honest: list[str], tau: int, c: int, props: tuple[Proposal, ...], bh: frozenset[str]
+) -> list[Msg]:
+    """``forge-endorse`` and ``wrong-release`` for the known proposals of ``(tau, c)``."""
+    out = []
+    if "forge-endorse" in bh:
+        out += [Msg("endorse", me, h, tau, c, prop=q) for q in props for h in honest]
+    if "wrong-release" in bh:
+        out += [Msg("release", me, h, tau, c, prop=q, good=False) for q in props for h in honest]
+    return out
+
+
+def _forged_attestations(me: str, h: str, a: AggState) -> list[Msg]:
+    """``forge-attest``: attestations of ``a``'s unannounced models and of forged ones."""
+    r0 = len(a.certs)
+    return [
+        Msg("attest", me, h, r, -1, model=m)
+        for r in range(r0, len(a.models))
+        for m in (a.models[r], Model(r, None, (), forged=True))
+    ]
+
+
+def _forged_offers(me: str, honest: list[str], tau: int, byz: frozenset[int]) -> list[Msg]:
+    """``forge-attest``: forged offers of round ``tau + 1`` (Byzantine-only attestations
+    of their previous model)."""
+    fm = Model(tau + 1, GENESIS if tau == 0 else None, (), forged=True)
+    return [Msg("offer", me, h, tau + 1, -1, model=fm, attesters=byz) for h in honest]
+
+
+def _attestations(p: Params, s: SysState, memo: Memo | None) -> tuple[tuple[Model, frozenset[int]], ...]:
+    """The models honest aggregators attested, with their attesters, in a fixed order
+    (cached per aggregator states in ``memo``)."""
+    key = tuple(map(id, s.aggs))
+    if memo is not None and (got := memo.att_items.get(key)) is not None:
+        return got
+    items = tuple(sorted(honest_attestations(s).items(), key=lambda x: repr(x[0])))
+    if memo is not None:
+        memo.att_items[key] = items = memo.att_canon.setdefault(items, items)
+    return items
+
+
+def _announcements(
+    p: Params,
+    me: str,
+    i: int,
+    cs: ClientState,
+    att: tuple[tuple[Model, frozenset[int]], ...],
+    byz: frozenset[int],
+) -> list[Msg]:
+    """``forge-announce`` to client ``i``: a forged model on the last model it accepted,
+    with Byzantine-only attestations, and every honest-attested model of its next round
+    without body, with a wrong body, or with its body."""
+    r = len(cs.accepted)
+    if not cs.alive or r > p.R:
+        return []
+    fm = Model(r, cs.accepted[-1], (), forged=True)  # on a model it verified
+    out = [Msg("announce", me, f"C{i}", r, -1, model=fm, attesters=byz)]
+    for m, ks in att:
+        if m.round == r:
+            out += [
+                Msg("announce", me, f"C{i}", r, -1, model=m, attesters=ks | byz, body=body)
+                for body in (BODY_NONE, BODY_WRONG, BODY_FULL)
+            ]
+    return out
 
 
 def _put(t: tuple, k: int, v: object) -> tuple:
