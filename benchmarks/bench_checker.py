@@ -2,7 +2,7 @@
 the trace's length.
 
     .venv/bin/python benchmarks/bench_checker.py [--events 40000] [--clients 40]
-        [--trace FILE] [--memory]
+        [--trace FILE] [--memory | --memory-only]
 
 Baselines, in the same process: ``json.loads`` of the standard library per line (the
 issue's baseline: the checker must stay within 5x of it), and ``orjson.loads`` per line
@@ -84,6 +84,7 @@ def main() -> None:
     ap.add_argument("--clients", type=int, default=40)
     ap.add_argument("--trace", type=Path)
     ap.add_argument("--memory", action="store_true", help="peak memory versus trace length")
+    ap.add_argument("--memory-only", action="store_true", help="--memory, without the timings")
     a = ap.parse_args()
     print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     t0 = time.perf_counter()
@@ -92,6 +93,9 @@ def main() -> None:
     with open(path, "rb") as f:
         n = sum(1 for _ in f)
     print(f"trace {path}: {n} lines ({'given' if a.trace else f'emitted in {gen:.1f} s'})")
+    if a.memory_only:
+        memory(path, n, a.trace is not None, a.events, a.clients)
+        return
 
     def parse_json() -> None:
         with open(path) as f:
