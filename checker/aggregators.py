@@ -284,7 +284,6 @@ class AggregatorRules(AttestRules):
             self.viol("I-1", f"two honest aggregators decoded different results for {pd[:12]}", key=key)
         self.recon[(j, tau, c)] = Decoded(pd, ev["result"], self.line)
         self.set_view(j, tau, c, v._replace(result=Result(q, q.clients, False, len(sup))))
-
         cl = self.clients_of(pd)
         if cl is not None and len(cl) != size:
             self.viol("I-2", f"size {size} differs from the proposal's {len(cl)} clients", key=key)
