@@ -67,6 +67,8 @@ class AggregatorRules(AttestRules):
             return
         if key in self.proposed:
             self.viol("F-1", f"{node} closes (tau={tau}, c={c}) twice", key=key)
+            if self.is_settled(tau, c):
+                return  # D-20: what the other checks would read is forgotten
         self.proposed[key] = Stamped(pd, "", self.line)
         clients, members, counts, held = ev["clients"], ev["members"], ev["counts"], ev["held"]
         q = Proposal(tau, c, tuple(clients))
@@ -302,6 +304,7 @@ class AggregatorRules(AttestRules):
             info.reconstructed_by.append(j)
             info.size = size
             info.supports[node] = sorted(sup)
+        self.settle_if_done(tau, c)  # D-20
 
     def check_p1(
         self, tau: int, c: int, pd: str, cl: tuple[int, ...] | None, size: int, b64: str, key: tuple[int, int]
@@ -316,7 +319,12 @@ class AggregatorRules(AttestRules):
             self.viol("P-1", f"ghost sum has length {total.shape[0]}, not dim {self.dim}", key=key)
             return
         if cl is not None:
-            xs = [self.subs[(tau, i)].x if (tau, i) in self.subs else None for i in cl]
+            subs = [self.subs.get((tau, i)) for i in cl]
+            if any(s is not None and s.forgotten for s in subs):
+                # D-20: a client of a settled cluster, not a member of this one: the
+                # proposal guards (S-4, R-8) already refused the set
+                return
+            xs = [None if s is None else s.x for s in subs]
             if any(x is None for x in xs):
                 self.viol(
                     "P-1", f"the set {list(cl)} holds a submission with no usable ghost update", key=key
@@ -327,7 +335,7 @@ class AggregatorRules(AttestRules):
             return
         # Byzantine coordinator, no honest endorser named the set: find the subsets of
         # the submissions to this cluster whose updates sum to the revealed sum.
-        cand = sorted(i for (t, i), s in self.subs.items() if t == tau and s.cluster == c)
+        cand = sorted({i for i in self.sub_index.get(key, ()) if self.subs[(tau, i)].cluster == c})
         if comb(len(cand), size) > SUBSET_SEARCH_LIMIT:
             self.p1_unsearched += 1  # reported in the stats: not refuted, not confirmed
             return

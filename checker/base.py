@@ -9,6 +9,7 @@ from collections import deque
 from typing import Any
 
 from asfl.checker.obligations import TraceObligations
+from asfl.checker.privacy import FreshNoise
 from asfl.checker.records import (
     AcceptCount,
     Attestation,
@@ -136,15 +137,24 @@ class CheckerBase:
         # envelope counts as the signer's message.
         self.author: dict[str, Author] = {}
         self.byz_author: dict[str, Author] = {}
-        self.first_sent: dict[tuple[str, str, int | None, int | None], int] = {}
+        # per (round, cluster) (cluster None: offers, attestations): the line of each honest
+        # node's first send of a kind, and which honest aggregator got which kind from whom
+        # (the facts :meth:`received` reads; forgotten when the cluster settles, D-20)
+        self.first_sent: dict[tuple[int | None, int | None], dict[tuple[str, str], int]] = {}
         # node -> line of its last opaque Byzantine deliver it did not drop
         self.last_wild: dict[str, int] = {}
-        self.got: set[tuple[str, str, str, int | None, int | None]] = set()
+        self.got: dict[tuple[int | None, int | None], set[tuple[str, str, str]]] = {}
         self.got_announce: set[tuple[str, str]] = set()  # (client, aggregator)
         self.releases_got: dict[tuple[str, int, int], set[int]] = {}  # (node,tau,c) -> releasers
+        # D-20: the settled clusters (every rule reading their facts is disabled): per
+        # cluster c every round below settled_below[c], and the later ones
+        self.settled_below: list[int] = [0] * n_a
+        self.settled_above: set[tuple[int, int]] = set()
         # clients
         self.crashed_at: dict[str, int] = {}
-        self.masks: dict[str, MaskUse] = {}
+        self.masks: dict[bytes, MaskUse] = {}  # fingerprint of a ghost mask -> first use (P-2)
+        self.fresh = FreshNoise(h)  # P-5, decided online on fingerprints
+        self.sub_index: dict[tuple[int, int], list[int]] = {}  # (tau, c) -> clients submitted
         self.accepted: dict[int, list[str]] = {i: [self.genesis_model] for i in range(n_c)}
         self.submitted: dict[int, set[int]] = {i: set() for i in range(n_c)}
         self.accept_counts: list[AcceptCount] = []
@@ -209,7 +219,44 @@ class CheckerBase:
         self.hist_node.setdefault(ev["node"], deque(maxlen=HISTORY_KEEP)).append(self.line)
 
     def mark(self, key: tuple[int, int], m: Mark) -> None:
-        self.hist_tc.setdefault(key, deque(maxlen=HISTORY_KEEP)).append(m)
+        if not self.is_settled(key[0], key[1]):  # D-20: a settled cluster's history is gone
+            self.hist_tc.setdefault(key, deque(maxlen=HISTORY_KEEP)).append(m)
+
+    # -- D-20: what the checker forgets ----------------------------------------------
+    def is_settled(self, tau: int, c: int) -> bool:
+        below = self.settled_below
+        return 0 <= c < len(below) and (tau < below[c] or (tau, c) in self.settled_above)
+
+    def settle_if_done(self, tau: int, c: int) -> None:
+        """D-20: once every honest aggregator has reconstructed ``(tau, c)`` (and an honest
+        coordinator has proposed it) no model guard on it is enabled again, so every
+        later honest event on it is refused by the guard it fails; the facts only those
+        events read are forgotten: the ghost updates of its submissions (P-1; P-2 and P-5
+        keep fingerprints), who received what and the first sends on it (T-FLOW's
+        :meth:`received`), the releases delivered (R-11 at quiescence), its history."""
+        if c >= self.n_a or self.is_settled(tau, c):
+            return
+        if c not in self.byz and (tau, c) not in self.proposed:
+            return
+        key = (tau, c)
+        for j in self.honest_aggs:
+            v = self.views[j].get(key)
+            if v is None or v.result is None:
+                return
+        for i in self.sub_index.pop(key, ()):
+            s = self.subs.get((tau, i))
+            if s is not None and s.cluster == c and not s.forgotten:
+                self.subs[(tau, i)] = Submission(s.cluster, s.sd, None, s.line, forgotten=True)
+        self.got.pop(key, None)
+        self.first_sent.pop(key, None)
+        self.hist_tc.pop(key, None)
+        for j in self.honest_aggs:
+            self.releases_got.pop((f"A{j}", tau, c), None)
+        above, below = self.settled_above, self.settled_below
+        above.add(key)
+        while (below[c], c) in above:
+            above.discard((below[c], c))
+            below[c] += 1
 
     # -- who is who ------------------------------------------------------------------
     def is_byz(self, node: str) -> bool:
@@ -242,7 +289,8 @@ class CheckerBase:
         not say what such a message carried, so it may have been ``src``'s envelope
         (any Byzantine node can carry any Byzantine node's signed message). A dropped
         message changed nothing (R-3)."""
-        if (node, typ, src, tau, c) in self.got:
+        got = self.got.get((tau, c))
+        if got is not None and (node, typ, src) in got:
             return True
         wild = self.last_wild.get(node, 0)
         st = self.step
@@ -250,7 +298,8 @@ class CheckerBase:
             wild = st.line
         if self.is_byz(src):  # colluding Byzantine nodes sign anything
             return wild > 0
-        sent = self.first_sent.get((src, typ, tau, c))
+        first = self.first_sent.get((tau, c))
+        sent = None if first is None else first.get((src, typ))
         return sent is not None and wild > sent
 
     # -- proposals -------------------------------------------------------------------

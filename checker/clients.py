@@ -4,13 +4,21 @@ fires the model's client action on the client's state as the trace shows it
 
 from __future__ import annotations
 
+from hashlib import blake2b
 from typing import Any
+
+import numpy as np
 
 from asfl.checker.base import ids
 from asfl.checker.flow import FlowRules
 from asfl.checker.records import MaskUse, Submission
 from asfl.model import protocol
 from asfl.model.field import from_b64
+
+
+def fingerprint(v: np.ndarray) -> bytes:
+    """A vector's collision-resistant fingerprint (equal iff the vectors are, D-20)."""
+    return blake2b(v.tobytes(), digest_size=32).digest()
 
 
 class ClientRules(FlowRules):
@@ -65,7 +73,12 @@ class ClientRules(FlowRules):
         want = self.p.cluster_of(i, tau)
         if c != want:
             self.viol("R-2", f"{node} submits to cluster {c}, its cluster is {want}", key=(tau, c))
-        self.subs[(tau, i)] = Submission(c, ev["sd"], self.ghost_x(ev, node, (tau, c)), self.line)
+        x = self.ghost_x(ev, node, (tau, c))
+        if x is not None and isinstance(c, int) and c < self.n_a and self.is_settled(tau, c):
+            self.subs[(tau, i)] = Submission(c, ev["sd"], None, self.line, forgotten=True)  # D-20
+        else:
+            self.subs[(tau, i)] = Submission(c, ev["sd"], x, self.line)
+            self.sub_index.setdefault((tau, c), []).append(i)
         self.expect("R-5", "submit", tau, c, 1)
 
     def ghost_x(self, ev: dict[str, Any], node: str, key: tuple[int, int]) -> Any:
@@ -88,7 +101,8 @@ class ClientRules(FlowRules):
         if x.shape != (self.dim,) or r.shape != (self.dim,):
             self.viol("P-1", f"{node}'s ghost vectors have length {x.shape[0]}, not dim {self.dim}", key=key)
             return None
-        prior = self.masks.setdefault(g["r"], MaskUse(node, key[0], self.line))
+        # P-2 and P-5 compare whole-trace histories: one fingerprint per vector (D-20)
+        prior = self.masks.setdefault(fingerprint(r), MaskUse(node, key[0], self.line))
         if prior.line != self.line:
             self.viol(
                 "P-2",
@@ -96,4 +110,5 @@ class ClientRules(FlowRules):
                 f"(line {prior.line}): the masks reveal the difference of the updates (D-2)",
                 key=key,
             )
+        self.fresh.add(ids(node), key[0], fingerprint(x), self.line)
         return x

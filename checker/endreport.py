@@ -99,14 +99,10 @@ class EndReport(AggregatorRules):
         no two submissions of one client carry the same quantised update; the epsilon the
         ``end`` event reports is not below the checker's own figure for the certified sets
         an honest aggregator released (D-10)."""
-        ghost = [
-            privacy.GhostSubmission(i, tau, s.x.tobytes().hex(), s.line)
-            for (tau, i), s in self.subs.items()
-            if s.x is not None
-        ]
         released_pds = {s.pd for s in self.released.values()}
         released = [cl for pd in released_pds if (cl := self.clients_of(pd)) is not None]
-        for v in privacy.violations(self.header, ghost, released, self.end):
+        found = self.fresh.found + privacy.check_reported_epsilon(self.header, released, self.end)
+        for v in found:
             self.viol_at(self.end_line or self.line if v.line is None else v.line, v.prop, v.message)
 
     def check_end_event(

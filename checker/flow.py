@@ -217,7 +217,8 @@ class FlowRules(CheckerBase):
         if not byz:
             if digest not in self.author:
                 self.author[intern(digest)] = Author(node, typ, tau, c)
-            self.first_sent.setdefault((node, typ, tau, c), self.line)
+            if not (isinstance(tau, int) and isinstance(c, int) and self.is_settled(tau, c)):
+                self.first_sent.setdefault((tau, c), {}).setdefault((node, typ), self.line)  # D-20
             if self.step.node == node:
                 k = (typ, tau, c)
                 self.step.sent[k] = self.step.sent.get(k, 0) + 1
@@ -245,25 +246,37 @@ class FlowRules(CheckerBase):
         if m.type == "announce" and node[0] == "C":
             self.step.announce = (m.src, m.round)
         self.step.junk = m.type == "junk" and not self.is_byz(node)
-        got = (node, m.type, m.src, m.round, m.cluster)
-        self.got.add(got)
+        # what :meth:`received` reads: deliveries to honest aggregators only (a client's
+        # announces are ``got_announce``; Byzantine nodes write no events), and nothing
+        # of a settled cluster (D-20)
+        keep = node[0] == "A" and not self.is_byz(node)
+        if keep:
+            self.remember_got(node, m.type, m.src, m.round, m.cluster)
         self.step.wild = m.type not in KINDS and self.is_byz(m.src)
         orig = self.author.get(m.digest) or self.byz_author.get(m.digest)
         if orig is not None:
             # a signed envelope relayed (forwarded, replayed) by any node, its signer
             # included, is its signer's message for the round and cluster of the first send
-            signed = (node, orig.type, orig.signer, orig.round, orig.cluster)
-            if signed != got:
-                self.got.add(signed)
+            if keep:
+                self.remember_got(node, orig.type, orig.signer, orig.round, orig.cluster)
             if orig.type == "announce":
                 self.got_announce.add((node, orig.signer))
-            if orig.type == "release" and isinstance(orig.round, int) and isinstance(orig.cluster, int):
-                key = (node, orig.round, orig.cluster)
-                self.releases_got.setdefault(key, set()).add(ids(orig.signer))
+            r, c = orig.round, orig.cluster
+            if keep and orig.type == "release" and isinstance(r, int) and isinstance(c, int):
+                self.remember_release(node, r, c, ids(orig.signer))
         if m.type == "announce":
             self.got_announce.add((node, m.src))
         if isinstance(m.round, int) and isinstance(m.cluster, int) and m.type != "announce":
             self.mark((m.round, m.cluster), Mark(self.line, node, False))
+
+    def remember_got(self, node: str, typ: str, src: str, tau: int | None, c: int | None) -> None:
+        if typ == "announce" or (isinstance(tau, int) and isinstance(c, int) and self.is_settled(tau, c)):
+            return  # announces: ``got_announce``; a settled cluster: D-20
+        self.got.setdefault((tau, c), set()).add((node, typ, src))
+
+    def remember_release(self, node: str, tau: int, c: int, releaser: int) -> None:
+        if not self.is_settled(tau, c):  # D-20: R-11 is owed for no settled cluster
+            self.releases_got.setdefault((node, tau, c), set()).add(releaser)
 
     def on_drop(self, ev: dict[str, Any]) -> None:
         """D-19: a node drops the message its step's trigger delivered, or (a client,

@@ -2,7 +2,8 @@
 
 Written independently of ``impl``; pure functions of the header, the trace's ghost
 submissions, the certified sets honest aggregators released and the ``end`` event.
-:func:`violations` is what the replay calls at the end of a trace.
+:class:`FreshNoise` is what the replay feeds each ghost submission (P-5, online), and
+:func:`check_reported_epsilon` what it calls at the end of a trace (P-6).
 
 Accounting (D-10): one inclusion is one Skellam mechanism (D-9): the sum of the set's
 fixed-point updates, an integer vector of L2 sensitivity ``l2 = C 2^f + sqrt(d)/2`` and L1
@@ -155,34 +156,38 @@ def collision_log2(header: Mapping[str, Any]) -> float:
     return cfg["dim"] * math.log2(p)
 
 
+class FreshNoise:
+    """P-5 decided online, submission by submission in trace order: one fingerprint of
+    each update is kept (an equal update has an equal fingerprint), not the update
+    (D-20). ``found`` holds the violations so far."""
+
+    def __init__(self, header: Mapping[str, Any]) -> None:
+        self.on = bool(header.get("ghost")) and collision_log2(header) <= FALSE_ALARM_LOG2
+        self.seen: dict[tuple[int, str | bytes], tuple[int, int]] = {}  # -> (round, line)
+        self.found: list[PrivacyViolation] = []
+
+    def add(self, client: int, rnd: int, x: str | bytes, line: int) -> None:
+        """A submission of ``client`` for round ``rnd`` whose update is (fingerprinted) ``x``."""
+        if not self.on:
+            return
+        first = self.seen.setdefault((client, x), (rnd, line))
+        if first[1] != line:
+            self.found.append(
+                PrivacyViolation(
+                    "P-5",
+                    line,
+                    f"C{client}'s round-{rnd} quantised update equals its round-{first[0]} "
+                    f"one (line {first[1]}): the noise was not drawn afresh (D-9, D-13)",
+                )
+            )
+
+
 def check_fresh_noise(
     header: Mapping[str, Any], submissions: Iterable[GhostSubmission]
 ) -> list[PrivacyViolation]:
     """P-5: with ghost fields and enough noise, no two submissions of one client carry the
     same quantised update (each carries a fresh draw, D-9, D-13)."""
-    if not header.get("ghost") or collision_log2(header) > FALSE_ALARM_LOG2:
-        return []
-    seen: dict[tuple[int, str], GhostSubmission] = {}
-    out: list[PrivacyViolation] = []
+    fresh = FreshNoise(header)
     for sub in sorted(submissions, key=lambda s: s.line):
-        first = seen.setdefault((sub.client, sub.x), sub)
-        if first is not sub:
-            out.append(
-                PrivacyViolation(
-                    "P-5",
-                    sub.line,
-                    f"C{sub.client}'s round-{sub.round} quantised update equals its round-{first.round} "
-                    f"one (line {first.line}): the noise was not drawn afresh (D-9, D-13)",
-                )
-            )
-    return out
-
-
-def violations(
-    header: Mapping[str, Any],
-    submissions: Iterable[GhostSubmission],
-    released_sets: Iterable[Sequence[int]],
-    end: Mapping[str, Any] | None,
-) -> list[PrivacyViolation]:
-    """Every end-of-trace privacy check: P-5 then P-6."""
-    return check_fresh_noise(header, submissions) + check_reported_epsilon(header, released_sets, end)
+        fresh.add(sub.client, sub.round, sub.x, sub.line)
+    return fresh.found

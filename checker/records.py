@@ -99,12 +99,14 @@ class Author:
 
 @dataclass(frozen=True, slots=True)
 class Submission:
-    """An honest client's ``submit`` event; ``x`` its decoded ghost update (if any)."""
+    """An honest client's ``submit`` event; ``x`` its decoded ghost update (if any),
+    ``forgotten`` once its cluster settled (D-20)."""
 
     cluster: int
     sd: str
     x: np.ndarray | None
     line: int
+    forgotten: bool = False
 
 
 @dataclass(frozen=True, slots=True)
