@@ -20,8 +20,8 @@ check so that lazily imported modules are not counted) on a quarter, half and al
 the trace: with ``--trace``, prefixes of that file (e.g. ``asfl run --clients 16
 --crashed 1 --t-c 1 --rounds 400``; a prefix has no end event, so T-END is reported),
 else synthetic traces of a quarter, half and all of ``--events`` lines. What the
-checker keeps is bounded by D-19 and D-20; what still grows per round is listed in
-D-20."""
+checker keeps is bounded by D-19 and D-21; what still grows per round is listed in
+D-21."""
 
 from __future__ import annotations
 

@@ -68,7 +68,7 @@ class AggregatorRules(AttestRules):
         if key in self.proposed:
             self.viol("F-1", f"{node} closes (tau={tau}, c={c}) twice", key=key)
             if self.is_settled(tau, c):
-                return  # D-20: what the other checks would read is forgotten
+                return  # D-21: what the other checks would read is forgotten
         self.proposed[key] = Stamped(pd, "", self.line)
         clients, members, counts, held = ev["clients"], ev["members"], ev["counts"], ev["held"]
         q = Proposal(tau, c, tuple(clients))
@@ -304,7 +304,7 @@ class AggregatorRules(AttestRules):
             info.reconstructed_by.append(j)
             info.size = size
             info.supports[node] = sorted(sup)
-        self.settle_if_done(tau, c)  # D-20
+        self.settle_if_done(tau, c)  # D-21
 
     def check_p1(
         self, tau: int, c: int, pd: str, cl: tuple[int, ...] | None, size: int, b64: str, key: tuple[int, int]
@@ -321,7 +321,7 @@ class AggregatorRules(AttestRules):
         if cl is not None:
             subs = [self.subs.get((tau, i)) for i in cl]
             if any(s is not None and s.forgotten for s in subs):
-                # D-20: a client of a settled cluster, not a member of this one: the
+                # D-21: a client of a settled cluster, not a member of this one: the
                 # proposal guards (S-4, R-8) already refused the set
                 return
             xs = [None if s is None else s.x for s in subs]

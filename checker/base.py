@@ -139,14 +139,14 @@ class CheckerBase:
         self.byz_author: dict[str, Author] = {}
         # per (round, cluster) (cluster None: offers, attestations): the line of each honest
         # node's first send of a kind, and which honest aggregator got which kind from whom
-        # (the facts :meth:`received` reads; forgotten when the cluster settles, D-20)
+        # (the facts :meth:`received` reads; forgotten when the cluster settles, D-21)
         self.first_sent: dict[tuple[int | None, int | None], dict[tuple[str, str], int]] = {}
         # node -> line of its last opaque Byzantine deliver it did not drop
         self.last_wild: dict[str, int] = {}
         self.got: dict[tuple[int | None, int | None], set[tuple[str, str, str]]] = {}
         self.got_announce: set[tuple[str, str]] = set()  # (client, aggregator)
         self.releases_got: dict[tuple[str, int, int], set[int]] = {}  # (node,tau,c) -> releasers
-        # D-20: the settled clusters (every rule reading their facts is disabled): per
+        # D-21: the settled clusters (every rule reading their facts is disabled): per
         # cluster c every round below settled_below[c], and the later ones
         self.settled_below: list[int] = [0] * n_a
         self.settled_above: set[tuple[int, int]] = set()
@@ -219,16 +219,16 @@ class CheckerBase:
         self.hist_node.setdefault(ev["node"], deque(maxlen=HISTORY_KEEP)).append(self.line)
 
     def mark(self, key: tuple[int, int], m: Mark) -> None:
-        if not self.is_settled(key[0], key[1]):  # D-20: a settled cluster's history is gone
+        if not self.is_settled(key[0], key[1]):  # D-21: a settled cluster's history is gone
             self.hist_tc.setdefault(key, deque(maxlen=HISTORY_KEEP)).append(m)
 
-    # -- D-20: what the checker forgets ----------------------------------------------
+    # -- D-21: what the checker forgets ----------------------------------------------
     def is_settled(self, tau: int, c: int) -> bool:
         below = self.settled_below
         return 0 <= c < len(below) and (tau < below[c] or (tau, c) in self.settled_above)
 
     def settle_if_done(self, tau: int, c: int) -> None:
-        """D-20: once every honest aggregator has reconstructed ``(tau, c)`` (and an honest
+        """D-21: once every honest aggregator has reconstructed ``(tau, c)`` (and an honest
         coordinator has proposed it) no model guard on it is enabled again, so every
         later honest event on it is refused by the guard it fails; the facts only those
         events read are forgotten: the ghost updates of its submissions (P-1; P-2 and P-5

@@ -17,7 +17,7 @@ from asfl.model.field import from_b64
 
 
 def fingerprint(v: np.ndarray) -> bytes:
-    """A vector's collision-resistant fingerprint (equal iff the vectors are, D-20)."""
+    """A vector's collision-resistant fingerprint (equal iff the vectors are, D-21)."""
     return blake2b(v.tobytes(), digest_size=32).digest()
 
 
@@ -75,7 +75,7 @@ class ClientRules(FlowRules):
             self.viol("R-2", f"{node} submits to cluster {c}, its cluster is {want}", key=(tau, c))
         x = self.ghost_x(ev, node, (tau, c))
         if x is not None and isinstance(c, int) and c < self.n_a and self.is_settled(tau, c):
-            self.subs[(tau, i)] = Submission(c, ev["sd"], None, self.line, forgotten=True)  # D-20
+            self.subs[(tau, i)] = Submission(c, ev["sd"], None, self.line, forgotten=True)  # D-21
         else:
             self.subs[(tau, i)] = Submission(c, ev["sd"], x, self.line)
             self.sub_index.setdefault((tau, c), []).append(i)
@@ -101,7 +101,7 @@ class ClientRules(FlowRules):
         if x.shape != (self.dim,) or r.shape != (self.dim,):
             self.viol("P-1", f"{node}'s ghost vectors have length {x.shape[0]}, not dim {self.dim}", key=key)
             return None
-        # P-2 and P-5 compare whole-trace histories: one fingerprint per vector (D-20)
+        # P-2 and P-5 compare whole-trace histories: one fingerprint per vector (D-21)
         prior = self.masks.setdefault(fingerprint(r), MaskUse(node, key[0], self.line))
         if prior.line != self.line:
             self.viol(

@@ -218,7 +218,7 @@ class FlowRules(CheckerBase):
             if digest not in self.author:
                 self.author[intern(digest)] = Author(node, typ, tau, c)
             if not (isinstance(tau, int) and isinstance(c, int) and self.is_settled(tau, c)):
-                self.first_sent.setdefault((tau, c), {}).setdefault((node, typ), self.line)  # D-20
+                self.first_sent.setdefault((tau, c), {}).setdefault((node, typ), self.line)  # D-21
             if self.step.node == node:
                 k = (typ, tau, c)
                 self.step.sent[k] = self.step.sent.get(k, 0) + 1
@@ -248,7 +248,7 @@ class FlowRules(CheckerBase):
         self.step.junk = m.type == "junk" and not self.is_byz(node)
         # what :meth:`received` reads: deliveries to honest aggregators only (a client's
         # announces are ``got_announce``; Byzantine nodes write no events), and nothing
-        # of a settled cluster (D-20)
+        # of a settled cluster (D-21)
         keep = node[0] == "A" and not self.is_byz(node)
         if keep:
             self.remember_got(node, m.type, m.src, m.round, m.cluster)
@@ -271,11 +271,11 @@ class FlowRules(CheckerBase):
 
     def remember_got(self, node: str, typ: str, src: str, tau: int | None, c: int | None) -> None:
         if typ == "announce" or (isinstance(tau, int) and isinstance(c, int) and self.is_settled(tau, c)):
-            return  # announces: ``got_announce``; a settled cluster: D-20
+            return  # announces: ``got_announce``; a settled cluster: D-21
         self.got.setdefault((tau, c), set()).add((node, typ, src))
 
     def remember_release(self, node: str, tau: int, c: int, releaser: int) -> None:
-        if not self.is_settled(tau, c):  # D-20: R-11 is owed for no settled cluster
+        if not self.is_settled(tau, c):  # D-21: R-11 is owed for no settled cluster
             self.releases_got.setdefault((node, tau, c), set()).add(releaser)
 
     def on_drop(self, ev: dict[str, Any]) -> None:

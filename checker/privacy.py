@@ -159,7 +159,7 @@ def collision_log2(header: Mapping[str, Any]) -> float:
 class FreshNoise:
     """P-5 decided online, submission by submission in trace order: one fingerprint of
     each update is kept (an equal update has an equal fingerprint), not the update
-    (D-20). ``found`` holds the violations so far."""
+    (D-21). ``found`` holds the violations so far."""
 
     def __init__(self, header: Mapping[str, Any]) -> None:
         self.on = bool(header.get("ghost")) and collision_log2(header) <= FALSE_ALARM_LOG2

@@ -100,7 +100,7 @@ class Author:
 @dataclass(frozen=True, slots=True)
 class Submission:
     """An honest client's ``submit`` event; ``x`` its decoded ghost update (if any),
-    ``forgotten`` once its cluster settled (D-20)."""
+    ``forgotten`` once its cluster settled (D-21)."""
 
     cluster: int
     sd: str

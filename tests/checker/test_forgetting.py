@@ -1,4 +1,4 @@
-"""D-20: the checker forgets the facts of a settled cluster (every honest aggregator
+"""D-21: the checker forgets the facts of a settled cluster (every honest aggregator
 reconstructed it): its ghost updates, its delivery and first-send facts, its releases
 delivered and its history. The retained state of that kind stays bounded as rounds grow,
 and an honest event on a settled cluster is still refused by the guard it fails."""
@@ -29,7 +29,7 @@ def check(tr: Trace) -> tuple[Report, Checker]:
 
 
 def retained(c: Checker) -> dict[str, int]:
-    """The per-cluster facts D-20 forgets, counted."""
+    """The per-cluster facts D-21 forgets, counted."""
     return {
         "ghost vectors": sum(1 for s in c.subs.values() if s.x is not None),
         "delivery buckets": sum(1 for k in c.got if k[1] is not None),
