@@ -371,6 +371,14 @@ BUGS: tuple[Bug, ...] = (
         "releases for the certified pd decode the mask sum of a different proposal the aggregator holds",
         "P-1 / R-11",
     ),
+    Bug(
+        "digest-filter-removed",
+        "aggregator.py",
+        "        shares = {j: r.share_sum for j, r in st.releases.items() if r.pd == acc.pd}",
+        "        shares = {j: r.share_sum for j, r in st.releases.items()}",
+        "R-11's digest filter deleted: releases naming another (uncertified) pd enter the decoding",
+        "I-2 / R-11",
+    ),
     # -- end of the issue 9 zoo helper's block --
 )
 BY_ID = {b.id: b for b in BUGS}
@@ -423,6 +431,7 @@ FOCUS: dict[str, Focus] = {
     "endorse-equivocation": Focus(modes=("double",), strategy="random"),  # R-8, S-2
     "release-for-other-proposal": Focus(modes=("equivocate",), strategy="random"),  # R-10
     "decode-certified-pd": Focus(modes=("equivocate",), strategy="random"),  # R-11
+    "digest-filter-removed": Focus(modes=("scripted",), strategy="stateful"),  # R-11, R-10.uncertified
     "endorse-signature-skipped": Focus(modes=("malformed",), strategy="random"),  # R-3
     "catch-up-reversed": Focus(rounds=(2,), strategy="ordered"),  # D-13
     "catch-up-skips-pending": Focus(rounds=(2,), strategy="ordered"),
