@@ -319,9 +319,10 @@ def shrink(
                 break
             if check(sched.but([], order)):
                 return sched.but([], order)
-    if not same_failure(first.first(), target):  # not a failing schedule: plain ddmin
-        return _ddmin(sched, check, deadline)
-    kept = [sched.actions[k] for k in applied if first.at is None or k <= first.at]  # (1)
+    at = first.at if fails is None else None  # where it fails (unknown under ``fails``)
+    if not (check(sched) if fails is not None else same_failure(first.first(), target)):
+        return _ddmin(sched, check, deadline)  # not a failing schedule: plain ddmin
+    kept = [sched.actions[k] for k in applied if at is None or k <= at]  # (1)
     best = _as_departures(sched.but(kept))
     if not check(best):  # the same run by construction; kept as a guard
         best = sched.but(kept)

@@ -425,6 +425,13 @@ FOCUS: dict[str, Focus] = {
     "topup-order-reversed": Focus(rounds=(4,), clients=24, q_min=3),
     "count-view-not-refreshed": Focus(rounds=(3,), clients=24, q_min=3),
     "accept-uncertified-model": Focus(modes=("forge",), strategy="random"),  # R-15d
+    # the automatic forge sends R-15d (one signature listed t_a + 1 times) and R-15e (a body
+    # that is not its header's) rewrites; uniform setups draw it 1 time in 14
+    "attesters-not-distinct": Focus(modes=("forge",), rounds=(2,), strategy="random"),  # R-15d
+    "body-digest-unchecked": Focus(modes=("forge",), rounds=(2,), strategy="random"),  # R-15e
+    "attest-twice": Focus(modes=("replay",), strategy="random"),  # a replayed offer
+    "attest-prev-unattested": Focus(modes=("forge",), rounds=(2,), strategy="random"),  # R-17b
+    "attest-uncertified-evidence": Focus(modes=("forge",), strategy="random"),  # R-17c
     "duplicate-entry-accepted": Focus(modes=("dup-entry",), strategy="random"),
     "client-signature-skipped": Focus(modes=("tamper",), strategy="random"),
     "undersize-accepted": Focus(modes=("undersize",), strategy="random"),
