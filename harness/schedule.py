@@ -4,8 +4,9 @@ A schedule file (``asfl-schedule/1``, JSON) holds a :class:`~harness.world.Setup
 list of actions (see :mod:`harness.world`) and how the run is completed after them
 (FIFO, Byzantine scripted nodes silent), optionally reordered by a few ``order`` rules
 (:class:`Ordered`: "C5's local steps run last", "deliveries from A3 run first"), which
-say in one line what would otherwise take a hundred actions. Replay is deterministic:
-same file, same trace.
+say in one line what would otherwise take a hundred actions. An action ``{"fifo": n}``
+runs the next ``n`` deliveries and steps in that completion order, so a shrunk schedule
+lists only where a run departs from it. Replay is deterministic: same file, same trace.
 
 ``bug`` names the zoo bug (``harness.zoo``) whose counterexample this is, or ``null``
 for a schedule that failed the real implementation. ``expect`` is what the *correct*
@@ -17,6 +18,7 @@ from __future__ import annotations
 import json
 import re
 import time
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,7 +46,8 @@ def _shaped(value: Any, *types: type) -> bool:
 def check_action(i: int, act: Any) -> Act:
     """One saved action, checked for shape (see :meth:`World.describe` and ``World.apply``)."""
     ok = isinstance(act, dict) and (
-        (set(act) == {"step"} and isinstance(act["step"], str))
+        (set(act) == {"fifo"} and _shaped([act["fifo"]], int) and act["fifo"] > 0)
+        or (set(act) == {"step"} and isinstance(act["step"], str))
         or (set(act) == {"crash"} and isinstance(act["crash"], str))
         or (set(act) == {"deliver"} and _shaped(act["deliver"], str, str, str, int))
         or (
@@ -60,7 +63,7 @@ def check_action(i: int, act: Any) -> Act:
         )
     )
     if not ok:
-        raise ValueError(f"action {i} is not a step, crash, deliver or byz action: {act!r}"[:200])
+        raise ValueError(f"action {i} is not a fifo, step, crash, deliver or byz action: {act!r}"[:200])
     return act
 
 
@@ -109,19 +112,32 @@ class Ordered:
         return best
 
 
+#: the order rules :func:`orders` last drew for a setup object (by identity): the shrinker
+#: tries a failing ``ordered`` run's own rules first (a hint, verified like any candidate)
+_DRAWN: dict[int, tuple[weakref.ref[Setup], list[list[str]]]] = {}
+
+
 @st.composite
 def orders(draw: Any, setup: Setup) -> Ordered:
-    """One drawn completion-order rule over ``setup``'s nodes (the zoo's ``ordered`` search
-    family): a client slower than everything else, or one node's messages first or last."""
+    """One to three drawn completion-order rules over ``setup``'s nodes (the zoo's
+    ``ordered`` search family): a client slower than everything else, or one node's
+    messages first or last."""
     clients = [f"C{i}" for i in range(setup.n_clients)]
     nodes = [f"A{j}" for j in range(setup.n_aggregators)] + clients
-    rule = draw(
-        st.one_of(
-            st.tuples(st.just("last"), st.just("step"), st.sampled_from(clients)),
-            st.tuples(st.sampled_from(ORDER_WHEN), st.sampled_from(("from", "to")), st.sampled_from(nodes)),
-        )
+    rule = st.one_of(
+        st.tuples(st.just("last"), st.just("step"), st.sampled_from(clients)),
+        st.tuples(st.sampled_from(ORDER_WHEN), st.sampled_from(("from", "to")), st.sampled_from(nodes)),
     )
-    return Ordered((rule,))
+    rules = tuple(draw(st.lists(rule, min_size=1, max_size=3, unique=True)))
+    key = id(setup)
+    _DRAWN[key] = (weakref.ref(setup, lambda _: _DRAWN.pop(key, None)), [list(r) for r in rules])
+    return Ordered(rules)
+
+
+def drawn_order(setup: Setup) -> list[list[str]] | None:
+    """The rules :func:`orders` last drew for this very ``setup`` object, if any."""
+    got = _DRAWN.get(id(setup))
+    return got[1] if got is not None and got[0]() is setup else None
 
 
 @dataclass
@@ -137,6 +153,13 @@ class Schedule:
 
     def completion(self) -> Ordered | None:
         return Ordered(tuple((w, x, n) for w, x, n in self.order)) if self.order else None
+
+    def but(self, actions: list[Act], order: list[list[str]] | None = None) -> Schedule:
+        """This schedule with other actions (and optionally other order rules)."""
+        order = self.order if order is None else order
+        return Schedule(
+            self.setup, actions, self.bug, self.found_by, self.violation, self.note, self.extra, order
+        )
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -197,6 +220,8 @@ class Outcome:
     violations: list[Violation]
     world: World
     skipped: int
+    at: int | None = None  # the action during which it failed (len(actions): completing)
+    cut: bool = False  # stopped at ``max_steps``: no verdict
 
     @property
     def failed(self) -> bool:
@@ -211,21 +236,35 @@ def replay(
     stop_at_first: bool = True,
     on_action: Callable[[int, Act, bool], None] | None = None,
     on_event: Callable[[dict[str, Any]], None] | None = None,
+    max_steps: int | None = None,
 ) -> Outcome:
-    """Replay ``sched``'s actions then complete fairly; returns the violations seen."""
+    """Replay ``sched``'s actions then complete fairly; returns the violations seen.
+    ``max_steps`` (the shrinker's) cuts a run past that many deliveries and steps, with
+    no verdict."""
     world = World(sched.setup, on_event=on_event)
+    order = sched.completion()
+    choose = None if order is None else order.choose
+    limit = max_steps if max_steps is not None else 2**62
     skipped = 0
     for k, act in enumerate(sched.actions):
-        got = world.apply(act)
+        if "fifo" in act:
+            replay_fifo(world, act["fifo"], order)
+            got: list[Violation] | None = []
+        else:
+            got = world.apply(act)
         if on_action is not None:
             on_action(k, act, got is not None)
         if got is None:
             skipped += 1
         if stop_at_first and world.violations:
-            return Outcome(list(world.violations), world, skipped)
-    order = sched.completion()
-    world.complete(None if order is None else order.choose)
-    return Outcome(list(world.violations), world, skipped)
+            return Outcome(list(world.violations), world, skipped, at=k)
+        if len(world.actions) > limit:
+            return Outcome([], world, skipped, cut=True)
+    world.complete(choose, max_steps=max(0, limit - len(world.actions)))
+    if max_steps is not None and world.status == "step_limit":
+        return Outcome([], world, skipped, cut=True)
+    at = len(sched.actions) if world.violations else None
+    return Outcome(list(world.violations), world, skipped, at=at)
 
 
 def same_failure(a: Violation | None, b: Violation | None) -> bool:
@@ -238,73 +277,144 @@ def shrink(
     budget_s: float = 20.0,
     fails: Callable[[Schedule], Violation | None] | None = None,
 ) -> Schedule:
-    """Second-stage shrinking of a realised schedule (PCT draws shrink, schedules do not).
+    """Second-stage shrinking of a realised schedule. Hypothesis shrinks the draws of a
+    policy or of the machine's rules, not the run they realise: a random or PCT policy's
+    minimal draw still realises a whole run of hundreds of choices, and deleting one of
+    them from the recorded list changes every later choice, so deletion alone rarely
+    keeps the failure.
 
-    Keeps a candidate iff it still violates ``target.prop``. Steps, within ``budget_s``:
-    (0) no action at all, under FIFO completion or one order rule (:func:`order_candidates`:
-    the nodes the violation names, then the Byzantine aggregators), (1) cut everything
-    after the first violation, (2) drop trailing actions that FIFO completion would replay
-    anyway (binary search on the prefix length), (3) delta debugging: remove chunks of
-    halving size, then single actions.
+    Keeps a candidate iff its replay still violates ``target.prop`` (the same property
+    ID). Steps, within ``budget_s``: (0) no action at all, under the rules an ``ordered``
+    run drew (:func:`drawn_order`, those it needs), else under FIFO completion or one
+    order rule (:func:`order_candidates`); (1) the same run, cut after the action at which
+    the violation shows, without the actions that did not apply, and every action the
+    completion order takes there anyway written as ``{"fifo": n}`` runs; (2) delta
+    debugging over the departures from that order: chunks of halving size, then single
+    ones, each replaced by one step of the completion order; (3) each order rule of (0)
+    in place of the departures about its node, then (2) again.
     """
     deadline = time.monotonic() + budget_s
+    applied: list[int] = []
+    first = replay(sched, on_action=lambda k, _, ok: applied.append(k) if ok else None)
+    # a candidate running far past the original failure's length is cut (no verdict),
+    # which keeps each check near the cost of a failing replay
+    cap = len(first.world.actions) * 3 // 2 + 50
 
-    def check(actions: list[Act], order: list[list[str]] | None = None) -> bool:
-        cand = Schedule(
-            sched.setup,
-            actions,
-            sched.bug,
-            sched.found_by,
-            sched.violation,
-            sched.note,
-            sched.extra,
-            sched.order if order is None else order,
-        )
-        v = fails(cand) if fails is not None else replay(cand).first()
-        return same_failure(v, target)
+    def check(cand: Schedule) -> bool:
+        if fails is not None:
+            return same_failure(fails(cand), target)
+        return same_failure(replay(cand, max_steps=cap).first(), target)
 
+    rules = order_candidates(sched.setup, target)
+    own = drawn_order(sched.setup)
+    if own is not None and sched.actions and check(sched.but([], own)):  # (0) the run's rules,
+        for rule in list(own):  # without those it does not need
+            fewer = [r for r in own if r != rule]
+            if time.monotonic() < deadline and check(sched.but([], fewer)):
+                own = fewer
+        return sched.but([], own)
     if sched.actions:
-        for rules in [[], *([r] for r in order_candidates(sched.setup, target))]:
+        for order in [[], *([r] for r in rules)]:
             if time.monotonic() > deadline:
                 break
-            if check([], rules):
-                return Schedule(
-                    sched.setup,
-                    [],
-                    sched.bug,
-                    sched.found_by,
-                    sched.violation,
-                    sched.note,
-                    sched.extra,
-                    rules,
-                )
+            if check(sched.but([], order)):
+                return sched.but([], order)
+    at = first.at if fails is None else None  # where it fails (unknown under ``fails``)
+    if not (check(sched) if fails is not None else same_failure(first.first(), target)):
+        return _ddmin(sched, check, deadline)  # not a failing schedule: plain ddmin
+    kept = [sched.actions[k] for k in applied if at is None or k <= at]  # (1)
+    best = _as_departures(sched.but(kept))
+    if not check(best):  # the same run by construction; kept as a guard
+        best = sched.but(kept)
+    best = _ddmin(best, check, deadline)  # (2)
+    for rule in rules:  # (3)
+        if time.monotonic() > deadline or len(best.actions) <= 1:
+            break
+        acts = [{"fifo": 1} if _about(rule, a) else a for a in best.actions]
+        cand = best.but(_merged(acts), [*best.order, rule])
+        if len(cand.actions) < len(best.actions) and check(cand):
+            best = _ddmin(cand, check, deadline)
+    return best
+
+
+def _ddmin(sched: Schedule, check: Callable[[Schedule], bool], deadline: float) -> Schedule:
+    """Delta debugging over ``sched``'s departures from the completion order (every
+    action but a ``fifo`` run): a chunk of them, halving in size down to one, is
+    replaced by that many completion-order steps while ``check`` holds."""
     acts = list(sched.actions)
-    # (2) shortest prefix that still fails after FIFO completion (failures are not
-    # monotone in the prefix, so binary search is a heuristic; every step is verified).
-    lo, hi = 0, len(acts)
-    while lo < hi and time.monotonic() < deadline:
-        mid = (lo + hi) // 2
-        if check(acts[:mid]):
-            hi = mid
-        else:
-            lo = mid + 1
-    if hi < len(acts) and check(acts[:hi]):
-        acts = acts[:hi]
-    # (3) ddmin-style chunk removal.
-    chunk = max(1, len(acts) // 2)
-    while chunk >= 1 and time.monotonic() < deadline:
-        k, changed = 0, False
-        while k < len(acts) and time.monotonic() < deadline:
-            cand = acts[:k] + acts[k + chunk :]
-            if check(cand):
-                acts, changed = cand, True
+    chunk = max(1, sum(1 for a in acts if "fifo" not in a) // 2)
+    while time.monotonic() < deadline:
+        i, changed = 0, False
+        while time.monotonic() < deadline:
+            dep = [k for k, a in enumerate(acts) if "fifo" not in a]
+            if i >= len(dep):
+                break
+            drop = set(dep[i : i + chunk])
+            cand = _merged([{"fifo": 1} if k in drop else a for k, a in enumerate(acts)])
+            if check(sched.but(cand)):
+                acts, changed = cand, True  # the next departures moved up to position i
             else:
-                k += chunk
+                i += chunk
         if not changed:
+            if chunk == 1:
+                break
             chunk //= 2
-    return Schedule(
-        sched.setup, acts, sched.bug, sched.found_by, sched.violation, sched.note, sched.extra, sched.order
-    )
+    return sched.but(_trimmed(acts))
+
+
+def _merged(acts: list[Act]) -> list[Act]:
+    """Adjacent ``fifo`` runs joined into one."""
+    out: list[Act] = []
+    for a in acts:
+        if "fifo" in a and out and "fifo" in out[-1]:
+            out[-1] = {"fifo": out[-1]["fifo"] + a["fifo"]}
+        else:
+            out.append(dict(a))
+    return out
+
+
+def _trimmed(acts: list[Act]) -> list[Act]:
+    """Without a trailing ``fifo`` run: the completion runs in that order anyway."""
+    return acts[:-1] if acts and "fifo" in acts[-1] else acts
+
+
+def _as_departures(sched: Schedule) -> Schedule:
+    """The same run with every action that its completion order would take at that point
+    written as a ``fifo`` run: only the departures from that order stay explicit."""
+    world = World(sched.setup)
+    order = sched.completion()
+    acts: list[Act] = []
+    for act in sched.actions:
+        if world.violations:
+            break
+        own = (
+            "fifo" in act
+            or len(world.sim.scheduler) > 0
+            and world.describe(0 if order is None else order.choose(world)) == act
+        )
+        if "fifo" in act:
+            replay_fifo(world, act["fifo"], order)
+        else:
+            world.apply(act)
+        acts.append({"fifo": act.get("fifo", 1)} if own else act)
+    return sched.but(_merged(acts))
+
+
+def replay_fifo(world: World, n: int, order: Ordered | None) -> None:
+    """Run ``n`` steps of the completion order (FIFO, reordered by ``order``)."""
+    for _ in range(n):
+        if not len(world.sim.scheduler) or world.violations:
+            break
+        world.apply_index(0 if order is None else order.choose(world))
+
+
+def _about(rule: list[str], act: Act) -> bool:
+    """``act`` is a delivery or step of the node order ``rule`` is about (what the rule
+    may replace; the shrinker verifies every replacement)."""
+    node = rule[2]
+    if "step" in act:
+        return bool(act["step"] == node)
+    return "deliver" in act and node in act["deliver"][1:3]
 
 
 def order_candidates(setup: Setup, target: Violation) -> list[list[str]]:

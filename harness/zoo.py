@@ -371,6 +371,14 @@ BUGS: tuple[Bug, ...] = (
         "releases for the certified pd decode the mask sum of a different proposal the aggregator holds",
         "P-1 / R-11",
     ),
+    Bug(
+        "digest-filter-removed",
+        "aggregator.py",
+        "        shares = {j: r.share_sum for j, r in st.releases.items() if r.pd == acc.pd}",
+        "        shares = {j: r.share_sum for j, r in st.releases.items()}",
+        "R-11's digest filter deleted: releases naming another (uncertified) pd enter the decoding",
+        "I-2 / R-11",
+    ),
     # -- end of the issue 9 zoo helper's block --
 )
 BY_ID = {b.id: b for b in BUGS}
@@ -417,12 +425,20 @@ FOCUS: dict[str, Focus] = {
     "topup-order-reversed": Focus(rounds=(4,), clients=24, q_min=3),
     "count-view-not-refreshed": Focus(rounds=(3,), clients=24, q_min=3),
     "accept-uncertified-model": Focus(modes=("forge",), strategy="random"),  # R-15d
+    # the automatic forge sends R-15d (one signature listed t_a + 1 times) and R-15e (a body
+    # that is not its header's) rewrites; uniform setups draw it 1 time in 14
+    "attesters-not-distinct": Focus(modes=("forge",), rounds=(2,), strategy="random"),  # R-15d
+    "body-digest-unchecked": Focus(modes=("forge",), rounds=(2,), strategy="random"),  # R-15e
+    "attest-twice": Focus(modes=("replay",), strategy="random"),  # R-17: a replayed offer
+    "attest-prev-unattested": Focus(modes=("forge",), rounds=(2,), strategy="random"),  # R-17b
+    "attest-uncertified-evidence": Focus(modes=("forge",), strategy="random"),  # R-17c
     "duplicate-entry-accepted": Focus(modes=("dup-entry",), strategy="random"),  # R-8
     "client-signature-skipped": Focus(modes=("tamper",), strategy="random"),  # R-8
     "undersize-accepted": Focus(modes=("undersize",), strategy="random"),  # R-8
     "endorse-equivocation": Focus(modes=("double",), strategy="random"),  # R-8, S-2
     "release-for-other-proposal": Focus(modes=("equivocate",), strategy="random"),  # R-10
     "decode-certified-pd": Focus(modes=("equivocate",), strategy="random"),  # R-11
+    "digest-filter-removed": Focus(modes=("scripted",), strategy="stateful"),  # R-11, R-10.uncertified
     "endorse-signature-skipped": Focus(modes=("malformed",), strategy="random"),  # R-3
     "catch-up-reversed": Focus(rounds=(2,), strategy="ordered"),  # D-13
     "catch-up-skips-pending": Focus(rounds=(2,), strategy="ordered"),

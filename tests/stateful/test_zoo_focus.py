@@ -7,12 +7,13 @@ import json
 
 import pytest
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from asfl.harness.byz import BEHAVIOURS
 from asfl.harness.campaign import STRATEGIES
 from asfl.harness.monitor import Violation
-from asfl.harness.schedule import Schedule, check_order, order_candidates, replay
-from asfl.harness.world import Setup
+from asfl.harness.schedule import Schedule, check_action, check_order, order_candidates, replay
+from asfl.harness.world import Setup, World
 from asfl.harness.zoo import BY_ID, FOCUS
 from asfl.harness.zoo_worker import directed_setups
 
@@ -76,18 +77,62 @@ def test_order_candidates_start_with_the_named_nodes() -> None:
     assert len(got) == len({tuple(r) for r in got})
 
 
-def test_ordered_family_draws_valid_rules() -> None:
-    """The zoo's ``ordered`` search family: one valid rule per drawn policy."""
-    from asfl.harness.schedule import orders
+def test_ordered_family_draws_valid_rules_and_remembers_them() -> None:
+    """The zoo's ``ordered`` search family: one to three valid rules per drawn policy; the
+    shrinker finds them again by the setup object (:func:`drawn_order`)."""
+    from asfl.harness.schedule import drawn_order, orders
 
     drawn: list[tuple[str, str, str]] = []
+    sizes: set[int] = set()
 
-    @settings(max_examples=30, database=None, derandomize=True)
-    @given(orders(Setup()))
-    def draw(policy: object) -> None:
-        (rule,) = policy.rules  # type: ignore[attr-defined]
-        check_order([list(rule)])
-        drawn.append(rule)
+    @settings(max_examples=40, database=None, derandomize=True)
+    @given(st.data())
+    def draw(data: st.DataObject) -> None:
+        setup = Setup(seed=data.draw(st.integers(0, 3)))
+        policy = data.draw(orders(setup))
+        check_order([list(r) for r in policy.rules])
+        assert drawn_order(setup) == [list(r) for r in policy.rules]
+        assert drawn_order(Setup(seed=setup.seed)) is None  # an equal setup is another run's
+        drawn.extend(policy.rules)
+        sizes.add(len(policy.rules))
 
     draw()
     assert any(r[:2] == ("last", "step") for r in drawn) and any(r[1] in ("from", "to") for r in drawn)
+    assert sizes == {1, 2, 3}
+
+
+def test_fifo_runs_replay_the_completion_order() -> None:
+    """``{"fifo": n}`` runs n steps of the completion order: FIFO's whole run written as
+    runs of it is FIFO's run; a run cannot be empty."""
+    setup = Setup(seed=2)
+    fifo = replay(Schedule(setup, []))
+    n = len(fifo.world.actions)
+    again = replay(Schedule.from_json(json.loads(Schedule(setup, [{"fifo": 5}, {"fifo": n}]).dumps())))
+    assert again.world.actions == fifo.world.actions and again.world.status == "complete"
+    with pytest.raises(ValueError, match="fifo"):
+        check_action(0, {"fifo": 0})
+
+
+def test_departures_keep_the_run_and_ddmin_keeps_the_property() -> None:
+    """A recorded random run rewritten as departures from FIFO is the same run with fewer
+    explicit actions; the shrinker starts from it and keeps a candidate only if it
+    violates the same property ID (here a stand-in failure: the first endorse delivered is A1's to A2)."""
+    from asfl.harness.policies import UniformRandom
+    from asfl.harness.schedule import _as_departures, shrink
+
+    setup = Setup(seed=1)
+    world = World(setup)
+    world.complete(UniformRandom(3).choose)
+    sched = Schedule(setup, list(world.actions))
+    dep = _as_departures(sched)
+    assert replay(dep).world.actions == world.actions
+    assert 0 < sum(1 for a in dep.actions if "fifo" not in a) < len(sched.actions)
+
+    def fails(cand: Schedule) -> Violation | None:
+        acts = replay(cand).world.actions
+        endorse = next(a["deliver"] for a in acts if a.get("deliver", [""])[0] == "endorse")
+        return Violation("X-1", "stand-in") if endorse[1:3] == ["A1", "A2"] else None
+
+    assert fails(sched) is not None and fails(Schedule(setup, [])) is None
+    small = shrink(sched, Violation("X-1", "stand-in"), budget_s=10, fails=fails)
+    assert fails(small) is not None and len(small.actions) <= len(dep.actions) < len(sched.actions)
