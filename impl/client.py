@@ -138,6 +138,7 @@ class ClientState:
     next_submit: int = 0  # rounds below this one are submitted (R-5)
     stepping: bool = False  # a local step has been requested and not yet run
     included: set[tuple[int, int, bytes]] = field(default_factory=set)  # verified (round, c, pd) with me
+    ahead: dict[int, CheckedAnnounce] = field(default_factory=dict)  # verified bodies, rounds > next (R-15)
 
     @property
     def latest(self) -> int:
@@ -234,8 +235,8 @@ class Client:
         checked = self.checker.check(data)  # R-15 (a), (c), (d), (e), once per distinct message
         ann, st = checked.announce, self.state
         if checked.model_digest in st.verified.get(ann.tau, set()):
-            if ann.body is not None and ann.tau not in st.accepted:  # the body of a verified header
-                return self._accept(checked)
+            if self._body_wanted(checked):  # the body of a verified header
+                return self._take_body(checked)
             raise Dropped("duplicate announce")
         if (checked.sender, ann.tau) in st.pending:
             raise Dropped("duplicate announce")
@@ -261,26 +262,38 @@ class Client:
         """The header is verified: it counts for R-15b and D-12; train on its body if it is
         the first verified body of its round (R-15)."""
         st, ann = self.state, checked.announce
-        if checked.model_digest in st.verified.setdefault(ann.tau, set()):  # verified meanwhile
-            return self._accept(checked) if ann.body is not None and ann.tau not in st.accepted else []
-        st.verified[ann.tau].add(checked.model_digest)
-        for cluster, pd in checked.sets_with(self.index):
-            st.included.add((ann.tau - 1, cluster, pd))
-        if ann.body is None or ann.tau in st.accepted:
-            return []
-        return self._accept(checked)
+        if checked.model_digest not in st.verified.setdefault(ann.tau, set()):  # not verified meanwhile
+            st.verified[ann.tau].add(checked.model_digest)
+            for cluster, pd in checked.sets_with(self.index):
+                st.included.add((ann.tau - 1, cluster, pd))
+        return self._take_body(checked) if self._body_wanted(checked) else []
 
-    def _accept(self, checked: CheckedAnnounce) -> list[Output]:
-        st, ann, digest, sender = self.state, checked.announce, checked.body_digest, checked.sender
-        assert ann.body is not None and digest is not None
-        st.accepted[ann.tau] = digest
-        if ann.tau == st.latest:
-            st.model = ann.body
-        attesters = [aggregator_name(k) for k in checked.attesters]
-        out: list[Output] = [
-            AcceptEvent(ann.tau, aggregator_name(sender), digest.hex(), len(st.included), attesters)
-        ]
+    def _body_wanted(self, checked: CheckedAnnounce) -> bool:
+        """R-15: a verified body is taken if its round is not accepted yet and no body of
+        that round is kept for later."""
+        ann, st = checked.announce, self.state
+        return ann.body is not None and ann.tau not in st.accepted and ann.tau not in st.ahead
+
+    def _take_body(self, checked: CheckedAnnounce) -> list[Output]:
+        """R-15: models are accepted in round order. A body of the next round is accepted,
+        then the kept body of the round after it, and so on; a body of a later round is
+        kept until its round is next (one per round; dropped once accepted, D-17)."""
+        st = self.state
+        if checked.announce.tau > st.latest + 1:
+            st.ahead[checked.announce.tau] = checked
+            return []
+        out = self._accept(checked)
+        while st.latest + 1 in st.ahead:
+            out += self._accept(st.ahead.pop(st.latest + 1))
         if not st.stepping and st.next_submit < self.cfg.rounds:
             st.stepping = True
             out.append(RequestLocalStep())
         return out
+
+    def _accept(self, checked: CheckedAnnounce) -> list[Output]:
+        st, ann, digest, sender = self.state, checked.announce, checked.body_digest, checked.sender
+        assert ann.body is not None and digest is not None and ann.tau == st.latest + 1
+        st.accepted[ann.tau] = digest
+        st.model = ann.body
+        attesters = [aggregator_name(k) for k in checked.attesters]
+        return [AcceptEvent(ann.tau, aggregator_name(sender), digest.hex(), len(st.included), attesters)]

@@ -157,7 +157,7 @@ def client_receive(ctx: Ctx, i: int, st: ClientState, msg: Msg) -> ClientState:
         ctx.drop(me, msg, why)
         return st
     if m in st.verified:
-        if msg.body == BODY_FULL and m.round == len(st.accepted):
+        if _body_wanted(st, msg):
             return _client_verify(ctx, i, st, msg)  # header verified before, body now
         ctx.drop(me, msg, "already verified")
         return st
@@ -179,19 +179,45 @@ def client_receive(ctx: Ctx, i: int, st: ClientState, msg: Msg) -> ClientState:
     return st
 
 
+def _body_wanted(st: ClientState, msg: Msg) -> bool:
+    """R-15: a verified body is taken if its round is not accepted yet and no body of that
+    round is already kept for later."""
+    m = msg.model
+    assert m is not None
+    return msg.body == BODY_FULL and m.round >= len(st.accepted) and all(b.tau != msg.tau for b in st.ahead)
+
+
 def _client_verify(ctx: Ctx, i: int, st: ClientState, msg: Msg) -> ClientState:
-    """The header is verified (R-15 b, D-12); with its body it is the accepted model of
-    its round if the first such (R-15)."""
+    """The header is verified (R-15 b, D-12); its body, the first of its round, is accepted
+    if its round is the next one, else kept until it is; accepting a round accepts the
+    kept body of the next one (R-15: models are accepted in round order)."""
     m = msg.model
     assert m is not None
     last = m.round == ctx.p.R and ctx.abstract_final
     if not last:
         seen = st.seen | {(m.round - 1, c) for c, cl, _ in m.parts if i in cl}
         st = st._replace(verified=st.verified | {m}, seen=seen)
-    if msg.body == BODY_FULL and m.round == len(st.accepted):  # the first with a body
-        final = FINAL if m in ctx.attested else FINAL_UNATTESTED
-        st = st._replace(accepted=st.accepted + ((final if last else m),))
-        ctx.emit("accept", f"C{i}", m, msg.src, len(st.seen), msg.attesters)
+    if not _body_wanted(st, msg):
+        return st
+    if m.round > len(st.accepted):
+        return st._replace(ahead=st.ahead | {msg})
+    while True:
+        st = _client_accept(ctx, i, st, msg)
+        nxt = [b for b in st.ahead if b.tau == len(st.accepted)]
+        if not nxt:
+            return st
+        msg = nxt[0]
+        st = st._replace(ahead=st.ahead - {msg})
+
+
+def _client_accept(ctx: Ctx, i: int, st: ClientState, msg: Msg) -> ClientState:
+    """R-15: train on ``msg``'s body: the accepted model of the next round."""
+    m = msg.model
+    assert m is not None and m.round == len(st.accepted)
+    last = m.round == ctx.p.R and ctx.abstract_final
+    final = FINAL if m in ctx.attested else FINAL_UNATTESTED
+    st = st._replace(accepted=st.accepted + ((final if last else m),))
+    ctx.emit("accept", f"C{i}", m, msg.src, len(st.seen), msg.attesters)
     return st
 
 

@@ -111,6 +111,7 @@ class Relabel:
             frozenset(self.model(m) for m in cs.verified),  # type: ignore[misc]
             frozenset(self.msg(m) for m in cs.buffer),
             frozenset((t, self.pi[c]) for t, c in cs.seen),
+            frozenset(self.msg(m) for m in cs.ahead),
         )
 
     def state(self, s: SysState) -> SysState:

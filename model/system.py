@@ -394,7 +394,7 @@ def is_noop(p: Params, s: SysState, m: Msg) -> bool:
     if m.body != BODY_FULL and m.tau >= p.R:
         return True  # a last-round header: the explorer does not record it (abstract_final)
     if m.model in cs.verified:
-        return m.body != BODY_FULL or m.tau != len(cs.accepted)
+        return m.body != BODY_FULL or m.tau < len(cs.accepted) or any(b.tau == m.tau for b in cs.ahead)
     return False
 
 

@@ -112,6 +112,7 @@ class ClientState(NamedTuple):
     verified: frozenset[Model] = frozenset({GENESIS})
     buffer: frozenset[Msg] = frozenset()  # announces waiting for their prev (R-15 b)
     seen: frozenset[tuple[int, int]] = frozenset()  # certified (tau, c) containing it (D-12)
+    ahead: frozenset[Msg] = frozenset()  # verified bodies of rounds beyond the next
 
 
 class SysState(NamedTuple):

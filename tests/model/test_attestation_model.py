@@ -54,6 +54,24 @@ def test_client_counts_attestations_not_evidence() -> None:
     assert bad.accepted[-1] == FORGED
 
 
+def test_bodies_are_accepted_in_round_order() -> None:
+    """R-15: a verified body of a round beyond the next is kept, not accepted, and is
+    accepted right after the body of the round before it (regression: the implementation
+    accepted round 2 before round 1; the model dropped round 2's body, so a client whose
+    designated senders' round-2 announcements overtook round 1's never accepted round 2)."""
+    p = dataclasses.replace(P, R=3)
+    w2 = Model(2, W1, ((1, (0, 1), False), (2, (2, 3), False), (3, (4, 5), False)))
+    ctx = Ctx(p, attested=frozenset({W1, w2}))
+    head = client_receive(ctx, 0, ClientState(), announce(W1, {1, 2}, BODY_NONE))
+    kept = client_receive(ctx, 0, head, announce(w2, {1, 2}))
+    assert kept.accepted == (GENESIS,) and w2 in kept.verified and [b.tau for b in kept.ahead] == [2]
+    again = client_receive(ctx, 0, kept, announce(w2, {2, 3}, src="A2"))
+    assert again == kept  # one kept body per round
+    both = client_receive(ctx, 0, kept, announce(W1, {2, 3}, src="A2"))
+    assert both.accepted == (GENESIS, W1, w2) and not both.ahead
+    assert [e[1:3] for e in ctx.ev or [] if e[0] == "accept"] == [("C0", W1), ("C0", w2)]
+
+
 def test_offer_guard_and_once_per_producer_round() -> None:
     """R-17: forged evidence or an unattested previous model are refused; a valid offer is
     attested once, to its producer only; a second offer of that producer and round is
