@@ -35,7 +35,6 @@ from asfl.impl.learning.data import Task, load_digits_task
 from asfl.impl.learning.noise import skellam
 from asfl.impl.learning.privacy import client_epsilons
 from asfl.impl.learning.quantize import clip_l2, dequantize
-from asfl.impl.learning.softmax import accuracy
 from asfl.impl.messages import ClusterEvidence
 from asfl.impl.sim.run import DELTA, Built, RunConfig, RunSummary, certified_sets, execute
 
@@ -141,12 +140,13 @@ class RunResult:
 
 
 def round_metrics(built: Built, exclude: Iterable[int] = ()) -> tuple[list[float], list[float], list[float]]:
-    """Test accuracy per round: (mean, min, max) over honest aggregators not in ``exclude``.
+    """Test accuracy of the run's model per round: (mean, min, max) over honest aggregators not
+    in ``exclude``.
 
     Rounds an aggregator never reached are skipped for it; a round no one reached ends
     the lists.
     """
-    task, skip = built.task, {f"A{j}" for j in exclude}
+    task, skip, accuracy = built.task, {f"A{j}" for j in exclude}, built.model.accuracy
     aggs = [a for name, a in sorted(built.aggregators.items()) if name not in skip]
     mean_acc, lo, hi = [], [], []
     for tau in range(built.cfg.rounds + 1):

@@ -1,7 +1,9 @@
 """``asfl experiment privacy-at-scale``: single-digit epsilon with thousands of clients (D-9, D-10).
 
 Two real simulated runs of the protocol on MNIST-1D with the same seed, in two worker
-processes (one per core): one with the
+processes (one per core), training a 2x32 ReLU MLP (``mlp-32x32``, d = 2,698: the size that
+learns most per CPU second of the protocol in the tuning sweep of docs/experiments.md): one
+with the
 Skellam noise calibrated so that a client included in every round ends at epsilon
 ``target`` (``delta = 1e-5``), one without noise. Each client's epsilon is read from the
 run's end-of-run accounting (``RunSummary.epsilons``, the figures the trace's ``end`` event
@@ -25,7 +27,7 @@ import numpy as np
 
 from asfl.experiments.harness import protocol, pyplot, round_metrics, write_csv
 from asfl.impl.config import ProtocolConfig
-from asfl.impl.learning.data import load_mnist1d_task
+from asfl.impl.learning.data import MNIST1D_CLASSES, MNIST1D_FEATURES, load_mnist1d_task
 from asfl.impl.learning.models import get_model
 from asfl.impl.learning.privacy import DELTA, Skellam, composed_epsilon, epsilon
 from asfl.impl.sim.run import RunConfig, RunSummary, certified_sets, execute
@@ -42,15 +44,16 @@ class Scale:
     aggregators: int = 4
     t_c: int = 50
     crashed: int = 25
-    rounds: int = 8
+    rounds: int = 20
     target: float = 8.0
-    lr: float = 10.0
+    lr: float = 6.0
     beta: float = 0.9
     clip: float = 1.0
-    samples: int = 20_000
+    samples: int = 100_000  # 80,000 training samples: 16 per client
+    model: str = "mlp-32x32"
 
 
-FULL = Scale(clients=10_000, t_c=100, crashed=50, rounds=20)
+FULL = Scale(clients=10_000, t_c=100, crashed=50, rounds=40, samples=200_000, model="mlp")
 
 
 def calibrate(cfg: ProtocolConfig, inclusions: int, target: float) -> float:
@@ -83,8 +86,8 @@ class Arm:
 
 
 def _arm(run: RunConfig, samples: int) -> Arm:
-    """Execute ``run`` on MNIST-1D; its summary (the end-of-run accounting), accuracy per round
-    and the certified sets its honest aggregators hold."""
+    """Execute ``run`` on MNIST-1D (``samples`` generated in the worker); its summary (the
+    end-of-run accounting), accuracy per round and the certified sets its honest aggregators hold."""
     summary, built = execute(run, task=load_mnist1d_task(n_samples=samples, seed=0))
     acc, _, _ = round_metrics(built)
     sets = {key: list(clients) for key, clients in certified_sets(built.aggregators.values()).items()}
@@ -107,7 +110,7 @@ def privacy_at_scale(opts: Options, scale: Scale | None = None) -> dict[str, Any
     if opts.rounds:
         sc = replace(sc, rounds=opts.rounds)
     seed = opts.seeds[0] if opts.seeds else 0
-    task = load_mnist1d_task(n_samples=sc.samples, seed=0)
+    model = get_model(sc.model)
     k_min = sc.clients // sc.aggregators
     base = protocol(
         n_clients=sc.clients,
@@ -119,14 +122,24 @@ def privacy_at_scale(opts: Options, scale: Scale | None = None) -> dict[str, Any
         lr=sc.lr,
         beta=sc.beta if opts.beta is None else opts.beta,
         clip=sc.clip,
-        dim=get_model("softmax").param_dim(task.n_features, task.n_classes),  # the run's model
+        dim=model.param_dim(MNIST1D_FEATURES, MNIST1D_CLASSES),  # the run's model
     )
     z = calibrate(base, sc.rounds, sc.target)
-    opts.log(f"  {sc.clients} clients, {sc.rounds} rounds: z = {z:.3f} for epsilon {sc.target}")
+    opts.log(
+        f"  {sc.clients} clients, {sc.model} (d = {base.dim}), {sc.rounds} rounds: z = {z:.3f} "
+        f"for epsilon {sc.target}"
+    )
     rows: list[dict[str, Any]] = []
     labels = {"noise": z, "no noise": 0.0}
     runs = [
-        RunConfig(replace(base, noise_multiplier=v), seed=seed, byzantine=0, crashed=sc.crashed, ghost=False)
+        RunConfig(
+            replace(base, noise_multiplier=v),
+            seed=seed,
+            byzantine=0,
+            crashed=sc.crashed,
+            ghost=False,
+            model=sc.model,
+        )
         for v in labels.values()
     ]
     with ProcessPoolExecutor(max_workers=2, mp_context=get_context("spawn")) as pool:  # 2 cores: both arms
@@ -165,6 +178,8 @@ def privacy_at_scale(opts: Options, scale: Scale | None = None) -> dict[str, Any
     out = {
         "clients": cfg.n_clients,
         "rounds": cfg.rounds,
+        "model": sc.model,
+        "samples": sc.samples,
         "dim": cfg.dim,
         "q_min": cfg.q_min,
         "t_c": cfg.t_c,
@@ -199,7 +214,9 @@ def _plot(opts: Options, s: dict[str, Any], rows: list[dict[str, Any]], mine: li
     ax1.set_xlabel("round")
     ax1.set_ylabel("test accuracy (mean of honest aggregators)")
     ax1.set_title(
-        f"{s['clients']} clients, MNIST-1D, softmax; z = {s['noise_multiplier']:.2f} (Skellam)", fontsize=10
+        f"{s['clients']} clients, MNIST-1D, {s['model']} (d = {s['dim']}); z = {s['noise_multiplier']:.2f} "
+        "(Skellam)",
+        fontsize=10,
     )
     ax1.legend(fontsize=8)
     bins = np.linspace(0, max(r["epsilon_missing_shares"] for r in mine) * 1.05, 40)

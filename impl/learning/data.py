@@ -65,6 +65,7 @@ def load_digits_task(test_fraction: float = 0.25, seed: int = 0) -> Task:
 
 
 MNIST1D_SAMPLES = 20_000
+MNIST1D_FEATURES, MNIST1D_CLASSES = 40, 10  # make_dataset's defaults: 40-point signals, 10 digits
 
 
 def load_mnist1d_task(n_samples: int = MNIST1D_SAMPLES, seed: int = 0) -> Task:
@@ -89,7 +90,7 @@ def load_mnist1d_task(n_samples: int = MNIST1D_SAMPLES, seed: int = 0) -> Task:
         X_test=_frozen(X_test),
         y_test=_frozen(y_test),
         n_features=int(X.shape[1]),
-        n_classes=10,
+        n_classes=MNIST1D_CLASSES,
         name="mnist1d",
     )
 

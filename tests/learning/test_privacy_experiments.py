@@ -8,13 +8,18 @@ import math
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from asfl.experiments import dp_vs_ldp as ldp
 from asfl.experiments import privacy_scale as ps
 from asfl.experiments.catalog import EXPERIMENTS, Options
 from asfl.experiments.harness import protocol
+from asfl.impl.learning import mlp
+from asfl.impl.learning.data import load_mnist1d_task
+from asfl.impl.learning.models import MODELS, get_model
 from asfl.impl.learning.privacy import epsilon
+from asfl.impl.sim.run import genesis_params
 
 
 def quiet(out: Path) -> Options:
@@ -46,6 +51,33 @@ def test_privacy_at_scale_tiny(tmp_path: Path) -> None:
     rounds = list(csv.DictReader((tmp_path / "privacy_at_scale.csv").open()))
     assert {r["arm"] for r in rounds} == {"noise", "no noise"} and len(rounds) == 6
     assert (tmp_path / "privacy_at_scale.png").stat().st_size > 1000
+    # accuracy is the experiment's MLP's (softmax's would not even accept its parameters)
+    model, cfg = get_model(scale.model), protocol(dim=s["dim"])
+    task = load_mnist1d_task(n_samples=scale.samples, seed=0)
+    w0 = genesis_params(cfg, task, model)
+    assert s["dim"] == w0.size == 2698 and s["model"] == "mlp-32x32"
+    start = [float(r["accuracy"]) for r in rounds if r["round"] == "0"]
+    assert start == pytest.approx([model.accuracy(w0, task.X_test, task.y_test, 10)] * 2, abs=1e-6)
+
+
+def test_sized_mlp_by_name_is_the_mlp_with_those_hidden_layers() -> None:
+    """``mlp-32x32`` is mlp.py's network with hidden (32, 32); ``mlp`` stays the 2x100; the
+    command line's choices are unchanged; malformed sizes are refused."""
+    small, default = get_model("mlp-32x32"), get_model("mlp")
+    assert set(MODELS) == {"softmax", "mlp"} and default is MODELS["mlp"]
+    assert small.name == "mlp-32x32" and default.name == "mlp" and get_model("mlp-100x100").name == "mlp"
+    assert small.param_dim(40, 10) == mlp.param_dim(40, 10, (32, 32)) == 2698
+    assert get_model("mlp-7").param_dim(5, 3) == 5 * 7 + 7 + 7 * 3 + 3
+    rng = np.random.default_rng(3)
+    w = small.init(40, 10, rng)
+    X, y = rng.normal(size=(16, 40)), rng.integers(0, 10, 16)
+    assert np.array_equal(
+        small.gradient(w, X, y, 10, l2=0.01), mlp.gradient(w, X, y, 10, l2=0.01, hidden=(32, 32))
+    )
+    assert small.accuracy(w, X, y, 10) == mlp.accuracy(w, X, y, 10, (32, 32))
+    for bad in ("mlp-0x3", "mlp-", "mlp-32x", "mlp-1x2x3x4x5", "MLP-3", "mlp-03"):
+        with pytest.raises(ValueError, match="unknown model"):
+            get_model(bad)
 
 
 def test_dp_vs_ldp_tiny(tmp_path: Path) -> None:
