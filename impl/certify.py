@@ -16,6 +16,7 @@ import numpy as np
 from asfl.impl import crypto, field, shamir
 from asfl.impl.config import ProtocolConfig
 from asfl.impl.learning.robust import get_aggregator
+from asfl.impl.memo import Memo
 from asfl.impl.messages import (
     Attestation,
     ClusterEvidence,
@@ -30,6 +31,7 @@ from asfl.impl.messages import (
     model_digest,
     proposal_digest,
 )
+from asfl.impl.wire import Writer
 
 
 class EvidenceError(ValueError):
@@ -104,6 +106,31 @@ def verify_cluster(
 
 ClusterVerifier = Callable[[int, ClusterEvidence], np.ndarray]
 """``verify(tau, evidence) -> mean``: :func:`verify_cluster` with the keys bound."""
+
+
+_VERIFIED: Memo[tuple[int, bytes], np.ndarray | str] = Memo(max_entries=256, max_bytes=64 << 20)
+
+
+def verified_cluster(
+    cfg: ProtocolConfig, agg_keys: Sequence[bytes], tau: int, ev: ClusterEvidence
+) -> np.ndarray:
+    """:func:`verify_cluster`, memoised (R-17c, I-2): a pure function of the configuration,
+    the keys, ``tau`` and the evidence's bytes, so its outcome (the mean, or the reason it
+    fails) is kept under ``(tau, H(evidence wire form))``. The same cluster evidence in
+    several producers' offers, at several attesters, or replayed, is checked once;
+    evidence not seen before is checked in full. The mean returned is shared: read-only."""
+    key = (tau, crypto.digest(ev.write(Writer()).getvalue()))
+    context = (cfg, agg_keys)
+    hit = _VERIFIED.get(key, context)
+    if hit is None:
+        try:
+            hit = verify_cluster(cfg, agg_keys, tau, ev)
+        except EvidenceError as exc:
+            hit = str(exc)  # a failure is kept as its reason and raised again on every use
+        _VERIFIED.put(key, context, hit, len(hit) if isinstance(hit, str) else hit.nbytes)
+    if isinstance(hit, str):
+        raise EvidenceError(hit)
+    return hit
 
 
 def evidence_means(
