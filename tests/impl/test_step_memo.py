@@ -241,3 +241,31 @@ def test_event_fields_match_reflection(kind: str) -> None:
         kw = {f.name: (None if f.metadata.get("optional") and not fill_optional else 1) for f in fs}
         ev = cls(**kw)
         assert list(ev.fields.items()) == list(_reflected(ev).items())
+
+
+# -- R-13's index of reconstructed clusters -------------------------------------------------
+
+
+class _ScanningAggregator(Aggregator):
+    """Checks, at every aggregation attempt, the index against a scan of every cluster."""
+
+    checks = 0
+
+    def _advance(self) -> list[Any]:
+        if self.round < self.cfg.rounds:
+            scanned = {c for (t, c), s in self.clusters.items() if t == self.round and s.result is not None}
+            assert set(self.results_of.get(self.round, ())) == scanned
+            _ScanningAggregator.checks += 1
+        return super()._advance()
+
+
+@pytest.mark.parametrize("behaviour", ["wrong-shares", "equivocate", "replay", "silent"])
+def test_results_index_is_the_scan(behaviour: str) -> None:
+    """R-13: the clusters R-13 aggregates, read from the index of reconstructed clusters,
+    are exactly those a scan of every cluster state finds, at every step of runs with
+    crashes and a Byzantine aggregator (late results of aggregated rounds included)."""
+    _ScanningAggregator.checks = 0
+    run = RunConfig(SMALL, seed=11, byzantine=1, behaviour=behaviour, crashed=1, scheduler="random")
+    summary, _ = execute(run, task=make_tiny_task(), aggregator_cls=_ScanningAggregator)
+    assert summary.status == "complete"
+    assert _ScanningAggregator.checks > 50
