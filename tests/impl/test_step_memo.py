@@ -126,7 +126,7 @@ def test_verified_clusters_is_verify_cluster(picks: list[tuple[int, str, int]], 
     outcome of other evidence, and keeps at most ``capacity`` outcomes."""
     built, seen = _run()
     keys = _agg_keys()
-    memo = Memo[tuple[int, bytes], np.ndarray | str](max_entries=capacity, max_bytes=1 << 30)
+    memo = Memo[certify.EvidenceKey, np.ndarray | str](max_entries=capacity, max_bytes=1 << 30)
     with patch.object(certify, "_VERIFIED", memo):
         failures = _check_picks(keys, picks, memo)
     if all(how in ("masked_sum", "release_vector", "drop_endorsement") for _, how, _ in picks):
