@@ -23,7 +23,7 @@ from asfl.impl.certify import (
     decode_releases,
     header_for,
     next_model,
-    verify_cluster,
+    verified_cluster,
 )
 from asfl.impl.config import ProtocolConfig
 from asfl.impl.events import (
@@ -176,6 +176,7 @@ class Aggregator:
         self.unoffered: dict[int, tuple[ClusterEvidence, ...]] = {}  # computed, not yet offered (D-17)
         self.attested: set[tuple[int, int]] = set()  # (producer, round) I attested (R-17a)
         self.inclusions: dict[int, set[int]] = defaultdict(set)  # client -> rounds (D-12 count view)
+        self.results_of: dict[int, set[int]] = defaultdict(set)  # round to aggregate -> result clusters
         self.all_aggregators = [aggregator_name(j) for j in range(cfg.n_aggregators)]
         self.all_clients = [client_name(i) for i in range(cfg.n_clients)]
 
@@ -400,6 +401,8 @@ class Aggregator:
         st.result = ClusterResult(cluster_mean(self.cfg, result, len(entries)), evidence)
         if tau < self.round:  # a late cluster of a round already aggregated: R-13 will not read it
             self._retire_cluster(st)
+        else:
+            self.results_of[tau].add(c)
         wrong = [x - 1 for x in decoded.inconsistent]
         ghost = {"sum": b64(result)} if self.ghost else None
         digest = field_digest(result).hex()
@@ -413,9 +416,8 @@ class Aggregator:
         cfg = self.cfg
         while self.round < cfg.rounds:
             tau = self.round
-            results = [
-                (c, st.result) for (t, c), st in sorted(self.clusters.items()) if t == tau and st.result
-            ]
+            held = sorted(self.results_of.get(tau, ()))
+            results = [(c, r) for c in held if (r := self.clusters[(tau, c)].result) is not None]
             if len(results) < cfg.quorum:
                 break
             prev = self.models[tau]
@@ -480,7 +482,7 @@ class Aggregator:
 
     def _verified_mean(self, tau: int, ev: ClusterEvidence) -> np.ndarray:
         """Recheck one cluster of an offer's evidence and return its mean (R-17c, I-2)."""
-        return verify_cluster(self.cfg, self.public.aggregator_sign, tau, ev)
+        return verified_cluster(self.cfg, self.public.aggregator_sign, tau, ev)
 
     def _on_attest(self, sender: int, attest: Attest) -> list[Output]:
         """R-17: keep a valid attestation on my own header; announce once ``t_a + 1`` (R-14)."""
@@ -537,6 +539,7 @@ class Aggregator:
         for (t, c), st in self.clusters.items():
             if t <= tau and c == self.index and st.closed and st.held:
                 st.held = {}  # R-6 is done with them (clusters that closed late included)
+        self.results_of.pop(tau, None)
         for c in range(self.cfg.n_aggregators):
             done = self.clusters.get((tau, c))
             if done is not None and done.result is not None:  # else it may still be reconstructed (R-11)

@@ -16,6 +16,7 @@ import numpy as np
 from asfl.impl import crypto, field, shamir
 from asfl.impl.config import ProtocolConfig
 from asfl.impl.learning.robust import get_aggregator
+from asfl.impl.memo import Memo
 from asfl.impl.messages import (
     Attestation,
     ClusterEvidence,
@@ -104,6 +105,48 @@ def verify_cluster(
 
 ClusterVerifier = Callable[[int, ClusterEvidence], np.ndarray]
 """``verify(tau, evidence) -> mean``: :func:`verify_cluster` with the keys bound."""
+
+
+EvidenceKey = tuple[object, ...]
+"""Every byte of a cluster's evidence and its round: equal keys, equal evidence."""
+
+_VERIFIED: Memo[EvidenceKey, np.ndarray | str] = Memo(max_entries=256, max_bytes=64 << 20)
+
+
+def _evidence_key(tau: int, ev: ClusterEvidence) -> EvidenceKey:
+    """``(tau, evidence)`` as hashable bytes: vectors by dtype, shape and contents."""
+
+    def vec(v: np.ndarray) -> tuple[str, tuple[int, ...], bytes]:
+        return (v.dtype.str, v.shape, v.tobytes())
+
+    releases = tuple((j, vec(v), sig) for j, v, sig in ev.releases)
+    return (tau, ev.cluster, ev.entries, ev.md, ev.endorsements, vec(ev.masked_sum), releases)
+
+
+def verified_cluster(
+    cfg: ProtocolConfig, agg_keys: Sequence[bytes], tau: int, ev: ClusterEvidence
+) -> np.ndarray:
+    """:func:`verify_cluster`, memoised (R-17c, I-2): a pure function of the configuration,
+    the keys, ``tau`` and the evidence's bytes, so its outcome (the mean, or the reason it
+    fails) is kept under ``(tau, every byte of the evidence)``. The same cluster evidence in
+    several producers' offers, at several attesters, or replayed, is checked once;
+    evidence not seen before is checked in full. The mean returned is shared: read-only."""
+    key = _evidence_key(tau, ev)
+    context = (cfg, agg_keys)
+    try:
+        hit = _VERIFIED.get(key, context)
+    except TypeError:  # evidence built in memory with unhashable parts (never off the wire)
+        return verify_cluster(cfg, agg_keys, tau, ev)
+    if hit is None:
+        try:
+            hit = verify_cluster(cfg, agg_keys, tau, ev)
+        except EvidenceError as exc:
+            hit = str(exc)  # a failure is kept as its reason and raised again on every use
+        vectors = (1 + len(ev.releases)) * ev.masked_sum.nbytes
+        _VERIFIED.put(key, context, hit, vectors + (len(hit) if isinstance(hit, str) else hit.nbytes))
+    if isinstance(hit, str):
+        raise EvidenceError(hit)
+    return hit
 
 
 def evidence_means(

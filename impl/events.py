@@ -29,12 +29,25 @@ class Event:
     @property
     def fields(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
-        for f in dataclasses.fields(self):
-            value = getattr(self, f.name)
-            if value is None and f.metadata.get("optional"):
+        for name, key, optional in _layout(type(self)):
+            value = getattr(self, name)
+            if value is None and optional:
                 continue
-            out[f.name.rstrip("_")] = value
+            out[key] = value
         return out
+
+
+_LAYOUTS: dict[type[Event], tuple[tuple[str, str, bool], ...]] = {}
+
+
+def _layout(cls: type[Event]) -> tuple[tuple[str, str, bool], ...]:
+    """Per event class, in declaration order: attribute, trace key, whether optional (cached)."""
+    layout = _LAYOUTS.get(cls)
+    if layout is None:
+        fs = dataclasses.fields(cls)
+        layout = tuple((f.name, f.name.rstrip("_"), bool(f.metadata.get("optional"))) for f in fs)
+        _LAYOUTS[cls] = layout
+    return layout
 
 
 # -- runtime events (the simulator, §9) --------------------------------------------------

@@ -15,6 +15,7 @@ from typing import Protocol, runtime_checkable
 from asfl.impl import crypto
 from asfl.impl.config import ProtocolConfig
 from asfl.impl.events import Event
+from asfl.impl.memo import Memo
 from asfl.impl.messages import CLIENT_KINDS, KINDS, Body, Envelope, seal
 from asfl.impl.wire import WireError
 
@@ -84,8 +85,33 @@ class PublicKeys:
     client_kx: tuple[bytes, ...]
 
 
+Opening = tuple[Envelope, Body] | str
+"""What opening a byte string gave: the envelope and body, or the reason it was dropped."""
+
+# Decoded bodies are shared between the nodes of one process: they are frozen records,
+# and no node writes into their vectors.
+_OPENED: Memo[bytes, Opening] = Memo(max_entries=1024, max_bytes=64 << 20)
+
+
 def open_envelope(cfg: ProtocolConfig, keys: PublicKeys, data: bytes) -> tuple[Envelope, Body]:
-    """Decode and authenticate an envelope and its body, or raise :class:`Dropped` (R-3)."""
+    """Decode and authenticate an envelope and its body, or raise :class:`Dropped` (R-3).
+    Memoised per byte string (:mod:`asfl.impl.memo`); a failure is raised again with its reason."""
+    data = data if type(data) is bytes else bytes(data)
+    context = (cfg.dims, keys)
+    outcome = _OPENED.get(data, context)
+    if outcome is None:
+        try:
+            outcome = _open(cfg, keys, data)
+        except Dropped as exc:
+            outcome = str(exc)
+        _OPENED.put(data, context, outcome, len(data))
+    if isinstance(outcome, str):
+        raise Dropped(outcome)
+    return outcome
+
+
+def _open(cfg: ProtocolConfig, keys: PublicKeys, data: bytes) -> tuple[Envelope, Body]:
+    """:func:`open_envelope` without the memo: every check of R-3."""
     try:
         env = Envelope.decode(data)
     except WireError as exc:
