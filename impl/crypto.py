@@ -130,11 +130,13 @@ class NodeKeys:
 
 def verify(sign_pub: bytes, msg: bytes, sig: bytes) -> bool:
     """Check an Ed25519 signature. Never raises: any garbage input yields ``False``."""
-    if not all(isinstance(x, bytes | bytearray | memoryview) for x in (sign_pub, msg, sig)):
-        return False
+    if not (type(sign_pub) is bytes and type(msg) is bytes and type(sig) is bytes):
+        if not all(isinstance(x, bytes | bytearray | memoryview) for x in (sign_pub, msg, sig)):
+            return False
+        sign_pub, msg, sig = bytes(sign_pub), bytes(msg), bytes(sig)  # the common case copies nothing
     if len(sign_pub) != PUB_LEN or len(sig) != SIG_LEN:
         return False
-    return _verified(bytes(sign_pub), bytes(msg), bytes(sig))
+    return _verified(sign_pub, msg, sig)
 
 
 @lru_cache(maxsize=1 << 16)
