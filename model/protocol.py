@@ -157,7 +157,7 @@ def client_receive(ctx: Ctx, i: int, st: ClientState, msg: Msg) -> ClientState:
         ctx.drop(me, msg, why)
         return st
     if m in st.verified:
-        if _body_wanted(st, msg):
+        if body_wanted(st, msg):
             return _client_verify(ctx, i, st, msg)  # header verified before, body now
         ctx.drop(me, msg, "already verified")
         return st
@@ -179,7 +179,7 @@ def client_receive(ctx: Ctx, i: int, st: ClientState, msg: Msg) -> ClientState:
     return st
 
 
-def _body_wanted(st: ClientState, msg: Msg) -> bool:
+def body_wanted(st: ClientState, msg: Msg) -> bool:
     """R-15: a verified body is taken if its round is not accepted yet and no body of that
     round is already kept for later."""
     m = msg.model
@@ -197,7 +197,7 @@ def _client_verify(ctx: Ctx, i: int, st: ClientState, msg: Msg) -> ClientState:
     if not last:
         seen = st.seen | {(m.round - 1, c) for c, cl, _ in m.parts if i in cl}
         st = st._replace(verified=st.verified | {m}, seen=seen)
-    if not _body_wanted(st, msg):
+    if not body_wanted(st, msg):
         return st
     if m.round > len(st.accepted):
         return st._replace(ahead=st.ahead | {msg})

@@ -19,6 +19,7 @@ from asfl.model.protocol import (
     agg_receive,
     announce_defect,
     attested_before,
+    body_wanted,
     client_can_step,
     client_done,
     client_receive,
@@ -394,7 +395,7 @@ def is_noop(p: Params, s: SysState, m: Msg) -> bool:
     if m.body != BODY_FULL and m.tau >= p.R:
         return True  # a last-round header: the explorer does not record it (abstract_final)
     if m.model in cs.verified:
-        return m.body != BODY_FULL or m.tau < len(cs.accepted) or any(b.tau == m.tau for b in cs.ahead)
+        return not body_wanted(cs, m)  # only a wanted body changes a verified header's client
     return False
 
 
