@@ -92,11 +92,16 @@ def log_tail(variance: float, t: float) -> float:
 
     ``log E exp(s X) = variance (cosh s - 1)``; at ``s = asinh(t / variance)`` the bound
     ``2 exp(variance (cosh s - 1) - s t)`` is ``2 exp(-(t asinh(u) - variance (sqrt(1 + u^2)
-    - 1)))`` with ``u = t / variance`` (both tails, hence the factor 2).
+    - 1)))`` with ``u = t / variance`` (both tails, hence the factor 2). The bound holds at
+    every ``s >= 0``; for ``u > 1e150`` (tiny variances, where ``u^2`` overflows) it is taken at
+    ``s = ln(2u)``, where ``cosh s = u + 1/(4u)``.
     """
     if variance == 0:
         return -math.inf
     u = t / variance
+    if u > 1e150:  # u * u would overflow; at s = ln(2u): variance (cosh s - 1) = t + V^2/(4t) - V
+        s = math.log(2.0) + math.log(t) - math.log(variance)
+        return math.log(2.0) - (t * s - (t + variance * variance / (4 * t) - variance))
     excess = u * u / (math.sqrt(1.0 + u * u) + 1.0)  # sqrt(1 + u^2) - 1 without cancellation
     return math.log(2.0) - (t * math.asinh(u) - variance * excess)
 

@@ -94,7 +94,12 @@ def test_large_table_against_scipy():
 
 
 def test_tiny_variance_table_is_a_point_mass():
-    """At V = 1e-300 the window is {0}: every draw is 0, by the table."""
+    """At V = 1e-300 the window is {0}: every draw is 0, by the table. Regression: the
+    Chernoff bound overflowed (u^2 with u = t / V) to NaN there, and K = 0 came out of NaN
+    comparisons; now it is a finite bound, far below 2^-256."""
+    for v in (1e-300, 5e-324):
+        assert math.isfinite(noise.log_tail(v, 1)) and noise.log_tail(v, 1) < -600
+        assert st.window(v) == 0
     assert st.window(1e-300) == 0
     assert noise.uses_table(1e-300, 8)
     assert not noise.skellam(1e-300, 1000, np.random.default_rng(5)).any()
