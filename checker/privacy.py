@@ -25,6 +25,9 @@ draw is independent of everything before it. The check applies when ``p^d <= 2^-
 on a correct trace it raises a false alarm with probability below ``2^-64`` per pair of
 submissions; with no or tiny noise, repeated updates are legitimate (D-13 catch-up
 submissions of one step share their momentum) and the check is off.
+A draw from D-9's certified table has point probabilities at most ``e^r`` (``r <= 2^-96``)
+times Skellam's, which moves ``log2 p^d`` by less than ``d 2^-94``: nothing at float
+resolution for any ``d < 2^40``, so the bound above stands for both samplers.
 """
 
 from __future__ import annotations
