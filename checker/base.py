@@ -16,6 +16,7 @@ from asfl.checker.records import (
     Author,
     CertInfo,
     Decoded,
+    Envelope,
     Mark,
     MaskUse,
     PendingOffer,
@@ -65,6 +66,7 @@ class CheckerBase:
     use_z3: bool
     sig_mode: str
     schema: TraceSchema
+    byz_names: frozenset[str]
 
     # -- header ----------------------------------------------------------------------
     def init_state(self, h: dict[str, Any]) -> None:
@@ -110,6 +112,7 @@ class CheckerBase:
         self.z: float = cfg["noise_multiplier"]
         self.quorum = n_a - t_a
         self.byz = set(h["byzantine"])
+        self.byz_names = frozenset(f"A{b}" for b in self.byz)
         self.crashed_cfg = set(h["crashed"])
         self.header: dict[str, Any] = h
         self.ghost: bool = h["ghost"]
@@ -131,6 +134,9 @@ class CheckerBase:
         # client the announces it holds from earlier steps (R-15b), which it may drop later
         self.msgs: dict[int, Sent] = {}
         self.last_id: int | None = None
+        # the last envelope whose send checked clean as its sender's own (I-4): a
+        # broadcast's later sends of it are not checked again (same state, same verdict)
+        self.last_envelope: Envelope | None = None
         self.held: dict[str, dict[int, tuple[str, int | None]]] = {}  # client -> id -> (src, round)
         # envelope digest -> its author: the honest node that signed it (signature
         # verified), else the Byzantine node that sent it first. A forwarded copy of the
@@ -260,7 +266,7 @@ class CheckerBase:
 
     # -- who is who ------------------------------------------------------------------
     def is_byz(self, node: str) -> bool:
-        return node[0] == "A" and ids(node) in self.byz
+        return node in self.byz_names
 
     def honest_agg(self, node: str) -> int | None:
         """Aggregator id of an honest aggregator, else report and return None."""
