@@ -197,7 +197,7 @@ class FlowRules(CheckerBase):
     def on_send(self, ev: dict[str, Any]) -> None:
         # the strings kept are interned: one copy per node name, kind and digest, not
         # one per event (state bounded by what the trace names, not by its length)
-        node, mid, typ, digest = ev["node"], ev["msg"], ev["type"], ev["digest"]
+        node, mid, typ, digest = intern(ev["node"]), ev["msg"], intern(ev["type"]), ev["digest"]
         byz = node in self.byz_names
         tau, c = ev.get("round"), ev.get("cluster")
         env: Envelope | None = None
@@ -228,7 +228,7 @@ class FlowRules(CheckerBase):
         if not byz:
             auth = self.author.get(digest)
             if auth is None:
-                auth = self.author[intern(digest)] = Author(intern(node), intern(typ), tau, c)
+                auth = self.author[intern(digest)] = Author(node, typ, tau, c)
             if env is not None:
                 # the next check of ``env`` would read this author: the same verdict
                 self.last_envelope = env if auth.signer == node and auth.type == typ else None
@@ -237,18 +237,18 @@ class FlowRules(CheckerBase):
                 if first is None:
                     first = self.first_sent[(tau, c)] = {}
                 if (node, typ) not in first:
-                    first[(intern(node), intern(typ))] = self.line  # D-21
+                    first[(node, typ)] = self.line  # D-21
             if step.node == node:
                 k = (typ, tau, c)
                 sent = step.sent
                 sent[k] = sent.get(k, 0) + 1
         elif typ in KINDS and digest not in self.byz_author:
-            self.byz_author[intern(digest)] = Author(intern(node), intern(typ), tau, c)
+            self.byz_author[intern(digest)] = Author(node, typ, tau, c)
         if cell and typ != "announce":
             self.mark((tau, c), Mark(self.line, node, False))  # type: ignore[arg-type]
 
     def on_deliver(self, ev: dict[str, Any]) -> None:
-        node, mid = ev["node"], ev["msg"]
+        node, mid = intern(ev["node"]), ev["msg"]
         self.new_step(node)
         if node in self.crashed_at:
             self.viol("T-STEP", f"deliver to {node} after its crash")

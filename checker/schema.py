@@ -50,7 +50,7 @@ _TYPE_EXPR = {
 
 
 #: strings remembered per pattern as matching (node names, digests a broadcast repeats)
-MATCHED_KEEP = 4096
+MATCHED_KEEP = 1024
 
 
 def matcher(pattern: str) -> tuple[set[str], Callable[[str], bool]]:
