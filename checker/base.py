@@ -37,6 +37,9 @@ from asfl.model.types import Proposal, View
 HISTORY_LIMIT = 40
 #: histories keep the latest events only (memory bounded by the state, not the trace)
 HISTORY_KEEP = 4 * HISTORY_LIMIT
+#: ... for the most recently opened ``(round, cluster)`` keys only (D-21: a history is
+#: context for a violation's report, no verdict reads it)
+HISTORY_KEYS = 64
 #: Upper bounds on the header's sizes (checked before anything is allocated).
 MAX_CLIENTS = 100_000
 MAX_AGGREGATORS = 10_000
@@ -225,8 +228,15 @@ class CheckerBase:
         self.hist_node.setdefault(ev["node"], deque(maxlen=HISTORY_KEEP)).append(self.line)
 
     def mark(self, key: tuple[int, int], m: Mark) -> None:
-        if not self.is_settled(key[0], key[1]):  # D-21: a settled cluster's history is gone
-            self.hist_tc.setdefault(key, deque(maxlen=HISTORY_KEEP)).append(m)
+        if self.is_settled(key[0], key[1]):  # D-21: a settled cluster's history is gone
+            return
+        tc = self.hist_tc
+        h = tc.get(key)
+        if h is None:
+            if len(tc) >= HISTORY_KEYS:  # D-21: the oldest opened history goes first
+                del tc[next(iter(tc))]
+            h = tc[key] = deque(maxlen=HISTORY_KEEP)
+        h.append(m)
 
     # -- D-21: what the checker forgets ----------------------------------------------
     def is_settled(self, tau: int, c: int) -> bool:

@@ -79,3 +79,26 @@ def test_decided_obligations_are_listed_for_every_trace() -> None:
     # a refuted obligation is reused as refuted: a bad configuration stays bad
     bad = [r.status for r in TraceObligations(3, 1).for_config()]
     assert bad == [r.status for r in TraceObligations(3, 1).for_config()] == ["refuted", "refuted", "proved"]
+
+
+def test_histories_are_bounded_and_read_by_no_verdict(signed: Trace, monkeypatch: pytest.MonkeyPatch) -> None:
+    """D-21: at most ``HISTORY_KEYS`` per-cluster histories are kept; with room for one
+    only, a tampered trace gets the same verdicts (property and line) as with the default."""
+    from asfl.checker import base
+
+    tr = copy.deepcopy(signed)
+    sub = next(e for e in tr if e["kind"] == "submit")
+    sub["cluster"] = (sub["cluster"] + 1) % P.n_a  # R-2: the wrong cluster
+    end = next(e for e in tr if e["kind"] == "reconstruct")
+    end["size"] += 1  # I-2: the size differs from the set's
+
+    def verdicts() -> tuple[list[tuple[str, int]], Checker]:
+        c = Checker(signatures="none", z3=False)
+        rep = c.check_lines([json.dumps(e) for e in tr])
+        return sorted((v.prop, v.line) for v in rep.violations), c
+
+    full, c = verdicts()
+    assert {"R-2", "I-2"} <= {p for p, _ in full} and len(c.hist_tc) <= base.HISTORY_KEYS
+    monkeypatch.setattr(base, "HISTORY_KEYS", 1)
+    small, c = verdicts()
+    assert small == full and len(c.hist_tc) <= 1
