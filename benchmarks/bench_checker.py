@@ -13,7 +13,9 @@ Without ``--trace`` a synthetic trace of about ``--events`` lines is emitted by 
 (model/emit.py, ``--clients`` clients, rounds added until the length is reached; zero
 signatures, so only ``--signatures none`` applies). With ``--trace`` (e.g. one written by
 ``asfl run --clients 1000 --rounds 3 --task mnist1d --trace FILE``) the real file is
-checked with every signature too. Z3 obligations are on in the timed checks.
+checked with every signature too. Z3 obligations are on in the timed checks, decided
+afresh in each (the process-wide reuse of decided obligations, checker/obligations.py,
+is cleared before each run).
 
 ``--memory`` reports the checker's peak traced memory (``tracemalloc``, after a warm-up
 check so that lazily imported modules are not counted) on a quarter, half and all of
@@ -21,13 +23,16 @@ the trace: with ``--trace``, prefixes of that file (e.g. ``asfl run --clients 16
 --crashed 1 --t-c 1 --rounds 400``; a prefix has no end event, so T-END is reported),
 else synthetic traces of a quarter, half and all of ``--events`` lines. What the
 checker keeps is bounded by D-19 and D-21; what still grows per round is listed in
-D-21."""
+D-21. ``--rss`` adds the peak resident set size of a fresh process checking each prefix
+(``resource.ru_maxrss`` of the child: interpreter and libraries included)."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import os
+import subprocess
+import sys
 import tempfile
 import time
 import tracemalloc
@@ -36,6 +41,7 @@ from pathlib import Path
 
 import orjson
 
+from asfl.checker import obligations
 from asfl.checker.replay import Checker, Report
 from asfl.model.emit import emit_trace
 from asfl.model.params import Params
@@ -85,6 +91,7 @@ def main() -> None:
     ap.add_argument("--trace", type=Path)
     ap.add_argument("--memory", action="store_true", help="peak memory versus trace length")
     ap.add_argument("--memory-only", action="store_true", help="--memory, without the timings")
+    ap.add_argument("--rss", action="store_true", help="with --memory: peak RSS of a child per prefix")
     a = ap.parse_args()
     print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     t0 = time.perf_counter()
@@ -94,7 +101,7 @@ def main() -> None:
         n = sum(1 for _ in f)
     print(f"trace {path}: {n} lines ({'given' if a.trace else f'emitted in {gen:.1f} s'})")
     if a.memory_only:
-        memory(path, n, a.trace is not None, a.events, a.clients)
+        memory(path, n, a.trace is not None, a.events, a.clients, a.rss)
         return
 
     def parse_json() -> None:
@@ -115,6 +122,7 @@ def main() -> None:
         reports: list[Report] = []
 
         def check(mode: str = mode, out: list[Report] = reports) -> None:
+            obligations.DECIDED.clear()  # per-trace Z3 in every timed run (no reuse)
             out.append(Checker(signatures=mode).check_file(path))
 
         c, w = best(check)
@@ -125,7 +133,7 @@ def main() -> None:
             f"signatures {rep.stats['signatures']}; z3 {rep.stats['z3']['seconds']} s"
         )
     if a.memory:
-        memory(path, n, a.trace is not None, a.events, a.clients)
+        memory(path, n, a.trace is not None, a.events, a.clients, a.rss)
 
 
 def prefix(path: Path, lines: int) -> Path:
@@ -147,7 +155,18 @@ def rounds_of(path: Path) -> int:
     return top
 
 
-def memory(path: Path, n: int, given: bool, events: int, clients: int) -> None:
+def child_rss(path: Path) -> float:
+    """Peak RSS (MiB) of a fresh process that checks ``path`` (signatures and Z3 off)."""
+    code = (
+        "import sys, resource; from asfl.checker.replay import Checker; "
+        "Checker(signatures='none', z3=False).check_file(sys.argv[1]); "
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+    )
+    out = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, check=True)
+    return int(out.stdout.split()[-1]) / 1024  # Linux: KiB
+
+
+def memory(path: Path, n: int, given: bool, events: int, clients: int, rss: bool = False) -> None:
     """Peak traced memory of the checker on a quarter, half and all of the trace."""
     Checker(signatures="none", z3=False).check_file(prefix(path, min(n, 2000)))  # warm-up
     for k in (4, 2, 1):
@@ -157,10 +176,12 @@ def memory(path: Path, n: int, given: bool, events: int, clients: int) -> None:
         rep = Checker(signatures="none", z3=False).check_file(f)
         peak = tracemalloc.get_traced_memory()[1]
         tracemalloc.stop()
+        extra = f"  child peak RSS {child_rss(f):7.1f} MiB" if rss else ""
         print(
             f"memory: {rep.lines:8d} lines {rounds:4d} rounds  peak {peak / 2**20:7.2f} MiB  "
             f"{peak / 1024 / rep.lines:6.3f} KiB/line  {peak / 1024 / max(rounds, 1):7.1f} KiB/round  "
-            f"(violations {sorted({v.prop for v in rep.violations})})"
+            f"(violations {sorted({v.prop for v in rep.violations})}){extra}  "
+            f"load {os.getloadavg()[0]:.2f}"
         )
 
 

@@ -16,6 +16,7 @@ from asfl.checker.records import (
     Author,
     CertInfo,
     Decoded,
+    Envelope,
     Mark,
     MaskUse,
     PendingOffer,
@@ -36,6 +37,9 @@ from asfl.model.types import Proposal, View
 HISTORY_LIMIT = 40
 #: histories keep the latest events only (memory bounded by the state, not the trace)
 HISTORY_KEEP = 4 * HISTORY_LIMIT
+#: ... for the most recently opened ``(round, cluster)`` keys only (D-21: a history is
+#: context for a violation's report, no verdict reads it)
+HISTORY_KEYS = 64
 #: Upper bounds on the header's sizes (checked before anything is allocated).
 MAX_CLIENTS = 100_000
 MAX_AGGREGATORS = 10_000
@@ -65,6 +69,7 @@ class CheckerBase:
     use_z3: bool
     sig_mode: str
     schema: TraceSchema
+    byz_names: frozenset[str]
 
     # -- header ----------------------------------------------------------------------
     def init_state(self, h: dict[str, Any]) -> None:
@@ -110,6 +115,7 @@ class CheckerBase:
         self.z: float = cfg["noise_multiplier"]
         self.quorum = n_a - t_a
         self.byz = set(h["byzantine"])
+        self.byz_names = frozenset(f"A{b}" for b in self.byz)
         self.crashed_cfg = set(h["crashed"])
         self.header: dict[str, Any] = h
         self.ghost: bool = h["ghost"]
@@ -131,6 +137,9 @@ class CheckerBase:
         # client the announces it holds from earlier steps (R-15b), which it may drop later
         self.msgs: dict[int, Sent] = {}
         self.last_id: int | None = None
+        # the last envelope whose send checked clean as its sender's own (I-4): a
+        # broadcast's later sends of it are not checked again (same state, same verdict)
+        self.last_envelope: Envelope | None = None
         self.held: dict[str, dict[int, tuple[str, int | None]]] = {}  # client -> id -> (src, round)
         # envelope digest -> its author: the honest node that signed it (signature
         # verified), else the Byzantine node that sent it first. A forwarded copy of the
@@ -219,8 +228,15 @@ class CheckerBase:
         self.hist_node.setdefault(ev["node"], deque(maxlen=HISTORY_KEEP)).append(self.line)
 
     def mark(self, key: tuple[int, int], m: Mark) -> None:
-        if not self.is_settled(key[0], key[1]):  # D-21: a settled cluster's history is gone
-            self.hist_tc.setdefault(key, deque(maxlen=HISTORY_KEEP)).append(m)
+        if self.is_settled(key[0], key[1]):  # D-21: a settled cluster's history is gone
+            return
+        tc = self.hist_tc
+        h = tc.get(key)
+        if h is None:
+            if len(tc) >= HISTORY_KEYS:  # D-21: the oldest opened history goes first
+                del tc[next(iter(tc))]
+            h = tc[key] = deque(maxlen=HISTORY_KEEP)
+        h.append(m)
 
     # -- D-21: what the checker forgets ----------------------------------------------
     def is_settled(self, tau: int, c: int) -> bool:
@@ -260,7 +276,7 @@ class CheckerBase:
 
     # -- who is who ------------------------------------------------------------------
     def is_byz(self, node: str) -> bool:
-        return node[0] == "A" and ids(node) in self.byz
+        return node in self.byz_names
 
     def honest_agg(self, node: str) -> int | None:
         """Aggregator id of an honest aggregator, else report and return None."""

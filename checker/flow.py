@@ -10,7 +10,7 @@ from sys import intern
 from typing import Any
 
 from asfl.checker.base import CheckerBase, ids
-from asfl.checker.records import Author, Mark, RangeFields, Sent, Step
+from asfl.checker.records import Author, Envelope, Mark, RangeFields, Sent, Step
 from asfl.model.digests import endorse_digest
 
 #: kinds of signed envelopes (``junk``: bytes that are not one)
@@ -153,11 +153,11 @@ class FlowRules(CheckerBase):
         self.step.expect[k] = self.step.expect.get(k, 0) + n
 
     # -- wire events -----------------------------------------------------------------
-    def check_envelope(self, node: str, typ: str, digest: str, sig: str) -> None:
+    def check_envelope(self, node: str, typ: str, digest: str, sig: str) -> str | None:
         """I-4: a kind label is a claim about a signed envelope, Byzantine senders
         included. A known envelope (forwarded or replayed) keeps its kind; a new one
         carries a valid signature of its sender, or of a colluding Byzantine node, of
-        the kind's role (R-3)."""
+        the kind's role (R-3). Returns the signer found (None: none verifies)."""
         auth = self.author.get(digest) or self.byz_author.get(digest)
         verify = self.sigs.verify
         ok: str | None
@@ -179,6 +179,7 @@ class FlowRules(CheckerBase):
             )
         elif SENDER_ROLE[typ] != ok[0]:
             self.viol("I-4", f"{typ} envelope signed by {ok}, not a {SENDER_ROLE[typ]} node", node=node)
+        return ok
 
     def check_endorse_envelope(self, node: str, tau: int, c: int, digest: str) -> None:
         """R-8: an honest endorse envelope is ``endorse(tau, c, pd, md)`` of its node's
@@ -197,35 +198,54 @@ class FlowRules(CheckerBase):
         # the strings kept are interned: one copy per node name, kind and digest, not
         # one per event (state bounded by what the trace names, not by its length)
         node, mid, typ, digest = intern(ev["node"]), ev["msg"], intern(ev["type"]), ev["digest"]
-        byz = self.is_byz(node)
+        byz = node in self.byz_names
         tau, c = ev.get("round"), ev.get("cluster")
-        if typ not in KINDS and typ != "junk":
-            self.viol("I-4", f"send by {node} of unknown kind {typ!r}", node=node)
+        env: Envelope | None = None
         if typ in KINDS:
-            self.check_envelope(node, typ, digest, ev["sig"])
+            env = Envelope(node, typ, digest, ev["sig"])
+            if env == self.last_envelope:  # a broadcast repeats one envelope: checked once
+                env = None
+            else:
+                n0 = len(self.rep.violations)
+                if self.check_envelope(node, typ, digest, env.sig) != node or len(self.rep.violations) > n0:
+                    env = None  # only a clean check of the sender's own signature is reused
+        elif typ != "junk":
+            self.viol("I-4", f"send by {node} of unknown kind {typ!r}", node=node)
+        step = self.step
         if not byz:
             self.in_step(node, "send")
             if typ == "junk":
                 self.viol("I-4", f"honest {node} sends junk", node=node)
-            elif typ == "endorse" and isinstance(tau, int) and isinstance(c, int):
+            elif typ == "endorse" and type(tau) is int and type(c) is int:
                 self.check_endorse_envelope(node, tau, c, digest)
-        if self.last_id is not None and mid <= self.last_id:
-            self.viol("T-FLOW", f"message id {mid} not above the last id sent {self.last_id} (D-19)")
+        last = self.last_id
+        if last is not None and mid <= last:
+            self.viol("T-FLOW", f"message id {mid} not above the last id sent {last} (D-19)")
         else:
             self.last_id = mid
         self.msgs[mid] = Sent(node, ev["to"], typ, tau, c, self.line, digest)
+        cell = type(tau) is int and type(c) is int
         if not byz:
-            if digest not in self.author:
-                self.author[intern(digest)] = Author(node, typ, tau, c)
-            if not (isinstance(tau, int) and isinstance(c, int) and self.is_settled(tau, c)):
-                self.first_sent.setdefault((tau, c), {}).setdefault((node, typ), self.line)  # D-21
-            if self.step.node == node:
+            auth = self.author.get(digest)
+            if auth is None:
+                auth = self.author[intern(digest)] = Author(node, typ, tau, c)
+            if env is not None:
+                # the next check of ``env`` would read this author: the same verdict
+                self.last_envelope = env if auth.signer == node and auth.type == typ else None
+            if not (cell and self.is_settled(tau, c)):  # type: ignore[arg-type]
+                first = self.first_sent.get((tau, c))
+                if first is None:
+                    first = self.first_sent[(tau, c)] = {}
+                if (node, typ) not in first:
+                    first[(node, typ)] = self.line  # D-21
+            if step.node == node:
                 k = (typ, tau, c)
-                self.step.sent[k] = self.step.sent.get(k, 0) + 1
+                sent = step.sent
+                sent[k] = sent.get(k, 0) + 1
         elif typ in KINDS and digest not in self.byz_author:
             self.byz_author[intern(digest)] = Author(node, typ, tau, c)
-        if isinstance(tau, int) and isinstance(c, int) and typ != "announce":
-            self.mark((tau, c), Mark(self.line, node, False))
+        if cell and typ != "announce":
+            self.mark((tau, c), Mark(self.line, node, False))  # type: ignore[arg-type]
 
     def on_deliver(self, ev: dict[str, Any]) -> None:
         node, mid = intern(ev["node"]), ev["msg"]
@@ -242,35 +262,37 @@ class FlowRules(CheckerBase):
             self.viol("T-FLOW", f"message {mid} was sent to {m.dst}, delivered to {node}")
         if m.src != ev["from"]:
             self.viol("T-FLOW", f"message {mid} is from {m.src}, deliver says {ev['from']}")
-        self.step.msg = mid
-        if m.type == "announce" and node[0] == "C":
-            self.step.announce = (m.src, m.round)
-        self.step.junk = m.type == "junk" and not self.is_byz(node)
+        st, byz, typ = self.step, self.byz_names, m.type
+        st.msg = mid
+        announce = typ == "announce"
+        if announce and node[0] == "C":
+            st.announce = (m.src, m.round)
+        st.junk = typ == "junk" and node not in byz
         # what :meth:`received` reads: deliveries to honest aggregators only (a client's
         # announces are ``got_announce``; Byzantine nodes write no events), and nothing
         # of a settled cluster (D-21)
-        keep = node[0] == "A" and not self.is_byz(node)
+        keep = node[0] == "A" and node not in byz
         if keep:
-            self.remember_got(node, m.type, m.src, m.round, m.cluster)
-        self.step.wild = m.type not in KINDS and self.is_byz(m.src)
+            self.remember_got(node, typ, m.src, m.round, m.cluster)
+        st.wild = typ not in KINDS and m.src in byz
         orig = self.author.get(m.digest) or self.byz_author.get(m.digest)
         if orig is not None:
             # a signed envelope relayed (forwarded, replayed) by any node, its signer
             # included, is its signer's message for the round and cluster of the first send
-            if keep:
-                self.remember_got(node, orig.type, orig.signer, orig.round, orig.cluster)
+            r, c = orig.round, orig.cluster
+            if keep and (orig.type, orig.signer, r, c) != (typ, m.src, m.round, m.cluster):
+                self.remember_got(node, orig.type, orig.signer, r, c)
             if orig.type == "announce":
                 self.got_announce.add((node, orig.signer))
-            r, c = orig.round, orig.cluster
-            if keep and orig.type == "release" and isinstance(r, int) and isinstance(c, int):
-                self.remember_release(node, r, c, ids(orig.signer))
-        if m.type == "announce":
+            if keep and orig.type == "release" and type(r) is int and type(c) is int:
+                self.remember_release(node, r, c, ids(orig.signer))  # type: ignore[arg-type]
+        if announce:
             self.got_announce.add((node, m.src))
-        if isinstance(m.round, int) and isinstance(m.cluster, int) and m.type != "announce":
-            self.mark((m.round, m.cluster), Mark(self.line, node, False))
+        elif type(m.round) is int and type(m.cluster) is int:
+            self.mark((m.round, m.cluster), Mark(self.line, node, False))  # type: ignore[arg-type]
 
     def remember_got(self, node: str, typ: str, src: str, tau: int | None, c: int | None) -> None:
-        if typ == "announce" or (isinstance(tau, int) and isinstance(c, int) and self.is_settled(tau, c)):
+        if typ == "announce" or (type(tau) is int and type(c) is int and self.is_settled(tau, c)):  # type: ignore[arg-type]
             return  # announces: ``got_announce``; a settled cluster: D-21
         self.got.setdefault((tau, c), set()).add((node, typ, src))
 

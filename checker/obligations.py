@@ -19,11 +19,18 @@ own variables (``b_i (x_i + r_i) - sum_j lambda_j b_i f_i(j + 1)``, see
 and the term is the same for every client up to renaming: the per-trace obligation is
 run at ``min(size, SIZE_CAP)`` clients (two: one term and a sum), once per decoding
 base. Its cost no longer grows with the clusters (a 250-client sum took 0.6 s).
+
+An obligation is a closed formula of its parameters, so its decided result (proved or
+refuted, not a timeout) is kept for the process (:data:`DECIDED`): the online checker
+starts one trace per campaign example, at a handful of configurations. Each trace still
+lists every obligation it needs; ``summary()["reused"]`` counts those decided earlier in
+the process and ``seconds`` is the Z3 time this trace spent.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Hashable, Sequence
 
 from asfl.checker.proofs import (
     ProofResult,
@@ -41,6 +48,9 @@ EXPLICIT_POINTS_UP_TO = 10
 #: P-1 obligations are run at this many clients at most (the identity is per client)
 SIZE_CAP = 2
 
+#: obligations decided in this process: (kind, parameters) -> result (proved / refuted)
+DECIDED: dict[Hashable, ProofResult] = {}
+
 
 class TraceObligations:
     """Collects and caches the Z3 obligations of one trace (none beyond the budget)."""
@@ -50,16 +60,32 @@ class TraceObligations:
         self.within_budget = n_a <= MAX_AGGREGATORS
         self.results: list[ProofResult] = []
         self._masks: dict[tuple[int, tuple[int, ...]], ProofResult] = {}
+        self.reused = 0
+        self.seconds = 0.0
+
+    def decide(self, key: Hashable, prove: Callable[[], ProofResult]) -> ProofResult:
+        """``prove()``'s result, reused if this process decided ``key`` before."""
+        got = DECIDED.get(key)
+        if got is not None:
+            self.reused += 1
+            return got
+        t0 = time.perf_counter()
+        got = prove()
+        self.seconds += time.perf_counter() - t0
+        if got.status in ("proved", "refuted"):  # a timeout may be decided on a retry
+            DECIDED[key] = got
+        return got
 
     def for_config(self) -> list[ProofResult]:
         """S-6 and I-1 at the trace's sizes (run once, at the header)."""
         if not self.within_budget:
             return []
         wlog = self.n_a > EXPLICIT_POINTS_UP_TO
+        n_a, t_a = self.n_a, self.t_a
         found = [
-            check_quorum_sizes(self.n_a, self.t_a),
-            decoding_correct(self.n_a, self.t_a, wlog=wlog),
-            check_attestation_counting(self.n_a, self.t_a),
+            self.decide(("S-6", n_a, t_a), lambda: check_quorum_sizes(n_a, t_a)),
+            self.decide(("I-1", n_a, t_a, wlog), lambda: decoding_correct(n_a, t_a, wlog=wlog)),
+            self.decide(("S-7", n_a, t_a), lambda: check_attestation_counting(n_a, t_a)),
         ]
         self.results += found
         return found
@@ -76,7 +102,10 @@ class TraceObligations:
             return None  # malformed: the replay reports the I-2 violation itself
         key = (min(size, SIZE_CAP), base)
         if key not in self._masks:
-            result = mask_cancellation(key[0], self.t_a, self.n_a, quorums=[base], field="gf")
+            result = self.decide(
+                ("P-1", self.n_a, self.t_a, *key),
+                lambda: mask_cancellation(key[0], self.t_a, self.n_a, quorums=[base], field="gf"),
+            )
             self._masks[key] = result
             self.results.append(result)
         return self._masks[key]
@@ -87,6 +116,7 @@ class TraceObligations:
             "proved": sum(1 for r in self.results if r.status == "proved"),
             "refuted": [f"{r.prop_id} {r.params}" for r in self.results if r.status == "refuted"],
             "unknown": [f"{r.prop_id} {r.params}" for r in self.results if r.status == "unknown"],
-            "seconds": round(sum(r.seconds for r in self.results), 4),
+            "seconds": round(self.seconds, 4),
+            "reused": self.reused,
             "skipped": None if self.within_budget else f"n_a = {self.n_a} > {MAX_AGGREGATORS} (budget)",
         }

@@ -88,6 +88,16 @@ class Sent:
 
 
 @dataclass(frozen=True, slots=True)
+class Envelope:
+    """What a ``send`` claims about a signed envelope (I-4): sender, kind, digest, sig."""
+
+    node: str
+    type: str
+    digest: str
+    sig: str
+
+
+@dataclass(frozen=True, slots=True)
 class Author:
     """Who signed an envelope (by its digest) and what its first send said it was."""
 

@@ -50,18 +50,37 @@ __all__ = ["Checker", "Report", "Unusable", "Violation", "check"]
 MAX_LINE_BYTES = 64 * 2**20
 
 
+#: bytes read at a time (lines are split out of each block without a call per line)
+BLOCK = 2**16
+
+
 def _lines(path: str | Path) -> Iterator[tuple[int, bytes]]:
-    """``(line number, bytes)`` of a file, split on ``\\n`` only, one line in memory."""
+    """``(line number, bytes)`` of a file, split on ``\\n`` only (the newline removed),
+    read in blocks; memory: one block plus the longest line (at most
+    :data:`MAX_LINE_BYTES`, else :class:`Unusable` naming the line)."""
     with open(path, "rb") as f:
         n = 0
-        while True:
-            raw = f.readline(MAX_LINE_BYTES + 1)
-            if not raw:
-                return
-            n += 1
-            if len(raw) > MAX_LINE_BYTES and not raw.endswith(b"\n"):
-                raise Unusable(n, f"line longer than {MAX_LINE_BYTES} bytes")
-            yield n, raw  # the newline is JSON whitespace: no copy without it
+        head: list[bytes] = []  # the start of a line that spans blocks
+        size = 0
+        while block := f.read(BLOCK):
+            parts = block.split(b"\n")
+            tail = parts.pop()
+            if parts and head:
+                head.append(parts[0])
+                parts[0] = b"".join(head)
+                head, size = [], 0
+            for raw in parts:
+                n += 1
+                if len(raw) > MAX_LINE_BYTES:
+                    raise Unusable(n, f"line longer than {MAX_LINE_BYTES} bytes")
+                yield n, raw
+            if tail:
+                head.append(tail)
+                size += len(tail)
+                if size > MAX_LINE_BYTES:
+                    raise Unusable(n + 1, f"line longer than {MAX_LINE_BYTES} bytes")
+        if head:
+            yield n + 1, b"".join(head)
 
 
 class Checker(EndReport):
@@ -82,7 +101,8 @@ class Checker(EndReport):
         self.use_z3 = z3
         self.delta = delta
         self.max_violations = max_violations
-        self.schema = TraceSchema()
+        self.schema = TraceSchema.shared()
+        self.fast = self.schema.fast  # kind -> the schema's predicate (valid lines only)
         self.line = 0
         self.handlers: dict[str, Callable[[dict[str, Any]], None]] = {
             "send": self.on_send,
@@ -184,32 +204,33 @@ class Checker(EndReport):
         module docstring for when each class is reported). Raises :class:`Unusable` if
         the event does not validate against the schema. The event is not modified."""
         self.line = line = self.line + 1 if line is None else line
-        kind = ev.get("kind") if type(ev) is dict else None
-        fast = self.schema.fast.get(kind) if type(kind) is str else None
+        kind: str = ev.get("kind") if type(ev) is dict else None  # type: ignore[assignment]
+        fast = self.fast.get(kind) if type(kind) is str else None
         if fast is None or not fast(ev):  # the schema's checking functions name the error
             err = self.schema.validate(ev)
             if err:
                 raise Unusable(line, f"{err}. {self.schema.explain(ev)}".strip())
-        kind = ev["kind"]
+            kind = ev["kind"]
         if kind == "header":
             raise Unusable(line, "a second header")
-        rep = self.rep
-        n0 = len(rep.violations)
+        violations = self.rep.violations
+        n0 = len(violations)
         self.cur_node = node = ev.get("node")
-        self.events += 1
-        if ev["seq"] != self.events:
-            self.viol("T-SEQ", f"seq {ev['seq']}, expected {self.events}")
+        self.events = events = self.events + 1
+        if ev["seq"] != events:
+            self.viol("T-SEQ", f"seq {ev['seq']}, expected {events}")
             self.events = ev["seq"]
         if self.ended:
             self.viol("T-END", "event after the end event")
         if kind != "end" and not self.in_range(ev):
-            return rep.violations[n0:]
-        if kind in STATEFUL and node == self.step.node:
-            self.step.protocol.append(kind)
+            return violations[n0:]
+        step = self.step
+        if kind in STATEFUL and node == step.node:
+            step.protocol.append(kind)
         self.handlers[kind](ev)
         if kind == "accept" and node is not None and node == self.step.node:
             self.release_held(node, ev["from"], ev["round"])
-        return rep.violations[n0:]
+        return violations[n0:] if len(violations) > n0 else []
 
     def end_step(self) -> list[Violation]:
         """Declare the current step complete (an online feeder that knows step

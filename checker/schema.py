@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
+from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -48,6 +49,28 @@ _TYPE_EXPR = {
 }
 
 
+#: strings remembered per pattern as matching (node names, digests a broadcast repeats)
+MATCHED_KEEP = 1024
+
+
+def matcher(pattern: str) -> tuple[set[str], Callable[[str], bool]]:
+    """``(seen, match)``: ``match(v)`` is whether ``v`` matches ``pattern``, and adds a
+    matching ``v`` to ``seen`` (at most :data:`MATCHED_KEEP` strings, then restarted),
+    so ``v in seen or match(v)`` decides the pattern without a regex for repeats."""
+    search = re.compile(pattern).search
+    seen: set[str] = set()
+
+    def match(v: str) -> bool:
+        if search(v) is None:
+            return False
+        if len(seen) >= MATCHED_KEEP:
+            seen.clear()
+        seen.add(v)
+        return True
+
+    return seen, match
+
+
 class Compiler:
     def __init__(self, schema: dict[str, Any]) -> None:
         self.schema = schema
@@ -76,8 +99,8 @@ class Compiler:
         if tlist:
             parts.append("(" + " or ".join(_TYPE_EXPR[t].format(x) for t in tlist) + ")")
         if "pattern" in s:
-            rx = self._const(re.compile(s["pattern"]).search)
-            found = f"{rx}({x}) is not None"
+            seen, match = matcher(s["pattern"])
+            found = f"({x} in {self._const(seen)} or {self._const(match)}({x}))"
             parts.append(found if tlist == ["string"] else f"(type({x}) is not str or {found})")
         if "minimum" in s:
             mn = self._const(s["minimum"])
@@ -245,6 +268,14 @@ class TraceSchema:
             self.fast[kind] = comp.predicate(alt)
             self.props[kind] = frozenset(d.get("properties", {}))
         self._full: Any = None
+
+    @staticmethod
+    @cache
+    def shared(path: Path = SCHEMA_PATH) -> TraceSchema:
+        """One compiled schema per file for the process (compiling takes ~30 ms: the
+        online checker starts one trace per campaign example); it is never modified
+        after compilation (:meth:`explain` only builds its slow validator)."""
+        return TraceSchema(path)
 
     def validate(self, obj: Any) -> str | None:
         if not isinstance(obj, dict):
