@@ -201,13 +201,15 @@ class FlowRules(CheckerBase):
         byz = node in self.byz_names
         tau, c = ev.get("round"), ev.get("cluster")
         env: Envelope | None = None
+        signer: str | None = node
         if typ in KINDS:
             env = Envelope(node, typ, digest, ev["sig"])
             if env == self.last_envelope:  # a broadcast repeats one envelope: checked once
                 env = None
             else:
                 n0 = len(self.rep.violations)
-                if self.check_envelope(node, typ, digest, env.sig) != node or len(self.rep.violations) > n0:
+                signer = self.check_envelope(node, typ, digest, env.sig)
+                if signer != node or len(self.rep.violations) > n0:
                     env = None  # only a clean check of the sender's own signature is reused
         elif typ != "junk":
             self.viol("I-4", f"send by {node} of unknown kind {typ!r}", node=node)
@@ -243,7 +245,8 @@ class FlowRules(CheckerBase):
                 sent = step.sent
                 sent[k] = sent.get(k, 0) + 1
         elif typ in KINDS and digest not in self.byz_author:
-            self.byz_author[intern(digest)] = Author(node, typ, tau, c)
+            # the author is the node whose key verified (a colluder's, R-3), not the sender
+            self.byz_author[intern(digest)] = Author(signer or node, typ, tau, c)
         if cell and typ != "announce":
             self.mark((tau, c), Mark(self.line, node, False))  # type: ignore[arg-type]
 
