@@ -7,8 +7,10 @@ up to ``t_a`` Byzantine aggregators, crashes) until the time is up. Every failur
 shrunk twice and written to ``--out`` (default ``runs/fuzz/``) as ``found-*.json``;
 ``--save-regressions`` also saves it to ``tests/regressions/``, which the default test
 run replays. At the end it prints the coverage report per rule ID
-(``harness.coverage``) and writes it to ``--out``/``coverage.json``. Exit status 1 if
-anything failed.
+(``harness.coverage``) and writes it to ``--out``/``coverage.json``; a probe some
+honest receiver did not refuse with the guard it targets is MISJUDGED: counted, named,
+and not a failure. Exit status (stated in ``--help``): 0 clean, 1 a failure, 3 no failure
+but misjudged probes, 2 bad usage.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import click
 from asfl.cli_types import SEED, number, seconds, writable_dir, writing
 
 REGRESSIONS = Path(__file__).resolve().parents[1] / "tests" / "regressions"
+MISJUDGED_EXIT = 3  # no failure, but some probe misjudged (see the command's help)
 
 
 @click.command("fuzz")
@@ -65,7 +68,16 @@ REGRESSIONS = Path(__file__).resolve().parents[1] / "tests" / "regressions"
 def command(
     minutes: float, strategy: str, slice_s: float, seed: int | None, out_dir: Path, save_regressions: bool
 ) -> int:
-    """Fuzz the implementation for N minutes (deep profile); save every failure."""
+    """Fuzz the implementation for N minutes (deep profile); save every failure.
+
+    \b
+    Exit status:
+      0  no failure and no misjudged probe
+      1  some run violated a property (each failure saved under --out)
+      3  no failure, but some probe was MISJUDGED (an honest receiver did not
+         refuse it with the guard it targets; the coverage report names it)
+      2  bad usage (one line on stderr)
+    """
     from asfl.harness.campaign import DEEP_STEPS, STRATEGIES, deep_setups, run_campaign
     from asfl.harness.coverage import CoverageReport
 
@@ -109,8 +121,9 @@ def command(
     with writing(cov_path):
         cov_path.write_text(json.dumps(report.to_json(), indent=2) + "\n", encoding="utf-8")
     click.echo(f"coverage written to {cov_path}")
+    misjudged = len(report.misjudged)
     click.echo(
         f"fuzz: {examples} examples, {steps} steps ({steps / max(dt, 1e-9):.0f} steps/s), "
-        f"{failures} failures in {dt / 60:.1f} min"
+        f"{failures} failures, {misjudged} misjudged probes in {dt / 60:.1f} min"
     )
-    return 1 if failures else 0
+    return 1 if failures else MISJUDGED_EXIT if misjudged else 0

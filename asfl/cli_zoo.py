@@ -6,7 +6,10 @@ number of examples to the first failure and the length of the shrunk counterexam
 which is written to ``--out`` (default ``runs/zoo/``) as ``zoo-<bug>.json`` after checking
 that the correct implementation passes it; ``--save-regressions`` also saves it to the
 regression corpus ``tests/regressions/`` (replayed by the default test run). Nothing is
-written into the source tree otherwise. Exit status 1 if any bug is missed. A bug with a
+written into the source tree otherwise. The shrinker keeps only candidates that fail the
+bugged copy and pass the correct implementation; a counterexample the correct
+implementation fails too is a real bug, reported (``REAL BUG``) and saved the same way as
+``real-<bug>.json``. Exit status 1 if any bug is missed. A bug with a
 focus (``harness.zoo.FOCUS``) gets three setups in four from it and its search family (``--no-focus``: none).
 """
 
@@ -41,7 +44,7 @@ from asfl.cli_types import SEED, count, seconds, writable_dir, writable_file, wr
     "--shrink",
     "shrink_s",
     type=seconds(allow_zero=True),
-    default=20.0,
+    default=40.0,
     show_default=True,
     help="Seconds of second-stage shrinking per counterexample.",
 )
@@ -138,6 +141,8 @@ def command(
                     f"{v.get('message', '')[:70]}"
                     + (f"; saved {r['saved_file']}" if r.get("saved_file") else "")
                 )
+            elif r.get("real_bug_file"):
+                click.echo(f"  REAL BUG {r['bug']:<28} {r['error']}; saved {r['real_bug_file']}")
             else:
                 click.echo(f"  MISSED {r['bug']:<30} {r.get('error') or ''}")
     caught = sum(1 for r in results if r.get("caught") and not r.get("error"))

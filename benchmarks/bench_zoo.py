@@ -95,7 +95,7 @@ def main() -> None:
     ap.add_argument("--strategies", default="uniform,directed")
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--budget", type=float, default=60.0)
-    ap.add_argument("--shrink", type=float, default=20.0)
+    ap.add_argument("--shrink", type=float, default=40.0)
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--csv", type=Path, default=Path("runs/bench_zoo.csv"))
     a = ap.parse_args()

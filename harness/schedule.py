@@ -271,11 +271,17 @@ def same_failure(a: Violation | None, b: Violation | None) -> bool:
     return a is not None and b is not None and a.prop == b.prop
 
 
+class ShrinkError(RuntimeError):
+    """The shrinker's result does not fail the bugged implementation with the target
+    property, or fails the correct one (it must never be handed on)."""
+
+
 def shrink(
     sched: Schedule,
     target: Violation,
     budget_s: float = 20.0,
     fails: Callable[[Schedule], Violation | None] | None = None,
+    passes: Callable[[Schedule], bool] | None = None,
 ) -> Schedule:
     """Second-stage shrinking of a realised schedule. Hypothesis shrinks the draws of a
     policy or of the machine's rules, not the run they realise: a random or PCT policy's
@@ -284,48 +290,78 @@ def shrink(
     keeps the failure.
 
     Keeps a candidate iff its replay still violates ``target.prop`` (the same property
-    ID). Steps, within ``budget_s``: (0) no action at all, under the rules an ``ordered``
-    run drew (:func:`drawn_order`, those it needs), else under FIFO completion or one
-    order rule (:func:`order_candidates`); (1) the same run, cut after the action at which
+    ID) and, when ``passes`` is given (the zoo: a replay on the *correct*
+    implementation, in another process), the correct implementation passes it; the
+    result is checked both ways once more (:class:`ShrinkError` if not). A ``sched``
+    that the correct implementation fails too is returned as it is (a real bug).
+
+    Steps, within ``budget_s``: (0) no action at all, under the rules an ``ordered``
+    run drew (:func:`drawn_order`, those it needs), else under FIFO completion, one
+    order rule (:func:`order_candidates`) or two slow clients (:func:`slow_pairs`);
+    (1) the same run, cut after the action at which
     the violation shows, without the actions that did not apply, and every action the
     completion order takes there anyway written as ``{"fifo": n}`` runs; (2) delta
     debugging over the departures from that order: chunks of halving size, then single
     ones, each replaced by one step of the completion order; (3) each order rule of (0)
     in place of the departures about its node, then (2) again.
     """
-    deadline = time.monotonic() + budget_s
     applied: list[int] = []
     first = replay(sched, on_action=lambda k, _, ok: applied.append(k) if ok else None)
     # a candidate running far past the original failure's length is cut (no verdict),
-    # which keeps each check near the cost of a failing replay
+    # which keeps each check near the cost of a failing replay; not a candidate of no
+    # action at all (an order alone): its run may fail later than the original did
     cap = len(first.world.actions) * 3 // 2 + 50
 
-    def check(cand: Schedule) -> bool:
+    def bugged(cand: Schedule) -> bool:
         if fails is not None:
             return same_failure(fails(cand), target)
-        return same_failure(replay(cand, max_steps=cap).first(), target)
+        return same_failure(replay(cand, max_steps=cap if cand.actions else None).first(), target)
 
+    def check(cand: Schedule) -> bool:
+        return bugged(cand) and (passes is None or passes(cand))
+
+    if passes is not None and not passes(sched):
+        return sched
+    deadline = time.monotonic() + budget_s  # from here: the first replays warm the caches
+    best = _shrunk(sched, target, first if fails is None else None, applied, check, deadline)
+    if best.actions and "fifo" in best.actions[-1] and check(trimmed := best.but(best.actions[:-1])):
+        best = trimmed  # a trailing fifo run: the completion runs in that order anyway
+    if best is not sched and not (bugged(best) and (passes is None or passes(best))):
+        raise ShrinkError(f"shrunk schedule lost its {target.prop} failure or fails the correct impl")
+    return best
+
+
+def _shrunk(
+    sched: Schedule,
+    target: Violation,
+    first: Outcome | None,
+    applied: list[int],
+    check: Callable[[Schedule], bool],
+    deadline: float,
+) -> Schedule:
+    """:func:`shrink`'s steps (0)-(3), each candidate judged by ``check``; ``first`` is
+    ``sched``'s own replay (``None`` under a caller's ``fails``: where it fails is unknown)."""
     rules = order_candidates(sched.setup, target)
     own = drawn_order(sched.setup)
-    if own is not None and sched.actions and check(sched.but([], own)):  # (0) the run's rules,
+    if own is not None and check(sched.but([], own)):  # (0) the run's rules,
         for rule in list(own):  # without those it does not need
             fewer = [r for r in own if r != rule]
             if time.monotonic() < deadline and check(sched.but([], fewer)):
                 own = fewer
         return sched.but([], own)
     if sched.actions:
-        for order in [[], *([r] for r in rules)]:
+        for order in [[], *([r] for r in rules), *slow_pairs(sched.setup, target)]:
             if time.monotonic() > deadline:
                 break
             if check(sched.but([], order)):
                 return sched.but([], order)
-    at = first.at if fails is None else None  # where it fails (unknown under ``fails``)
-    if not (check(sched) if fails is not None else same_failure(first.first(), target)):
+    at = None if first is None else first.at
+    if not (check(sched) if first is None else same_failure(first.first(), target)):
         return _ddmin(sched, check, deadline)  # not a failing schedule: plain ddmin
     kept = [sched.actions[k] for k in applied if at is None or k <= at]  # (1)
     best = _as_departures(sched.but(kept))
     if not check(best):  # the same run by construction; kept as a guard
-        best = sched.but(kept)
+        best = sched.but(kept) if check(sched.but(kept)) else sched
     best = _ddmin(best, check, deadline)  # (2)
     for rule in rules:  # (3)
         if time.monotonic() > deadline or len(best.actions) <= 1:
@@ -340,7 +376,8 @@ def shrink(
 def _ddmin(sched: Schedule, check: Callable[[Schedule], bool], deadline: float) -> Schedule:
     """Delta debugging over ``sched``'s departures from the completion order (every
     action but a ``fifo`` run): a chunk of them, halving in size down to one, is
-    replaced by that many completion-order steps while ``check`` holds."""
+    replaced by that many completion-order steps while ``check`` holds (a Byzantine
+    send or a crash is not a step of that order: it is dropped, not replaced)."""
     acts = list(sched.actions)
     chunk = max(1, sum(1 for a in acts if "fifo" not in a) // 2)
     while time.monotonic() < deadline:
@@ -350,7 +387,7 @@ def _ddmin(sched: Schedule, check: Callable[[Schedule], bool], deadline: float) 
             if i >= len(dep):
                 break
             drop = set(dep[i : i + chunk])
-            cand = _merged([{"fifo": 1} if k in drop else a for k, a in enumerate(acts)])
+            cand = _merged([_instead(a) if k in drop else a for k, a in enumerate(acts)])
             if check(sched.but(cand)):
                 acts, changed = cand, True  # the next departures moved up to position i
             else:
@@ -359,23 +396,26 @@ def _ddmin(sched: Schedule, check: Callable[[Schedule], bool], deadline: float) 
             if chunk == 1:
                 break
             chunk //= 2
-    return sched.but(_trimmed(acts))
+    return sched.but(acts)
+
+
+def _instead(act: Act) -> Act:
+    """What replaces a dropped departure: one completion-order step for a delivery or a
+    local step, nothing (an empty dict) for a Byzantine send or a crash."""
+    return {"fifo": 1} if "deliver" in act or "step" in act else {}
 
 
 def _merged(acts: list[Act]) -> list[Act]:
-    """Adjacent ``fifo`` runs joined into one."""
+    """Adjacent ``fifo`` runs joined into one, dropped (empty) actions left out."""
     out: list[Act] = []
     for a in acts:
+        if not a:  # a dropped departure (see :func:`_instead`)
+            continue
         if "fifo" in a and out and "fifo" in out[-1]:
             out[-1] = {"fifo": out[-1]["fifo"] + a["fifo"]}
         else:
             out.append(dict(a))
     return out
-
-
-def _trimmed(acts: list[Act]) -> list[Act]:
-    """Without a trailing ``fifo`` run: the completion runs in that order anyway."""
-    return acts[:-1] if acts and "fifo" in acts[-1] else acts
 
 
 def _as_departures(sched: Schedule) -> Schedule:
@@ -428,3 +468,16 @@ def order_candidates(setup: Setup, target: Violation) -> list[list[str]]:
         out += [["first", "from", n], ["last", "to", n]]
     out += [["first", "from", f"A{j}"] for j in sorted(setup.byzantine)]
     return list({tuple(r): r for r in out}.values())
+
+
+def slow_pairs(setup: Setup, target: Violation) -> list[list[list[str]]]:
+    """Pairs of order rules worth trying after the single ones: each client the violation
+    names slow (its local steps last) together with each other client (a stale view
+    needs one member's submission early and another's late, D-12)."""
+    named = [n for n in dict.fromkeys(re.findall(r"\b(C\d+)\b", target.message))]
+    return [
+        [["last", "step", n], ["last", "step", f"C{i}"]]
+        for n in named
+        for i in range(setup.n_clients)
+        if f"C{i}" != n
+    ]

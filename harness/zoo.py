@@ -399,15 +399,29 @@ class Focus:
     strategy: str | None = None  # None: the strategy the zoo was asked for
     clients: int | None = None  # None: the campaign's size; else clients per run...
     q_min: int | None = None  # ...and q_min (R-6's branches need clusters larger than 3)
+    aggregators: int | None = None  # None: the campaign's 4 (t_a = 1); else this many...
+    t_a: int | None = None  # ...with this t_a (0: no Byzantine aggregator at all)
+    t_c: int | None = None
+    lead_bound: int | None = None
+
+    def shape(self) -> dict[str, int]:
+        """The :class:`~harness.world.Setup` fields this focus fixes."""
+        fields = {
+            "n_clients": self.clients,
+            "q_min": self.q_min,
+            "n_aggregators": self.aggregators,
+            "t_a": self.t_a,
+            "t_c": self.t_c,
+            "lead_bound": self.lead_bound,
+        }
+        return {k: v for k, v in fields.items() if v is not None}
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "modes": list(self.modes),
-            "rounds": list(self.rounds),
-            "clients": self.clients,
-            "q_min": self.q_min,
-        }
+        return {"modes": list(self.modes), "rounds": list(self.rounds), "shape": self.shape()}
 
+
+#: the smallest configuration reaching every branch of R-6 but the top-up order
+TINY_R6 = Focus(rounds=(3,), strategy="random", clients=6, q_min=3, aggregators=1, t_a=0, t_c=1, lead_bound=0)
 
 # Why each focus (measured, /work/notes/issue-9-zoo.md): a bug that only a Byzantine
 # behaviour reaches waits otherwise for the 1 setup in 14 that draws it; a catch-up needs
@@ -416,14 +430,28 @@ class Focus:
 # client's inclusion count shows at the next round's accept.
 FOCUS: dict[str, Focus] = {
     # R-6: with the default clusters of 3 every closing proposes all it holds, so the floor,
-    # eligibility, deferral and top-up order never show; clusters of 6 with q_min = 3 do
-    # (/work/notes/issue-11-incl.md: found in 20-61 s there)
-    "floor-is-minimum": Focus(rounds=(3,), clients=24, q_min=3),
-    "eligible-strict": Focus(rounds=(3,), clients=24, q_min=3),
-    "deferral-ignored": Focus(rounds=(3,), clients=24, q_min=3),
-    "close-on-q-min": Focus(rounds=(3,), clients=24, q_min=3),
-    "topup-order-reversed": Focus(rounds=(4,), clients=24, q_min=3),
-    "count-view-not-refreshed": Focus(rounds=(3,), clients=24, q_min=3),
+    # eligibility, deferral and top-up order never show. The smallest world that shows
+    # them (stop 10): one aggregator (t_a = 0) coordinating all 6 clients, t_c = 1, B = 0:
+    # the straggler left out of each round's closing makes the counts differ by round 2;
+    # whole random runs of ~60 actions, caught on the first examples, shrunk to "FIFO
+    # with one client late". (Stop 9's clusters of 6 under 4 aggregators: runs 10x
+    # longer, deferral-ignored missed under load.)
+    "floor-is-minimum": TINY_R6,
+    "eligible-strict": TINY_R6,
+    "deferral-ignored": TINY_R6,
+    "close-on-q-min": TINY_R6,
+    # the top-up order shows only when deferred members' counts differ: two aggregators
+    # with clusters of 6 reshuffled each round (q_min = 4, 5 rounds: a third of uniform
+    # straggler draws reach it, against 1 % for one cluster)
+    "topup-order-reversed": Focus(
+        rounds=(5,), strategy="random", clients=12, q_min=4, aggregators=2, t_a=0, t_c=1, lead_bound=0
+    ),
+    # a stale count view needs a release the coordinator gets after a member's submission
+    # of the next round: quorum n_a - t_a < n_a (so 4 aggregators, t_a = 1); clusters of 2
+    # are enough, the monitor compares the view itself (D-12)
+    "count-view-not-refreshed": Focus(
+        rounds=(2,), strategy="random", clients=8, q_min=2, t_c=0, lead_bound=0
+    ),
     "accept-uncertified-model": Focus(modes=("forge",), strategy="random"),  # R-15d
     # the automatic forge sends R-15d (one signature listed t_a + 1 times) and R-15e (a body
     # that is not its header's) rewrites; uniform setups draw it 1 time in 14
@@ -438,12 +466,18 @@ FOCUS: dict[str, Focus] = {
     "endorse-equivocation": Focus(modes=("double",), strategy="random"),  # R-8, S-2
     "release-for-other-proposal": Focus(modes=("equivocate",), strategy="random"),  # R-10
     "decode-certified-pd": Focus(modes=("equivocate",), strategy="random"),  # R-11
-    "digest-filter-removed": Focus(modes=("scripted",), strategy="stateful"),  # R-11, R-10.uncertified
+    "digest-filter-removed": Focus(  # R-11, R-10.uncertified; one round of clusters of 2
+        modes=("scripted",), rounds=(1,), strategy="stateful", clients=8, q_min=2, t_c=0
+    ),
     "endorse-signature-skipped": Focus(modes=("malformed",), strategy="random"),  # R-3
     "catch-up-reversed": Focus(rounds=(2,), strategy="ordered"),  # D-13
     "catch-up-skips-pending": Focus(rounds=(2,), strategy="ordered"),
     "catch-up-one-noise": Focus(rounds=(2,), strategy="ordered"),
-    "client-counts-per-announcement": Focus(rounds=(2,), strategy="random"),  # D-12
+    # D-12 (client): two verified headers carrying one set with different models: an
+    # equivocating aggregator's, under plain FIFO
+    "client-counts-per-announcement": Focus(
+        modes=("equivocate",), rounds=(2,), strategy="random", clients=8, q_min=2, t_c=0
+    ),
 }
 
 
@@ -477,7 +511,11 @@ def materialise(bug: Bug | None) -> Iterator[Path]:
 
 def worker_env(dest: Path, bug: Bug | None) -> dict[str, str]:
     """The environment variables that make a zoo worker import the copy at ``dest``."""
-    return {"ASFL_ZOO_IMPL": str(dest / "impl"), "ASFL_ZOO_BUG": bug.id if bug else ""}
+    return {
+        "ASFL_ZOO_IMPL": str(dest / "impl"),
+        "ASFL_ZOO_BUG": bug.id if bug else "",
+        "ASFL_ZOO_CLEAN": str(IMPL_DIR),  # the shrinker's correct implementation (zoo_worker.serve)
+    }
 
 
 def run_worker(bug: Bug | None, request: dict[str, Any], timeout: float = 900.0) -> dict[str, Any]:
@@ -516,6 +554,7 @@ class ZooResult:
     saved_file: str | None = None
     corpus_file: str | None = None
     error: str | None = None
+    real_bug_file: str | None = None  # a schedule the correct implementation fails too
 
     def to_json(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -526,7 +565,7 @@ def hunt(
     strategy: str = "stateful",
     budget_s: float = 60.0,
     seed: int = 0,
-    shrink_budget_s: float = 20.0,
+    shrink_budget_s: float = 40.0,
     out_dir: Path | None = None,
     save_regression: bool = False,
     directed: bool = True,
@@ -534,7 +573,10 @@ def hunt(
     """Search for ``bug`` with ``strategy`` (directed by its :data:`FOCUS`, if any, unless
     ``directed`` is false); write its shrunk counterexample (checked to
     pass on the correct implementation) to ``out_dir`` and, with ``save_regression``, to
-    the regression corpus ``tests/regressions`` too. Nothing is written when neither."""
+    the regression corpus ``tests/regressions`` too. Nothing is written when neither.
+    A counterexample that also fails the correct implementation is a real bug: it is
+    reported as an error and saved the same way as ``real-<bug>.json`` (``bug``
+    ``null``, the correct implementation's violation), so that it can be replayed."""
     from asfl.harness.schedule import Schedule, replay
 
     focus = FOCUS.get(bug.id) if directed else None
@@ -563,20 +605,26 @@ def hunt(
         reply.get("violation"),
         time.monotonic() - t0,
     )
-    if not res.caught or (out_dir is None and not save_regression):
+    if not res.caught:
         return res
     sched = Schedule.from_json(reply["schedule"])
     sched.bug = bug.id
     sched.note = f"zoo bug {bug.id}: {bug.what}"
     clean = replay(sched).first()
+    name = f"zoo-{bug.id}.json"
     if clean is not None:  # the schedule must pass on the correct implementation
         res.error = f"counterexample also fails the correct implementation: {clean}"
+        sched.bug, sched.violation = None, clean.to_json()
+        sched.note = f"found by asfl zoo hunting {bug.id}; fails the correct implementation: {clean}"
+        name = f"real-{bug.id}.json"
+    if out_dir is None and not save_regression:
         return res
-    name = f"zoo-{bug.id}.json"
     if out_dir is not None:
         res.saved_file = str(sched.save(out_dir / name))
     if save_regression:
         res.corpus_file = str(sched.save(CORPUS / name).relative_to(REPO))
+    if clean is not None:
+        res.real_bug_file = res.saved_file or res.corpus_file
     return res
 
 

@@ -2,9 +2,10 @@
 
 ``python -m asfl.harness.zoo_worker '<json request>'`` prints one JSON line. Requests:
 ``{"op": "campaign", "strategy", "budget_s", "seed", "shrink_budget_s", "focus"}`` (``focus``:
-``null`` or ``{"modes", "rounds", "clients", "q_min"}``, see :class:`harness.zoo.Focus`),
-``{"op": "replay", "schedule": {...}}`` and ``{"op": "narrate", "file", "sends"}`` (prints
-the narration instead). When ``ASFL_ZOO_IMPL`` names a directory, that copy is installed
+``null`` or ``{"modes", "rounds", "shape"}``, see :class:`harness.zoo.Focus`),
+``{"op": "replay", "schedule": {...}}``, ``{"op": "narrate", "file", "sends"}`` (prints
+the narration instead) and ``{"op": "serve"}`` (:func:`serve`). When ``ASFL_ZOO_IMPL``
+names a directory, that copy is installed
 as ``asfl.impl`` before anything imports the implementation, and the worker refuses to run
 unless the imported ``asfl.impl`` is that copy.
 """
@@ -48,6 +49,18 @@ def use_patched_impl(role: str) -> bool:
     return True
 
 
+def reshaped(setup: Any, shape: dict[str, int]) -> Any:
+    """``setup`` with a focus's fixed fields (:meth:`harness.zoo.Focus.shape`): its
+    Byzantine aggregators and planned crashes kept only where the new shape has room
+    (ids in range, at most ``t_a`` and ``t_c`` of them)."""
+    import dataclasses
+
+    s = dataclasses.replace(setup, **shape)
+    byz = dict(sorted((j, m) for j, m in s.byzantine.items() if j < s.n_aggregators)[: s.t_a])
+    crash = dict(sorted((i, k) for i, k in s.crash_after.items() if i < s.n_clients)[: s.t_c])
+    return dataclasses.replace(s, byzantine=byz, crash_after=crash)
+
+
 def directed_setups(focus: dict[str, Any] | None, strategy: str) -> Any:
     """The setups of a campaign: three in four from the bug's focus (each Byzantine
     aggregator given one of its behaviours, its round counts), the rest from every
@@ -65,14 +78,81 @@ def directed_setups(focus: dict[str, Any] | None, strategy: str) -> Any:
     stateful = strategy == "stateful"  # the machine scripts Byzantine actions and crashes itself
     every = tuple(BEHAVIOURS) if stateful else None
     base = setups(rounds=tuple(focus["rounds"]), modes=every, crashes=not stateful)
-    if focus.get("clients"):
-        size = {"n_clients": focus["clients"], "q_min": focus["q_min"]}
-        base = base.map(lambda s: dataclasses.replace(s, **size))
+    if focus.get("shape"):
+        base = base.map(lambda s: reshaped(s, focus["shape"]))
     if focus["modes"]:
         base = st.tuples(base, st.sampled_from(tuple(focus["modes"]))).map(
             lambda sm: dataclasses.replace(sm[0], byzantine=dict.fromkeys(sm[0].byzantine, sm[1]))
         )
     return st.one_of(base, base, base, setups(modes=every, crashes=not stateful))
+
+
+def serve() -> int:
+    """The correct implementation's oracle for a shrinker in another process: one
+    schedule (JSON) per line on stdin, one line ``{"violation": ... | null}`` back."""
+    from asfl.harness.schedule import Schedule, replay
+
+    for line in sys.stdin:
+        first = replay(Schedule.from_json(json.loads(line))).first()
+        print(json.dumps({"violation": None if first is None else first.to_json()}), flush=True)
+    return 0
+
+
+class CleanOracle:
+    """A :func:`serve` process on the correct ``impl`` (``ASFL_ZOO_CLEAN``, set by
+    :func:`harness.zoo.run_worker`), asked by the bugged worker's shrinker."""
+
+    def __init__(self) -> None:
+        import subprocess
+
+        clean = os.environ.get("ASFL_ZOO_CLEAN", "")
+        if not clean:
+            raise RuntimeError("ASFL_ZOO_CLEAN (the correct impl's directory) is not set")
+        env = dict(os.environ, ASFL_ZOO_IMPL=clean, ASFL_ZOO_BUG="")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "asfl.harness.zoo_worker", json.dumps({"op": "serve"})],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env=env,
+            text=True,
+        )
+
+    def first(self, sched: Any) -> Any:
+        """The correct implementation's first violation on ``sched`` (``None``: it passes)."""
+        from asfl.harness.monitor import Violation
+
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.proc.stdin.write(json.dumps(sched.to_json()) + "\n")
+        self.proc.stdin.flush()
+        line = self.proc.stdout.readline()
+        if not line:
+            raise RuntimeError(f"the correct implementation's oracle died (exit {self.proc.poll()})")
+        got = json.loads(line)["violation"]
+        if got is None:
+            return None
+        return Violation(got["prop"], got["message"], got.get("seq"), got.get("source", ""))
+
+    def close(self) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.close()
+        self.proc.wait(timeout=60)
+
+
+def shrunk_both_ways(sched: Any, violation: Any, budget_s: float) -> tuple[Any, Any]:
+    """``sched`` shrunk (:func:`harness.schedule.shrink`) keeping only candidates that
+    fail this bugged copy with ``violation``'s property and pass the correct
+    implementation; and the correct implementation's violation when ``sched`` itself
+    fails it too (then unshrunk: a real bug, :func:`harness.zoo.hunt` saves it)."""
+    from asfl.harness.schedule import shrink
+
+    oracle = CleanOracle()
+    try:
+        clean = oracle.first(sched)
+        if clean is not None:
+            return sched, clean
+        return shrink(sched, violation, budget_s=budget_s, passes=lambda c: oracle.first(c) is None), None
+    finally:
+        oracle.close()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -95,15 +175,20 @@ def main(argv: list[str] | None = None) -> int:
             request["strategy"],
             budget_s=request["budget_s"],
             seed=request.get("seed", 0),
-            shrink_budget_s=request.get("shrink_budget_s", 20.0),
+            shrink_budget_s=0.0,  # departures only: the shrinking below also asks the correct impl
             setup_strategy=directed_setups(request.get("focus"), request["strategy"]),
         )
         out = res.to_json()
-        if res.schedule is not None:
-            out["schedule"] = res.schedule.to_json()
+        if res.schedule is not None and res.violation is not None:
+            sched, clean = shrunk_both_ways(res.schedule, res.violation, request.get("shrink_budget_s", 20.0))
+            out["schedule"] = sched.to_json()
+            out["shrunk_length"] = len(sched.actions)
+            out["clean_violation"] = None if clean is None else clean.to_json()
     elif request["op"] == "replay":
         outcome = replay(Schedule.from_json(request["schedule"]))
         out = {"failed": outcome.failed, "violations": [v.to_json() for v in outcome.violations[:5]]}
+    elif request["op"] == "serve":
+        return serve()
     else:
         raise SystemExit(f"unknown op {request['op']!r}")
     print(json.dumps(out))

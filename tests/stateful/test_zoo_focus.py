@@ -136,3 +136,25 @@ def test_departures_keep_the_run_and_ddmin_keeps_the_property() -> None:
     assert fails(sched) is not None and fails(Schedule(setup, [])) is None
     small = shrink(sched, Violation("X-1", "stand-in"), budget_s=10, fails=fails)
     assert fails(small) is not None and len(small.actions) <= len(dep.actions) < len(sched.actions)
+
+
+def test_a_focus_shape_reshapes_the_setups_validly() -> None:
+    """A focus fixing the shape (R-6's one aggregator over 6 clients, t_a = 0): every
+    focused setup has that shape, no Byzantine aggregator, at most t_c planned crashes
+    inside the client range, and passes R-1's validation."""
+    from asfl.harness.zoo import TINY_R6
+
+    seen: list[Setup] = []
+
+    @settings(max_examples=60, database=None, derandomize=True, suppress_health_check=list(HealthCheck))
+    @given(directed_setups(TINY_R6.to_json(), "random"))
+    def draw(setup: Setup) -> None:
+        setup.protocol().validate()
+        assert all(j < setup.n_aggregators for j in setup.byzantine) and len(setup.byzantine) <= setup.t_a
+        assert all(i < setup.n_clients for i in setup.crash_after) and len(setup.crash_after) <= setup.t_c
+        seen.append(setup)
+
+    draw()
+    tiny = [s for s in seen if (s.n_aggregators, s.n_clients, s.q_min, s.lead_bound) == (1, 6, 3, 0)]
+    assert len(tiny) >= len(seen) // 2 and all(not s.byzantine and s.rounds == 3 for s in tiny)
+    assert any(s.crash_after for s in tiny), "no focused setup kept a planned crash"
