@@ -241,7 +241,11 @@ def explore(
             continue
 
         def succ1(a: Action, s: SysState = s) -> SysState:
-            return _canon(memo, normalize(p, step(p, s, a, mode, memo)[0]))
+            if memo is None:
+                return normalize(p, step(p, s, a, mode)[0])
+            t = step(p, s, a, mode, memo)[0]  # canonical parts only
+            n = normalize(p, t, memo)
+            return t if n is t else memo.state(n)
 
         if por:
             succ, rule = select(p, s, acts, succ1, not silent and "equivocate" in mode.behaviours)
@@ -262,7 +266,7 @@ def explore(
                 via.append(a)
                 depth.append(depth[n] + 1)
                 if s2 is not s:
-                    for prop, msg in violations(p, s2):
+                    for prop, msg in violations(p, s2, memo):
                         report(prop, msg, m)
                 (later if sil else queue).append((m, s2, sil))
             src_e.append(n)

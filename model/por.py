@@ -71,7 +71,7 @@ from collections.abc import Callable, Mapping
 
 from asfl.model.params import Params
 from asfl.model.protocol import client_done, count_views, idx
-from asfl.model.system import honest_attestations, node_index
+from asfl.model.system import Memo, honest_attestations, node_index
 from asfl.model.types import (
     BODY_NONE,
     FINAL,
@@ -94,7 +94,7 @@ SILENCE = Action("silence", "byz")
 _CONFLUENT_BUGS = ("none", "greedy-close", "release-without-cert", "small-attest")
 
 
-def normalize(p: Params, s: SysState) -> SysState:
+def normalize(p: Params, s: SysState, memo: Memo | None = None) -> SysState:
     """Explorer quotient (a bisimulation; every invariant is invariant under it):
 
     - a client that accepted every round ignores all input (R-15): its buffer of waiting
@@ -106,7 +106,17 @@ def normalize(p: Params, s: SysState) -> SysState:
     - the models a client accepted before the last round are kept as what the invariants
       read of them, when the adversary's attestations alone miss the quorum
       (:func:`_abstract_accepted`).
-    """
+
+    Returns ``s`` itself when it is already in normal form. ``memo`` (the explorer, on a
+    canonical state, :meth:`model.system.Memo.state`): each client's two tests below are
+    computed once per canonical client state; the result is the same."""
+    if memo is not None:
+        flags = memo.norm
+        got = [flags.get(id(cs)) for cs in s.clients]
+        if None in got:
+            got = [_client_flags(p, cs, flags) for cs in s.clients]
+        if not any(got):
+            return _canonical_releases(p, s)
     if any(cs.buffer and client_done(p, cs) for cs in s.clients):
         clients = tuple(
             cs._replace(buffer=frozenset()) if cs.buffer and client_done(p, cs) else cs for cs in s.clients
@@ -118,6 +128,17 @@ def normalize(p: Params, s: SysState) -> SysState:
             clients=tuple(_abstract_accepted(p, cs, att) if _concrete(p, cs) else cs for cs in s.clients)
         )
     return _canonical_releases(p, s)
+
+
+def _client_flags(p: Params, cs: ClientState, flags: dict[int, bool]) -> bool:
+    """Does :func:`normalize` change client ``cs`` (a canonical object kept alive by the
+    memo, so its identity is a key)? Cached in ``flags``."""
+    got = flags.get(id(cs))
+    if got is not None:
+        return got
+    got = bool(cs.buffer and client_done(p, cs)) or (_attestations_sound(p) and _concrete(p, cs))
+    flags[id(cs)] = got
+    return got
 
 
 def _concrete(p: Params, cs: ClientState) -> bool:
