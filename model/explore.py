@@ -244,7 +244,7 @@ def explore(
             if memo is None:
                 return normalize(p, step(p, s, a, mode)[0])
             t = step(p, s, a, mode, memo)[0]  # canonical parts only
-            n = normalize(p, t, memo)
+            n = normalize(p, t, memo, s)
             return t if n is t else memo.state(n)
 
         if por:
