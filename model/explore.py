@@ -248,7 +248,9 @@ def explore(
             return t if n is t else memo.state(n)
 
         if por:
-            succ, rule = select(p, s, acts, succ1, not silent and "equivocate" in mode.behaviours)
+            bcp = not silent and "equivocate" in mode.behaviours
+            local = None if memo is None else lambda a, s=s: memo.local_step(s, a)  # type: ignore[misc]
+            succ, rule = select(p, s, acts, succ1, bcp, local)
             rules[rule] += 1
         else:
             succ = [(a, succ1(a)) for a in acts]

@@ -235,6 +235,20 @@ class Memo:
             self.alive[id(st)] = st
         return got
 
+    def local_step(self, s: SysState, a: Action) -> tuple[object, object, tuple[Msg, ...]]:
+        """For a delivery or Byzantine send ``a`` in canonical ``s``: the receiver's state
+        before and after it (canonical objects: the same object iff the same value) and
+        its sends, without building the successor (:func:`step` builds it from these)."""
+        m = a.msg
+        assert m is not None and a.kind in ("deliver", "byz")
+        d = node_index(m.dst)
+        to_agg = m.dst[0] == "A"
+        old = s.aggs[d] if to_agg else s.clients[d]
+        if old is None:
+            return None, None, ()
+        new, out = self.transition(s, a, m, d, to_agg)
+        return old, new, out
+
 
 # ------------------------------------------------------------------------------------
 # Byzantine menu
