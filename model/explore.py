@@ -18,7 +18,14 @@ Reductions (each sound for the properties checked):
 - *hash-consing* (:class:`model.system.Memo`, not a reduction: the same states): every
   node state and message is one canonical object, so each node's transition on a
   message, each no-op test and each part of the Byzantine menu is computed by the model
-  once and looked up afterwards, and a fingerprint hashes object identities;
+  once and looked up afterwards, and a fingerprint hashes object identities. On that
+  representation a successor is built canonical and is not canonicalised again,
+  no-op pruning scans only a receiver whose state changed, the quotient after a step
+  tests only the clients the step changed, the invariants are evaluated per node state
+  (their parts cached), and the partial-order reduction decides on the receiver's
+  memoised local transition: a candidate set is rejected before its successors are
+  built, and a Byzantine send that changes nothing is never stepped (each checked
+  against the uncached computation in ``tests/model/test_memo.py``);
 - *no-op pruning*: messages whose delivery can no longer change the receiver are
   dropped from the network (:func:`model.system.is_noop`);
 - *quotient* (:func:`model.por.normalize`): done clients forget their buffer, which
