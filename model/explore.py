@@ -18,7 +18,14 @@ Reductions (each sound for the properties checked):
 - *hash-consing* (:class:`model.system.Memo`, not a reduction: the same states): every
   node state and message is one canonical object, so each node's transition on a
   message, each no-op test and each part of the Byzantine menu is computed by the model
-  once and looked up afterwards, and a fingerprint hashes object identities;
+  once and looked up afterwards, and a fingerprint hashes object identities. On that
+  representation a successor is built canonical and is not canonicalised again,
+  no-op pruning scans only a receiver whose state changed, the quotient after a step
+  tests only the clients the step changed, the invariants are evaluated per node state
+  (their parts cached), and the partial-order reduction decides on the receiver's
+  memoised local transition: a candidate set is rejected before its successors are
+  built, and a Byzantine send that changes nothing is never stepped (each checked
+  against the uncached computation in ``tests/model/test_memo.py``);
 - *no-op pruning*: messages whose delivery can no longer change the receiver are
   dropped from the network (:func:`model.system.is_noop`);
 - *quotient* (:func:`model.por.normalize`): done clients forget their buffer, which
@@ -241,10 +248,16 @@ def explore(
             continue
 
         def succ1(a: Action, s: SysState = s) -> SysState:
-            return _canon(memo, normalize(p, step(p, s, a, mode, memo)[0]))
+            if memo is None:
+                return normalize(p, step(p, s, a, mode)[0])
+            t = step(p, s, a, mode, memo)[0]  # canonical parts only
+            n = normalize(p, t, memo, s)
+            return t if n is t else memo.state(n)
 
         if por:
-            succ, rule = select(p, s, acts, succ1, not silent and "equivocate" in mode.behaviours)
+            bcp = not silent and "equivocate" in mode.behaviours
+            local = None if memo is None else lambda a, s=s: memo.local_step(s, a)  # type: ignore[misc]
+            succ, rule = select(p, s, acts, succ1, bcp, local)
             rules[rule] += 1
         else:
             succ = [(a, succ1(a)) for a in acts]
@@ -262,7 +275,7 @@ def explore(
                 via.append(a)
                 depth.append(depth[n] + 1)
                 if s2 is not s:
-                    for prop, msg in violations(p, s2):
+                    for prop, msg in violations(p, s2, memo):
                         report(prop, msg, m)
                 (later if sil else queue).append((m, s2, sil))
             src_e.append(n)

@@ -64,8 +64,9 @@ class Params:
     def client_names(self) -> tuple[str, ...]:
         return tuple(f"C{i}" for i in range(self.n_c))
 
-    @property
+    @cached_property
     def honest(self) -> tuple[int, ...]:
+        """The honest aggregators' ids (computed once: the explorer reads it per state)."""
         return tuple(j for j in range(self.n_a) if j not in self.byzantine)
 
     @property

@@ -71,7 +71,7 @@ from collections.abc import Callable, Mapping
 
 from asfl.model.params import Params
 from asfl.model.protocol import client_done, count_views, idx
-from asfl.model.system import honest_attestations, node_index
+from asfl.model.system import Memo, honest_attestations, node_index
 from asfl.model.types import (
     BODY_NONE,
     FINAL,
@@ -94,7 +94,7 @@ SILENCE = Action("silence", "byz")
 _CONFLUENT_BUGS = ("none", "greedy-close", "release-without-cert", "small-attest")
 
 
-def normalize(p: Params, s: SysState) -> SysState:
+def normalize(p: Params, s: SysState, memo: Memo | None = None, before: SysState | None = None) -> SysState:
     """Explorer quotient (a bisimulation; every invariant is invariant under it):
 
     - a client that accepted every round ignores all input (R-15): its buffer of waiting
@@ -106,7 +106,22 @@ def normalize(p: Params, s: SysState) -> SysState:
     - the models a client accepted before the last round are kept as what the invariants
       read of them, when the adversary's attestations alone miss the quorum
       (:func:`_abstract_accepted`).
-    """
+
+    Returns ``s`` itself when it is already in normal form. ``memo`` (the explorer, on a
+    canonical state, :meth:`model.system.Memo.state`): each client's two tests below are
+    computed once per canonical client state. ``before`` (with ``memo``): a state in
+    normal form of which ``s`` is a successor; only the clients ``s`` does not share with
+    it are tested (a shared client passed both tests in ``before``). The result is the
+    same."""
+    if memo is not None:
+        if before is None:
+            changed: tuple[ClientState, ...] | list[ClientState] = s.clients
+        elif s.clients is before.clients:
+            changed = ()
+        else:
+            changed = [cs for cs, old in zip(s.clients, before.clients, strict=True) if cs is not old]
+        if not any([_client_flags(p, cs, memo.norm) for cs in changed]):
+            return _canonical_releases(p, s)
     if any(cs.buffer and client_done(p, cs) for cs in s.clients):
         clients = tuple(
             cs._replace(buffer=frozenset()) if cs.buffer and client_done(p, cs) else cs for cs in s.clients
@@ -118,6 +133,17 @@ def normalize(p: Params, s: SysState) -> SysState:
             clients=tuple(_abstract_accepted(p, cs, att) if _concrete(p, cs) else cs for cs in s.clients)
         )
     return _canonical_releases(p, s)
+
+
+def _client_flags(p: Params, cs: ClientState, flags: dict[int, bool]) -> bool:
+    """Does :func:`normalize` change client ``cs`` (a canonical object kept alive by the
+    memo, so its identity is a key)? Cached in ``flags``."""
+    got = flags.get(id(cs))
+    if got is not None:
+        return got
+    got = bool(cs.buffer and client_done(p, cs)) or (_attestations_sound(p) and _concrete(p, cs))
+    flags[id(cs)] = got
+    return got
 
 
 def _concrete(p: Params, cs: ClientState) -> bool:
@@ -232,8 +258,15 @@ def _global_now(p: Params, s: SysState, a: Action, s2: SysState, byz_can_propose
         return a.kind == "step"
     if m.dst[0] == "C":
         return m.tau < p.R
+    return _global_change(p, s, m, s2.aggs[node_index(m.dst)], byz_can_propose)
+
+
+def _global_change(p: Params, s: SysState, m: Msg, new: AggState | None, byz_can_propose: bool) -> bool:
+    """:func:`_global_now` for a message ``m`` to an aggregator, whose state after the
+    step is ``new`` (all it reads of the successor; :func:`normalize` leaves the result,
+    certificate and first proposal of a view as they are)."""
     j = node_index(m.dst)
-    old, new = s.aggs[j], s2.aggs[j]
+    old = s.aggs[j]
     if old is None or new is None or not (0 <= m.tau < p.R and 0 <= m.c < p.n_a):
         return False
     k = idx(p, m.tau, m.c)
@@ -241,6 +274,23 @@ def _global_now(p: Params, s: SysState, a: Action, s2: SysState, byz_can_propose
     if ov.result is None and nv.result is not None and old.round <= m.tau:
         return not race_free(p, old, m.tau, byz_can_propose)
     return _counted(ov) != _counted(nv) and _later_open(p, j, old, m.tau)
+
+
+def _may_be_global(p: Params, s: SysState, a: Action, byz_can_propose: bool) -> bool:
+    """``False`` only if :func:`_global_now` is ``False`` for ``a`` whatever its
+    successor: it reads the successor only through a new result, which matters only when
+    the receiver's round is not past ``tau`` and its decodings race, and a new counted
+    certificate, which matters only while a later own view is open."""
+    m = a.msg
+    if m is None or m.dst[0] == "C":
+        return True
+    j = node_index(m.dst)
+    old = s.aggs[j]
+    if old is None or not (0 <= m.tau < p.R and 0 <= m.c < p.n_a):
+        return False
+    if old.round <= m.tau and not race_free(p, old, m.tau, byz_can_propose):
+        return True
+    return _later_open(p, j, old, m.tau)
 
 
 def race_free(p: Params, a: AggState, tau: int, byz_can_propose: bool) -> bool:
@@ -363,12 +413,22 @@ def _closed_component(p: Params, s: SysState, key: tuple[int, int]) -> bool:
 
 
 def select(
-    p: Params, s: SysState, acts: list[Action], step1: Callable[[Action], SysState], byz_can_propose: bool
+    p: Params,
+    s: SysState,
+    acts: list[Action],
+    step1: Callable[[Action], SysState],
+    byz_can_propose: bool,
+    local_step: Callable[[Action], tuple[object, object, tuple]] | None = None,
 ) -> tuple[list[tuple[Action, SysState]], str]:
     """A persistent set of ``acts`` (the enabled actions of ``s`` without silence) with
     their successors, and the rule that chose it (``alone`` / ``component`` / ``full``).
     ``byz_can_propose``: the adversary is not silent and may equivocate. The caller adds
-    silence whenever a Byzantine action is in the set."""
+    silence whenever a Byzantine action is in the set. ``local_step`` (optional, the
+    explorer's memo): for a delivery or Byzantine send, the receiver's state before and
+    after it and its sends, cheaper than ``step1``: candidates are tested on it before
+    their successors are needed, and a Byzantine send that changes nothing at its
+    receiver and sends nothing (its successor is ``s``) is not stepped; the result is
+    the same."""
     memo: dict[Action, SysState] = {}
 
     def step(a: Action) -> SysState:
@@ -377,9 +437,16 @@ def select(
             got = memo[a] = step1(a)
         return got
 
+    def self_loop(a: Action) -> bool:
+        """Is ``a`` a Byzantine send after which ``s`` is unchanged (known cheaply)?"""
+        if a.kind != "byz" or local_step is None:
+            return False
+        old, new, out = local_step(a)
+        return new is old and not out
+
     for honest in (True, False):
         for a in acts:
-            if (a.kind != "byz") == honest and _safe_alone(p, s, a, byz_can_propose):
+            if (a.kind != "byz") == honest and _safe_alone(p, s, a, byz_can_propose) and not self_loop(a):
                 s2 = step(a)
                 if s2 != s:  # a Byzantine duplicate changes nothing: it is no choice
                     return [(a, s2)], "alone"
@@ -393,13 +460,31 @@ def select(
         """The candidates that change the state: a self-loop (a Byzantine message that
         changes nothing, sent again) is no choice, and a set of self-loops only would
         end the search at ``s`` (ignoring what the other actions lead to)."""
-        return [(a, s2) for a in cands if (s2 := step(a)) != s]
+        return [(a, s2) for a in cands if not self_loop(a) and (s2 := step(a)) != s]
+
+    def local(cands: list[Action]) -> list[tuple[Action, SysState]] | None:
+        """``moves(cands)`` if it is non-empty and none of them is global now, else
+        ``None``; the successors of the actions that cannot be global
+        (:func:`_may_be_global`) are computed only when the set is taken."""
+        for a in cands:
+            if _may_be_global(p, s, a, byz_can_propose):
+                m = a.msg
+                assert m is not None and m.dst[0] == "A"  # views and components: aggregators only
+                got = memo.get(a)
+                if got is not None:
+                    new = got.aggs[node_index(m.dst)]
+                elif local_step is None:
+                    new = step(a).aggs[node_index(m.dst)]
+                else:
+                    new = local_step(a)[1]  # type: ignore[assignment]
+                # an unchanged receiver is not global (and a self-loop is never a move)
+                if _global_change(p, s, m, new, byz_can_propose):
+                    return None
+        return moves(cands) or None
 
     for key in sorted(views):
-        if closed[key]:
-            succ = moves(views[key])
-            if succ and not any(_global_now(p, s, a, s2, byz_can_propose) for a, s2 in succ):
-                return succ, "view"
+        if closed[key] and (succ := local(views[key])) is not None:
+            return succ, "view"
     comps: dict[tuple[int, int], list[Action]] = {}
     for a in acts:
         ck = _component(a)
@@ -408,8 +493,7 @@ def select(
     for ckey in sorted(comps):
         if not _closed_component(p, s, ckey):
             continue
-        succ = moves(comps[ckey])
-        if succ and not any(_global_now(p, s, a, s2, byz_can_propose) for a, s2 in succ):
+        if (succ := local(comps[ckey])) is not None:
             return succ, "component"
     for j in sorted({key[0] for key in views}):
         node = _node_set(p, s, j, views, closed)

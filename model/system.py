@@ -133,6 +133,8 @@ class Memo:
         self.menu: dict[tuple, tuple[Msg, ...]] = {}
         self.att_items: dict[tuple[int, ...], tuple[tuple[Model, frozenset[int]], ...]] = {}
         self.att_canon: dict[tuple, tuple] = {}
+        self.norm: dict[int, bool] = {}  # model.por.normalize's per-client test
+        self.viol: dict[tuple, object] = {}  # model.invariants.violations's parts
 
     def _canon(self, table: dict, x: object) -> object:
         if id(x) in self.alive:
@@ -233,6 +235,20 @@ class Memo:
             self.alive[id(st)] = st
         return got
 
+    def local_step(self, s: SysState, a: Action) -> tuple[object, object, tuple[Msg, ...]]:
+        """For a delivery or Byzantine send ``a`` in canonical ``s``: the receiver's state
+        before and after it (canonical objects: the same object iff the same value) and
+        its sends, without building the successor (:func:`step` builds it from these)."""
+        m = a.msg
+        assert m is not None and a.kind in ("deliver", "byz")
+        d = node_index(m.dst)
+        to_agg = m.dst[0] == "A"
+        old = s.aggs[d] if to_agg else s.clients[d]
+        if old is None:
+            return None, None, ()
+        new, out = self.transition(s, a, m, d, to_agg)
+        return old, new, out
+
 
 # ------------------------------------------------------------------------------------
 # Byzantine menu
@@ -291,7 +307,17 @@ def byz_menu(
         return got
 
     honest = [f"A{j}" for j in p.honest]
-    states = tuple(s.aggs[j] for j in p.honest)
+
+    def each(key: tuple, build: Callable[..., list[Msg]], pre: tuple, post: tuple) -> Iterable[Msg]:
+        """``build(*pre, honest, *post)``: messages to every honest aggregator; with
+        ``memo`` cached per receiver (a part changes only when its receiver does)."""
+        if memo is None:
+            return build(*pre, honest, *post)
+        got: list[Msg] = []
+        for j, h in zip(p.honest, honest, strict=True):
+            got += piece((key, j), (s.aggs[j],), build, *pre, [h], *post)
+        return got
+
     rounds = sorted({t for cs in s.clients for t in cs.submitted})
     if latest_only:  # the emitter: only the newest round (keeps long runs fast)
         rounds = rounds[-1:]
@@ -302,20 +328,11 @@ def byz_menu(
         for tau in rounds:
             if "equivocate" in bh:
                 sub = tuple(i for i in p.members(tau, b) if tau in s.clients[i].submitted)
-                out += piece(("propose", b, tau, sub), states, _equivocations, p, me, honest, tau, sub)
+                out += each(("propose", b, tau, sub), _equivocations, (p, me), (tau, sub))
             for c in range(p.n_a):
                 props = tuple(sorted(known_proposals(p, s, tau, c)))
-                out += piece(
-                    ("endorse", b, tau, c, props, bh),
-                    states,
-                    _forged_cluster_msgs,
-                    me,
-                    honest,
-                    tau,
-                    c,
-                    props,
-                    bh,
-                )
+                key = ("endorse", b, tau, c, props, bh)
+                out += each(key, _forged_cluster_msgs, (me,), (tau, c, props, bh))
         if "forge-announce" in bh:
             att = _attestations(p, s, memo)
             for i, cs in enumerate(s.clients):
@@ -326,7 +343,7 @@ def byz_menu(
                 assert a is not None
                 out += piece(("attest", b, j), (a,), _forged_attestations, me, h, a)
             for tau in rounds:
-                out += piece(("offer", b, tau), states, _forged_offers, me, honest, tau, byz)
+                out += each(("offer", b, tau), _forged_offers, (me,), (tau, byz))
     if not s.byz_sent:
         return out
     return [m for m in out if m not in s.byz_sent]
@@ -499,18 +516,39 @@ def _step_memo(p: Params, s: SysState, a: Action, memo: Memo) -> SysState:
             net = net - {m}
     d = node_index(node)
     out: tuple[Msg, ...] = ()
-    if not to_agg or aggs[d] is not None:
-        new, out = memo.transition(s, a, m, d, to_agg)
-        if to_agg:
-            aggs = _put(aggs, d, new)
-        else:
-            clients = _put(clients, d, new)
+    old_state: object = aggs[d] if to_agg else clients[d]
+    new_state = old_state
+    if old_state is not None:
+        new_state, out = memo.transition(s, a, m, d, to_agg)
+        if new_state is not old_state:
+            if to_agg:
+                aggs = _put(aggs, d, new_state)
+            else:
+                clients = _put(clients, d, new_state)
     s2 = SysState(aggs, clients, net, byz_sent)
     if out:
         s2 = _send(p, s2, out, memo.is_noop)
-    if a.kind != "step":
-        s2 = _prune(s2, node, memo.is_noop)
+    if a.kind != "step" and new_state is not old_state:
+        s2 = _prune_memo(s2, node, new_state, memo)
     return s2
+
+
+def _prune_memo(s: SysState, node: str, st: object, memo: Memo) -> SysState:
+    """:func:`_prune` on a canonical state whose receiver ``node`` is now in state ``st``.
+    Called only when the receiver's state changed: :func:`is_noop` reads nothing but the
+    receiver's state and the message, so otherwise every message to it is as it was, and
+    the explorer's states hold no no-op message (sends are filtered, deliveries prune)."""
+    noop = memo.noop
+    sid = id(st)
+    stale = []
+    for m in s.net:
+        if m.dst == node:
+            got = noop.get((sid, id(m)))
+            if got is None:
+                got = memo.is_noop(s, m)
+            if got:
+                stale.append(m)
+    return s._replace(net=s.net.difference(stale)) if stale else s
 
 
 def _equivocations(p: Params, me: str, honest: list[str], tau: int, sub: tuple[int, ...]) -> list[Msg]:

@@ -6,11 +6,13 @@ reaches the same verdicts."""
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
 
 from asfl.model.explore import explore
 from asfl.model.params import Params
 from asfl.model.por import normalize
 from asfl.model.system import BEHAVIOURS, Memo, Mode, enabled, initial_state, step
+from asfl.model.types import Action, SysState
 
 B = frozenset
 P = Params(4, 1, 4, 0, 1, 0, 1, byzantine=B({0}))
@@ -53,3 +55,62 @@ def test_search_with_and_without_hashconsing_agree() -> None:
             b.deadlocks,
         )
         assert sorted(v.prop for v in a.violations) == sorted(v.prop for v in b.violations)
+
+
+def _walk_states(
+    p: Params, memo: Memo, mode: Mode, walks: int, length: int, seed: int
+) -> Iterator[tuple[SysState | None, SysState]]:
+    """States of seeded random walks in the explorer's representation, each with its
+    predecessor (``None`` for the initial state)."""
+    rng = random.Random(seed)
+    for _walk in range(walks):
+        prev, s = None, memo.state(normalize(p, initial_state(p, mode)))
+        for _ in range(length):
+            yield prev, s
+            acts = enabled(p, s, mode, memo)
+            if not acts:
+                break
+            t = step(p, s, rng.choice(acts), mode, memo)[0]
+            prev, s = s, memo.state(normalize(p, t))
+
+
+P2 = Params(4, 1, 8, 0, 2, 0, 2, byzantine=B({0}))
+
+
+def test_memoised_normalize_invariants_and_select_equal_the_models() -> None:
+    """The explorer's cached paths (normalize after a step, per-node invariant parts,
+    POR decisions on the receiver's local transition) give what the model computes."""
+    from asfl.model.invariants import violations
+
+    checked = {"normalize": 0, "select": 0, "loops": 0}
+    for p in (P, P2, Params(4, 1, 8, 0, 2, 0, 1, byzantine=B({0}), bug="small-attest")):
+        memo = Memo(p, MODE)
+        for prev, s in _walk_states(p, memo, MODE, walks=4, length=45, seed=5):
+            assert violations(p, s, memo) == violations(p, s)
+            acts = enabled(p, s, MODE, memo)
+            for a in acts:
+                t = step(p, s, a, MODE, memo)[0]
+                assert normalize(p, t, memo, s) == normalize(p, t)
+                checked["normalize"] += 1
+                if a.kind == "byz":
+                    old, new, out = memo.local_step(s, a)
+                    if new is old and not out:  # what select skips: a true self-loop
+                        assert normalize(p, t) == s
+                        checked["loops"] += 1
+            if prev is None or not acts:
+                continue
+            _same_selection(p, memo, s, acts)
+            checked["select"] += 1
+    assert checked["normalize"] > 2000 and checked["select"] > 200 and checked["loops"] > 50, checked
+
+
+def _same_selection(p: Params, memo: Memo, s: SysState, acts: list[Action]) -> None:
+    """POR's choice with the receiver's memoised local transitions equals its choice
+    with full successors only, whether or not the adversary may still propose."""
+    from asfl.model.por import select
+
+    def succ(a: Action) -> SysState:
+        return memo.state(normalize(p, step(p, s, a, MODE, memo)[0]))
+
+    for bcp in (True, False):
+        assert select(p, s, acts, succ, bcp, lambda a: memo.local_step(s, a)) == select(p, s, acts, succ, bcp)
