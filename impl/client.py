@@ -63,20 +63,17 @@ class CheckedAnnounce:
         self.sender, self.announce = sender, announce
         self.attesters = sorted(attesters)  # the valid attesters R-15d counted
         self.model_digest = announce.header.model
-        self._body_fault: str | None = None  # why R-15e failed, once checked
-        self._body_checked = False
+        self._body_ok: bool | None = None  # R-15e's outcome, once checked
         self._sets_of: dict[int, list[tuple[int, bytes]]] | None = None
 
     def check_body(self) -> None:
         """R-15e: a body's model digest is the header's, or raise :class:`Dropped`. Hashed
         once per message (a body can be megabytes), on first need: see ``Client._check_body``."""
-        if not self._body_checked:
+        if self._body_ok is None:
             body = self.announce.body
-            if body is not None and model_digest(body) != self.model_digest:
-                self._body_fault = "body digest does not match the header (R-15e)"
-            self._body_checked = True
-        if self._body_fault is not None:
-            raise Dropped(self._body_fault)
+            self._body_ok = body is None or model_digest(body) == self.model_digest
+        if not self._body_ok:
+            raise Dropped("body digest does not match the header (R-15e)")
 
     def sets_with(self, client: int) -> list[tuple[int, bytes]]:
         """The ``(cluster, pd)`` of the header's sets that list ``client`` (D-12)."""
