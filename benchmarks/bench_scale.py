@@ -11,6 +11,13 @@ log(run CPU per round) and log(peak RSS) against log(n_c) and log(R).
 
     python benchmarks/bench_scale.py                    # default sweep, a few minutes
     python benchmarks/bench_scale.py --clients 500,1000,2000,4000 --rounds-sweep 2,4,8,16
+
+``--per-round N_C,R`` is the regression guard for per-round work that grows with the round
+(issue 11, "memory bounded in rounds"): one run, its CPU and peak RSS split by round (the
+round a step belongs to is the number of submissions so far over ``n_c``), the least-squares
+slope of per-round CPU against the round as a fraction of the mean, and the growth of peak
+RSS per round; it exits 1 if the CPU slope exceeds ``--max-cpu-slope`` (default 3 % of a
+round's mean per round) or the RSS growth ``--max-rss-slope`` MB per round.
 """
 
 from __future__ import annotations
@@ -25,8 +32,11 @@ import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+
+from asfl.impl.config import ProtocolConfig
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -35,19 +45,12 @@ def child(n_clients: int, rounds: int, data: Path) -> dict[str, float]:
     """One point, in this process: build, run, and measure."""
     from threadpoolctl import threadpool_limits
 
-    from asfl.impl.config import ProtocolConfig
     from asfl.impl.learning.data import Task
     from asfl.impl.sim.run import RunConfig, build, summarise
 
     arrays = np.load(data)
     task = Task(arrays["X_train"], arrays["y_train"], arrays["X_test"], arrays["y_test"], 40, 10, "mnist1d")
-    k_min = n_clients // 4
-    cfg = replace(
-        ProtocolConfig(),
-        n_clients=n_clients,
-        rounds=rounds,
-        q_min=max(2, min(k_min - 2, -(-k_min // 2))),
-    )
+    cfg = _config(n_clients, rounds)
     with tempfile.TemporaryDirectory() as tmp, threadpool_limits(1):
         t0, c0 = time.perf_counter(), time.process_time()
         built = build(RunConfig(cfg, trace=Path(tmp) / "trace.jsonl", byzantine=1, crashed=0), task=task)
@@ -72,6 +75,55 @@ def child(n_clients: int, rounds: int, data: Path) -> dict[str, float]:
     }
 
 
+def _config(n_clients: int, rounds: int) -> ProtocolConfig:
+    """The protocol parameters of one point (q_min as ``asfl run`` picks it)."""
+    k_min = n_clients // 4
+    return replace(
+        ProtocolConfig(),
+        n_clients=n_clients,
+        rounds=rounds,
+        q_min=max(2, min(k_min - 2, -(-k_min // 2))),
+    )
+
+
+def per_round(n_clients: int, rounds: int) -> dict[str, Any]:
+    """One run in this process, its CPU seconds and peak RSS split by round."""
+    from threadpoolctl import threadpool_limits
+
+    from asfl.impl.learning.data import load_mnist1d_task
+    from asfl.impl.sim.run import RunConfig, build
+    from asfl.impl.sim.simulator import Simulator
+
+    cpu: list[float] = [0.0] * (rounds + 1)
+    rss: list[float] = [0.0] * (rounds + 1)
+    last = [0.0]
+
+    def on_step(sim: Simulator) -> None:
+        now = time.process_time()
+        tau = min(rounds, sim.stats.count_by_kind.get("submit", 0) // n_clients)
+        cpu[tau] += now - last[0]
+        rss[tau] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        last[0] = now
+
+    task = load_mnist1d_task()
+    with tempfile.TemporaryDirectory() as tmp, threadpool_limits(1):
+        run = RunConfig(_config(n_clients, rounds), trace=Path(tmp) / "trace.jsonl", byzantine=1, crashed=0)
+        built = build(run, task=task)
+        last[0] = time.process_time()
+        status = built.sim.run(50_000_000, on_step=on_step)
+    full = list(range(rounds))  # round R holds only the tail (the last announcements)
+    mean = sum(cpu[t] for t in full) / rounds
+    return {
+        "n_clients": n_clients,
+        "rounds": rounds,
+        "status": status,
+        "cpu_by_round_s": [round(c, 2) for c in cpu],
+        "peak_rss_by_round_mb": [round(r) for r in rss],
+        "cpu_slope_per_round": float(np.polyfit(full, [cpu[t] for t in full], 1)[0]) / mean,
+        "rss_slope_mb_per_round": float(np.polyfit(full[1:], [rss[t] for t in full[1:]], 1)[0]),
+    }
+
+
 def run_point(n_clients: int, rounds: int, data: Path) -> dict[str, float]:
     cmd = [sys.executable, __file__, "--child", f"{n_clients},{rounds}", "--data", str(data)]
     out = subprocess.run(cmd, capture_output=True, text=True, check=True, env=dict(os.environ))
@@ -89,9 +141,26 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--rounds-sweep", default="2,4,8", help="R sweep at --sweep-clients")
     ap.add_argument("--sweep-clients", type=int, default=400)
+    ap.add_argument("--per-round", metavar="N_C,R", help="the per-round regression guard (one run)")
+    ap.add_argument("--max-cpu-slope", type=float, default=0.03, help="per-round CPU slope limit (fraction)")
+    ap.add_argument("--max-rss-slope", type=float, default=8.0, help="peak RSS growth limit (MB per round)")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     ap.add_argument("--data", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.per_round:
+        n_c, r = (int(v) for v in args.per_round.split(","))
+        load = os.getloadavg()[0]
+        point = per_round(n_c, r)
+        point["load"] = [load, os.getloadavg()[0]]
+        print(json.dumps(point))
+        ok = point["cpu_slope_per_round"] <= args.max_cpu_slope
+        ok = ok and point["rss_slope_mb_per_round"] <= args.max_rss_slope
+        print(
+            f"per-round CPU slope {100 * point['cpu_slope_per_round']:+.1f} % of the mean per round "
+            f"(limit {100 * args.max_cpu_slope:.0f} %), peak RSS {point['rss_slope_mb_per_round']:+.1f} MB "
+            f"per round (limit {args.max_rss_slope:.0f}): {'ok' if ok else 'REGRESSION'}"
+        )
+        raise SystemExit(0 if ok else 1)
     if args.child:
         n_c, r = (int(v) for v in args.child.split(","))
         print(json.dumps(child(n_c, r, args.data)))

@@ -19,6 +19,7 @@ from asfl.impl.messages import (
     Announce,
     Submit,
     model_digest,
+    same_model,
     share_context,
     submission_digest,
 )
@@ -58,14 +59,21 @@ class CheckedAnnounce:
     whoever receives it: R-3, the round range, the header's sets and rule, ``t_a + 1``
     valid attestations from distinct aggregators, and the body's digest."""
 
-    def __init__(
-        self, sender: int, announce: Announce, body_digest: bytes | None, attesters: set[int]
-    ) -> None:
+    def __init__(self, sender: int, announce: Announce, attesters: set[int]) -> None:
         self.sender, self.announce = sender, announce
         self.attesters = sorted(attesters)  # the valid attesters R-15d counted
         self.model_digest = announce.header.model
-        self.body_digest = body_digest  # the digest of the body itself (what accept reports)
+        self._body_ok: bool | None = None  # R-15e's outcome, once checked
         self._sets_of: dict[int, list[tuple[int, bytes]]] | None = None
+
+    def check_body(self) -> None:
+        """R-15e: a body's model digest is the header's, or raise :class:`Dropped`. Hashed
+        once per message (a body can be megabytes), on first need: see ``Client._check_body``."""
+        if self._body_ok is None:
+            body = self.announce.body
+            self._body_ok = body is None or model_digest(body) == self.model_digest
+        if not self._body_ok:
+            raise Dropped("body digest does not match the header (R-15e)")
 
     def sets_with(self, client: int) -> list[tuple[int, bytes]]:
         """The ``(cluster, pd)`` of the header's sets that list ``client`` (D-12)."""
@@ -78,7 +86,8 @@ class CheckedAnnounce:
 
 
 class AnnounceChecker:
-    """Checks ``announce`` messages: a memo of a pure function (R-3, R-15 a, c, d, e).
+    """Checks ``announce`` messages: a memo of a pure function (R-3, R-15 a, c, d; e is
+    :meth:`CheckedAnnounce.check_body`, run by the client when it needs it).
 
     These checks depend only on the bytes, the configuration and the public keys, so a
     runtime may share one checker between its clients: each check then runs once per
@@ -92,7 +101,7 @@ class AnnounceChecker:
         self._announces: OrderedDict[bytes, CheckedAnnounce | str] = OrderedDict()
 
     def check(self, data: bytes) -> CheckedAnnounce:
-        """Check an announce's bytes (R-15 a, c, d, e) or raise :class:`Dropped`."""
+        """Check an announce's bytes (R-15 a, c, d) or raise :class:`Dropped`."""
         hit = self._announces.get(data)
         if hit is None:
             try:
@@ -120,10 +129,7 @@ class AnnounceChecker:
             valid = check_attested(cfg, self.public.aggregator_sign, ann.header, ann.attestations)
         except EvidenceError as exc:
             raise Dropped(f"uncertified announce: {exc}") from None
-        body_digest = None if ann.body is None else model_digest(ann.body)
-        if body_digest is not None and body_digest != ann.header.model:
-            raise Dropped("body digest does not match the header (R-15e)")
-        return CheckedAnnounce(env.sender, ann, body_digest, valid)
+        return CheckedAnnounce(env.sender, ann, valid)
 
 
 @dataclass
@@ -232,7 +238,8 @@ class Client:
             return [DropEvent(msg=msg, reason=str(exc))]
 
     def _handle(self, data: bytes, msg: int) -> list[Output]:
-        checked = self.checker.check(data)  # R-15 (a), (c), (d), (e), once per distinct message
+        checked = self.checker.check(data)  # R-15 (a), (c), (d), once per distinct message
+        self._check_body(checked)  # R-15 (e)
         ann, st = checked.announce, self.state
         if checked.model_digest in st.verified.get(ann.tau, set()):
             if self._body_wanted(checked):  # the body of a verified header
@@ -242,6 +249,18 @@ class Client:
             raise Dropped("duplicate announce")
         st.pending[(checked.sender, ann.tau)] = PendingAnnounce(checked, msg)
         return self._settle()
+
+    def _check_body(self, checked: CheckedAnnounce) -> None:
+        """R-15e, or raise :class:`Dropped`. A body byte for byte equal to the body this client
+        accepted for its newest round, under the same header digest, has that digest: it is
+        compared, not hashed (the designated second sender's body of the model accepted)."""
+        ann, st = checked.announce, self.state
+        if ann.body is None:
+            return
+        tau = ann.tau
+        if tau == st.latest and st.accepted[tau] == checked.model_digest and same_model(ann.body, st.model):
+            return
+        checked.check_body()
 
     def _settle(self) -> list[Output]:
         """Verify every pending announcement whose ``prev`` is verified, repeatedly (R-15b)."""
@@ -291,8 +310,10 @@ class Client:
         return out
 
     def _accept(self, checked: CheckedAnnounce) -> list[Output]:
-        st, ann, digest, sender = self.state, checked.announce, checked.body_digest, checked.sender
-        assert ann.body is not None and digest is not None and ann.tau == st.latest + 1
+        st, ann, sender = self.state, checked.announce, checked.sender
+        checked.check_body()  # checked when delivered: raises nothing here
+        digest = checked.model_digest  # R-15e: the body's own digest
+        assert ann.body is not None and ann.tau == st.latest + 1
         st.accepted[ann.tau] = digest
         st.model = ann.body
         attesters = [aggregator_name(k) for k in checked.attesters]

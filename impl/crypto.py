@@ -60,11 +60,18 @@ def digest(*parts: Buffer | list[Buffer]) -> bytes:
     concatenation (hashed without building it).
     """
     h = hashlib.sha256()
+    update = h.update
     for p in parts:
-        chunks = p if isinstance(p, list) else [p]
-        h.update(sum(nbytes(c) for c in chunks).to_bytes(8, "little"))
-        for c in chunks:
-            h.update(c)
+        if type(p) is bytes:  # the common case: no per-part function calls
+            update(len(p).to_bytes(8, "little"))
+            update(p)
+        elif isinstance(p, list):
+            update(sum(map(nbytes, p)).to_bytes(8, "little"))
+            for c in p:
+                update(c)
+        else:
+            update(nbytes(p).to_bytes(8, "little"))
+            update(p)
     return h.digest()
 
 

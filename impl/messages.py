@@ -47,6 +47,13 @@ def model_digest(model: np.ndarray) -> bytes:
     return crypto.digest(b"model", byte_view(np.ascontiguousarray(model, dtype="<f8")))
 
 
+def same_model(a: np.ndarray, b: np.ndarray) -> bool:
+    """Whether two model vectors have the same bytes under :func:`model_digest`, hence the
+    same digest: a compare, several times cheaper than hashing (``-0.0`` differs from ``0.0``)."""
+    a, b = np.ascontiguousarray(a, dtype="<f8"), np.ascontiguousarray(b, dtype="<f8")
+    return a.shape == b.shape and bool(np.array_equal(a.view("<u8"), b.view("<u8")))
+
+
 def submission_digest(tau: int, client: int, y: np.ndarray, share_digests: tuple[bytes, ...]) -> bytes:
     """``sd_i = H("submit", tau, i, H(y_i), h_0, ..., h_{n_a-1})`` (§4)."""
     return crypto.digest(b"submit", _u32(tau), _u32(client), field_digest(y), *share_digests)
@@ -589,13 +596,13 @@ class Envelope:
 def seal(keys: crypto.NodeKeys, sender: int, message: Body) -> Envelope:
     """Sign a message body into an envelope. The body's buffers are hashed as they are and
     copied once, into the envelope's encoding; the envelope's ``body`` is a view into it."""
-    chunks = message.writer().parts()
+    chunks = message.writer().parts()  # bytes or read-only byte views (what Writer keeps)
     digest = envelope_digest(message.KIND, sender, chunks)
     sig = keys.sign(digest)
-    size = sum(crypto.nbytes(c) for c in chunks)
-    start = len(Writer().text(message.KIND).uint(sender).uint(size).getvalue())
-    data = Writer().text(message.KIND).uint(sender).blob_chunks(chunks).blob(sig).getvalue()
-    env = Envelope(message.KIND, sender, memoryview(data)[start : start + size], sig, digest)
+    size = sum(map(crypto.nbytes, chunks))
+    head = Writer().text(message.KIND).uint(sender).uint(size).getvalue()
+    data = b"".join([head, *chunks, Writer().blob(sig).getvalue()])  # blob(body), blob(sig)
+    env = Envelope(message.KIND, sender, memoryview(data)[len(head) : len(head) + size], sig, digest)
     object.__setattr__(env, "_encoded", data)
     return env
 

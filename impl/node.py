@@ -16,8 +16,8 @@ from asfl.impl import crypto
 from asfl.impl.config import ProtocolConfig
 from asfl.impl.events import Event
 from asfl.impl.memo import Memo
-from asfl.impl.messages import CLIENT_KINDS, KINDS, Body, Envelope, seal
-from asfl.impl.wire import WireError
+from asfl.impl.messages import CLIENT_KINDS, KINDS, Body, Envelope, Propose, Submit, seal
+from asfl.impl.wire import WireError, Writer
 
 
 def aggregator_name(j: int) -> str:
@@ -89,14 +89,20 @@ Opening = tuple[Envelope, Body] | str
 """What opening a byte string gave: the envelope and body, or the reason it was dropped."""
 
 # Decoded bodies are shared between the nodes of one process: they are frozen records,
-# and no node writes into their vectors.
-_OPENED: Memo[bytes, Opening] = Memo(max_entries=1024, max_bytes=64 << 20)
+# and no node writes into their vectors. Only kinds that are broadcast (one byte string
+# delivered to several nodes) are kept: a submit or a proposal is addressed to one node
+# (R-5, R-7), so keeping it would cost memory and evict the broadcasts, and save nothing.
+# Sized for the broadcasts of a few rounds in flight (~60 distinct per round at n_a = 4).
+_OPENED: Memo[bytes, Opening] = Memo(max_entries=256, max_bytes=64 << 20)
+_UNICAST = tuple(Writer().text(kind).getvalue() for kind in (Submit.KIND, Propose.KIND))
 
 
 def open_envelope(cfg: ProtocolConfig, keys: PublicKeys, data: bytes) -> tuple[Envelope, Body]:
     """Decode and authenticate an envelope and its body, or raise :class:`Dropped` (R-3).
     Memoised per byte string (:mod:`asfl.impl.memo`); a failure is raised again with its reason."""
     data = data if type(data) is bytes else bytes(data)
+    if data.startswith(_UNICAST):  # a kind with one recipient (its prefix, D-14): not kept
+        return _open(cfg, keys, data)
     context = (cfg.dims, keys)
     outcome = _OPENED.get(data, context)
     if outcome is None:

@@ -51,13 +51,6 @@ class Writer:
         self._parts.append(part)
         return self
 
-    def blob_chunks(self, chunks: list[bytes | memoryview]) -> Writer:
-        """Length-prefixed byte string given as the list of its chunks (as :meth:`blob`)."""
-        parts = [c if isinstance(c, bytes) or _readonly_bytes(c) else bytes(c) for c in chunks]
-        self.uint(sum(crypto.nbytes(c) for c in parts))
-        self._parts.extend(parts)
-        return self
-
     def text(self, value: str) -> Writer:
         return self.blob(value.encode("utf-8"))
 

@@ -21,6 +21,7 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
+from asfl.impl import client as client_module
 from asfl.impl import field as gf
 from asfl.impl.aggregator import Aggregator
 from asfl.impl.certify import attest_signature, check_offer
@@ -38,6 +39,7 @@ from asfl.impl.messages import (
     Submit,
     envelope_digest,
     model_digest,
+    same_model,
     seal,
 )
 from asfl.impl.node import Event, RequestLocalStep, Send, aggregator_name, client_name
@@ -935,3 +937,42 @@ def test_submissions_guarded(captured: dict[str, Any]) -> None:
     assert not dropped
     outputs, dropped = deliver_checked(agg, d.data, 4)
     assert dropped and "duplicate" in drop_reason(outputs)
+
+
+def test_second_body_of_an_accepted_round_is_compared_not_hashed(
+    captured: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """R-15, R-15e: once a client accepted round 1, a second body of the same header (the
+    designated second sender's, D-18) is dropped as a duplicate without hashing it: it is
+    byte for byte the accepted body, so its digest is the header's. A body that differs
+    (here by 0.25; or by the sign of a zero, equal as floats but not as bytes) is still
+    hashed and dropped for its digest (R-15e), and leaves the accepted model alone."""
+    ann, src = real_announce(captured, 1)
+    honest = next(
+        d.data
+        for d in captured["log"]
+        if d.kind == "announce"
+        and (d.src, d.dst) == (src, "C0")
+        and Announce.decode(Envelope.decode(d.data).body, captured["built"].cfg.dims).tau == 1
+    )
+    client = fresh_client(captured, 0)
+    outputs, dropped = deliver_checked(client, byz_seal(captured, ann), 1)
+    assert not dropped and any(isinstance(o, Event) and o.kind == "accept" for o in outputs)
+    hashed: list[int] = []
+    real_digest = client_module.model_digest
+
+    def counting(model: np.ndarray) -> bytes:
+        hashed.append(model.size)
+        return real_digest(model)
+
+    monkeypatch.setattr(client_module, "model_digest", counting)
+    outputs, dropped = deliver_checked(client, honest, 2)  # the same body from another sender
+    assert dropped and "duplicate announce" in drop_reason(outputs) and hashed == []
+    before = client.state.model.copy()
+    wrong = dataclasses.replace(ann, body=ann.body + 0.25)
+    outputs, dropped = deliver_checked(client, byz_seal(captured, wrong), 3)
+    assert dropped and "body digest" in drop_reason(outputs), drop_reason(outputs)
+    assert np.array_equal(client.state.model, before)
+    assert not same_model(np.array([0.0, 1.0]), np.array([-0.0, 1.0]))  # equal floats, other bytes
+    assert same_model(ann.body, ann.body.copy())
+    assert hashed  # the differing bodies were hashed
