@@ -40,6 +40,7 @@ def skewed_run(cfg: ProtocolConfig, seed: int) -> RunConfig:
         byzantine=0,
         crashed=0,
         ghost=False,
+        keep_events=False,  # nothing reads the events: memory flat in the rounds
     )
 
 

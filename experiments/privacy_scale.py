@@ -139,6 +139,7 @@ def privacy_at_scale(opts: Options, scale: Scale | None = None) -> dict[str, Any
             crashed=sc.crashed,
             ghost=False,
             model=sc.model,
+            keep_events=False,  # nothing reads the events: memory flat in the rounds
         )
         for v in labels.values()
     ]

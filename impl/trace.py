@@ -23,11 +23,14 @@ def b64(vector: np.ndarray) -> str:
 class TraceWriter:
     """Numbers events consecutively and writes one JSON object per line.
 
-    With ``path=None`` events are kept in memory (``self.events``) for tests.
+    With ``path=None`` events are kept in memory (``self.events``) for tests and for
+    callers that read them, unless ``keep=False``: then they are only numbered, so a run
+    without a trace holds no per-event state (memory flat in the number of rounds).
     """
 
-    def __init__(self, path: Path | None = None) -> None:
+    def __init__(self, path: Path | None = None, keep: bool = True) -> None:
         self.path = path
+        self.keep = keep or path is not None
         self.events: list[dict[str, Any]] = []
         self._file: IO[str] | None = None
         self._seq = 0
@@ -46,6 +49,8 @@ class TraceWriter:
         """Number and write an event already in trace form: the merge of per-node traces
         (§9) re-writes the records the nodes' hosts wrote from their typed events."""
         self._seq += 1
+        if not self.keep:
+            return
         record: dict[str, Any] = {"seq": self._seq, "kind": kind}
         if node is not None:
             record["node"] = node
@@ -54,7 +59,8 @@ class TraceWriter:
 
     def _write(self, record: dict[str, Any]) -> None:
         if self._file is None:
-            self.events.append(record)
+            if self.keep:
+                self.events.append(record)
         else:
             self._file.write(json.dumps(record, separators=(",", ":")))
             self._file.write("\n")

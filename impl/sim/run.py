@@ -53,6 +53,9 @@ class RunConfig:
     ghost: bool = True
     trace: Path | None = None
     max_steps: int = 2_000_000
+    keep_events: bool = True
+    """Without ``trace``: keep the events in memory (tests, the harness, experiments that
+    read them) or only number them (``False``: a run nobody reads the trace of)."""
 
 
 class DeterministicEntropy:
@@ -218,7 +221,7 @@ def build(
             ghost=run.ghost,
             checker=checker,
         )
-    trace = TraceWriter(run.trace) if run.trace is not None else TraceWriter(None)
+    trace = TraceWriter(run.trace, keep=run.keep_events)
     trace.header(
         {
             "config": cfg.trace_config(run.seed),

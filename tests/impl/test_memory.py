@@ -95,3 +95,29 @@ def test_shared_announce_checker_changes_no_behaviour(
     assert traces[0] == traces[1]
     assert traces[0].count(b"valid attestations < t_a + 1") > 0  # forged models were rejected (R-15d)
     assert traces[0].count(b"body digest does not match") > 0  # and wrong bodies (R-15e)
+
+
+def test_a_run_without_a_trace_keeps_no_events(digits_task: Task) -> None:
+    """No S/P/I/L/F property (resource bound of issue 11): ``asfl run`` without ``--trace``
+    used to keep every event of the run in memory (the in-memory trace is for tests); with
+    ``keep_events=False`` events are numbered as before and nothing is kept."""
+    cfg = ProtocolConfig(n_clients=8, n_aggregators=4, t_a=1, t_c=0, q_min=2, batch_size=4, rounds=2)
+    kept = build(RunConfig(cfg, seed=1), task=digits_task)
+    dropped = build(RunConfig(cfg, seed=1, keep_events=False), task=digits_task)
+    for b in (kept, dropped):
+        assert b.sim.run(2_000_000) == "complete"
+    assert len(kept.sim.trace.events) > 100 and dropped.sim.trace.events == []
+    assert dropped.sim.trace._seq == kept.sim.trace._seq  # the same events, only not kept
+
+
+def test_the_run_command_keeps_no_events() -> None:
+    """The CLI's run configuration discards events it is not asked to write."""
+    from asfl.cli_run import DEFAULT, run_config
+
+    opts = {
+        "aggregators": 4, "clients": 8, "t_a": None, "t_c": 0, "q_min": None, "rounds": 2,
+        "rule": DEFAULT.rule, "noise_multiplier": 0.0, "byzantine": 0, "crashed": 0, "seed": 0,
+        "scheduler": "random", "behaviour": "equivocate", "partition": "iid", "alpha": 0.5,
+        "trace_path": None, "task": "digits", "model": "softmax",
+    }  # fmt: skip
+    assert run_config(opts).keep_events is False
