@@ -102,7 +102,7 @@ BUGS: tuple[Bug, ...] = (
     Bug(
         "inclusion-count-not-updated",
         "aggregator.py",
-        "            self.inclusions[client].add(tau)\n",
+        "            self.inclusions[client] = self.inclusions.get(client, 0) | (1 << tau)\n",
         "            pass\n",
         "the inclusion counter is not updated when a set is certified and released",
         "F-3 / D-12",

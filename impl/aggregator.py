@@ -175,7 +175,9 @@ class Aggregator:
         self.announced: dict[int, tuple[Attestation, ...]] = {}  # round -> the t_a + 1 announced
         self.unoffered: dict[int, tuple[ClusterEvidence, ...]] = {}  # computed, not yet offered (D-17)
         self.attested: set[tuple[int, int]] = set()  # (producer, round) I attested (R-17a)
-        self.inclusions: dict[int, set[int]] = defaultdict(set)  # client -> rounds (D-12 count view)
+        # client -> the rounds of its certified-and-held proposals, bit r for round r (D-12):
+        # one int per client however many rounds, and a count view in O(1) per member
+        self.inclusions: dict[int, int] = {}
         self.results_of: dict[int, set[int]] = defaultdict(set)  # round to aggregate -> result clusters
         self.all_aggregators = [aggregator_name(j) for j in range(cfg.n_aggregators)]
         self.all_clients = [client_name(i) for i in range(cfg.n_clients)]
@@ -231,7 +233,9 @@ class Aggregator:
 
     def count_view(self, tau: int, members: list[int]) -> dict[int, int]:
         """``n(i)``: certified-and-held proposals of rounds before ``tau`` containing ``i`` (D-12)."""
-        return {i: sum(1 for r in self.inclusions[i] if r < tau) for i in members}
+        below = (1 << tau) - 1
+        get = self.inclusions.get
+        return {i: (get(i, 0) & below).bit_count() for i in members}
 
     def _try_close(self, tau: int) -> list[Output]:
         """Close ``(tau, me)`` if the inclusion rule allows it (R-6) and propose (R-7)."""
@@ -370,7 +374,7 @@ class Aggregator:
             return []
         st.released = True
         for client in acc.clients:  # D-12 count view
-            self.inclusions[client].add(tau)
+            self.inclusions[client] = self.inclusions.get(client, 0) | (1 << tau)
         release = Release(tau, c, acc.pd, acc.share_sum)
         return [
             ReleaseEvent(tau, c, acc.pd.hex(), field_digest(acc.share_sum).hex()),

@@ -83,7 +83,7 @@ def aggregator_snapshot(agg: Aggregator) -> dict[str, Any]:
         "round": agg.round,
         "models": {r: _vec(m) for r, m in agg.models.items()},
         "clusters": clusters,
-        "inclusions": {i: tuple(sorted(rs)) for i, rs in agg.inclusions.items() if rs},
+        "inclusions": {i: bits for i, bits in agg.inclusions.items() if bits},  # rounds as bits (D-12)
         "headers": {r: h.digest() for r, h in agg.headers.items()},
         "attestations": {r: tuple(sorted(a.items())) for r, a in agg.attestations.items() if a},
         "announced": dict(agg.announced),
