@@ -185,7 +185,7 @@ def run_config(opts: dict[str, Any]) -> RunConfig:
         trace=opts["trace_path"],
         task=opts["task"],
         model=opts["model"],
-        keep_events=False,  # without --trace nobody reads the events: memory flat in R
+        keep_events=False,  # built without a trace path (keygen, deploy): keep no events
     )
 
 

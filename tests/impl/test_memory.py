@@ -98,9 +98,9 @@ def test_shared_announce_checker_changes_no_behaviour(
 
 
 def test_a_run_without_a_trace_keeps_no_events(digits_task: Task) -> None:
-    """No S/P/I/L/F property (resource bound of issue 11): ``asfl run`` without ``--trace``
-    used to keep every event of the run in memory (the in-memory trace is for tests); with
-    ``keep_events=False`` events are numbered as before and nothing is kept."""
+    """No S/P/I/L/F property (resource bound of issue 11): a simulated run without a trace
+    path (the scale experiments) used to keep every event in memory (the in-memory trace is
+    for tests); with ``keep_events=False`` events are numbered as before and nothing is kept."""
     cfg = ProtocolConfig(n_clients=8, n_aggregators=4, t_a=1, t_c=0, q_min=2, batch_size=4, rounds=2)
     kept = build(RunConfig(cfg, seed=1), task=digits_task)
     dropped = build(RunConfig(cfg, seed=1, keep_events=False), task=digits_task)
@@ -111,7 +111,7 @@ def test_a_run_without_a_trace_keeps_no_events(digits_task: Task) -> None:
 
 
 def test_the_run_command_keeps_no_events() -> None:
-    """The CLI's run configuration discards events it is not asked to write."""
+    """A configuration the CLI builds without a trace path keeps no events."""
     from asfl.cli_run import DEFAULT, run_config
 
     opts = {
