@@ -4,7 +4,6 @@ fires the model's client action on the client's state as the trace shows it
 
 from __future__ import annotations
 
-import binascii
 from hashlib import blake2b
 from typing import Any
 
@@ -14,20 +13,13 @@ from asfl.checker.base import ids
 from asfl.checker.flow import FlowRules
 from asfl.checker.records import MaskUse, Submission
 from asfl.model import protocol
+from asfl.model.field import words_b64
 
 
 def fingerprint(raw: bytes) -> bytes:
     """A ghost vector's collision-resistant fingerprint, of its little-endian uint32
     bytes (equal iff the vectors are, D-21)."""
     return blake2b(raw, digest_size=32).digest()
-
-
-def ghost_bytes(b64: str) -> bytes:
-    """A ghost field's bytes: base64 of uint32s (D-1), else ``ValueError``."""
-    raw = binascii.a2b_base64(b64, strict_mode=True)
-    if len(raw) % 4:
-        raise ValueError("length not a multiple of 4")
-    return raw
 
 
 class ClientRules(FlowRules):
@@ -102,8 +94,8 @@ class ClientRules(FlowRules):
             self.viol("P-1", f"{node}'s submit has no ghost fields; the header declares them", key=key)
             return None
         try:  # decoded once; the sums of P-1 read the uint32s in place (no copy)
-            xb = ghost_bytes(g["x"])
-            rb = ghost_bytes(g["r"])
+            xb = words_b64(g["x"])
+            rb = words_b64(g["r"])
         except (ValueError, TypeError):
             self.viol("P-1", f"{node}'s ghost x or r is not base64 of uint32s", key=key)
             return None

@@ -15,11 +15,16 @@ def to_b64(v: np.ndarray) -> str:
     return base64.b64encode(np.asarray(v, dtype="<u4").tobytes()).decode("ascii")
 
 
-def from_b64(s: str) -> np.ndarray:
+def words_b64(s: str) -> bytes:
+    """The little-endian uint32 bytes a ghost field encodes (base64, §9), else ``ValueError``."""
     raw = base64.b64decode(s, validate=True)
     if len(raw) % 4:
         raise ValueError("length not a multiple of 4")
-    return np.frombuffer(raw, dtype="<u4").astype(np.uint64)
+    return raw
+
+
+def from_b64(s: str) -> np.ndarray:
+    return np.frombuffer(words_b64(s), dtype="<u4").astype(np.uint64)
 
 
 def vsum(vectors: list[np.ndarray], dim: int) -> np.ndarray:
