@@ -106,7 +106,7 @@ def starve_clients(slow: set[str]) -> Callable[[Sequence[Action]], int]:
 
     def choose(pending: Sequence[Action]) -> int:
         for k, a in enumerate(pending):
-            node = a.client if isinstance(a, LocalStep) else a.dst
+            node = a.dst if isinstance(a, Delivery) else a.client  # a local step or a timer
             if node not in slow:
                 return k
         return 0
