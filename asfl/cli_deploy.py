@@ -12,10 +12,10 @@ from rich.console import Console
 
 from asfl import cli_run
 from asfl.cli_keygen import roster_flags
+from asfl.cli_node import FETCH_TIMEOUT_OPTION
 from asfl.cli_run import config_options, rounds_progress, run_config, summary_json, summary_table
 from asfl.cli_types import DAY_SECONDS, count, number, seconds
 from asfl.impl.net.deploy import DeployConfig, Deployment
-from asfl.impl.net.host import FETCH_TIMEOUT
 from asfl.impl.net.merge import MergeError
 
 
@@ -87,13 +87,7 @@ def default_flags(**overrides: Any) -> dict[str, Any]:
     default=None,
     help="keys and per-node traces [default: beside the trace, TRACE.d/]",
 )
-@click.option(
-    "--fetch-timeout",
-    type=seconds(),
-    default=FETCH_TIMEOUT,
-    show_default=True,
-    help="seconds a client waits for a body before fetching it (D-22)",
-)
+@FETCH_TIMEOUT_OPTION
 @click.option("--json", "as_json", is_flag=True, help="print the summary as JSON")
 def command(
     kill_aggregators: int,

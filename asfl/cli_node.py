@@ -68,6 +68,16 @@ def _listen(roster_peers: Any, names: list[str], fds: dict[str, str]) -> dict[st
     return socks
 
 
+FETCH_TIMEOUT_OPTION = click.option(
+    "--fetch-timeout",
+    type=seconds(),
+    default=FETCH_TIMEOUT,
+    show_default=True,
+    help="seconds a client waits for a body before fetching it (D-22)",
+)
+"""``asfl node``'s and ``asfl deploy``'s D-22 timer flag."""
+
+
 def _emit(record: dict[str, Any]) -> None:
     sys.stdout.write(json.dumps(record, separators=(",", ":")) + "\n")
     sys.stdout.flush()
@@ -102,13 +112,7 @@ def _log(line: str) -> None:
     default=None,
     help="watchdog: give up (exit 1) after this long",
 )
-@click.option(
-    "--fetch-timeout",
-    type=seconds(),
-    default=FETCH_TIMEOUT,
-    show_default=True,
-    help="seconds a client waits for a body before fetching it (D-22)",
-)
+@FETCH_TIMEOUT_OPTION
 @click.option("--stay", is_flag=True, hidden=True, help="run until SIGTERM (asfl deploy)")
 @click.option("--listen-fd", multiple=True, hidden=True, help="NAME=FD inherited listening socket")
 @click.option("--die-at", multiple=True, hidden=True, help="NAME=ROUND:STEP: SIGKILL there")

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import heapq
 import random
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -167,47 +168,72 @@ class _Gated:
         return [t for _, t in sorted(x for q in self.armed.values() for x in q)]
 
 
-class FifoScheduler(Scheduler):
+class _GatedScheduler(Scheduler):
+    """``fifo`` and ``random``: a queue of deliveries and local steps chosen by the
+    subclass, and the timers of :class:`_Gated` (module docstring)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._timers = _Gated()
+
+    def push(self, action: Action) -> None:
+        self._counter += 1
+        if isinstance(action, Timer):
+            self._timers.arm(self._counter, action)
+            return
+        if isinstance(action, Delivery):
+            self._timers.sent(action)
+        self._put(self._counter, action)
+
+    def pop(self) -> Action:
+        action = self._next()
+        if isinstance(action, Delivery):
+            self._timers.delivered(action)
+        return action
+
+    def _put(self, order: int, action: Action) -> None:
+        raise NotImplementedError
+
+    def _next(self) -> Action:
+        """Take the next action: a due timer (fired) or a queued one."""
+        raise NotImplementedError
+
+    def _queued(self) -> list[Action]:
+        raise NotImplementedError
+
+    def pending(self) -> list[Action]:
+        return self._queued() + self._timers.pending()
+
+    def drop_timers(self, client: str) -> None:
+        self._timers.drop(client)
+
+
+class FifoScheduler(_GatedScheduler):
     """Runs actions in the order they were produced; a timer once it is due (module docstring)."""
 
     name = "fifo"
 
     def __init__(self) -> None:
         super().__init__()
-        self._timers = _Gated()
+        self._queue: deque[tuple[int, Action]] = deque()
 
-    def priority(self, action: Action) -> float:
-        return 0.0
+    def _put(self, order: int, action: Action) -> None:
+        self._queue.append((order, action))
 
-    def push(self, action: Action) -> None:
-        if isinstance(action, Timer):
-            self._counter += 1
-            self._timers.arm(self._counter, action)
-            return
-        if isinstance(action, Delivery):
-            self._timers.sent(action)
-        super().push(action)
-
-    def pop(self) -> Action:
+    def _next(self) -> Action:
         due = self._timers.oldest_due()
-        if due is not None and (not self._heap or due[0] < self._heap[0].key[1]):
+        if due is not None and (not self._queue or due[0] < self._queue[0][0]):
             return self._timers.fire(due[1])
-        action = super().pop()
-        if isinstance(action, Delivery):
-            self._timers.delivered(action)
-        return action
+        return self._queue.popleft()[1]
+
+    def _queued(self) -> list[Action]:
+        return [a for _, a in self._queue]
 
     def __len__(self) -> int:
-        return len(self._heap) + self._timers.count
-
-    def pending(self) -> list[Action]:
-        return super().pending() + self._timers.pending()
-
-    def drop_timers(self, client: str) -> None:
-        self._timers.drop(client)
+        return len(self._queue) + self._timers.count
 
 
-class RandomScheduler(Scheduler):
+class RandomScheduler(_GatedScheduler):
     """Runs a uniformly random pending action (seeded): every interleaving has positive
     probability. Each client with a due timer counts as one candidate (module docstring)."""
 
@@ -217,36 +243,23 @@ class RandomScheduler(Scheduler):
         super().__init__()
         self._items: list[Action] = []
         self._rng = random.Random(seed)
-        self._timers = _Gated()
 
-    def push(self, action: Action) -> None:
-        if isinstance(action, Timer):
-            self._counter += 1
-            self._timers.arm(self._counter, action)
-            return
-        if isinstance(action, Delivery):
-            self._timers.sent(action)
+    def _put(self, order: int, action: Action) -> None:
         self._items.append(action)
 
-    def pop(self) -> Action:
+    def _next(self) -> Action:
         due = self._timers.due
         k = self._rng.randrange(len(self._items) + len(due))
         if k >= len(self._items):
             return self._timers.fire(due[k - len(self._items)])
         self._items[k], self._items[-1] = self._items[-1], self._items[k]
-        action = self._items.pop()
-        if isinstance(action, Delivery):
-            self._timers.delivered(action)
-        return action
+        return self._items.pop()
+
+    def _queued(self) -> list[Action]:
+        return list(self._items)
 
     def __len__(self) -> int:
         return len(self._items) + self._timers.count
-
-    def pending(self) -> list[Action]:
-        return list(self._items) + self._timers.pending()
-
-    def drop_timers(self, client: str) -> None:
-        self._timers.drop(client)
 
 
 class TimedScheduler(Scheduler):

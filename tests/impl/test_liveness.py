@@ -17,7 +17,7 @@ from asfl.impl.learning.data import Task
 from asfl.impl.node import aggregator_name, client_name
 from asfl.impl.sim.byzantine import BEHAVIOURS
 from asfl.impl.sim.run import Built, RunConfig, RunSummary, execute
-from asfl.impl.sim.schedulers import SCHEDULERS, Action, ControlledScheduler, Delivery, LocalStep
+from asfl.impl.sim.schedulers import SCHEDULERS, Action, ControlledScheduler, Delivery
 
 
 def assert_live(summary: RunSummary, built: Built) -> None:
