@@ -275,7 +275,7 @@ class Client:
     def _check_body(self, checked: CheckedAnnounce) -> None:
         """R-15e, or raise :class:`Dropped`. A body byte for byte equal to the body this client
         accepted for its newest round, under the same header digest, has that digest: it is
-        compared, not hashed (the designated second sender's body of the model accepted)."""
+        compared, not hashed (a second copy of the body accepted: a fetch answered late)."""
         ann, st = checked.announce, self.state
         if ann.body is None:
             return
