@@ -31,6 +31,16 @@ Independence (why two actions commute and neither disables the other):
 - *one client*: R-15 for the last round only appends the abstract final model (done
   clients forget their buffer, see :func:`normalize`), so last-round announcements commute
   with each other and with the client's step.
+- *fetches* (D-22): a client's timer firing is never taken alone (it races with the
+  body it would fetch: a body disables it). A fetch's delivery to an honest aggregator
+  is: it reads the aggregator's announcement of its round, which exists already (the
+  client fetches only after verifying that announcement's header, and announcements are
+  set once), and reads and sets the one served bit of its (client, round), which nothing
+  else touches (a client fetches a round from an aggregator once; a Byzantine node
+  cannot sign a client's fetch). A firing followed by a body and the body alone differ
+  only in that fetch (in flight, or its served bit and a no-op answer): once a client
+  holds a body of a round it never fetches that round again, so :func:`normalize`
+  forgets them, and a body delivery taken alone keeps every terminal state.
 - *a client's step* (R-4, R-5, D-13) is taken alone, always. It stays enabled until taken
   (only it submits; announcements only add accepted rounds), it reads only which rounds
   the client accepted, and its submissions say only their round and cluster. Take any
@@ -70,7 +80,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 
 from asfl.model.params import Params
-from asfl.model.protocol import client_done, count_views, idx
+from asfl.model.protocol import client_done, count_views, idx, lacks_body
 from asfl.model.system import Memo, honest_attestations, node_index
 from asfl.model.types import (
     BODY_NONE,
@@ -105,7 +115,10 @@ def normalize(p: Params, s: SysState, memo: Memo | None = None, before: SysState
       the support size only. The held ones are renamed to the smallest releaser ids;
     - the models a client accepted before the last round are kept as what the invariants
       read of them, when the adversary's attestations alone miss the quorum
-      (:func:`_abstract_accepted`).
+      (:func:`_abstract_accepted`);
+    - a fetch of a round of which its client already holds a body (in flight, and the
+      served bit it set) is forgotten (D-22: nothing reads either again,
+      :func:`_settled_fetches`).
 
     Returns ``s`` itself when it is already in normal form. ``memo`` (the explorer, on a
     canonical state, :meth:`model.system.Memo.state`): each client's two tests below are
@@ -121,7 +134,7 @@ def normalize(p: Params, s: SysState, memo: Memo | None = None, before: SysState
         else:
             changed = [cs for cs, old in zip(s.clients, before.clients, strict=True) if cs is not old]
         if not any([_client_flags(p, cs, memo.norm) for cs in changed]):
-            return _canonical_releases(p, s)
+            return _settled_fetches(p, _canonical_releases(p, s))
     if any(cs.buffer and client_done(p, cs) for cs in s.clients):
         clients = tuple(
             cs._replace(buffer=frozenset()) if cs.buffer and client_done(p, cs) else cs for cs in s.clients
@@ -132,7 +145,34 @@ def normalize(p: Params, s: SysState, memo: Memo | None = None, before: SysState
         s = s._replace(
             clients=tuple(_abstract_accepted(p, cs, att) if _concrete(p, cs) else cs for cs in s.clients)
         )
-    return _canonical_releases(p, s)
+    return _settled_fetches(p, _canonical_releases(p, s))
+
+
+def _settled_fetches(p: Params, s: SysState) -> SysState:
+    """The quotient of D-22's fetches: a fetch of client ``i`` for round ``r`` in flight,
+    and an honest aggregator's served bit ``(i, r)``, are forgotten once ``i`` holds a
+    body of ``r`` (accepted, or kept for later): the fetch guard of ``(i, r)`` never
+    holds again (rounds are accepted once, a kept body is accepted in turn), so no later
+    fetch reads the bit, and the fetch's answer would be a no-op at ``i``."""
+    clients = s.clients
+
+    def settled(i: int, r: int) -> bool:
+        return not lacks_body(clients[i], r)
+
+    stale = [m for m in s.net if m.kind == "fetch" and m.src[0] == "C" and settled(node_index(m.src), m.tau)]
+    aggs = s.aggs
+    if any(a is not None and a.served for a in aggs):
+        new = tuple(
+            a
+            if a is None or not any(settled(i, r) for i, r in a.served)
+            else a._replace(served=frozenset((i, r) for i, r in a.served if not settled(i, r)))
+            for a in aggs
+        )
+        if any(x is not y for x, y in zip(new, aggs, strict=True)):
+            aggs = new
+    if not stale and aggs is s.aggs:
+        return s
+    return s._replace(aggs=aggs, net=s.net.difference(stale) if stale else s.net)
 
 
 def _client_flags(p: Params, cs: ClientState, flags: dict[int, bool]) -> bool:
@@ -317,10 +357,12 @@ def _safe_alone(p: Params, s: SysState, a: Action, byz_can_propose: bool) -> boo
     if a.kind == "step":
         return True  # it joins every order of its node's actions (module docstring)
     m = a.msg
-    if m is None:
-        return False
+    if m is None or a.kind == "fire":
+        return False  # a timer firing races with the body it would fetch (D-22)
     if m.kind in ("offer", "attest"):
         return _attestation_alone(p, s, m)
+    if m.kind == "fetch":
+        return True  # D-22: it reads and sets one served bit only (module docstring)
     if a.kind == "byz":
         # a forged endorsement or a wrong share sum for the one proposal of an honest
         # cluster: it commutes like an honest message of its kind (a wrong share sum
