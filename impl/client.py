@@ -263,9 +263,8 @@ class Client:
         if checked.model_digest in st.verified.get(ann.tau, set()):
             if self._body_wanted(checked):  # the body of a verified header
                 return self._take_body(checked)
-            timer = self._headless(checked)  # D-22: another sender of a verified header
-            if timer:
-                return [DropEvent(msg=msg, reason="duplicate announce"), *timer]
+            if self._fetchable(checked):  # D-22: another sender of a verified header
+                return self._headless(checked)
             raise Dropped("duplicate announce")
         if (checked.sender, ann.tau) in st.pending:
             raise Dropped("duplicate announce")
@@ -317,15 +316,21 @@ class Client:
         """D-22: a verified header that came without a body, of a round not accepted and
         of which no verified body is held, makes its sender fetchable; arm the timer if
         it is not armed."""
-        ann, st = checked.announce, self.state
-        tau = ann.tau
-        if ann.body is not None or tau in st.accepted or tau in st.ahead:
+        if not self._fetchable(checked):
             return []
-        rec = st.fetch.setdefault(tau, FetchState())
-        if checked.sender in rec.headers:
-            return []
-        rec.headers[checked.sender] = ann.header.digest()
+        tau = checked.announce.tau
+        rec = self.state.fetch.setdefault(tau, FetchState())
+        rec.headers[checked.sender] = checked.announce.header.digest()
         return self._arm(rec, tau)
+
+    def _fetchable(self, checked: CheckedAnnounce) -> bool:
+        """D-22: a header-only announcement whose round lacks a body, from a sender whose
+        header-only announcement of that round was not verified before."""
+        ann, st = checked.announce, self.state
+        if ann.body is not None or ann.tau in st.accepted or ann.tau in st.ahead:
+            return False
+        rec = st.fetch.get(ann.tau)
+        return rec is None or checked.sender not in rec.headers
 
     @staticmethod
     def _arm(rec: FetchState, tau: int) -> list[Output]:

@@ -90,10 +90,11 @@ def test_client_timer_fetches_lowest_fetchable_then_rearms(run: dict[str, Any]) 
     client = fresh_client(run, i)
     first = client.handle(anns[3], 1)
     assert first == [Timer(1)]
-    for k, j in enumerate((2, 0)):  # the same header again: a duplicate, but a fetchable sender
-        (drop,) = client.handle(anns[j], 2 + k)  # armed already: no second timer
-        assert isinstance(drop, DropEvent) and drop.reason == "duplicate announce"
+    for k, j in enumerate((2, 0)):  # the same header again: no drop, a fetchable sender
+        assert client.handle(anns[j], 2 + k) == []  # armed already: no second timer
     assert client.state.fetch[1].headers.keys() == {0, 2, 3}
+    (drop,) = client.handle(anns[2], 4)  # that sender's header again: a duplicate
+    assert isinstance(drop, DropEvent) and drop.reason == "duplicate announce"
     out = client.fire_timer(1)
     fetch, sent, rearm = out
     hd0 = Announce.decode(Envelope.decode(anns[0]).body, cfg.dims).header.digest()
@@ -110,7 +111,7 @@ def test_client_timer_fetches_lowest_fetchable_then_rearms(run: dict[str, Any]) 
     last = client.fire_timer(1)
     assert isinstance(last[0], FetchEvent) and last[0].to == "A3" and len(last) == 2  # none left
     assert client.fire_timer(1) == []  # nothing fetchable: no event
-    accepted = client.handle(anns[1], 4)  # the pusher's body
+    accepted = client.handle(anns[1], 5)  # the pusher's body
     assert any(isinstance(o, AcceptEvent) for o in accepted)
     assert 1 not in client.state.fetch  # D-17: records dropped with the round
     assert client.fire_timer(1) == []
