@@ -11,6 +11,7 @@ log(run CPU per round) and log(peak RSS) against log(n_c) and log(R).
 
     python benchmarks/bench_scale.py                    # default sweep, a few minutes
     python benchmarks/bench_scale.py --clients 500,1000,2000,4000 --rounds-sweep 2,4,8,16
+    python benchmarks/bench_scale.py --save             # also keep the JSON under benchmarks/results/
 
 ``--per-round N_C,R`` is the regression guard for per-round work that grows with the round
 (issue 11, "memory bounded in rounds"): one run, its CPU and peak RSS split by round (the
@@ -144,6 +145,7 @@ def main() -> None:
     ap.add_argument("--per-round", metavar="N_C,R", help="the per-round regression guard (one run)")
     ap.add_argument("--max-cpu-slope", type=float, default=0.03, help="per-round CPU slope limit (fraction)")
     ap.add_argument("--max-rss-slope", type=float, default=8.0, help="peak RSS growth limit (MB per round)")
+    ap.add_argument("--save", action="store_true", help="write the sweep's JSON under benchmarks/results/")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     ap.add_argument("--data", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -195,6 +197,8 @@ def main() -> None:
     }
     print("\ngrowth exponents (log-log slopes):", json.dumps({k: round(v, 3) for k, v in exponents.items()}))
     print(f"load average at start: {load:.2f}, at end: {os.getloadavg()[0]:.2f}")
+    if not args.save:
+        return
     RESULTS.mkdir(exist_ok=True)
     out = RESULTS / f"bench_scale-{time.strftime('%Y%m%d-%H%M%S')}.json"
     out.write_text(

@@ -462,7 +462,7 @@ def _decode_inputs(aggs: list[Aggregator]) -> dict[str, Any]:
     return {
         "share_sums": {j: a.clusters[(0, 0)].accepted.share_sum for j, a in enumerate(aggs)},
         "masked_sum": st0.accepted.masked_sum,
-        "size": len(st0.accepted.entries),
+        "size": len(st0.accepted.members),
     }
 
 

@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 
 from asfl.harness.coverage import DELIVERED, OUTCOME
-from asfl.impl.messages import model_digest
+from asfl.impl.messages import model_digest, proposal_digest
 from asfl.model import actions, protocol
 from asfl.model.params import Params
 from asfl.model.types import Proposal, View
@@ -96,6 +96,18 @@ class WhiteBoxOracle:
         st = agg.clusters.get((tau, c)) if agg is not None else None
         return None if st is None else st.accepted
 
+    def _signed_set(self, tau: int, c: int, clients: list[int], pd: bytes) -> bool:
+        """I-2: ``pd`` commits to these clients' signed round-``tau`` submissions, i.e. the
+        proposal's entries are ``(i, sd_i)`` of the ``submit`` events (the aggregator keeps
+        only the set and ``pd`` once its round is aggregated, D-17)."""
+        entries = []
+        for client in clients:
+            sub = self.submits.get((client, tau))
+            if sub is None:
+                return False
+            entries.append((client, bytes.fromhex(sub["sd"])))
+        return proposal_digest(tau, c, entries) == pd
+
     def _endorse(self, world: World, ev: dict[str, Any]) -> list[Violation]:
         """S-4, S-5 on what an honest aggregator endorsed (Byzantine proposals included)."""
         tau, c = ev["round"], ev["cluster"]
@@ -105,19 +117,16 @@ class WhiteBoxOracle:
         clients = acc.clients
         members = set(_members(world.events[0]["config"], tau)[c])
         out = []
-        for client, sd in acc.entries:
-            sub = self.submits.get((client, tau))
-            if sub is None or sub["sd"] != sd.hex():
-                out.append(
-                    Violation(
-                        "I-2",
-                        f"{ev['node']} endorsed ({tau}, {c}) with an entry for "
-                        f"C{client} that is not its signed submission (R-8)",
-                        ev["seq"],
-                        "oracle",
-                    )
+        if not self._signed_set(tau, c, clients, acc.pd):
+            out.append(
+                Violation(
+                    "I-2",
+                    f"{ev['node']} endorsed ({tau}, {c}) with an entry that is not "
+                    "its client's signed submission (R-8)",
+                    ev["seq"],
+                    "oracle",
                 )
-                break
+            )
         if len(set(clients)) != len(clients) or not set(clients) <= members:
             out.append(
                 Violation(
@@ -247,20 +256,20 @@ class WhiteBoxOracle:
                     "I-2", f"{ev['node']} reconstructed ({tau}, {c}) with no proposal", ev["seq"], "oracle"
                 )
             ]
+        clients = st.accepted.clients
+        if not self._signed_set(tau, c, clients, st.accepted.pd):
+            return [
+                Violation(
+                    "I-2",
+                    f"{ev['node']}'s set for ({tau}, {c}) holds an entry that is not "
+                    "its client's signed submission",
+                    ev["seq"],
+                    "oracle",
+                )
+            ]
         total = np.zeros(world.cfg.dim, dtype=np.uint64)
-        for client, sd in st.accepted.entries:
-            sub = self.submits.get((client, tau))
-            if sub is None or sub["sd"] != sd.hex():
-                return [
-                    Violation(
-                        "I-2",
-                        f"{ev['node']}'s set for ({tau}, {c}) holds C{client}'s entry, "
-                        "which is not that client's signed submission",
-                        ev["seq"],
-                        "oracle",
-                    )
-                ]
-            total = (total + _vec(sub["ghost"]["x"])) % P
+        for client in clients:
+            total = (total + _vec(self.submits[(client, tau)]["ghost"]["x"])) % P
         if "ghost" in ev and not np.array_equal(total, _vec(ev["ghost"]["sum"]) % P):
             return [
                 Violation(

@@ -75,9 +75,14 @@ _RETIRED = np.zeros(0, dtype=gf.DTYPE)  # stands for a vector dropped after its 
 
 @dataclass
 class AcceptedProposal:
-    """The first valid proposal received for a ``(tau, c)``, with what this aggregator derived."""
+    """The first valid proposal received for a ``(tau, c)``, with what this aggregator derived.
 
-    entries: tuple[tuple[int, bytes], ...]  # (client, sd_i) sorted by client: what pd commits to
+    ``entries`` is ``None`` once its round is aggregated: only the evidence of a round not yet
+    aggregated reads it (R-12, R-13); the set itself stays, as a compact ``members`` array
+    (D-12 and the run's reports read it; D-17)."""
+
+    entries: tuple[tuple[int, bytes], ...] | None  # (client, sd_i) sorted by client: what pd commits to
+    members: np.ndarray  # the proposed set's clients, sorted (uint32)
     pd: bytes
     md: bytes
     masked_sum: np.ndarray
@@ -85,7 +90,7 @@ class AcceptedProposal:
 
     @property
     def clients(self) -> list[int]:
-        return [client for client, _ in self.entries]
+        return [int(i) for i in self.members.tolist()]
 
 
 @dataclass
@@ -297,8 +302,10 @@ class Aggregator:
         shares = [self._check_entry(prop.tau, e) for e in prop.entries]
         masked_sum = gf.vsum([e.y for e in prop.entries], cfg.dim)
         entries = tuple(sorted((e.client, e.sd(prop.tau)) for e in prop.entries))
+        chosen = np.array([i for i, _ in entries], dtype=np.uint32)
+        kept = entries if prop.tau >= self.round else None  # D-17: a round aggregated reads no evidence
         st.accepted = AcceptedProposal(
-            entries, pd, field_digest(masked_sum), masked_sum, gf.vsum(shares, cfg.dim)
+            kept, chosen, pd, field_digest(masked_sum), masked_sum, gf.vsum(shares, cfg.dim)
         )
         endorse = Endorse(prop.tau, prop.cluster, pd, st.accepted.md)
         return [
@@ -398,25 +405,27 @@ class Aggregator:
         if decoded is None:
             return []
         result = cluster_result(acc.masked_sum, decoded.secret)
-        entries = acc.entries
+        size = len(acc.members)
         support = [x - 1 for x in decoded.support]
-        evidence = ClusterEvidence(
-            cluster=c,
-            entries=entries,
-            md=acc.md,
-            endorsements=tuple(cert.sigs.items()),
-            masked_sum=acc.masked_sum,
-            releases=tuple((j, st.releases[j].share_sum, st.releases[j].sig) for j in support),
-        )
-        st.result = ClusterResult(cluster_mean(self.cfg, result, len(entries)), evidence)
-        if tau < self.round:  # a late cluster of a round already aggregated: R-13 will not read it
+        if tau < self.round or acc.entries is None:  # a late cluster of a round already aggregated:
+            # R-13 will not read it (its entries are dropped from the round's aggregation on, D-17)
+            st.result = ClusterResult(None, None)
             self._retire_cluster(st)
         else:
+            evidence = ClusterEvidence(
+                cluster=c,
+                entries=acc.entries,
+                md=acc.md,
+                endorsements=tuple(cert.sigs.items()),
+                masked_sum=acc.masked_sum,
+                releases=tuple((j, st.releases[j].share_sum, st.releases[j].sig) for j in support),
+            )
+            st.result = ClusterResult(cluster_mean(self.cfg, result, size), evidence)
             self.results_of[tau].add(c)
         wrong = [x - 1 for x in decoded.inconsistent]
         ghost = {"sum": b64(result)} if self.ghost else None
         digest = field_digest(result).hex()
-        return [ReconstructEvent(tau, c, acc.pd.hex(), support, wrong, len(entries), digest, ghost)]
+        return [ReconstructEvent(tau, c, acc.pd.hex(), support, wrong, size, digest, ghost)]
 
     # -- round completion: R-13; offer and attestation: R-17; announcement: R-14 ----------
 
@@ -574,7 +583,12 @@ class Aggregator:
         self.results_of.pop(tau, None)
         for c in range(self.cfg.n_aggregators):
             done = self.clusters.get((tau, c))
-            if done is not None and done.result is not None:  # else it may still be reconstructed (R-11)
+            if done is None or done.accepted is None:
+                continue
+            # R-13 has read round tau's evidence: no rule reads the entries (R-8 compares pd,
+            # D-12 counts members, R-11/R-12 of a late reconstruction need the size only)
+            done.accepted.entries = None
+            if done.result is not None:  # else it may still be reconstructed (R-11)
                 self._retire_cluster(done)
 
     @staticmethod

@@ -23,6 +23,7 @@ from asfl.impl.config import ProtocolConfig
 from asfl.impl.crypto import prg_field_vector
 from asfl.impl.learning.data import Task
 from asfl.impl.learning.quantize import clip_l2, quantize
+from asfl.impl.messages import proposal_digest
 from asfl.impl.sim.run import RunConfig, execute
 
 # (t, n) with n >= 3t + 1
@@ -169,10 +170,12 @@ def test_share_sums_are_shares_of_the_mask_sum(sc: dict) -> None:
 
 def check_ghost_sums(events: list[dict], built) -> int:
     """Every reconstruct's ghost sum is the sum mod P of the ghost x of its certified set."""
-    ghost_x: dict[tuple[int, str], np.ndarray] = {}
+    ghost_x: dict[tuple[int, int], np.ndarray] = {}
+    sds: dict[tuple[int, int], bytes] = {}
     for e in events:
         if e["kind"] == "submit":
-            ghost_x[(e["round"], e["sd"])] = unb64(e["ghost"]["x"])
+            key = (e["round"], int(e["node"][1:]))
+            ghost_x[key], sds[key] = unb64(e["ghost"]["x"]), bytes.fromhex(e["sd"])
     proposals = {e["pd"]: e for e in events if e["kind"] == "propose"}
     checked = 0
     for e in events:
@@ -186,7 +189,10 @@ def check_ghost_sums(events: list[dict], built) -> int:
             assert proposals[pd]["clients"] == sorted(clients)
             assert (proposals[pd]["round"], proposals[pd]["cluster"]) == (tau, c)
         assert e["size"] == len(clients)
-        xs = [ghost_x[(tau, sd.hex())] for _, sd in acc.entries]
+        # the set's entries are its clients' signed submissions: pd commits to them (D-17
+        # keeps the set and pd, not the entries, once the round is aggregated)
+        assert proposal_digest(tau, c, [(i, sds[(tau, i)]) for i in clients]).hex() == pd
+        xs = [ghost_x[(tau, i)] for i in clients]
         assert np.array_equal(unb64(e["ghost"]["sum"]), gf.vsum(xs, built.cfg.dim))
         checked += 1
     return checked
