@@ -49,7 +49,14 @@ from asfl.cli_types import SEED, count, seconds, writable_dir, writable_file, wr
     help="Seconds of second-stage shrinking per counterexample.",
 )
 @click.option("--jobs", type=count(1, 64), default=2, show_default=True, help="Bugs searched in parallel.")
-@click.option("--seed", type=SEED, default=0, show_default=True, help="Hypothesis seed.")
+@click.option(
+    "--seed",
+    type=SEED,
+    default=0,
+    show_default=True,
+    help="Hypothesis seed; also added to every drawn setup's simulation seed, so that "
+    "seeds differ from the first example on.",
+)
 @click.option(
     "--out",
     "out_dir",

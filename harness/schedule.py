@@ -294,19 +294,25 @@ def shrink(
 
     Keeps a candidate iff its replay still violates ``target.prop`` (the same property
     ID) and, when ``passes`` is given (the zoo: a replay on the *correct*
-    implementation, in another process), the correct implementation passes it; the
-    result is checked both ways once more (:class:`ShrinkError` if not). A ``sched``
-    that the correct implementation fails too is returned as it is (a real bug).
+    implementation, in another process), the correct implementation passes it. The
+    correct implementation is asked lazily: candidates are kept on the bugged verdict
+    alone, and the result is then asked; if it fails, the kept candidates are asked
+    newest first, and shrinking goes on from the newest that passes, asking it about every
+    candidate from there. The result is checked both ways once more
+    (:class:`ShrinkError` if not). A ``sched`` that the correct implementation fails too
+    is returned as it is (a real bug). Each distinct candidate is replayed once.
 
     Steps, within ``budget_s``: (0) no action at all, under the rules an ``ordered``
     run drew (:func:`drawn_order`, those it needs), else under FIFO completion, one
     order rule (:func:`order_candidates`) or two slow clients (:func:`slow_pairs`);
     (1) the same run, cut after the action at which
     the violation shows, without the actions that did not apply, and every action the
-    completion order takes there anyway written as ``{"fifo": n}`` runs; (2) delta
-    debugging over the departures from that order: chunks of halving size, then single
-    ones, each replaced by one step of the completion order; (3) each order rule of (0)
-    in place of the departures about its node, then (2) again.
+    completion order takes there anyway written as ``{"fifo": n}`` runs; (2) its
+    Byzantine sends and crashes alone (:func:`_adversary`), then bisection for the window
+    of departures that matters (:func:`_window`), then delta debugging over the
+    departures from that order: chunks of halving size, then single ones, each replaced
+    by one step of the completion order; (3) each order rule of (0) in place of the
+    departures about its node, then delta debugging again.
     """
     applied: list[int] = []
     first = replay(sched, on_action=lambda k, _, ok: applied.append(k) if ok else None)
@@ -314,23 +320,66 @@ def shrink(
     # which keeps each check near the cost of a failing replay; not a candidate of no
     # action at all (an order alone): its run may fail later than the original did
     cap = len(first.world.actions) * 3 // 2 + 50
+    verdicts: dict[str, bool] = {}  # a candidate's actions and rules -> fails the bugged copy
+    cleans: dict[str, bool] = {}  # ... -> the correct implementation passes it
+    if fails is None:  # ``first`` is ``sched``'s verdict: it is not replayed again
+        verdicts[_key(sched)] = same_failure(first.first(), target)
 
     def bugged(cand: Schedule) -> bool:
-        if fails is not None:
-            return same_failure(fails(cand), target)
-        return same_failure(replay(cand, max_steps=cap if cand.actions else None).first(), target)
+        key = _key(cand)
+        if key not in verdicts:
+            if fails is not None:
+                verdicts[key] = same_failure(fails(cand), target)
+            else:
+                got = replay(cand, max_steps=cap if cand.actions else None).first()
+                verdicts[key] = same_failure(got, target)
+        return verdicts[key]
 
-    def check(cand: Schedule) -> bool:
-        return bugged(cand) and (passes is None or passes(cand))
+    def clean(cand: Schedule) -> bool:
+        assert passes is not None
+        key = _key(cand)
+        if key not in cleans:
+            cleans[key] = passes(cand)
+        return cleans[key]
 
-    if passes is not None and not passes(sched):
+    if passes is not None and not clean(sched):
         return sched
+    kept: list[Schedule] = []
+
+    def lazy(cand: Schedule) -> bool:
+        if bugged(cand):
+            kept.append(cand)
+            return True
+        return False
+
     deadline = time.monotonic() + budget_s  # from here: the first replays warm the caches
-    best = _shrunk(sched, target, first if fails is None else None, applied, check, deadline)
-    if best.actions and "fifo" in best.actions[-1] and check(trimmed := best.but(best.actions[:-1])):
-        best = trimmed  # a trailing fifo run: the completion runs in that order anyway
-    if best is not sched and not (bugged(best) and (passes is None or passes(best))):
+    best = _shrunk(sched, target, first if fails is None else None, applied, lazy, deadline)
+    best = _trimmed(best, lazy)
+    if passes is not None and not clean(best):
+        start = next((c for c in reversed(kept) if clean(c)), sched)
+
+        def eager(cand: Schedule) -> bool:
+            return bugged(cand) and clean(cand)
+
+        best = _trimmed(_ddmin(start, eager, deadline), eager)
+    if best is sched:
+        return best
+    again = fails(best) if fails is not None else replay(best).first()  # replayed afresh
+    if not (same_failure(again, target) and (passes is None or clean(best))):
         raise ShrinkError(f"shrunk schedule lost its {target.prop} failure or fails the correct impl")
+    return best
+
+
+def _key(sched: Schedule) -> str:
+    """What tells two candidates apart: their actions and order rules."""
+    return json.dumps([sched.actions, sched.order], separators=(",", ":"))
+
+
+def _trimmed(best: Schedule, check: Callable[[Schedule], bool]) -> Schedule:
+    """``best`` without a trailing fifo run, if ``check`` still holds (the completion
+    runs in that order anyway)."""
+    if best.actions and "fifo" in best.actions[-1] and check(trimmed := best.but(best.actions[:-1])):
+        return trimmed
     return best
 
 
@@ -365,7 +414,7 @@ def _shrunk(
     best = _as_departures(sched.but(kept))
     if not check(best):  # the same run by construction; kept as a guard
         best = sched.but(kept) if check(sched.but(kept)) else sched
-    best = _ddmin(best, check, deadline)  # (2)
+    best = _ddmin(_window(_adversary(best, rules, check, deadline), check, deadline), check, deadline)  # (2)
     for rule in rules:  # (3)
         if time.monotonic() > deadline or len(best.actions) <= 1:
             break
@@ -373,6 +422,53 @@ def _shrunk(
         cand = best.but(_merged(acts), [*best.order, rule])
         if len(cand.actions) < len(best.actions) and check(cand):
             best = _ddmin(cand, check, deadline)
+    return best
+
+
+def _adversary(
+    sched: Schedule, rules: list[list[str]], check: Callable[[Schedule], bool], deadline: float
+) -> Schedule:
+    """``sched`` with only its Byzantine sends and crashes kept (every delivery and step
+    left to the completion order), under that order or one more rule, if ``check``
+    holds: a Byzantine failure rarely needs the network order the search happened on."""
+    acts = [{"fifo": 1} if "deliver" in a or "step" in a else a for a in sched.actions]
+    if acts == sched.actions or all("fifo" in a for a in acts):
+        return sched
+    for order in [sched.order, *([*sched.order, r] for r in rules if r not in sched.order)]:
+        if time.monotonic() > deadline:
+            break
+        if check(cand := sched.but(_merged(acts), order)):
+            return cand
+    return sched
+
+
+def _window(sched: Schedule, check: Callable[[Schedule], bool], deadline: float) -> Schedule:
+    """The departures that matter, by bisection (a few checks where delta debugging's
+    first halvings take many): the fewest leading departures that still fail with every
+    later one replaced by the completion order, then the most of those that can go from
+    the front. Every candidate is judged by ``check``; ``sched`` fails."""
+    acts = list(sched.actions)
+    dep = [k for k, a in enumerate(acts) if "fifo" not in a]
+
+    def keeping(lo: int, hi: int) -> Schedule:
+        keep = set(dep[lo:hi])
+        out = [a if "fifo" in a or k in keep else _instead(a) for k, a in enumerate(acts)]
+        return sched.but(_merged(out))
+
+    best, lo, hi = sched, 0, len(dep)  # keeping dep[:hi] fails; dep[:lo] is taken to pass
+    while hi - lo > 1 and time.monotonic() < deadline:
+        mid = (lo + hi) // 2
+        if check(cand := keeping(0, mid)):
+            best, hi = cand, mid
+        else:
+            lo = mid
+    lo, top = 0, hi  # keeping dep[lo:top] fails; dep[hi:top] is taken to pass
+    while hi - lo > 1 and time.monotonic() < deadline:
+        mid = (lo + hi) // 2
+        if check(cand := keeping(mid, top)):
+            best, lo = cand, mid
+        else:
+            hi = mid
     return best
 
 

@@ -1,7 +1,8 @@
 """Subprocess entry point of the bug zoo: runs against a patched copy of ``asfl.impl``.
 
 ``python -m asfl.harness.zoo_worker '<json request>'`` prints one JSON line. Requests:
-``{"op": "campaign", "strategy", "budget_s", "seed", "shrink_budget_s", "focus"}`` (``focus``:
+``{"op": "campaign", "strategy", "budget_s", "seed", "shrink_budget_s", "focus"}`` (``seed``
+also offsets every setup's simulation seed, :func:`directed_setups`; ``focus``:
 ``null`` or ``{"modes", "rounds", "shape"}``, see :class:`harness.zoo.Focus`),
 ``{"op": "replay", "schedule": {...}}``, ``{"op": "narrate", "file", "sends"}`` (prints
 the narration instead) and ``{"op": "serve"}`` (:func:`serve`). When ``ASFL_ZOO_IMPL``
@@ -61,30 +62,42 @@ def reshaped(setup: Any, shape: dict[str, int]) -> Any:
     return dataclasses.replace(s, byzantine=byz, crash_after=crash)
 
 
-def directed_setups(focus: dict[str, Any] | None, strategy: str) -> Any:
+def directed_setups(focus: dict[str, Any] | None, strategy: str, offset: int = 0) -> Any:
     """The setups of a campaign: three in four from the bug's focus (each Byzantine
     aggregator given one of its behaviours, its round counts), the rest from every
     configuration (the campaign's own default setups); ``None`` (the defaults alone)
-    without a focus."""
-    if not focus:
+    without a focus and offset. ``offset`` is added to every drawn setup's simulation
+    seed: Hypothesis's first example is the same minimal draw under every Hypothesis
+    seed, so a campaign seeded ``k`` passes ``offset = k`` to differ from it on."""
+    if not focus and not offset:
         return None
     import dataclasses
 
     from hypothesis import strategies as st
 
-    from asfl.harness.byz import BEHAVIOURS
     from asfl.harness.campaign import setups
 
     stateful = strategy == "stateful"  # the machine scripts Byzantine actions and crashes itself
-    every = tuple(BEHAVIOURS) if stateful else None
-    base = setups(rounds=tuple(focus["rounds"]), modes=every, crashes=not stateful)
-    if focus.get("shape"):
-        base = base.map(lambda s: reshaped(s, focus["shape"]))
-    if focus["modes"]:
-        base = st.tuples(base, st.sampled_from(tuple(focus["modes"]))).map(
-            lambda sm: dataclasses.replace(sm[0], byzantine=dict.fromkeys(sm[0].byzantine, sm[1]))
-        )
-    return st.one_of(base, base, base, setups(modes=every, crashes=not stateful))
+    every = setups(modes=every_mode(stateful), crashes=not stateful)
+    drawn = every
+    if focus:
+        base = setups(rounds=tuple(focus["rounds"]), modes=every_mode(stateful), crashes=not stateful)
+        if focus.get("shape"):
+            base = base.map(lambda s: reshaped(s, focus["shape"]))
+        if focus["modes"]:
+            base = st.tuples(base, st.sampled_from(tuple(focus["modes"]))).map(
+                lambda sm: dataclasses.replace(sm[0], byzantine=dict.fromkeys(sm[0].byzantine, sm[1]))
+            )
+        drawn = st.one_of(base, base, base, every)
+    return drawn.map(lambda s: dataclasses.replace(s, seed=s.seed + offset)) if offset else drawn
+
+
+def every_mode(stateful: bool) -> tuple[str, ...] | None:
+    """The Byzantine behaviours a campaign's setups draw from (``None``: the campaign's
+    default, every automatic one; the stateful machine scripts them all itself)."""
+    from asfl.harness.byz import BEHAVIOURS
+
+    return tuple(BEHAVIOURS) if stateful else None
 
 
 def serve() -> int:
@@ -176,7 +189,9 @@ def main(argv: list[str] | None = None) -> int:
             budget_s=request["budget_s"],
             seed=request.get("seed", 0),
             shrink_budget_s=0.0,  # departures only: the shrinking below also asks the correct impl
-            setup_strategy=directed_setups(request.get("focus"), request["strategy"]),
+            setup_strategy=directed_setups(
+                request.get("focus"), request["strategy"], offset=request.get("seed", 0)
+            ),
         )
         out = res.to_json()
         if res.schedule is not None and res.violation is not None:
