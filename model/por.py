@@ -52,8 +52,8 @@ Independence (why two actions commute and neither disables the other):
   A fetch's delivery to an honest aggregator is: it reads the aggregator's announcement
   of its round, which exists already (the client fetches only after verifying that
   announcement's header, and announcements are set once), and reads and sets the one
-  served bit of its (client, round), which nothing else touches (a client fetches a round from an aggregator once; a Byzantine node
-  cannot sign a client's fetch). A firing followed by a body and the body alone differ
+  served bit of its (client, round), which nothing else touches (a client fetches a
+  round from an aggregator once; a Byzantine node cannot sign a client's fetch). A firing followed by a body and the body alone differ
   only in that fetch (in flight, or its served bit and a no-op answer): once a client
   holds a body of a round it never fetches that round again, so :func:`normalize`
   forgets them, and a body delivery taken alone keeps every terminal state.
