@@ -135,7 +135,8 @@ def normalize(p: Params, s: SysState, memo: Memo | None = None, before: SysState
       (:func:`_abstract_accepted`);
     - a fetch of a round of which its client already holds a body (in flight, and the
       served bit it set) is forgotten (D-22: nothing reads either again,
-      :func:`_settled_fetches`).
+      :func:`_settled_fetches`), and so is the header a Byzantine aggregator's
+      header-only announcement named (:func:`_byzantine_heads`).
 
     Returns ``s`` itself when it is already in normal form. ``memo`` (the explorer, on a
     canonical state, :meth:`model.system.Memo.state`): each client's two tests below are
@@ -157,6 +158,15 @@ def normalize(p: Params, s: SysState, memo: Memo | None = None, before: SysState
             cs._replace(buffer=frozenset()) if cs.buffer and client_done(p, cs) else cs for cs in s.clients
         )
         s = s._replace(clients=clients)
+    if any(_byzantine_heads(p, cs) for cs in s.clients):
+        s = s._replace(
+            clients=tuple(
+                cs._replace(heads=frozenset((r, j, None if j in p.byzantine else m) for r, j, m in cs.heads))
+                if _byzantine_heads(p, cs)
+                else cs
+                for cs in s.clients
+            )
+        )
     if _attestations_sound(p) and any(_concrete(p, cs) for cs in s.clients):
         att = honest_attestations(s)
         s = s._replace(
@@ -198,9 +208,20 @@ def _client_flags(p: Params, cs: ClientState, flags: dict[int, bool]) -> bool:
     got = flags.get(id(cs))
     if got is not None:
         return got
-    got = bool(cs.buffer and client_done(p, cs)) or (_attestations_sound(p) and _concrete(p, cs))
+    got = (
+        bool(cs.buffer and client_done(p, cs))
+        or (_attestations_sound(p) and _concrete(p, cs))
+        or _byzantine_heads(p, cs)
+    )
     flags[id(cs)] = got
     return got
+
+
+def _byzantine_heads(p: Params, cs: ClientState) -> bool:
+    """D-22 quotient: which header a Byzantine aggregator's header-only announcement
+    named does not matter (a fetch to it changes nothing but the client's fetched bit:
+    a Byzantine node writes no state the model keeps), so it is forgotten."""
+    return any(m is not None and j in p.byzantine for _, j, m in cs.heads)
 
 
 def _concrete(p: Params, cs: ClientState) -> bool:
@@ -389,6 +410,9 @@ def _safe_alone(p: Params, s: SysState, a: Action, byz_can_propose: bool) -> boo
         if m.kind != "endorse":
             return False
     if m.dst[0] == "C":
+        cs = s.clients[node_index(m.dst)]
+        if a.kind == "deliver" and m.tau == p.R and _header_alone(p, cs, m, last=True):
+            return True  # D-22: a last-round header only adds its sender's fetchable bit
         # last round: accepted models are all FINAL (every model passing R-15 is
         # honest-attested) unless the Byzantine attestations alone reach the quorum
         if not _attestations_sound(p):
@@ -408,7 +432,7 @@ def _safe_alone(p: Params, s: SysState, a: Action, byz_can_propose: bool) -> boo
     return m.kind in ("propose", "endorse") and _own_release_needed(p)
 
 
-def _header_alone(p: Params, cs: ClientState, m: Msg) -> bool:
+def _header_alone(p: Params, cs: ClientState, m: Msg, last: bool = False) -> bool:
     """An honest aggregator's header-only announcement (D-18) of a round before the last,
     whose previous model the client verified, with the accepted models abstracted
     (:func:`normalize`): it adds its model to ``verified`` (and D-12's ghost ``seen``)
@@ -419,9 +443,12 @@ def _header_alone(p: Params, cs: ClientState, m: Msg) -> bool:
     verified on arrival after it. The one exception is a buffered announcement that a
     later one of the same sender and round replaces (R-15 b): only the Byzantine
     aggregators send two, and a path that sends the replaced one first and one that omits
-    it reach the same state. Hence every terminal state stays reachable (see the step)."""
+    it reach the same state. Hence every terminal state stays reachable (see the step).
+    ``last``: the same for a last-round header (the explorer does not record its model,
+    ``abstract_final``): it only makes its sender fetchable (D-22), which a body of the
+    round makes moot either way (the quotient forgets it), whoever attested what."""
     assert m.model is not None
-    return m.body == BODY_NONE and m.tau < p.R and m.model.prev in cs.verified
+    return m.body == BODY_NONE and (m.tau == p.R if last else m.tau < p.R) and m.model.prev in cs.verified
 
 
 def _attestation_alone(p: Params, s: SysState, m: Msg) -> bool:
