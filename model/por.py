@@ -31,16 +31,33 @@ Independence (why two actions commute and neither disables the other):
 - *one client*: R-15 for the last round only appends the abstract final model (done
   clients forget their buffer, see :func:`normalize`), so last-round announcements commute
   with each other and with the client's step.
-- *fetches* (D-22): a client's timer firing is never taken alone (it races with the
-  body it would fetch: a body disables it). A fetch's delivery to an honest aggregator
-  is: it reads the aggregator's announcement of its round, which exists already (the
-  client fetches only after verifying that announcement's header, and announcements are
-  set once), and reads and sets the one served bit of its (client, round), which nothing
-  else touches (a client fetches a round from an aggregator once; a Byzantine node
-  cannot sign a client's fetch). A firing followed by a body and the body alone differ
-  only in that fetch (in flight, or its served bit and a no-op answer): once a client
-  holds a body of a round it never fetches that round again, so :func:`normalize`
-  forgets them, and a body delivery taken alone keeps every terminal state.
+- *fetches* (D-22): timers fire late. While an honest delivery or client step is enabled
+  no firing is explored; once only firings (and Byzantine sends) are left they all are,
+  and when only firings are left, those of one client (all its targets: firings of
+  distinct clients are independent, and with the adversary silent nothing else can reach
+  that client). Every terminal state stays reachable: a firing commutes with every
+  action but the arrival of a body of its client and round, which disables it, so a path
+  that fires early can fire at the same point later, unless a body arrived meanwhile;
+  then the firing, its fetch and the fetched answer are left out, and the states agree
+  in :func:`normalize`: the fetch and its served bit are forgotten once the body is
+  held, the client had verified the fetched model's header before firing (the fetch
+  guard), so ``verified`` and ``seen`` agree, and which of the two honest-attested
+  bodies it accepted is abstracted (the last round always, earlier rounds when the
+  adversary's attestations alone miss the quorum, :func:`_abstract_accepted`; otherwise
+  firings are explored early too). With one round they fire after the Byzantine sends
+  too, in the silent states: there the menu depends on a client only through its
+  submissions and whether it accepted the round (no announcement follows the last
+  round), so a firing and what it brings commute with every Byzantine send up to the
+  same quotient (a relayed body, like an honest one, disables the firing). A firing is
+  never taken alone. A fetch's delivery to an honest aggregator is: it reads the
+  aggregator's announcement of its round, which exists already (the client fetches only
+  after verifying that announcement's header, and announcements are set once), and reads
+  and sets the one served bit of its (client, round), which nothing else touches (a
+  client fetches a round from an aggregator once; a Byzantine node cannot sign a
+  client's fetch). A firing followed by a body and the body alone differ only in that
+  fetch (in flight, or its served bit and a no-op answer): once a client holds a body of
+  a round it never fetches that round again, so :func:`normalize` forgets them, and a
+  body delivery taken alone keeps every terminal state.
 - *a client's step* (R-4, R-5, D-13) is taken alone, always. It stays enabled until taken
   (only it submits; announcements only add accepted rounds), it reads only which rounds
   the client accepted, and its submissions say only their round and cluster. Take any
@@ -118,7 +135,8 @@ def normalize(p: Params, s: SysState, memo: Memo | None = None, before: SysState
       (:func:`_abstract_accepted`);
     - a fetch of a round of which its client already holds a body (in flight, and the
       served bit it set) is forgotten (D-22: nothing reads either again,
-      :func:`_settled_fetches`).
+      :func:`_settled_fetches`), and so is the header a Byzantine aggregator's
+      header-only announcement named (:func:`_byzantine_heads`).
 
     Returns ``s`` itself when it is already in normal form. ``memo`` (the explorer, on a
     canonical state, :meth:`model.system.Memo.state`): each client's two tests below are
@@ -140,6 +158,15 @@ def normalize(p: Params, s: SysState, memo: Memo | None = None, before: SysState
             cs._replace(buffer=frozenset()) if cs.buffer and client_done(p, cs) else cs for cs in s.clients
         )
         s = s._replace(clients=clients)
+    if any(_byzantine_heads(p, cs) for cs in s.clients):
+        s = s._replace(
+            clients=tuple(
+                cs._replace(heads=frozenset((r, j, None if j in p.byzantine else m) for r, j, m in cs.heads))
+                if _byzantine_heads(p, cs)
+                else cs
+                for cs in s.clients
+            )
+        )
     if _attestations_sound(p) and any(_concrete(p, cs) for cs in s.clients):
         att = honest_attestations(s)
         s = s._replace(
@@ -181,9 +208,20 @@ def _client_flags(p: Params, cs: ClientState, flags: dict[int, bool]) -> bool:
     got = flags.get(id(cs))
     if got is not None:
         return got
-    got = bool(cs.buffer and client_done(p, cs)) or (_attestations_sound(p) and _concrete(p, cs))
+    got = (
+        bool(cs.buffer and client_done(p, cs))
+        or (_attestations_sound(p) and _concrete(p, cs))
+        or _byzantine_heads(p, cs)
+    )
     flags[id(cs)] = got
     return got
+
+
+def _byzantine_heads(p: Params, cs: ClientState) -> bool:
+    """D-22 quotient: which header a Byzantine aggregator's header-only announcement
+    named does not matter (a fetch to it changes nothing but the client's fetched bit:
+    a Byzantine node writes no state the model keeps), so it is forgotten."""
+    return any(m is not None and j in p.byzantine for _, j, m in cs.heads)
 
 
 def _concrete(p: Params, cs: ClientState) -> bool:
@@ -372,6 +410,9 @@ def _safe_alone(p: Params, s: SysState, a: Action, byz_can_propose: bool) -> boo
         if m.kind != "endorse":
             return False
     if m.dst[0] == "C":
+        cs = s.clients[node_index(m.dst)]
+        if a.kind == "deliver" and m.tau == p.R and _header_alone(p, cs, m, last=True):
+            return True  # D-22: a last-round header only adds its sender's fetchable bit
         # last round: accepted models are all FINAL (every model passing R-15 is
         # honest-attested) unless the Byzantine attestations alone reach the quorum
         if not _attestations_sound(p):
@@ -391,7 +432,7 @@ def _safe_alone(p: Params, s: SysState, a: Action, byz_can_propose: bool) -> boo
     return m.kind in ("propose", "endorse") and _own_release_needed(p)
 
 
-def _header_alone(p: Params, cs: ClientState, m: Msg) -> bool:
+def _header_alone(p: Params, cs: ClientState, m: Msg, last: bool = False) -> bool:
     """An honest aggregator's header-only announcement (D-18) of a round before the last,
     whose previous model the client verified, with the accepted models abstracted
     (:func:`normalize`): it adds its model to ``verified`` (and D-12's ghost ``seen``)
@@ -402,9 +443,12 @@ def _header_alone(p: Params, cs: ClientState, m: Msg) -> bool:
     verified on arrival after it. The one exception is a buffered announcement that a
     later one of the same sender and round replaces (R-15 b): only the Byzantine
     aggregators send two, and a path that sends the replaced one first and one that omits
-    it reach the same state. Hence every terminal state stays reachable (see the step)."""
+    it reach the same state. Hence every terminal state stays reachable (see the step).
+    ``last``: the same for a last-round header (the explorer does not record its model,
+    ``abstract_final``): it only makes its sender fetchable (D-22), which a body of the
+    round makes moot either way (the quotient forgets it), whoever attested what."""
     assert m.model is not None
-    return m.body == BODY_NONE and m.tau < p.R and m.model.prev in cs.verified
+    return m.body == BODY_NONE and (m.tau == p.R if last else m.tau < p.R) and m.model.prev in cs.verified
 
 
 def _attestation_alone(p: Params, s: SysState, m: Msg) -> bool:
@@ -486,6 +530,15 @@ def select(
         old, new, out = local_step(a)
         return new is old and not out
 
+    fires = [a for a in acts if a.kind == "fire"]
+    if fires:
+        rest = [a for a in acts if a.kind != "fire"]
+        honest_left = any(a.kind != "byz" for a in rest)
+        if (honest_left and (p.R == 1 or _attestations_sound(p))) or (rest and p.R == 1):
+            acts = rest  # timers fire late (module docstring, *fetches*)
+        elif not rest:
+            first = fires[0].node  # only timers left: one client's, all its targets
+            return [(a, step(a)) for a in fires if a.node == first], "timer"
     for honest in (True, False):
         for a in acts:
             if (a.kind != "byz") == honest and _safe_alone(p, s, a, byz_can_propose) and not self_loop(a):

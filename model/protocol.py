@@ -237,7 +237,7 @@ def fetch_guard(p: Params, st: ClientState, r: int, j: int) -> bool:
     )
 
 
-def fetch_targets(p: Params, st: ClientState) -> list[tuple[int, int, Model]]:
+def fetch_targets(p: Params, st: ClientState) -> list[tuple[int, int, Model | None]]:
     """D-22: every ``(round, aggregator, header model)`` the client may fetch now (the
     model lets its timer fire at any step, towards any of them; an implementation picks
     the lowest-index aggregator), sorted."""

@@ -119,7 +119,7 @@ class ClientState(NamedTuple):
     # D-22, for the rounds not accepted and without a verified body only (forgotten when
     # one is held): (round, aggregator, model) of the first header-only announcement of
     # that aggregator verified for the round, and the (round, aggregator) fetched from
-    heads: frozenset[tuple[int, int, Model]] = frozenset()
+    heads: frozenset[tuple[int, int, Model | None]] = frozenset()  # None: a Byzantine's (explorer)
     fetched: frozenset[tuple[int, int]] = frozenset()
 
 
