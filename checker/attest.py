@@ -194,6 +194,7 @@ class AttestRules(ClientRules):
         while len(acc) < r:
             acc.append("?")
         acc.append(model)
+        self.client_models.setdefault(i, set()).add(model)  # D-22: a verified model
         self.accept_counts.append(AcceptCount(self.line, i, r, ev["count"]))
 
     def accept_from(self, node: str, i: int, frm: str, r: int, model: str) -> None:

@@ -202,6 +202,7 @@ class CheckerBase:
         self.ann_header: dict[tuple[int, int], str] = {}  # (j, round) -> header announced
         self.heads: dict[tuple[int, int], dict[int, str | None]] = {}  # (i, r) -> j -> header
         self.body_held: dict[tuple[int, int], str] = {}  # (i, r) -> sender of a verified body
+        self.client_models: dict[int, set[str]] = {}  # i -> models it verified (as far as shown)
         self.fetched: set[tuple[int, int, int]] = set()  # (i, r, j)
         self.fetch_env: dict[str, FetchInfo] = {}  # digest of a fetch envelope -> what it asks
         self.served: dict[tuple[int, int, int], int] = {}  # (j, i, r) -> line of the serve

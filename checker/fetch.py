@@ -189,14 +189,24 @@ class FetchRules(AttestRules):
         super().step_checks()
 
     def note_announce(self, i: int, src: str, r: int | None, body: bool | None, hd: str | None) -> None:
-        """The client verified ``src``'s announcement of round ``r``: with a body (known
-        only for an honest sender) it holds a body of ``r``; else ``src`` is fetchable."""
+        """The client kept ``src``'s announcement of round ``r`` (not dropped): without a
+        body ``src`` is fetchable (an over-approximation: R-15 (b) may hold it unverified
+        for a while, docs/tamper.md). With a body (known for an honest sender only) the
+        client holds a verified body of ``r`` if it had verified the sender's previous
+        model (genesis, or a model it verified before as far as the trace shows:
+        an under-approximation, so a fetch is never refused for a body still waiting)."""
         if not isinstance(r, int) or src[0] != "A" or r < len(self.accepted[i]):
             return
-        if body:
-            self.body_held.setdefault((i, r), src)
-        else:
+        if not body:
             self.heads.setdefault((i, r), {}).setdefault(ids(src), hd)
+            return
+        j = ids(src)
+        model, prev = self.agg_by.get((j, r)), self.agg_by.get((j, r - 1))
+        known = self.client_models.setdefault(i, set())
+        if r == 1 or (prev is not None and prev in known):
+            if model is not None:
+                known.add(model)
+            self.body_held.setdefault((i, r), src)
 
     def owed_fetches(self) -> None:
         """At quiescence (L-2, D-22): a correct client lacking the body of its next round

@@ -31,16 +31,33 @@ Independence (why two actions commute and neither disables the other):
 - *one client*: R-15 for the last round only appends the abstract final model (done
   clients forget their buffer, see :func:`normalize`), so last-round announcements commute
   with each other and with the client's step.
-- *fetches* (D-22): a client's timer firing is never taken alone (it races with the
-  body it would fetch: a body disables it). A fetch's delivery to an honest aggregator
-  is: it reads the aggregator's announcement of its round, which exists already (the
-  client fetches only after verifying that announcement's header, and announcements are
-  set once), and reads and sets the one served bit of its (client, round), which nothing
-  else touches (a client fetches a round from an aggregator once; a Byzantine node
-  cannot sign a client's fetch). A firing followed by a body and the body alone differ
-  only in that fetch (in flight, or its served bit and a no-op answer): once a client
-  holds a body of a round it never fetches that round again, so :func:`normalize`
-  forgets them, and a body delivery taken alone keeps every terminal state.
+- *fetches* (D-22): timers fire late. While an honest delivery or client step is enabled
+  no firing is explored; once only firings (and Byzantine sends) are left they all are,
+  and when only firings are left, those of one client (all its targets: firings of
+  distinct clients are independent, and with the adversary silent nothing else can reach
+  that client). Every terminal state stays reachable: a firing commutes with every
+  action but the arrival of a body of its client and round, which disables it, so a path
+  that fires early can fire at the same point later, unless a body arrived meanwhile;
+  then the firing, its fetch and the fetched answer are left out, and the states agree
+  in :func:`normalize`: the fetch and its served bit are forgotten once the body is
+  held, the client had verified the fetched model's header before firing (the fetch
+  guard), so ``verified`` and ``seen`` agree, and which of the two honest-attested
+  bodies it accepted is abstracted (the last round always, earlier rounds when the
+  adversary's attestations alone miss the quorum, :func:`_abstract_accepted`; otherwise
+  firings are explored early too). With one round they fire after the Byzantine sends
+  too, in the silent states: there the menu depends on a client only through its
+  submissions and whether it accepted the round (no announcement follows the last
+  round), so a firing and what it brings commute with every Byzantine send up to the
+  same quotient (a relayed body, like an honest one, disables the firing). A firing is
+  never taken alone. A fetch's delivery to an honest aggregator is: it reads the
+  aggregator's announcement of its round, which exists already (the client fetches only
+  after verifying that announcement's header, and announcements are set once), and reads
+  and sets the one served bit of its (client, round), which nothing else touches (a
+  client fetches a round from an aggregator once; a Byzantine node cannot sign a
+  client's fetch). A firing followed by a body and the body alone differ only in that
+  fetch (in flight, or its served bit and a no-op answer): once a client holds a body of
+  a round it never fetches that round again, so :func:`normalize` forgets them, and a
+  body delivery taken alone keeps every terminal state.
 - *a client's step* (R-4, R-5, D-13) is taken alone, always. It stays enabled until taken
   (only it submits; announcements only add accepted rounds), it reads only which rounds
   the client accepted, and its submissions say only their round and cluster. Take any
@@ -486,6 +503,15 @@ def select(
         old, new, out = local_step(a)
         return new is old and not out
 
+    fires = [a for a in acts if a.kind == "fire"]
+    if fires:
+        rest = [a for a in acts if a.kind != "fire"]
+        honest_left = any(a.kind != "byz" for a in rest)
+        if (honest_left and (p.R == 1 or _attestations_sound(p))) or (rest and p.R == 1):
+            acts = rest  # timers fire late (module docstring, *fetches*)
+        elif not rest:
+            first = fires[0].node  # only timers left: one client's, all its targets
+            return [(a, step(a)) for a in fires if a.node == first], "timer"
     for honest in (True, False):
         for a in acts:
             if (a.kind != "byz") == honest and _safe_alone(p, s, a, byz_can_propose) and not self_loop(a):
