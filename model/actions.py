@@ -440,5 +440,6 @@ REQUIRED_RULES = (
     "D-4.wrong",
     "D-12",
     "D-13",
+    "D-22",
     "crash",
 )
