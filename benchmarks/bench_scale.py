@@ -5,9 +5,11 @@ regression (``d = 410``), 4 aggregators (1 equivocating), no crashes, the random
 scheduler, a trace written to a temporary file, as ``asfl run --task mnist1d`` does.
 The data set is generated once and handed to every point. Reported per point: setup and
 run CPU seconds (process time, so the load of other processes on the machine matters
-less than for wall time), CPU seconds per round, wall seconds, peak RSS, and the bytes a
-client sends and receives per round. The growth exponents are least-squares slopes of
-log(run CPU per round) and log(peak RSS) against log(n_c) and log(R).
+less than for wall time), CPU seconds per round, wall seconds, peak RSS, the part of it the
+run added after setup ("run RSS": the interpreter, libraries and data set are about 150 MB
+whatever the size), and the bytes a client sends and receives per round. The growth
+exponents are least-squares slopes of log(run CPU per round), log(peak RSS) and log(run RSS)
+against log(n_c) and log(R); the R sweep also gives peak RSS's slope in MB per round.
 
     python benchmarks/bench_scale.py                    # default sweep, a few minutes
     python benchmarks/bench_scale.py --clients 500,1000,2000,4000 --rounds-sweep 2,4,8,16
@@ -42,7 +44,7 @@ from asfl.impl.config import ProtocolConfig
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
-def child(n_clients: int, rounds: int, data: Path) -> dict[str, float]:
+def child(n_clients: int, rounds: int, data: Path) -> dict[str, Any]:
     """One point, in this process: build, run, and measure."""
     from threadpoolctl import threadpool_limits
 
@@ -56,6 +58,7 @@ def child(n_clients: int, rounds: int, data: Path) -> dict[str, float]:
         t0, c0 = time.perf_counter(), time.process_time()
         built = build(RunConfig(cfg, trace=Path(tmp) / "trace.jsonl", byzantine=1, crashed=0), task=task)
         c1 = time.process_time()
+        setup_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         status = built.sim.run(50_000_000)
         c2, t2 = time.process_time(), time.perf_counter()
         summary = summarise(built, status)
@@ -68,7 +71,9 @@ def child(n_clients: int, rounds: int, data: Path) -> dict[str, float]:
         "run_cpu_s": c2 - c1,
         "cpu_per_round_s": (c2 - c1) / rounds,
         "wall_s": t2 - t0,
-        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "peak_rss_mb": (peak := resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+        "setup_rss_mb": setup_rss,
+        "run_rss_mb": peak - setup_rss,
         "client_sent_per_round_b": by_kind.get("submit", 0) / (n_clients * rounds),
         "client_received_per_round_b": by_kind.get("announce", 0) / (n_clients * rounds),
         "messages": summary.messages,
@@ -132,7 +137,10 @@ def run_point(n_clients: int, rounds: int, data: Path) -> dict[str, float]:
 
 
 def slope(xs: list[float], ys: list[float]) -> float:
-    """Least-squares slope of log(y) against log(x): the growth exponent."""
+    """Least-squares slope of log(y) against log(x): the growth exponent (NaN if some y is 0:
+    a run that stayed below the setup's RSS high-water mark)."""
+    if min(ys) <= 0:
+        return float("nan")
     return float(np.polyfit(np.log(xs), np.log(ys), 1)[0])
 
 
@@ -181,21 +189,24 @@ def main() -> None:
         print(f"\n-- against {label} --")
         print(
             f"{'n_c':>6} {'R':>3} {'setup s':>8} {'run cpu s':>9} {'cpu/round':>9} {'wall s':>7} "
-            f"{'RSS MB':>7} {'sent/cl/rd':>10} {'recv/cl/rd':>10} {'acc':>5} status"
+            f"{'RSS MB':>7} {'run RSS':>7} {'sent/cl/rd':>10} {'recv/cl/rd':>10} {'acc':>5} status"
         )
         for p in rows:
             print(
                 f"{p['n_clients']:>6} {p['rounds']:>3} {p['setup_cpu_s']:>8.1f} {p['run_cpu_s']:>9.1f} "
                 f"{p['cpu_per_round_s']:>9.2f} {p['wall_s']:>7.1f} {p['peak_rss_mb']:>7.0f} "
+                f"{p['run_rss_mb']:>7.0f} "
                 f"{p['client_sent_per_round_b']:>10.0f} {p['client_received_per_round_b']:>10.0f} "
                 f"{p['accuracy']:>5.2f} {p['status']}"
             )
     exponents = {
         f"{y}_vs_{label}": slope([p[x] for p in rows], [p[y] for p in rows])
         for label, x, rows in (("n_c", "n_clients", by_clients), ("R", "rounds", by_rounds))
-        for y in ("cpu_per_round_s", "run_cpu_s", "peak_rss_mb")
+        for y in ("cpu_per_round_s", "run_cpu_s", "peak_rss_mb", "run_rss_mb")
     }
     print("\ngrowth exponents (log-log slopes):", json.dumps({k: round(v, 3) for k, v in exponents.items()}))
+    rss_by_r = np.polyfit([p["rounds"] for p in by_rounds], [p["peak_rss_mb"] for p in by_rounds], 1)[0]
+    print(f"peak RSS against R at {args.sweep_clients} clients: {rss_by_r:+.2f} MB per round (least squares)")
     print(f"load average at start: {load:.2f}, at end: {os.getloadavg()[0]:.2f}")
     if not args.save:
         return
