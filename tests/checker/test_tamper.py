@@ -22,6 +22,7 @@ import pytest
 from trace_sets import Signer, impl_trace_set
 
 from asfl.checker.flow import KINDS as ENVELOPE_KINDS
+from asfl.checker.flow import SENDER_ROLE
 from asfl.checker.replay import STATEFUL, Checker
 from asfl.impl.config import ProtocolConfig
 from asfl.impl.learning.data import Task
@@ -180,7 +181,8 @@ def relabel_fresh_byzantine(rng: random.Random, tr: Trace) -> Trace | None:
     if k is None:
         return None
     e = tr[k]
-    e["type"] = rng.choice([t for t in KINDS if t != e["type"] and t != "submit"])
+    # an aggregator kind: a client kind (submit, fetch) is an I-4 violation, hence detected
+    e["type"] = rng.choice([t for t in KINDS if t != e["type"] and SENDER_ROLE[t] == "A"])
     return tr
 
 
