@@ -12,6 +12,7 @@ from rich.console import Console
 
 from asfl import cli_run
 from asfl.cli_keygen import roster_flags
+from asfl.cli_node import FETCH_TIMEOUT_OPTION
 from asfl.cli_run import config_options, rounds_progress, run_config, summary_json, summary_table
 from asfl.cli_types import DAY_SECONDS, count, number, seconds
 from asfl.impl.net.deploy import DeployConfig, Deployment
@@ -21,7 +22,11 @@ from asfl.impl.net.merge import MergeError
 def default_flags(**overrides: Any) -> dict[str, Any]:
     """``asfl run``'s configuration flags at their defaults, then ``overrides`` (tests, benchmarks)."""
     ctx = click.Context(cli_run.command)
-    opts = {p.name: p.get_default(ctx) for p in cli_run.command.params if p.name not in ("as_json", "ghost")}
+    opts = {
+        p.name: p.get_default(ctx)
+        for p in cli_run.command.params
+        if p.name not in ("as_json", "ghost", "fetch_timeout")
+    }
     opts.update(overrides)
     return opts
 
@@ -82,6 +87,7 @@ def default_flags(**overrides: Any) -> dict[str, Any]:
     default=None,
     help="keys and per-node traces [default: beside the trace, TRACE.d/]",
 )
+@FETCH_TIMEOUT_OPTION
 @click.option("--json", "as_json", is_flag=True, help="print the summary as JSON")
 def command(
     kill_aggregators: int,
@@ -91,6 +97,7 @@ def command(
     split_for: float,
     clients_per_process: int,
     timeout: float,
+    fetch_timeout: float,
     workdir: Path | None,
     as_json: bool,
     **opts: Any,
@@ -114,6 +121,7 @@ def command(
         split_for,
         clients_per_process,
         timeout,
+        fetch_timeout,
     )
     try:
         deployment = Deployment(dep)

@@ -20,7 +20,7 @@ import click
 from asfl.cli_keygen import roster_run
 from asfl.cli_types import number, seconds
 from asfl.impl.net.compose import final_report, hosted, scenario
-from asfl.impl.net.host import Host, KillPoint
+from asfl.impl.net.host import FETCH_TIMEOUT, Host, KillPoint
 from asfl.impl.net.keys import KeyFileError, load_private, load_roster
 from asfl.impl.net.links import LinkFaults, Partition
 
@@ -68,6 +68,16 @@ def _listen(roster_peers: Any, names: list[str], fds: dict[str, str]) -> dict[st
     return socks
 
 
+FETCH_TIMEOUT_OPTION = click.option(
+    "--fetch-timeout",
+    type=seconds(),
+    default=FETCH_TIMEOUT,
+    show_default=True,
+    help="seconds a client waits for a body before fetching it (D-22)",
+)
+"""``asfl node``'s and ``asfl deploy``'s D-22 timer flag."""
+
+
 def _emit(record: dict[str, Any]) -> None:
     sys.stdout.write(json.dumps(record, separators=(",", ":")) + "\n")
     sys.stdout.flush()
@@ -102,6 +112,7 @@ def _log(line: str) -> None:
     default=None,
     help="watchdog: give up (exit 1) after this long",
 )
+@FETCH_TIMEOUT_OPTION
 @click.option("--stay", is_flag=True, hidden=True, help="run until SIGTERM (asfl deploy)")
 @click.option("--listen-fd", multiple=True, hidden=True, help="NAME=FD inherited listening socket")
 @click.option("--die-at", multiple=True, hidden=True, help="NAME=ROUND:STEP: SIGKILL there")
@@ -127,6 +138,7 @@ def command(
     trace_dir: Path,
     linger: float,
     max_seconds: float | None,
+    fetch_timeout: float,
     stay: bool,
     listen_fd: tuple[str, ...],
     die_at: tuple[str, ...],
@@ -164,6 +176,7 @@ def command(
         listen=socks,
         linger=None if stay else linger,
         max_seconds=max_seconds,
+        fetch_timeout=fetch_timeout,
     )
     asyncio.run(host.run())
     if host.timed_out:

@@ -22,7 +22,7 @@ from asfl.impl.learning.data import TASKS
 from asfl.impl.learning.models import MODELS
 from asfl.impl.sim.byzantine import BEHAVIOURS
 from asfl.impl.sim.run import RunConfig, RunSummary, build, summarise
-from asfl.impl.sim.schedulers import SCHEDULERS
+from asfl.impl.sim.schedulers import DEFAULT_FETCH_TIMEOUT, SCHEDULERS
 from asfl.impl.sim.simulator import Simulator
 
 DEFAULT = ProtocolConfig()
@@ -215,6 +215,8 @@ def summary_table(summary: RunSummary, run: RunConfig, console: Console) -> None
         )
     sent = sum(summary.bytes_by_kind.values())
     console.print(f"{summary.steps} steps, {summary.messages} messages, {sent / 1e6:.1f} MB on the wire")
+    if summary.received is not None:
+        console.print(summary.received.line())
     console.print(f"trace: {summary.trace}  (check it with: asfl check {summary.trace})")
 
 
@@ -233,6 +235,13 @@ def summary_json(summary: RunSummary, extra: dict[str, Any] | None = None) -> st
             "trace": str(summary.trace),
             "messages": summary.messages,
             "bytes_by_kind": summary.bytes_by_kind,
+            "received_per_client_round": None
+            if summary.received is None
+            else {
+                "mean": summary.received.mean,
+                "max": summary.received.max,
+                "model_bytes": summary.received.model,
+            },
             **(extra or {}),
         }
     )
@@ -261,9 +270,17 @@ def rounds_progress(console: Console, rounds: int) -> Iterator[tuple[Progress, T
     show_default=True,
     help="write ghost fields (plaintext updates and masks, for the checker's P-1)",
 )
-def command(as_json: bool, ghost: bool, **opts: Any) -> int:
+@click.option(
+    "--fetch-timeout",
+    type=number(0, 1e9, low_open=True),
+    default=DEFAULT_FETCH_TIMEOUT,
+    show_default=True,
+    help="D-22 body-fetch timer of --scheduler timed, in virtual time (median link delay 1.0); "
+    "random and fifo fire a timer once nothing is in flight to its client",
+)
+def command(as_json: bool, ghost: bool, fetch_timeout: float, **opts: Any) -> int:
     """Run a complete multi-round training in the deterministic simulator."""
-    run = replace(run_config(opts), ghost=ghost)
+    run = replace(run_config(opts), ghost=ghost, fetch_timeout=fetch_timeout)
     if run.trace is not None:  # an unusable trace path is one line before the run, not a traceback
         writable_file(run.trace)
     console = Console(stderr=as_json)

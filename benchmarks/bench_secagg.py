@@ -17,8 +17,9 @@ What is measured, all in this one process with ``time.perf_counter`` (medians):
   certificates, ``release``, reconstruction by consistent quorum (D-4) with one
   Byzantine aggregator releasing a wrong share sum, unmasking, robust aggregation and
   the offers, their stateless recheck and attestation by every aggregator (R-17) and the
-  compact ``announce`` (header, t_a + 1 attestations, the body only for D-18's
-  designated clients, R-14); a sample of clients then verifies the announcements
+  compact ``announce`` (header, t_a + 1 attestations, the body only for the clients
+  whose pusher the aggregator is, ``i mod n_a = j``, D-18, R-14; FIFO delivers every
+  pusher's body, so no D-22 fetch timer fires); a sample of clients then verifies the announcements
   (certification, R-15: signatures and one digest). Per-method times are exclusive (a
   method's time excludes the methods it calls that are timed separately). The cluster
   results are checked against a plain sum of the very same quantised vectors (P-1).
@@ -1320,7 +1321,7 @@ def report_dim(args: argparse.Namespace, d: int, res: dict[str, Any], F: Flower 
     sizes = ", ".join(fmt_bytes(x) for x in b["client_receives_announces"])
     print(
         brow(
-            f"asfl client receives: n_a announces ({sizes}; t_a + 1 with the body, D-18)",
+            f"asfl client receives: n_a announces ({sizes}; its pusher's with the body, D-18)",
             b["client_receives_total"],
             f"  ({b['client_receives_over_model']:.2f}x the float64 model; target <= 2x)",
         )
@@ -1392,7 +1393,7 @@ def report_dim(args: argparse.Namespace, d: int, res: dict[str, Any], F: Flower 
         recv = b["client_receives_total"] / fb["client_received"]
         print(f"  {'asfl client receives / SecAgg+ client receives':<{W}} {recv:>9.2f}x")
     over = b["client_receives_over_model"]
-    bodies = sum(1 for x in b["client_receives_announces"] if x >= 8 * d)  # t_a + 1 (D-18)
+    bodies = sum(1 for x in b["client_receives_announces"] if x >= 8 * d)  # its pusher's (D-18)
     extra = b["client_receives_total"] - bodies * 8 * d  # headers, attestations, envelopes
     verdict = "MET" if over <= 2.0 else "MET up to the headers" if bodies <= 2 else "NOT MET"
     print(

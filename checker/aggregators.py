@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from asfl.checker.attest import AttestRules
+from asfl.checker.fetch import FetchRules
 from asfl.checker.records import CertInfo, Decoded, Stamped
 from asfl.model import protocol
 from asfl.model.digests import proposal_digest
@@ -23,7 +23,7 @@ from asfl.model.types import Proposal, Result
 SUBSET_SEARCH_LIMIT = 20000
 
 
-class AggregatorRules(AttestRules):
+class AggregatorRules(FetchRules):
     def honest_cluster_event(self, ev: dict[str, Any], key: tuple[int, int], what: str) -> int | None:
         """Record ``ev`` in the history of its ``(round, cluster)``; if an honest aggregator
         wrote it, place it in that node's current step and return the aggregator's index."""

@@ -161,6 +161,7 @@ class AttestRules(ClientRules):
                 self.viol("S-7", f"{node} names honest A{k}, which never attested {model[:12]}", node=node)
         self.header_of(ev["header"], r, model, node)
         self.announced[(j, r)] = self.line
+        self.ann_header[(j, r)] = ev["header"]
         self.expect("R-14", "announce", r, None, self.n_c)
         if self.offer_wait.get(j) == r + 1:
             del self.offer_wait[j]
@@ -193,6 +194,7 @@ class AttestRules(ClientRules):
         while len(acc) < r:
             acc.append("?")
         acc.append(model)
+        self.client_models.setdefault(i, set()).add(model)  # D-22: a verified model
         self.accept_counts.append(AcceptCount(self.line, i, r, ev["count"]))
 
     def accept_from(self, node: str, i: int, frm: str, r: int, model: str) -> None:
@@ -211,8 +213,12 @@ class AttestRules(ClientRules):
                 )
             elif (j, r) not in self.announced:
                 self.viol("R-15", f"{node} accepts round {r} from {frm}, which never announced it", node=node)
-            if not protocol.designated(self.p, i, j):
-                self.viol("D-18", f"{node} accepts round {r} from {frm}, which sends it no body", node=node)
+            if not protocol.designated(self.p, i, j) and (j, i, r) not in self.served_got:
+                self.viol(
+                    "D-18",
+                    f"{node} accepts round {r} from {frm}, not its pusher, which served it no fetch (D-22)",
+                    node=node,
+                )
         elif not self.honest_attested.get((r, model)):
             self.viol(
                 "S-7",

@@ -17,6 +17,7 @@ from asfl.checker.records import (
     CertInfo,
     Decoded,
     Envelope,
+    FetchInfo,
     Mark,
     MaskUse,
     PendingOffer,
@@ -197,6 +198,16 @@ class CheckerBase:
         self.announced: dict[tuple[int, int], int] = {}  # (j, round) -> line
         self.offer_wait: dict[int, int] = {}  # j -> round aggregated, offered once r-1 announced
         self.pending_offers: dict[int, PendingOffer] = {}  # message id -> offer owed an answer
+        # D-22 / D-18: what the trace shows of headers, bodies and fetches
+        self.ann_header: dict[tuple[int, int], str] = {}  # (j, round) -> header announced
+        self.heads: dict[tuple[int, int], dict[int, str | None]] = {}  # (i, r) -> j -> header
+        self.body_held: dict[tuple[int, int], str] = {}  # (i, r) -> sender of a verified body
+        self.client_models: dict[int, set[str]] = {}  # i -> models it verified (as far as shown)
+        self.fetched: set[tuple[int, int, int]] = set()  # (i, r, j)
+        self.fetch_env: dict[str, FetchInfo] = {}  # digest of a fetch envelope -> what it asks
+        self.served: dict[tuple[int, int, int], int] = {}  # (j, i, r) -> line of the serve
+        self.served_msgs: set[int] = set()  # ids of served announces in flight
+        self.served_got: set[tuple[int, int, int]] = set()  # (j, i, r): a served body delivered
         # histories
         self.hist_tc: dict[tuple[int, int], deque[Mark]] = {}
         self.hist_node: dict[str, deque[int]] = {}

@@ -141,6 +141,7 @@ class EndReport(AggregatorRules):
         results for ``n_a - t_a`` clusters of its round it has aggregated (R-13); offers and
         attestations were answered (R-17, R-14: :meth:`owed_attestations`)."""
         self.owed_attestations()
+        self.owed_fetches()
         for j in self.honest_aggs:
             node = f"A{j}"
             for (tau, c), v in sorted(self.views[j].items()):

@@ -14,7 +14,7 @@ from asfl.checker.records import Author, Envelope, Mark, RangeFields, Sent, Step
 from asfl.model.digests import endorse_digest
 
 #: kinds of signed envelopes (``junk``: bytes that are not one)
-KINDS = frozenset({"submit", "propose", "endorse", "release", "offer", "attest", "announce"})
+KINDS = frozenset({"submit", "propose", "endorse", "release", "offer", "attest", "announce", "fetch"})
 #: which role sends which kind (R-3)
 SENDER_ROLE = {
     "submit": "C",
@@ -24,10 +24,11 @@ SENDER_ROLE = {
     "offer": "A",
     "attest": "A",
     "announce": "A",
+    "fetch": "C",
 }
 #: the rules that prescribe honest sends, by message kind
 #: kinds whose ``round`` may be ``R`` (the model after the last round)
-ROUND_PLUS_ONE = frozenset({"aggregate", "attest", "announce", "accept", "send"})
+ROUND_PLUS_ONE = frozenset({"aggregate", "attest", "announce", "accept", "send", "fetch", "serve"})
 PRESCRIBED = {
     "submit": "R-5",
     "propose": "R-7",
@@ -36,6 +37,7 @@ PRESCRIBED = {
     "offer": "R-17",
     "attest": "R-17",
     "announce": "R-14",
+    "fetch": "D-22",
 }
 
 
@@ -80,7 +82,7 @@ class FlowRules(CheckerBase):
         """Which of :meth:`in_range`'s fields the schema gives events of ``kind``."""
         has = self.schema.fields(kind)
         return RangeFields(
-            nodes=tuple(f for f in ("node", "to", "from", "producer") if f in has),
+            nodes=tuple(f for f in ("node", "to", "from", "producer", "client") if f in has),
             cluster="cluster" in has and kind != "send",
             round_limit=None if "round" not in has else self.R + 1 if kind in ROUND_PLUS_ONE else self.R,
             client_lists=tuple(f for f in ("clients", "members", "held") if f in has),
@@ -131,6 +133,8 @@ class FlowRules(CheckerBase):
                 )
         for (typ, tau, c), n in st.sent.items():
             want = st.expect.get((PRESCRIBED.get(typ, "?"), typ, tau, c), 0)
+            if typ == "announce":  # R-14's broadcast, or D-22's answer to a fetch
+                want += st.expect.get(("D-22", typ, tau, c), 0)
             if n > want:
                 self.viol_at(
                     st.line,

@@ -211,6 +211,30 @@ class Step:
     expect: dict[tuple[str, str, int | None, int | None], int] = field(default_factory=dict)
     sent: dict[tuple[str, int | None, int | None], int] = field(default_factory=dict)
     submits_due: list[int] = field(default_factory=list)  # D-13: rounds the local step owes
+    fetch: tuple[str, int, str] | None = None  # D-22: a timer step's fetch (to, round, header)
+    fetch_in: PendingFetch | None = None  # ... a fetch delivered to an honest aggregator
+    announce_body: bool | None = None  # ... the delivered announce carried a body (None: unknown)
+    announce_header: str | None = None  # ... its header digest (honest sender)
+
+
+@dataclass(frozen=True, slots=True)
+class FetchInfo:
+    """A client's ``fetch`` envelope (D-22), by its digest: who fetches which round under
+    which header (from the client's ``fetch`` event)."""
+
+    client: int
+    round: int
+    header: str
+
+
+@dataclass(slots=True)
+class PendingFetch:
+    """A fetch delivered to an honest aggregator in the open step: the serve guard's
+    verdict (``None``: it holds, else the drop reason) and whether a ``serve`` followed."""
+
+    info: FetchInfo
+    guard: str | None
+    served: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -120,6 +120,8 @@ class Checker(EndReport):
             "attest": self.on_attest,
             "announce": self.on_announce,
             "accept": self.on_accept,
+            "fetch": self.on_fetch,
+            "serve": self.on_serve,
             "equivocation": self.on_equivocation,
             "end": self.on_end,
         }
@@ -273,6 +275,7 @@ STATEFUL = frozenset(
         "attest",
         "announce",
         "accept",
+        "serve",
     }
 )
 

@@ -26,6 +26,7 @@ from asfl.impl import crypto, field
 from asfl.impl.aggregator import Aggregator
 from asfl.impl.certify import attest_signature
 from asfl.impl.messages import (
+    CLIENT_KINDS,
     Announce,
     ClusterEvidence,
     Endorse,
@@ -154,7 +155,7 @@ class HarnessByzantine:
             return ("junk", "?")
         if isinstance(body, Submit):
             self.submits[(body.tau, body.client)] = body
-        return (env.kind, f"{'C' if env.kind == 'submit' else 'A'}{env.sender}")
+        return (env.kind, f"{'C' if env.kind in CLIENT_KINDS else 'A'}{env.sender}")
 
     def forward(self, k: int, to: str) -> Send:
         """A verbatim copy of the ``k``-th envelope received: the trace shows its real

@@ -289,6 +289,12 @@ def machine_class(
             ss = actions.steps(self.w.env())
             self._do(ss[k % len(ss)])
 
+        @precondition(lambda self: (e := self._env()) is not None and bool(e.timers))
+        @rule(k=st.integers(0, 2**16))
+        def fire_timer(self, k: int) -> None:
+            fs = actions.fires(self.w.env())
+            self._do(fs[k % len(fs)])
+
         @precondition(
             lambda self: (
                 (e := self._env()) is not None

@@ -23,6 +23,8 @@ def describe_action(act: dict[str, Any]) -> str:
         return f"deliver {kind} {src} -> {dst}{nth_s}"
     if "step" in act:
         return f"local step of {act['step']}"
+    if "timer" in act:
+        return f"fetch timer of {act['timer']} fires (D-22)"
     if "crash" in act:
         return f"crash {act['crash']}"
     if "byz" in act:

@@ -48,6 +48,7 @@ def check_action(i: int, act: Any) -> Act:
     ok = isinstance(act, dict) and (
         (set(act) == {"fifo"} and _shaped([act["fifo"]], int) and act["fifo"] > 0)
         or (set(act) == {"step"} and isinstance(act["step"], str))
+        or (set(act) == {"timer"} and isinstance(act["timer"], str))
         or (set(act) == {"crash"} and isinstance(act["crash"], str))
         or (set(act) == {"deliver"} and _shaped(act["deliver"], str, str, str, int))
         or (
@@ -63,7 +64,9 @@ def check_action(i: int, act: Any) -> Act:
         )
     )
     if not ok:
-        raise ValueError(f"action {i} is not a fifo, step, crash, deliver or byz action: {act!r}"[:200])
+        raise ValueError(
+            f"action {i} is not a fifo, step, timer, crash, deliver or byz action: {act!r}"[:200]
+        )
     return act
 
 
@@ -527,7 +530,7 @@ def _ddmin(sched: Schedule, check: Callable[[Schedule], bool], deadline: Deadlin
 def _instead(act: Act) -> Act:
     """What replaces a dropped departure: one completion-order step for a delivery or a
     local step, nothing (an empty dict) for a Byzantine send or a crash."""
-    return {"fifo": 1} if "deliver" in act or "step" in act else {}
+    return {"fifo": 1} if "deliver" in act or "step" in act or "timer" in act else {}
 
 
 def _merged(acts: list[Act]) -> list[Act]:

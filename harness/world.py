@@ -8,6 +8,8 @@ recorded schedule stays readable and replays deterministically:
 - ``{"deliver": [kind, src, dst, nth]}``: deliver the ``nth`` oldest pending message of
   that kind from ``src`` to ``dst``;
 - ``{"step": "C3"}``: run client 3's pending local step (R-4);
+- ``{"timer": "C3"}``: fire client 3's oldest armed fetch timer (D-22; the client picks
+  the aggregator it fetches from);
 - ``{"crash": "C3"}``: crash client 3 now (at most ``t_c`` in a valid schedule);
 - ``{"byz": "A1", "out": [kind, to, nth], "do": mutation, "seed": s}``: a scripted
   Byzantine aggregator sends (a mutation of) one of its held outgoing messages;
@@ -41,7 +43,7 @@ from asfl.impl.config import ProtocolConfig
 from asfl.impl.events import CrashEvent, EndEvent
 from asfl.impl.learning.data import Task
 from asfl.impl.sim.run import RunConfig, build
-from asfl.impl.sim.schedulers import Action, ControlledScheduler, Delivery, LocalStep
+from asfl.impl.sim.schedulers import Action, ControlledScheduler, Delivery, LocalStep, Timer
 from asfl.model import actions as model_actions
 from asfl.model.params import Params
 
@@ -263,6 +265,7 @@ class World:
         items = self.pending()
         flights = tuple(self._flight(a) for a in items if isinstance(a, Delivery))
         steppable = tuple(dict.fromkeys(a.client for a in items if isinstance(a, LocalStep)))
+        timers = tuple(dict.fromkeys(a.client for a in items if isinstance(a, Timer)))
         crashed = self.sim.crashed
         planned = set(crashed) | set(self.sim.crash_after)  # t_c counts the planned crashes too
         env = model_actions.Env(
@@ -276,6 +279,7 @@ class World:
                 for n, b in self.byz.items()
                 if b.mode == "scripted"
             },
+            timers=timers,
         )
         self._env = (version, env)
         return env
@@ -302,6 +306,8 @@ class World:
             return self.describe(self._delivery_index(a.index))
         if isinstance(a, model_actions.Step):
             return {"step": a.client}
+        if isinstance(a, model_actions.Fire):
+            return {"timer": a.client}
         if isinstance(a, model_actions.Crash):
             return {"crash": a.client}
         if isinstance(a, model_actions.Replay):
@@ -352,13 +358,16 @@ class World:
         a = self.scheduler.at(index)
         if isinstance(a, LocalStep):
             return {"step": a.client}
+        if isinstance(a, Timer):
+            return {"timer": a.client}
         return {"deliver": [a.kind, a.src, a.dst, self.scheduler.rank(a)]}
 
     def _find(self, act: Act) -> int | None:
         items = self.pending()
-        if "step" in act:
+        if "step" in act or "timer" in act:
+            cls, client = (LocalStep, act["step"]) if "step" in act else (Timer, act["timer"])
             for k, a in enumerate(items):
-                if isinstance(a, LocalStep) and a.client == act["step"]:
+                if isinstance(a, cls) and a.client == client:
                     return k
             return None
         kind, src, dst, nth = act["deliver"]
@@ -373,7 +382,7 @@ class World:
     def apply(self, act: Act, at: int | None = None) -> list[Violation] | None:
         """Run one action; ``None`` if it does not apply now (skipped), else new violations.
         ``at``: the pending position of a delivery or step, when the caller knows it."""
-        if "deliver" in act or "step" in act:
+        if "deliver" in act or "step" in act or "timer" in act:
             k = self._find(act) if at is None else at
             if k is None:
                 return None
@@ -392,7 +401,7 @@ class World:
             self.sim.crashed.add(name)
             self.crashed_by_action.add(name)
             assert isinstance(self.sim.scheduler, ControlledScheduler)
-            self.sim.scheduler.discard(lambda a: isinstance(a, LocalStep) and a.client == name)
+            self.sim.scheduler.discard(lambda a: isinstance(a, LocalStep | Timer) and a.client == name)
             self.sim.trace.write(name, CrashEvent())
         elif "byz" in act:
             b = self.byz.get(act["byz"])
@@ -437,7 +446,8 @@ class World:
         self, choose: Callable[[World], int] | None = None, max_steps: int = 20_000
     ) -> list[Violation]:
         """Finish fairly: scripted Byzantine nodes fall silent, the rest runs by ``choose``
-        (FIFO by default) to quiescence; then liveness (L-1, L-2) is checked."""
+        (FIFO by default; an armed timer is pending work like any other, so every timer
+        fires, D-22, L-2) to quiescence; then liveness (L-1, L-2) is checked."""
         new: list[Violation] = []
         for b in self.byz.values():
             b.outbox.clear()

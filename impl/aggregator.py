@@ -1,4 +1,4 @@
-"""The aggregator, with its coordinator role (R-6 to R-14, R-17, D-6, D-12, D-18).
+"""The aggregator, with its coordinator role (R-6 to R-14, R-17, D-6, D-12, D-18, D-22).
 
 A pure state machine: ``handle(bytes, msg) -> outputs``. Everything it decides
 is a rule of the spec, cited where it happens.
@@ -37,6 +37,7 @@ from asfl.impl.events import (
     ProposeEvent,
     ReconstructEvent,
     ReleaseEvent,
+    ServeEvent,
 )
 from asfl.impl.messages import (
     Announce,
@@ -44,6 +45,7 @@ from asfl.impl.messages import (
     Attestation,
     ClusterEvidence,
     Endorse,
+    Fetch,
     Header,
     Offer,
     ProposalEntry,
@@ -179,6 +181,8 @@ class Aggregator:
         # one int per client however many rounds, and a count view in O(1) per member
         self.inclusions: dict[int, int] = {}
         self.results_of: dict[int, set[int]] = defaultdict(set)  # round to aggregate -> result clusters
+        # client -> the rounds whose fetch it answered, bit r for round r (D-22, D-17)
+        self.served: dict[int, int] = {}
         self.all_aggregators = [aggregator_name(j) for j in range(cfg.n_aggregators)]
         self.all_clients = [client_name(i) for i in range(cfg.n_clients)]
 
@@ -207,6 +211,8 @@ class Aggregator:
                 return self._on_offer(env.sender, body)
             if isinstance(body, Attest):
                 return self._on_attest(env.sender, body)
+            if isinstance(body, Fetch):
+                return self._on_fetch(env.sender, body)
             raise Dropped(f"aggregators do not accept {env.kind}")
         except Dropped as exc:
             return [DropEvent(msg=msg, reason=str(exc))]
@@ -517,24 +523,46 @@ class Aggregator:
             chosen = tuple(sorted(sigs.items())[: cfg.t_a + 1])
             self.announced[tau] = chosen
             header = self.headers[tau]
-            bodied = [
-                c for i, c in enumerate(self.all_clients) if (i - self.index) % cfg.n_aggregators <= cfg.t_a
-            ]
-            others = [
-                c for i, c in enumerate(self.all_clients) if (i - self.index) % cfg.n_aggregators > cfg.t_a
-            ]
             out.append(
                 AnnounceEvent(
                     tau, header.model.hex(), header.digest().hex(), [aggregator_name(j) for j, _ in chosen]
                 )
             )
-            sends = broadcast(self.keys, self.index, bodied, Announce(header, chosen, self.models[tau]))
+            n_a = cfg.n_aggregators
+            pushed = self.all_clients[self.index :: n_a]  # D-18: I push the body to i mod n_a = me
+            others = [c for i, c in enumerate(self.all_clients) if i % n_a != self.index]
+            sends = (
+                broadcast(self.keys, self.index, pushed, self._announcement(tau, body=True)) if pushed else []
+            )
             if others:
-                sends += broadcast(self.keys, self.index, others, Announce(header, chosen, None))
+                sends += broadcast(self.keys, self.index, others, self._announcement(tau, body=False))
             order = {name: k for k, name in enumerate(self.all_clients)}
             ordered: list[Send] = sorted(sends, key=lambda s: order[s.to])  # clients in index order
             out += ordered
             out += self._offer_next()
+
+    def _announcement(self, tau: int, body: bool) -> Announce:
+        """My round-``tau`` announcement (R-14), with the body or header-only (D-18)."""
+        return Announce(self.headers[tau], self.announced[tau], self.models[tau] if body else None)
+
+    def _on_fetch(self, client: int, fetch: Fetch) -> list[Output]:
+        """D-22: answer a client's fetch of a round I announced under that header with my
+        announcement again, with the body, once per ``(client, round)``."""
+        tau = fetch.tau
+        if tau not in self.announced:
+            raise Dropped(f"fetch for round {tau}: not announced (D-22)")
+        header = self.headers[tau]
+        if fetch.header_digest != header.digest():
+            raise Dropped(f"fetch for round {tau}: other header (D-22)")
+        bits = self.served.get(client, 0)
+        if bits >> tau & 1:
+            raise Dropped(f"fetch for round {tau}: duplicate fetch (D-22)")
+        self.served[client] = bits | 1 << tau
+        name = client_name(client)
+        return [
+            ServeEvent(tau, name, header.digest().hex()),
+            send(self.keys, self.index, name, self._announcement(tau, body=True)),
+        ]
 
     def _retire(self, tau: int) -> None:
         """Round ``tau`` is aggregated: drop the payloads no rule reads any more (D-17), keep

@@ -1,4 +1,5 @@
-"""The client: local steps, masked submissions, and attested-model acceptance (R-4, R-5, R-15, D-12, D-13)."""
+"""The client: local steps, masked submissions, attested-model acceptance and body fetches
+(R-4, R-5, R-15, D-12, D-13, D-22)."""
 
 from __future__ import annotations
 
@@ -12,11 +13,12 @@ from asfl.impl import crypto, shamir
 from asfl.impl import field as gf
 from asfl.impl.certify import EvidenceError, check_attested, check_sets
 from asfl.impl.config import ProtocolConfig
-from asfl.impl.events import AcceptEvent, DropEvent, LocalStepEvent, SubmitEvent
+from asfl.impl.events import AcceptEvent, DropEvent, FetchEvent, LocalStepEvent, SubmitEvent
 from asfl.impl.learning.noise import noisy_update
 from asfl.impl.learning.quantize import clip_l2, quantize
 from asfl.impl.messages import (
     Announce,
+    Fetch,
     Submit,
     model_digest,
     same_model,
@@ -28,6 +30,7 @@ from asfl.impl.node import (
     Output,
     PublicKeys,
     RequestLocalStep,
+    Timer,
     aggregator_name,
     open_envelope,
     send,
@@ -133,6 +136,21 @@ class AnnounceChecker:
 
 
 @dataclass
+class FetchState:
+    """D-22's records of one round not yet accepted: the aggregators whose header-only
+    announcement the client verified (with that header's digest), those it fetched from,
+    and whether its timer is armed. Dropped once the round is accepted (D-17)."""
+
+    headers: dict[int, bytes] = field(default_factory=dict)  # aggregator -> header digest
+    fetched: set[int] = field(default_factory=set)
+    armed: bool = False
+
+    def fetchable(self) -> list[int]:
+        """D-22: verified header-only senders not fetched from yet, in index order."""
+        return sorted(j for j in self.headers if j not in self.fetched)
+
+
+@dataclass
 class ClientState:
     """What a client remembers (§5, D-17)."""
 
@@ -145,6 +163,7 @@ class ClientState:
     stepping: bool = False  # a local step has been requested and not yet run
     included: set[tuple[int, int, bytes]] = field(default_factory=set)  # verified (round, c, pd) with me
     ahead: dict[int, CheckedAnnounce] = field(default_factory=dict)  # verified bodies, rounds > next (R-15)
+    fetch: dict[int, FetchState] = field(default_factory=dict)  # rounds not accepted (D-22)
 
     @property
     def latest(self) -> int:
@@ -244,6 +263,8 @@ class Client:
         if checked.model_digest in st.verified.get(ann.tau, set()):
             if self._body_wanted(checked):  # the body of a verified header
                 return self._take_body(checked)
+            if self._fetchable(checked):  # D-22: another sender of a verified header
+                return self._headless(checked)
             raise Dropped("duplicate announce")
         if (checked.sender, ann.tau) in st.pending:
             raise Dropped("duplicate announce")
@@ -253,7 +274,7 @@ class Client:
     def _check_body(self, checked: CheckedAnnounce) -> None:
         """R-15e, or raise :class:`Dropped`. A body byte for byte equal to the body this client
         accepted for its newest round, under the same header digest, has that digest: it is
-        compared, not hashed (the designated second sender's body of the model accepted)."""
+        compared, not hashed (a second copy of the body accepted: a fetch answered late)."""
         ann, st = checked.announce, self.state
         if ann.body is None:
             return
@@ -285,7 +306,60 @@ class Client:
             st.verified[ann.tau].add(checked.model_digest)
             for cluster, pd in checked.sets_with(self.index):
                 st.included.add((ann.tau - 1, cluster, pd))
-        return self._take_body(checked) if self._body_wanted(checked) else []
+        if self._body_wanted(checked):
+            return self._take_body(checked)
+        return self._headless(checked)
+
+    # -- D-22 ----------------------------------------------------------------------
+
+    def _headless(self, checked: CheckedAnnounce) -> list[Output]:
+        """D-22: a verified header that came without a body, of a round not accepted and
+        of which no verified body is held, makes its sender fetchable; arm the timer if
+        it is not armed."""
+        if not self._fetchable(checked):
+            return []
+        tau = checked.announce.tau
+        rec = self.state.fetch.setdefault(tau, FetchState())
+        rec.headers[checked.sender] = checked.announce.header.digest()
+        return self._arm(rec, tau)
+
+    def _fetchable(self, checked: CheckedAnnounce) -> bool:
+        """D-22: a header-only announcement whose round lacks a body, from a sender whose
+        header-only announcement of that round was not verified before."""
+        ann, st = checked.announce, self.state
+        if ann.body is not None or ann.tau in st.accepted or ann.tau in st.ahead:
+            return False
+        rec = st.fetch.get(ann.tau)
+        return rec is None or checked.sender not in rec.headers
+
+    @staticmethod
+    def _arm(rec: FetchState, tau: int) -> list[Output]:
+        """Arm round ``tau``'s timer if some aggregator is fetchable and it is not armed (D-22)."""
+        if rec.armed or not rec.fetchable():
+            return []
+        rec.armed = True
+        return [Timer(tau)]
+
+    def fire_timer(self, round: int) -> list[Output]:
+        """D-22: round ``round``'s timer fired. Fetch from the lowest-index fetchable
+        aggregator and re-arm while others remain fetchable; nothing (no event) if a body
+        is held or nothing is fetchable."""
+        st = self.state
+        rec = st.fetch.get(round)
+        if rec is None:  # accepted meanwhile: its records are gone (D-17)
+            return []
+        rec.armed = False
+        fetchable = rec.fetchable()
+        if round in st.accepted or round in st.ahead or not fetchable:
+            return []
+        j = fetchable[0]
+        rec.fetched.add(j)
+        hd = rec.headers[j]
+        return [
+            FetchEvent(round, aggregator_name(j), hd.hex()),
+            send(self.keys, self.index, aggregator_name(j), Fetch(round, hd)),
+            *self._arm(rec, round),
+        ]
 
     def _body_wanted(self, checked: CheckedAnnounce) -> bool:
         """R-15: a verified body is taken if its round is not accepted yet and no body of
@@ -315,6 +389,7 @@ class Client:
         digest = checked.model_digest  # R-15e: the body's own digest
         assert ann.body is not None and ann.tau == st.latest + 1
         st.accepted[ann.tau] = digest
+        st.fetch.pop(ann.tau, None)  # D-17: D-22's records end with the round
         st.model = ann.body
         attesters = [aggregator_name(k) for k in checked.attesters]
         return [AcceptEvent(ann.tau, aggregator_name(sender), digest.hex(), len(st.included), attesters)]

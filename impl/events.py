@@ -234,6 +234,28 @@ class AcceptEvent(Event):
 
 
 @dataclass(frozen=True)
+class FetchEvent(Event):
+    """A client's timer fired: it fetches the body of ``round`` from ``to``, whose header
+    ``header`` it verified without a body (D-22); the trigger of that step."""
+
+    KIND: ClassVar[str] = "fetch"
+    round: int
+    to: str
+    header: str
+
+
+@dataclass(frozen=True)
+class ServeEvent(Event):
+    """An aggregator answers ``client``'s fetch of ``round``: its announcement again, with
+    the body (D-22)."""
+
+    KIND: ClassVar[str] = "serve"
+    round: int
+    client: str
+    header: str
+
+
+@dataclass(frozen=True)
 class EquivocationEvent(Event):
     """A second, different proposal for ``(round, cluster)`` (R-8, S-2 evidence)."""
 
@@ -263,6 +285,8 @@ KINDS: dict[str, type[Event]] = {
         AttestEvent,
         AnnounceEvent,
         AcceptEvent,
+        FetchEvent,
+        ServeEvent,
         EquivocationEvent,
     )
 }

@@ -537,7 +537,27 @@ class Announce(_Message):
         return cls(header, attestations, body)
 
 
-Body = Submit | Propose | Endorse | Release | Offer | Attest | Announce
+@dataclass(frozen=True)
+class Fetch(_Message):
+    """Client → aggregator: the body of the round-``tau`` model whose header ``hd`` that
+    aggregator announced to it without a body (D-22); ``uint(tau) blob(hd)`` (D-14)."""
+
+    KIND: ClassVar[str] = "fetch"
+    tau: int  # the round of the fetched model (tau + 1 in the spec's notation)
+    header_digest: bytes
+
+    def writer(self) -> Writer:
+        return Writer().uint(self.tau).blob(self.header_digest)
+
+    @classmethod
+    def decode(cls, data: bytes | memoryview, dims: Dims) -> Fetch:
+        r = Reader(data)
+        out = cls(r.uint(dims.rounds + 1), r.blob(DIGEST_LEN))
+        r.done()
+        return out
+
+
+Body = Submit | Propose | Endorse | Release | Offer | Attest | Announce | Fetch
 KINDS: dict[
     str,
     type[Submit]
@@ -546,9 +566,10 @@ KINDS: dict[
     | type[Release]
     | type[Offer]
     | type[Attest]
-    | type[Announce],
-] = {cls.KIND: cls for cls in (Submit, Propose, Endorse, Release, Offer, Attest, Announce)}
-CLIENT_KINDS = frozenset({Submit.KIND})
+    | type[Announce]
+    | type[Fetch],
+] = {cls.KIND: cls for cls in (Submit, Propose, Endorse, Release, Offer, Attest, Announce, Fetch)}
+CLIENT_KINDS = frozenset({Submit.KIND, Fetch.KIND})  # kinds only a client may send (R-3)
 
 
 def envelope_digest(kind: str, sender: int, body: crypto.Buffer | list[crypto.Buffer]) -> bytes:

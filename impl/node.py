@@ -16,7 +16,7 @@ from asfl.impl import crypto
 from asfl.impl.config import ProtocolConfig
 from asfl.impl.events import Event
 from asfl.impl.memo import Memo
-from asfl.impl.messages import CLIENT_KINDS, KINDS, Body, Envelope, Propose, Submit, seal
+from asfl.impl.messages import CLIENT_KINDS, KINDS, Body, Envelope, Fetch, Propose, Submit, seal
 from asfl.impl.wire import WireError, Writer
 
 
@@ -46,7 +46,15 @@ class RequestLocalStep:
     """A client asks its runtime to run a local step (R-4) when the runtime sees fit."""
 
 
-Output = Send | Event | RequestLocalStep
+@dataclass(frozen=True)
+class Timer:
+    """A client arms its local fetch timer for ``round`` (D-22): the runtime calls
+    ``fire_timer(round)`` once, after a timeout of its choosing."""
+
+    round: int
+
+
+Output = Send | Event | RequestLocalStep | Timer
 
 
 @runtime_checkable
@@ -64,11 +72,14 @@ class Node(Protocol):
 
 @runtime_checkable
 class ClientNode(Node, Protocol):
-    """A client also starts (round 0) and runs the local steps it requests (R-4)."""
+    """A client also starts (round 0), runs the local steps it requests (R-4) and is told
+    when a timer it armed fires (D-22)."""
 
     def start(self) -> list[Output]: ...
 
     def local_step(self) -> list[Output]: ...
+
+    def fire_timer(self, round: int) -> list[Output]: ...
 
 
 class Dropped(Exception):
@@ -91,10 +102,10 @@ Opening = tuple[Envelope, Body] | str
 # Decoded bodies are shared between the nodes of one process: they are frozen records,
 # and no node writes into their vectors. Only kinds that are broadcast (one byte string
 # delivered to several nodes) are kept: a submit or a proposal is addressed to one node
-# (R-5, R-7), so keeping it would cost memory and evict the broadcasts, and save nothing.
+# (R-5, R-7, D-22), so keeping it would cost memory and evict the broadcasts, and save nothing.
 # Sized for the broadcasts of a few rounds in flight (~60 distinct per round at n_a = 4).
 _OPENED: Memo[bytes, Opening] = Memo(max_entries=256, max_bytes=64 << 20)
-_UNICAST = tuple(Writer().text(kind).getvalue() for kind in (Submit.KIND, Propose.KIND))
+_UNICAST = tuple(Writer().text(kind).getvalue() for kind in (Submit.KIND, Propose.KIND, Fetch.KIND))
 
 
 def open_envelope(cfg: ProtocolConfig, keys: PublicKeys, data: bytes) -> tuple[Envelope, Body]:

@@ -12,6 +12,8 @@ received (the material of its replays). :func:`enabled` lists
 - ``Deliver`` any message in flight (§1: reliable asynchronous links, any order);
 - ``Step`` a client with a pending local step (R-4, R-5, D-13);
 - ``Crash`` a live client while fewer than ``t_c`` have crashed (§1);
+- ``Fire`` a client's armed fetch timer (D-22: every timeout is allowed; the
+  implementation picks the aggregator it fetches from);
 - ``Probe`` a Byzantine aggregator sends one held message rewritten by a :class:`Probe`
   of :data:`PROBES` (every way a Byzantine aggregator can probe an honest node: each
   guard of R-8 in turn, inconsistent or misdirected releases R-10/R-11, equivocating
@@ -157,6 +159,7 @@ class Env:
     crashed: int
     held: Mapping[str, tuple[Flight, ...]]
     received: Mapping[str, tuple[Flight, ...]]
+    timers: tuple[str, ...] = ()  # clients with an armed fetch timer, in order (D-22)
 
 
 @dataclass(frozen=True)
@@ -176,6 +179,13 @@ class Crash:
 
 
 @dataclass(frozen=True)
+class Fire:
+    """Fire ``client``'s armed fetch timer (D-22)."""
+
+    client: str
+
+
+@dataclass(frozen=True)
 class ProbeSend:
     byz: str
     index: int  # position in ``Env.held[byz]``
@@ -191,7 +201,7 @@ class Replay:
     to: str
 
 
-Action = Deliver | Step | Crash | ProbeSend | Replay
+Action = Deliver | Step | Crash | Fire | ProbeSend | Replay
 
 
 def probe_enabled(p: Params, probe: Probe, msg: Flight) -> bool:
@@ -211,6 +221,11 @@ def deliveries(env: Env) -> list[Deliver]:
 
 def steps(env: Env) -> list[Step]:
     return [Step(c) for c in env.steppable]
+
+
+def fires(env: Env) -> list[Fire]:
+    """D-22: any armed timer may fire at any step."""
+    return [Fire(c) for c in env.timers]
 
 
 def crashes(p: Params, env: Env) -> list[Crash]:
@@ -322,7 +337,14 @@ def replay_choice(p: Params, env: Env, k: int, to: int) -> Replay:
 
 def enabled(p: Params, env: Env) -> list[Action]:
     """Every action possible in ``env`` (see the module docstring)."""
-    return [*deliveries(env), *steps(env), *crashes(p, env), *probes(p, env), *replays(p, env)]
+    return [
+        *deliveries(env),
+        *steps(env),
+        *fires(env),
+        *crashes(p, env),
+        *probes(p, env),
+        *replays(p, env),
+    ]
 
 
 # -- which rules a step exercised ------------------------------------------------------
@@ -339,6 +361,8 @@ EVENT_RULES: dict[str, tuple[str, ...]] = {
     "reconstruct": ("R-11", "R-12", "D-4"),
     "aggregate": ("R-13", "R-14"),
     "accept": ("R-15",),
+    "fetch": ("D-22",),
+    "serve": ("D-22",),
     "drop": ("R-3",),
     "crash": ("crash",),
 }
@@ -416,5 +440,6 @@ REQUIRED_RULES = (
     "D-4.wrong",
     "D-12",
     "D-13",
+    "D-22",
     "crash",
 )

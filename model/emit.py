@@ -22,7 +22,7 @@ from asfl.model.digests import endorse_digest, proposal_digest
 from asfl.model.field import P, derive, to_b64, vsum
 from asfl.model.params import Params
 from asfl.model.protocol import client_can_step
-from asfl.model.system import BEHAVIOURS, Mode, byz_menu, complete, initial_state, step
+from asfl.model.system import BEHAVIOURS, Mode, byz_menu, complete, fire_actions, initial_state, step
 from asfl.model.types import GENESIS, Action, Model, Msg, Proposal, Result, SysState
 
 
@@ -254,6 +254,10 @@ class Renderer:
                 attesters=[f"A{k}" for k in sorted(e[5])],
                 **{"from": e[3]},
             )
+        elif kind == "fetch":
+            self.put("fetch", node, round=e[2], to=e[3], header=self.header_digest(e[4]))
+        elif kind == "serve":
+            self.put("serve", node, round=e[2], client=e[3], header=self.header_digest(e[4]))
         else:  # pragma: no cover
             raise ValueError(kind)
 
@@ -302,9 +306,12 @@ def run(
     max_steps: int = 1_000_000,
     byz_prob: float = 0.05,
     crash_prob: float = 0.02,
+    fire_prob: float = 0.02,
 ) -> tuple[SysState, list[list[tuple]], str]:
     """A random execution: returns the final state, the events of every step and the
-    end status (complete | stalled | step_limit)."""
+    end status (complete | stalled | step_limit). A client's timer (D-22) fires with
+    probability ``fire_prob`` at a step, and always once nothing else is left (every
+    armed timer eventually fires, L-2)."""
     rng = random.Random(seed)
     mode = Mode(behaviours=behaviours, explorer=False, events=True)
     s = initial_state(p, mode)
@@ -313,7 +320,8 @@ def run(
     for _ in range(max_steps):
         stepping = [i for i, c in enumerate(s.clients) if client_can_step(p, c)]
         crashing = [i for i in sorted(p.crashed) if s.clients[i].alive]
-        if not pending and not stepping:
+        firing = [a for i, c in enumerate(s.clients) if c.heads for a in fire_actions(p, i, c)]
+        if not pending and not stepping and not firing:
             break
         a: Action | None = None
         if crashing and rng.random() < crash_prob:
@@ -323,6 +331,8 @@ def run(
             if menu:
                 m = rng.choice(menu)
                 a = Action("byz", m.src, m)
+        if a is None and firing and (not (pending or stepping) or rng.random() < fire_prob):
+            a = rng.choice(firing)  # D-22: a timer fires (any timeout, any fetchable target)
         if a is None:
             k = rng.randrange(len(pending) + len(stepping))
             if k < len(pending):

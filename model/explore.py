@@ -208,7 +208,7 @@ def explore(
         "symmetry_group_size": len(group) + 1,  # type: ignore[dict-item]
         "partial_order": por,
     }
-    rules: dict[str, int] = {"alone": 0, "view": 0, "component": 0, "node": 0, "full": 0}
+    rules: dict[str, int] = {"alone": 0, "view": 0, "component": 0, "node": 0, "timer": 0, "full": 0}
     t0 = time.perf_counter()
     memo = Memo(p, mode) if hashcons else None
     s0 = _canon(memo, normalize(p, initial_state(p, mode)))

@@ -31,6 +31,33 @@ Independence (why two actions commute and neither disables the other):
 - *one client*: R-15 for the last round only appends the abstract final model (done
   clients forget their buffer, see :func:`normalize`), so last-round announcements commute
   with each other and with the client's step.
+- *fetches* (D-22): timers fire late. While an honest delivery or client step is enabled
+  no firing is explored; once only firings (and Byzantine sends) are left they all are,
+  and when only firings are left, those of one client (all its targets: firings of
+  distinct clients are independent, and with the adversary silent nothing else can reach
+  that client). Every terminal state stays reachable: a firing commutes with every
+  action but the arrival of a body of its client and round, which disables it, so a path
+  that fires early can fire at the same point later, unless a body arrived meanwhile;
+  then the firing, its fetch and the fetched answer are left out, and the states agree
+  in :func:`normalize`: the fetch and its served bit are forgotten once the body is
+  held, the client had verified the fetched model's header before firing (the fetch
+  guard), so ``verified`` and ``seen`` agree, and which of the two honest-attested
+  bodies it accepted is abstracted (the last round always, earlier rounds when the
+  adversary's attestations alone miss the quorum, :func:`_abstract_accepted`; otherwise
+  firings are explored early too). With one round they fire after the Byzantine sends
+  too, in the silent states: there the menu depends on a client only through its
+  submissions and whether it accepted the round (no announcement follows the last
+  round), so a firing and what it brings commute with every Byzantine send up to the
+  same quotient (a relayed body, like an honest one, disables the firing). A firing is
+  never taken alone. A fetch's delivery to an honest aggregator is: it reads the
+  aggregator's announcement of its round, which exists already (the client fetches only
+  after verifying that announcement's header, and announcements are set once), and reads
+  and sets the one served bit of its (client, round), which nothing else touches (a
+  client fetches a round from an aggregator once; a Byzantine node cannot sign a
+  client's fetch). A firing followed by a body and the body alone differ only in that
+  fetch (in flight, or its served bit and a no-op answer): once a client holds a body of
+  a round it never fetches that round again, so :func:`normalize` forgets them, and a
+  body delivery taken alone keeps every terminal state.
 - *a client's step* (R-4, R-5, D-13) is taken alone, always. It stays enabled until taken
   (only it submits; announcements only add accepted rounds), it reads only which rounds
   the client accepted, and its submissions say only their round and cluster. Take any
@@ -70,7 +97,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 
 from asfl.model.params import Params
-from asfl.model.protocol import client_done, count_views, idx
+from asfl.model.protocol import client_done, count_views, idx, lacks_body
 from asfl.model.system import Memo, honest_attestations, node_index
 from asfl.model.types import (
     BODY_NONE,
@@ -105,7 +132,10 @@ def normalize(p: Params, s: SysState, memo: Memo | None = None, before: SysState
       the support size only. The held ones are renamed to the smallest releaser ids;
     - the models a client accepted before the last round are kept as what the invariants
       read of them, when the adversary's attestations alone miss the quorum
-      (:func:`_abstract_accepted`).
+      (:func:`_abstract_accepted`);
+    - a fetch of a round of which its client already holds a body (in flight, and the
+      served bit it set) is forgotten (D-22: nothing reads either again,
+      :func:`_settled_fetches`).
 
     Returns ``s`` itself when it is already in normal form. ``memo`` (the explorer, on a
     canonical state, :meth:`model.system.Memo.state`): each client's two tests below are
@@ -121,7 +151,7 @@ def normalize(p: Params, s: SysState, memo: Memo | None = None, before: SysState
         else:
             changed = [cs for cs, old in zip(s.clients, before.clients, strict=True) if cs is not old]
         if not any([_client_flags(p, cs, memo.norm) for cs in changed]):
-            return _canonical_releases(p, s)
+            return _settled_fetches(p, _canonical_releases(p, s))
     if any(cs.buffer and client_done(p, cs) for cs in s.clients):
         clients = tuple(
             cs._replace(buffer=frozenset()) if cs.buffer and client_done(p, cs) else cs for cs in s.clients
@@ -132,7 +162,34 @@ def normalize(p: Params, s: SysState, memo: Memo | None = None, before: SysState
         s = s._replace(
             clients=tuple(_abstract_accepted(p, cs, att) if _concrete(p, cs) else cs for cs in s.clients)
         )
-    return _canonical_releases(p, s)
+    return _settled_fetches(p, _canonical_releases(p, s))
+
+
+def _settled_fetches(p: Params, s: SysState) -> SysState:
+    """The quotient of D-22's fetches: a fetch of client ``i`` for round ``r`` in flight,
+    and an honest aggregator's served bit ``(i, r)``, are forgotten once ``i`` holds a
+    body of ``r`` (accepted, or kept for later): the fetch guard of ``(i, r)`` never
+    holds again (rounds are accepted once, a kept body is accepted in turn), so no later
+    fetch reads the bit, and the fetch's answer would be a no-op at ``i``."""
+    clients = s.clients
+
+    def settled(i: int, r: int) -> bool:
+        return not lacks_body(clients[i], r)
+
+    stale = [m for m in s.net if m.kind == "fetch" and m.src[0] == "C" and settled(node_index(m.src), m.tau)]
+    aggs = s.aggs
+    if any(a is not None and a.served for a in aggs):
+        new = tuple(
+            a
+            if a is None or not any(settled(i, r) for i, r in a.served)
+            else a._replace(served=frozenset((i, r) for i, r in a.served if not settled(i, r)))
+            for a in aggs
+        )
+        if any(x is not y for x, y in zip(new, aggs, strict=True)):
+            aggs = new
+    if not stale and aggs is s.aggs:
+        return s
+    return s._replace(aggs=aggs, net=s.net.difference(stale) if stale else s.net)
 
 
 def _client_flags(p: Params, cs: ClientState, flags: dict[int, bool]) -> bool:
@@ -317,10 +374,12 @@ def _safe_alone(p: Params, s: SysState, a: Action, byz_can_propose: bool) -> boo
     if a.kind == "step":
         return True  # it joins every order of its node's actions (module docstring)
     m = a.msg
-    if m is None:
-        return False
+    if m is None or a.kind == "fire":
+        return False  # a timer firing races with the body it would fetch (D-22)
     if m.kind in ("offer", "attest"):
         return _attestation_alone(p, s, m)
+    if m.kind == "fetch":
+        return True  # D-22: it reads and sets one served bit only (module docstring)
     if a.kind == "byz":
         # a forged endorsement or a wrong share sum for the one proposal of an honest
         # cluster: it commutes like an honest message of its kind (a wrong share sum
@@ -444,6 +503,15 @@ def select(
         old, new, out = local_step(a)
         return new is old and not out
 
+    fires = [a for a in acts if a.kind == "fire"]
+    if fires:
+        rest = [a for a in acts if a.kind != "fire"]
+        honest_left = any(a.kind != "byz" for a in rest)
+        if (honest_left and (p.R == 1 or _attestations_sound(p))) or (rest and p.R == 1):
+            acts = rest  # timers fire late (module docstring, *fetches*)
+        elif not rest:
+            first = fires[0].node  # only timers left: one client's, all its targets
+            return [(a, step(a)) for a in fires if a.node == first], "timer"
     for honest in (True, False):
         for a in acts:
             if (a.kind != "byz") == honest and _safe_alone(p, s, a, byz_can_propose) and not self_loop(a):

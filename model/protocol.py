@@ -120,9 +120,9 @@ def announce_valid(m: Model) -> bool:
 
 
 def designated(p: Params, i: int, j: int) -> bool:
-    """D-18: aggregator ``j`` sends client ``i`` the model's body iff
-    ``(i - j) mod n_a <= t_a`` (``t_a + 1`` designated aggregators, one honest)."""
-    return (i - j) % p.n_a <= p.t_a
+    """D-18: aggregator ``j`` pushes client ``i`` the model's body iff ``i mod n_a == j``
+    (one pusher per client; a client that lacks a body fetches it, D-22)."""
+    return i % p.n_a == j
 
 
 def attestation_quorum(p: Params, attesters: Iterable[int]) -> bool:
@@ -159,6 +159,8 @@ def client_receive(ctx: Ctx, i: int, st: ClientState, msg: Msg) -> ClientState:
     if m in st.verified:
         if body_wanted(st, msg):
             return _client_verify(ctx, i, st, msg)  # header verified before, body now
+        if head_wanted(st, msg):
+            return _client_head(st, msg)  # D-22: one more aggregator to fetch from
         ctx.drop(me, msg, "already verified")
         return st
     if m.prev not in st.verified:  # R-15 (b): wait, one buffered announce per sender+round
@@ -184,7 +186,72 @@ def body_wanted(st: ClientState, msg: Msg) -> bool:
     round is already kept for later."""
     m = msg.model
     assert m is not None
-    return msg.body == BODY_FULL and m.round >= len(st.accepted) and all(b.tau != msg.tau for b in st.ahead)
+    return msg.body == BODY_FULL and lacks_body(st, m.round)
+
+
+def lacks_body(st: ClientState, r: int) -> bool:
+    """R-15 / D-22: round ``r`` is not accepted and no verified body of it is held."""
+    return r >= len(st.accepted) and all(b.tau != r for b in st.ahead)
+
+
+def head_wanted(st: ClientState, msg: Msg) -> bool:
+    """D-22: a verified header-only announcement makes its sender fetchable for its
+    round if the round lacks a body (:func:`lacks_body`) and no header-only announcement
+    of that sender for the round was verified before (the first one is kept)."""
+    m = msg.model
+    assert m is not None
+    if msg.body != BODY_NONE or not lacks_body(st, m.round):
+        return False
+    j = int(msg.src[1:])
+    return all((r, k) != (m.round, j) for r, k, _ in st.heads)
+
+
+def _client_head(st: ClientState, msg: Msg) -> ClientState:
+    """D-22: remember the header-only announcement's sender and header (the model)."""
+    m = msg.model
+    assert m is not None
+    return st._replace(heads=st.heads | {(m.round, int(msg.src[1:]), m)})
+
+
+def _forget_fetch(st: ClientState, r: int) -> ClientState:
+    """D-22: once a body of round ``r`` is held no fetch of ``r`` is enabled again: its
+    headers and fetched bits are forgotten."""
+    if any(t == r for t, _, _ in st.heads) or any(t == r for t, _ in st.fetched):
+        st = st._replace(
+            heads=frozenset(h for h in st.heads if h[0] != r),
+            fetched=frozenset(f for f in st.fetched if f[0] != r),
+        )
+    return st
+
+
+def fetch_guard(p: Params, st: ClientState, r: int, j: int) -> bool:
+    """D-22, the client's fetch guard: round ``r <= R`` is not accepted and no verified
+    body of it is held, and ``j`` is fetchable: a header-only announcement of ``j`` for
+    round ``r`` was verified and ``i`` has not sent ``j`` a fetch for ``r`` before."""
+    return (
+        st.alive
+        and 1 <= r <= p.R
+        and lacks_body(st, r)
+        and (r, j) not in st.fetched
+        and any((t, k) == (r, j) for t, k, _ in st.heads)
+    )
+
+
+def fetch_targets(p: Params, st: ClientState) -> list[tuple[int, int, Model]]:
+    """D-22: every ``(round, aggregator, header model)`` the client may fetch now (the
+    model lets its timer fire at any step, towards any of them; an implementation picks
+    the lowest-index aggregator), sorted."""
+    return sorted(((r, j, m) for r, j, m in st.heads if fetch_guard(p, st, r, j)), key=lambda x: (x[0], x[1]))
+
+
+def client_fetch(ctx: Ctx, i: int, st: ClientState, r: int, j: int) -> ClientState:
+    """D-22: the client's timer fires: send ``fetch(r, hd)`` to ``j`` (``hd`` the header
+    ``j`` announced), once per ``(j, r)``. The caller checks :func:`fetch_guard`."""
+    me = f"C{i}"
+    m = next(h for t, k, h in st.heads if (t, k) == (r, j))
+    ctx.emit("fetch", me, r, f"A{j}", m)
+    ctx.out.append(Msg("fetch", me, f"A{j}", r, -1, model=m))
+    return st._replace(fetched=st.fetched | {(r, j)})
 
 
 def _client_verify(ctx: Ctx, i: int, st: ClientState, msg: Msg) -> ClientState:
@@ -197,8 +264,11 @@ def _client_verify(ctx: Ctx, i: int, st: ClientState, msg: Msg) -> ClientState:
     if not last:
         seen = st.seen | {(m.round - 1, c) for c, cl, _ in m.parts if i in cl}
         st = st._replace(verified=st.verified | {m}, seen=seen)
+    if head_wanted(st, msg):
+        return _client_head(st, msg)
     if not body_wanted(st, msg):
         return st
+    st = _forget_fetch(st, m.round)
     if m.round > len(st.accepted):
         return st._replace(ahead=st.ahead | {msg})
     while True:
@@ -324,6 +394,8 @@ def agg_receive(ctx: Ctx, j: int, st: AggState, msg: Msg) -> AggState:
         return on_offer(ctx, j, st, msg)
     if msg.kind == "attest":
         return on_attest(ctx, j, st, msg)
+    if msg.kind == "fetch":
+        return on_fetch(ctx, j, st, msg)
     if not 0 <= msg.tau < ctx.p.R or not 0 <= msg.c < ctx.p.n_a:
         ctx.drop(me, msg, "round or cluster out of range")
         return st
@@ -337,6 +409,38 @@ def agg_receive(ctx: Ctx, j: int, st: AggState, msg: Msg) -> AggState:
         return on_release(ctx, j, st, msg)
     ctx.drop(me, msg, "unexpected kind")
     return st
+
+
+def serve_defect(p: Params, st: AggState, i: int, r: int, m: Model | None) -> str | None:
+    """D-22, the aggregator's serve guard: why an honest aggregator drops client ``i``'s
+    ``fetch(r, hd)`` (``hd`` standing for the model ``m``), or ``None``: it announced
+    round ``r`` ("not announced"), with that header ("other header"), and has not served
+    ``(i, r)`` before ("duplicate fetch")."""
+    if not 1 <= r < len(st.certs) or not 0 <= i < p.n_c:
+        return "not announced"
+    if st.models[r] != m:
+        return "other header"
+    if (i, r) in st.served:
+        return "duplicate fetch"
+    return None
+
+
+def on_fetch(ctx: Ctx, j: int, st: AggState, msg: Msg) -> AggState:
+    """D-22: answer a client's fetch, once per (client, round), by re-sending its
+    round's announcement with the body: the same header and attestations (R-14)."""
+    me = f"A{j}"
+    if msg.src[0] != "C":
+        ctx.drop(me, msg, "not from a client")  # R-3: a fetch is a client's message
+        return st
+    i, r = int(msg.src[1:]), msg.tau
+    why = serve_defect(ctx.p, st, i, r, msg.model)
+    if why is not None:
+        ctx.drop(me, msg, why)
+        return st
+    m = st.models[r]
+    ctx.emit("serve", me, r, msg.src, m)
+    ctx.out.append(Msg("announce", me, msg.src, r, -1, model=m, attesters=st.certs[r], body=BODY_FULL))
+    return st._replace(served=st.served | {(i, r)})
 
 
 def on_submit(ctx: Ctx, j: int, st: AggState, msg: Msg) -> AggState:

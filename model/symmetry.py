@@ -6,7 +6,8 @@ members*. A permutation ``pi`` of the honest aggregator ids is an automorphism o
 system when, for every honest ``j``, clusters ``j`` and ``pi(j)`` of round 0 have the
 same size and the same crash pattern; clients are mapped by ``sigma``, the
 order-preserving bijection from the members of cluster ``j`` onto those of ``pi(j)``
-(order-preserving, so that R-6's ``(n(i), i)`` tie-break is respected). Byzantine
+(order-preserving, so that R-6's ``(n(i), i)`` tie-break is respected), and the pair
+must keep D-18's pushers (``designated``). Byzantine
 aggregators and their clusters' members are fixed. With one round all counts are 0,
 decoding is symmetric (the model keeps only the support size, not the support), and
 models list their parts sorted by cluster, so ``step`` commutes with the relabelling.
@@ -21,7 +22,7 @@ from collections.abc import Callable
 from itertools import permutations
 
 from asfl.model.params import Params
-from asfl.model.protocol import idx
+from asfl.model.protocol import designated, idx
 from asfl.model.types import AggState, ClientState, Model, Msg, Proposal, Result, SysState, View
 
 
@@ -101,6 +102,7 @@ class Relabel:
             tuple(frozenset(self.pi[k] for k in c) for c in a.certs),
             frozenset((r, self.pi[k]) for r, k in a.attests),
             frozenset((self.pi[j], self.model(m)) for j, m in a.attested),  # type: ignore[misc]
+            frozenset((self.sigma[i], r) for i, r in a.served),
         )
 
     def client(self, cs: ClientState) -> ClientState:
@@ -112,6 +114,8 @@ class Relabel:
             frozenset(self.msg(m) for m in cs.buffer),
             frozenset((t, self.pi[c]) for t, c in cs.seen),
             frozenset(self.msg(m) for m in cs.ahead),
+            frozenset((r, self.pi[j], self.model(m)) for r, j, m in cs.heads),  # type: ignore[misc]
+            frozenset((r, self.pi[j]) for r, j in cs.fetched),
         )
 
     def state(self, s: SysState) -> SysState:
@@ -156,6 +160,10 @@ def symmetry_group(p: Params) -> list[Relabel]:
         for j in honest:
             for a, b in zip(members[j], members[pi[j]], strict=True):
                 sigma[a] = b
+        if any(
+            designated(p, i, j) != designated(p, sigma[i], pi[j]) for i in range(p.n_c) for j in range(p.n_a)
+        ):
+            continue  # D-18: who pushes a body to whom must be kept too
         group.append(Relabel(p, pi, sigma))
     return group
 

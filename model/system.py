@@ -22,11 +22,15 @@ from asfl.model.protocol import (
     body_wanted,
     client_can_step,
     client_done,
+    client_fetch,
     client_receive,
     client_step,
+    fetch_targets,
+    head_wanted,
     idx,
     initial_aggregator,
     offer_defect,
+    serve_defect,
 )
 from asfl.model.types import (
     BODY_FULL,
@@ -213,6 +217,9 @@ class Memo:
         if a.kind == "step":
             st: object = s.clients[d]
             key: tuple = (0, d, id(st))
+        elif a.kind == "fire":
+            st = s.clients[d]
+            key = (3, d, id(st), id(self.msg(m)))  # type: ignore[arg-type]
         elif to_agg:
             st = s.aggs[d]
             key = (1, d, id(st), id(self.msg(m)))  # type: ignore[arg-type]
@@ -225,6 +232,10 @@ class Memo:
             ctx = Ctx(self.p, ev=None, abstract_final=True)
             if a.kind == "step":
                 new: object = client_step(ctx, d, st)  # type: ignore[arg-type]
+                new = self._canon(self._clients, new)
+            elif a.kind == "fire":
+                assert m is not None
+                new = client_fetch(ctx, d, st, m.tau, node_index(m.dst))  # type: ignore[arg-type]
                 new = self._canon(self._clients, new)
             elif to_agg:
                 new = self._canon(self._aggs, agg_receive(ctx, d, st, m))  # type: ignore[arg-type]
@@ -364,6 +375,8 @@ def enabled(p: Params, s: SysState, mode: Mode, memo: Memo | None = None) -> lis
     for i, cs in enumerate(s.clients):
         if can_step(cs):
             acts.append(Action("step", f"C{i}"))
+        if cs.heads:
+            acts += fire_actions(p, i, cs, memo)
         if not mode.explorer and i in p.crashed and cs.alive:
             acts.append(Action("crash", f"C{i}"))
     menu = byz_menu(p, s, mode.behaviours, memo=memo)
@@ -373,8 +386,20 @@ def enabled(p: Params, s: SysState, mode: Mode, memo: Memo | None = None) -> lis
     return acts
 
 
+def fire_actions(p: Params, i: int, cs: ClientState, memo: Memo | None = None) -> list[Action]:
+    """D-22: client ``i``'s timer may fire now towards any fetchable aggregator (the
+    model allows every timeout; :func:`model.protocol.fetch_targets`)."""
+    me = f"C{i}"
+    acts = [Action("fire", me, Msg("fetch", me, f"A{j}", r, -1, model=m)) for r, j, m in fetch_targets(p, cs)]
+    if memo is not None:
+        acts = [a._replace(msg=memo.msg(a.msg)) for a in acts]  # type: ignore[arg-type]
+    return acts
+
+
 def is_honest_action(a: Action) -> bool:
-    return a.kind in ("deliver", "step")
+    """Deliveries, client steps and timer firings (D-22: every armed timer eventually
+    fires, L-2) are the actions weak fairness and quiescence are about."""
+    return a.kind in ("deliver", "step", "fire")
 
 
 def is_noop(p: Params, s: SysState, m: Msg) -> bool:
@@ -386,6 +411,8 @@ def is_noop(p: Params, s: SysState, m: Msg) -> bool:
             return True
         if m.kind == "offer":
             return offer_defect(p, m) is not None or attested_before(a, node_index(m.src), m.tau)
+        if m.kind == "fetch":
+            return m.src[0] != "C" or serve_defect(p, a, node_index(m.src), m.tau, m.model) is not None
         if m.kind == "attest":
             r = m.tau
             return (
@@ -409,6 +436,8 @@ def is_noop(p: Params, s: SysState, m: Msg) -> bool:
     cs = s.clients[d]
     if not cs.alive or client_done(p, cs) or m.model is None or announce_defect(p, m) is not None:
         return True
+    if head_wanted(cs, m):
+        return False  # D-22: a header-only announcement makes its sender fetchable
     if m.body != BODY_FULL and m.tau >= p.R:
         return True  # a last-round header: the explorer does not record it (abstract_final)
     if m.model in cs.verified:
@@ -446,6 +475,11 @@ def step(
     elif a.kind == "step":
         i = node_index(node)
         clients = _put(clients, i, client_step(ctx, i, clients[i]))
+    elif a.kind == "fire":
+        m = a.msg
+        assert m is not None
+        i = node_index(node)
+        clients = _put(clients, i, client_fetch(ctx, i, clients[i], m.tau, node_index(m.dst)))
     elif a.kind == "crash":
         i = node_index(node)
         trigger.append(("crash", node))
@@ -505,7 +539,7 @@ def _step_memo(p: Params, s: SysState, a: Action, memo: Memo) -> SysState:
     """:func:`step` in explorer mode, its local transitions looked up in ``memo``."""
     aggs, clients, net, byz_sent = s
     m = a.msg
-    if a.kind == "step":
+    if a.kind in ("step", "fire"):
         node = a.node
         to_agg = False
     else:
@@ -528,7 +562,7 @@ def _step_memo(p: Params, s: SysState, a: Action, memo: Memo) -> SysState:
     s2 = SysState(aggs, clients, net, byz_sent)
     if out:
         s2 = _send(p, s2, out, memo.is_noop)
-    if a.kind != "step" and new_state is not old_state:
+    if a.kind not in ("step", "fire") and new_state is not old_state:
         s2 = _prune_memo(s2, node, new_state, memo)
     return s2
 

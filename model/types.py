@@ -50,9 +50,11 @@ class Msg(NamedTuple):
     attestations of its previous model, an announcement's of its model (R-17, R-14);
     the adversary can only include honest aggregators that did attest that model
     (signatures are unforgeable), the menu of :mod:`model.system` builds them so.
-    ``body``: D-18, announcements only."""
+    ``body``: D-18, announcements only. A ``fetch`` (D-22, client ``src`` to aggregator
+    ``dst``) names the round ``tau`` and, in ``model``, the model of the header ``dst``
+    announced (the header digest stands for it, as everywhere in the model)."""
 
-    kind: str  # submit | propose | endorse | release | offer | attest | announce
+    kind: str  # submit | propose | endorse | release | offer | attest | announce | fetch
     src: str
     dst: str
     tau: int
@@ -103,6 +105,7 @@ class AggState(NamedTuple):
     certs: tuple[frozenset[int], ...] = (frozenset(),)
     attests: frozenset[tuple[int, int]] = frozenset()
     attested: frozenset[tuple[int, Model]] = frozenset()
+    served: frozenset[tuple[int, int]] = frozenset()  # D-22: (client, round) served once
 
 
 class ClientState(NamedTuple):
@@ -113,6 +116,11 @@ class ClientState(NamedTuple):
     buffer: frozenset[Msg] = frozenset()  # announces waiting for their prev (R-15 b)
     seen: frozenset[tuple[int, int]] = frozenset()  # certified (tau, c) containing it (D-12)
     ahead: frozenset[Msg] = frozenset()  # verified bodies of rounds beyond the next (R-15)
+    # D-22, for the rounds not accepted and without a verified body only (forgotten when
+    # one is held): (round, aggregator, model) of the first header-only announcement of
+    # that aggregator verified for the round, and the (round, aggregator) fetched from
+    heads: frozenset[tuple[int, int, Model]] = frozenset()
+    fetched: frozenset[tuple[int, int]] = frozenset()
 
 
 class SysState(NamedTuple):
@@ -128,7 +136,9 @@ class SysState(NamedTuple):
 
 
 class Action(NamedTuple):
-    kind: str  # deliver | step | crash | byz
+    """``fire`` (D-22): client ``node``'s timer fires and it sends ``msg``, a ``fetch``."""
+
+    kind: str  # deliver | step | crash | byz | fire
     node: str
     msg: Msg | None = None
 
@@ -136,6 +146,8 @@ class Action(NamedTuple):
         m = self.msg
         if self.kind == "step":
             return f"{self.node}: local step"
+        if self.kind == "fire" and m is not None:
+            return f"{self.node}: timer fires, fetch(tau={m.tau}) to {m.dst}"
         if self.kind == "crash":
             return f"{self.node}: crash"
         assert m is not None

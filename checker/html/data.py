@@ -38,12 +38,14 @@ KINDS = (
     "attest",
     "announce",
     "accept",
+    "fetch",
+    "serve",
     "equivocation",
     "end",
 )
 WIRE = frozenset({"send", "deliver", "drop"})
-MSG_TYPES = ("submit", "propose", "endorse", "release", "announce", "junk", "offer", "attest")
-MODEL_MSGS = frozenset({"offer", "attest", "announce"})
+MSG_TYPES = ("submit", "propose", "endorse", "release", "announce", "junk", "offer", "attest", "fetch")
+MODEL_MSGS = frozenset({"offer", "attest", "announce", "fetch"})
 # the rule (specs/protocol.md) each trace event is the step of
 RULES = {
     "local_step": "R-4, D-13",
@@ -58,6 +60,8 @@ RULES = {
     "attest": "R-17",
     "announce": "R-14, D-18",
     "accept": "R-15",
+    "fetch": "D-22",
+    "serve": "D-22",
     "drop": "R-3",
     "crash": "§1 crash",
     "send": "§4",
@@ -177,7 +181,7 @@ def report_data(
         rnd = ev.get("round")
         if kind == "local_step":
             rnd = ev["model_round"]
-        elif kind in ("aggregate", "attest", "announce", "accept"):
+        elif kind in ("aggregate", "attest", "announce", "accept", "fetch", "serve"):
             rnd = ev["round"] - 1  # the round whose results made the model
         elif snd is not None:
             rnd = snd.get("round")

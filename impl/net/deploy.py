@@ -26,7 +26,7 @@ import numpy as np
 
 from asfl.impl.learning.privacy import DELTA, client_epsilons
 from asfl.impl.net.compose import Scenario, merged_header, save_task, scenario
-from asfl.impl.net.host import KillPoint
+from asfl.impl.net.host import FETCH_TIMEOUT, KillPoint
 from asfl.impl.net.keys import ROSTER_FILE, Roster, keygen, node_names
 from asfl.impl.net.merge import merge
 from asfl.impl.node import aggregator_name, client_name
@@ -50,6 +50,7 @@ class DeployConfig:
     split_for: float = 0.0
     clients_per_process: int = 10
     timeout: float = 300.0
+    fetch_timeout: float = FETCH_TIMEOUT  # seconds, each client's D-22 timer
 
 
 @dataclass
@@ -166,6 +167,8 @@ class Deployment:
                 str(dep.delay_ms),
                 "--task",
                 str(task),
+                "--fetch-timeout",
+                str(dep.fetch_timeout),
             ]
             for name in group:
                 cmd += ["--id", name, "--listen-fd", f"{name}={socks[name].fileno()}"]

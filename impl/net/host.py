@@ -1,7 +1,8 @@
 """One OS process hosting one or more sans-I/O nodes on TCP (the networked runtime, D-16).
 
 For each hosted node the host listens on its roster address, feeds every delivered
-envelope to the node (``handle``), runs the local steps a client requests, and writes the
+envelope to the node (``handle``), runs the local steps a client requests, fires the fetch
+timers it arms (D-22: an asyncio timer of ``fetch_timeout`` seconds), and writes the
 node's own trace (spec §9, per-node traces): one JSON line per step, written and flushed
 *before* the step's frames are handed to the links, so a killed process never leaves a
 delivered message without its ``send``. Receivers de-duplicate retransmissions by message
@@ -35,12 +36,13 @@ from asfl.impl import crypto
 from asfl.impl.net import frames
 from asfl.impl.net.keys import Roster
 from asfl.impl.net.links import LinkFaults, OutLink
-from asfl.impl.node import Event, Output, RequestLocalStep, Send
+from asfl.impl.node import Event, Output, RequestLocalStep, Send, Timer
 
 NODE_TRACE_SCHEMA = "asfl-node-trace/1"
 QUEUE_BYTES = 256 * 1024 * 1024  # unacknowledged bytes per process before inputs pause
 STATUS_PERIOD = 0.2
 HELLO_TIMEOUT = 10.0  # a connection that does not authenticate in time is closed
+FETCH_TIMEOUT = 2.0  # seconds before a client's D-22 timer fires (asfl node --fetch-timeout)
 
 
 class NetNode(Protocol):
@@ -74,6 +76,7 @@ class Hosted:
     kill: KillPoint | None = None
     crashed: bool = False
     stepping: bool = False
+    armed: int = 0  # D-22 timers armed and not yet fired: the node is not quiescent
     local_steps: int = 0
     steps: int = 0
     steps_in_round: dict[int, int] = field(default_factory=dict)
@@ -104,11 +107,13 @@ class Host:
         listen: dict[str, socket.socket] | None = None,
         linger: float | None = None,
         max_seconds: float | None = None,
+        fetch_timeout: float = FETCH_TIMEOUT,
     ) -> None:
         self.roster, self.nodes, self.faults = roster, nodes, faults
         self.status, self.log, self.final = status, log, final
         self.listen = listen or {}
         self.linger, self.max_seconds = linger, max_seconds
+        self.fetch_timeout = fetch_timeout
         self.n_a = len(roster.aggregators)
         self.links: dict[tuple[str, str], OutLink] = {}
         self.pending = 0
@@ -125,8 +130,11 @@ class Host:
         """Trace the step (trigger, protocol events, sends), then hand the sends to the links."""
         events = list(trigger)
         local = False
+        timers: list[int] = []
         for out in outputs:
-            if isinstance(out, Event) and h.honest:
+            if isinstance(out, Timer):
+                timers.append(out.round)
+            elif isinstance(out, Event) and h.honest:
                 fields = (
                     out.fields if out.kind != "drop" or "msg" in out.fields else {"msg": msg, **out.fields}
                 )
@@ -173,6 +181,19 @@ class Host:
         if local and not h.stepping:
             h.stepping = True
             asyncio.get_running_loop().call_soon(self._local_step, h)
+        for r in timers:
+            h.armed += 1
+            asyncio.get_running_loop().call_later(self.fetch_timeout, self._fire, h, r)
+
+    def _fire(self, h: Hosted, round: int) -> None:
+        """D-22: a client's timer fired; the step is traced like any other (its trigger is
+        the client's ``fetch`` event), and nothing is traced if it fetches nothing."""
+        h.armed -= 1
+        if h.crashed:
+            return
+        outputs = h.node.fire_timer(round)  # type: ignore[attr-defined]
+        if outputs:
+            self._step(h, [], outputs, None)
 
     def _local_step(self, h: Hosted) -> None:
         h.stepping = False
@@ -262,7 +283,7 @@ class Host:
                 "rounds": h.node.rounds_done,
                 "done": h.node.done,
                 "crashed": h.crashed,
-                "busy": h.stepping,
+                "busy": h.stepping or h.armed > 0,
                 "sent": h.sent,
                 "delivered": h.delivered,
                 "steps": h.steps,

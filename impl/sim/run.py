@@ -26,7 +26,7 @@ from asfl.impl.learning.privacy import DELTA, client_epsilons
 from asfl.impl.messages import model_digest
 from asfl.impl.node import Node, PublicKeys, aggregator_name, client_name
 from asfl.impl.sim.byzantine import BEHAVIOURS, ByzantineAggregator
-from asfl.impl.sim.schedulers import Scheduler, make_scheduler
+from asfl.impl.sim.schedulers import DEFAULT_FETCH_TIMEOUT, Scheduler, make_scheduler
 from asfl.impl.sim.simulator import Simulator
 from asfl.impl.trace import TraceWriter
 
@@ -50,6 +50,7 @@ class RunConfig:
     task: str = "digits"  # used when build() is given no Task object
     model: str = "softmax"
     slow_fraction: float = 0.0
+    fetch_timeout: float = DEFAULT_FETCH_TIMEOUT  # the timed scheduler's D-22 timeout (virtual time)
     ghost: bool = True
     trace: Path | None = None
     max_steps: int = 2_000_000
@@ -77,6 +78,28 @@ def node_keys(seed: int, name: str) -> crypto.NodeKeys:
     return crypto.NodeKeys.from_seed(hashlib.sha256(f"asfl/sim-key/{seed}/{name}".encode()).digest())
 
 
+@dataclass(frozen=True)
+class Received:
+    """Bytes delivered to a live client per round, over every (client, round) pair of the
+    run, against the model's size ``8 d`` (issue 11; D-18, D-22)."""
+
+    mean: float
+    max: int
+    model: int
+
+    @classmethod
+    def of(cls, client_bytes: dict[tuple[str, int | None], int], cfg: ProtocolConfig) -> Received:
+        per = [b for (_, r), b in client_bytes.items() if r is not None and 1 <= r <= cfg.rounds]
+        return cls(sum(per) / len(per) if per else 0.0, max(per, default=0), 8 * cfg.dim)
+
+    def line(self) -> str:
+        m = self.model
+        return (
+            f"received per client per round: mean {self.mean:,.0f} B ({self.mean / m:.4f}x the model's "
+            f"{m:,} B), max {self.max:,} B ({self.max / m:.4f}x)"
+        )
+
+
 @dataclass
 class RunSummary:
     """What ``asfl run`` reports at the end (issue: summary of a run)."""
@@ -94,6 +117,7 @@ class RunSummary:
     bytes_by_kind: dict[str, int]
     count_by_kind: dict[str, int]
     trace: Path | None
+    received: Received | None = None  # the simulator's count; a deployment does not count it
 
 
 @dataclass
@@ -186,6 +210,8 @@ def build(
         raise ValueError(f"--byzantine must be in [0, {cfg.n_aggregators}]")
     if not 0 <= run.crashed <= cfg.n_clients:
         raise ValueError(f"--crashed must be in [0, {cfg.n_clients}]")
+    if not (math.isfinite(run.fetch_timeout) and run.fetch_timeout > 0):
+        raise ValueError(f"--fetch-timeout must be a positive number, got {run.fetch_timeout}")
     pl = plan(run, cfg, task)
     byzantine, crashed, crash_after, slow, parts = pl.byzantine, pl.crashed, pl.crash_after, pl.slow, pl.parts
 
@@ -244,7 +270,11 @@ def build(
             "genesis_model": model_digest(genesis_model).hex(),
         }
     )
-    sched = scheduler if scheduler is not None else make_scheduler(run.scheduler, run.seed, slow=slow)
+    sched = (
+        scheduler
+        if scheduler is not None
+        else make_scheduler(run.scheduler, run.seed, slow=slow, fetch_timeout=run.fetch_timeout)
+    )
     honest = {n for n in nodes if n not in {aggregator_name(j) for j in byzantine}}
     sim = Simulator(nodes, sched, trace, crash_after=crash_after, honest=honest)
     return Built(sim, cfg, task, aggregators, byzantine, crashed, slow, model)
@@ -322,6 +352,7 @@ def summarise(built: Built, status: str) -> RunSummary:
         dict(sim.stats.bytes_by_kind),
         dict(sim.stats.count_by_kind),
         sim.trace.path,
+        Received.of(sim.stats.client_bytes, cfg),
     )
 
 

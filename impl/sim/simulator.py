@@ -1,4 +1,4 @@
-"""The deterministic simulator: sans-I/O nodes, a scheduler, crashes and a trace.
+"""The deterministic simulator: sans-I/O nodes, a scheduler, crashes, timers and a trace.
 
 Each step pops one action from the scheduler, feeds it to its node, and turns
 the node's outputs into trace events and new pending actions. Same seed, same
@@ -12,7 +12,8 @@ from dataclasses import dataclass, field, replace
 
 from asfl.impl.events import CrashEvent, DeliverEvent, DropEvent, Event, SendEvent
 from asfl.impl.node import ClientNode, Node, Output, RequestLocalStep, Send
-from asfl.impl.sim.schedulers import Delivery, LocalStep, Scheduler
+from asfl.impl.node import Timer as ArmTimer
+from asfl.impl.sim.schedulers import Delivery, LocalStep, Scheduler, Timer
 from asfl.impl.trace import TraceWriter
 
 
@@ -22,6 +23,8 @@ class Stats:
     messages: int = 0
     bytes_by_kind: dict[str, int] = field(default_factory=dict)
     count_by_kind: dict[str, int] = field(default_factory=dict)
+    # (client, round) -> bytes delivered to that live client for that round (issue 11, D-18, D-22)
+    client_bytes: dict[tuple[str, int | None], int] = field(default_factory=dict)
 
 
 class Simulator:
@@ -57,10 +60,24 @@ class Simulator:
             if action.dst in self.crashed:
                 return True
             self.trace.write(action.dst, DeliverEvent(action.msg, action.src))
+            if action.dst[0] == "C":
+                key = (action.dst, action.round)
+                self.stats.client_bytes[key] = self.stats.client_bytes.get(key, 0) + len(action.data)
             self._emit(action.dst, self.nodes[action.dst].handle(action.data, action.msg), action.msg)
+        elif isinstance(action, Timer):
+            self._fire(action)
         else:
             self._local_step(action)
         return True
+
+    def _fire(self, action: Timer) -> None:
+        """D-22: a client's timer fires; the step's trigger is the client's ``fetch`` event
+        (a firing that fetches nothing writes nothing)."""
+        if action.client in self.crashed:
+            return
+        client = self.nodes[action.client]
+        assert isinstance(client, ClientNode), action.client  # only clients arm timers (D-22)
+        self._emit(action.client, client.fire_timer(action.round))
 
     def _local_step(self, action: LocalStep) -> None:
         name = action.client
@@ -69,6 +86,7 @@ class Simulator:
         done = self.local_steps.get(name, 0)
         if self.crash_after.get(name) == done:
             self.crashed.add(name)
+            self.scheduler.drop_timers(name)  # a crashed client's timers never fire
             self.trace.write(name, CrashEvent())
             return
         self.local_steps[name] = done + 1
@@ -101,6 +119,8 @@ class Simulator:
                 self.trace.write(name, out)
             elif isinstance(out, RequestLocalStep):
                 self.scheduler.push(LocalStep(name))
+            elif isinstance(out, ArmTimer):
+                self.scheduler.push(Timer(name, out.round))
         for out in outputs:
             if isinstance(out, Send):
                 self._send(name, out)
@@ -119,4 +139,4 @@ class Simulator:
         )
         if out.to in self.crashed:
             return
-        self.scheduler.push(Delivery(msg, name, out.to, out.data, kind))
+        self.scheduler.push(Delivery(msg, name, out.to, out.data, kind, out.round))

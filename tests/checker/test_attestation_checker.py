@@ -176,14 +176,20 @@ def test_mutation_rejected(name: str, trace: Trace) -> None:
 
 def test_trace_exercises_the_new_rules(trace: Trace) -> None:
     """The base trace is not vacuous: it has attestations of every honest producer,
-    Byzantine relays and forgeries dropped for each reason, and bodies per D-18."""
+    Byzantine relays and forgeries dropped for each reason, and bodies per D-18 or served
+    fetches (D-22)."""
     kinds = [e["kind"] for e in trace]
     assert kinds.count("attest") >= 9 * P.R // 3 and kinds.count("announce") == 3 * P.R
     reasons = {e["reason"] for e in trace if e["kind"] == "drop"}
     assert {"too few attestations", "invalid evidence"} <= reasons
+    served = set()
     for e in trace:
+        if e["kind"] == "serve":
+            served.add((e["node"], e["client"], e["round"]))
         if e["kind"] == "accept" and e["from"] != "A0":
-            assert protocol.designated(P, int(e["node"][1:]), int(e["from"][1:]))
+            pushed = protocol.designated(P, int(e["node"][1:]), int(e["from"][1:]))
+            assert pushed or (e["from"], e["node"], e["round"]) in served  # D-18 / D-22
+    assert served  # the clients of Byzantine A0 fetched their bodies
 
 
 def test_broken_attestation_threshold_is_caught() -> None:

@@ -23,7 +23,7 @@ P = Params(n_a=7, t_a=2, n_c=21, t_c=0, q_min=2, B=1, R=1, byzantine=frozenset({
 @pytest.fixture(scope="module")
 def signed() -> Trace:
     s = Signer(P)
-    return emit_trace(P, seed=3, behaviours=ALL_BYZ, signer=s, keys=s.keys)
+    return emit_trace(P, seed=5, behaviours=ALL_BYZ, signer=s, keys=s.keys)  # 5 relayed-first envelopes
 
 
 def violations(tr: Trace) -> list[tuple[int, str]]:

@@ -419,6 +419,59 @@ def drop_accept_attester(rng: random.Random, tr: Trace) -> Trace | None:
     return tr
 
 
+def delete_serve(rng: random.Random, tr: Trace) -> Trace | None:
+    """D-22: an honest aggregator's serve event deleted (its fetch stays unanswered)."""
+    k = pick(rng, tr, lambda e: e["kind"] == "serve")
+    if k is None:
+        return None
+    del tr[k]
+    return renumber(tr)
+
+
+def fetch_to_pusher(rng: random.Random, tr: Trace) -> Trace | None:
+    """D-22: a fetch (event and send) redirected to the client's pusher, which announced
+    it a body, not a header only."""
+    n_a = tr[0]["config"]["aggregators"]
+    k = pick(rng, tr, lambda e: e["kind"] == "fetch" and e["to"] != f"A{int(e['node'][1:]) % n_a}")
+    if k is None:
+        return None
+    to = f"A{int(tr[k]['node'][1:]) % n_a}"
+    tr[k]["to"] = to
+    if tr[k + 1]["kind"] == "send":
+        tr[k + 1]["to"] = to
+    return tr
+
+
+def second_serve(rng: random.Random, tr: Trace) -> Trace | None:
+    """D-22: a serve event repeated in its step (a fetch answered twice)."""
+    k = pick(rng, tr, lambda e: e["kind"] == "serve")
+    if k is None:
+        return None
+    tr.insert(k + 1, copy.deepcopy(tr[k]))
+    return renumber(tr)
+
+
+def accept_unserved(rng: random.Random, tr: Trace) -> Trace | None:
+    """D-18 / D-22: an accept's ``from`` moved to an honest aggregator that is neither
+    the client's pusher nor served it a fetch of that round."""
+    n_a = tr[0]["config"]["aggregators"]
+    served = {(e["node"], e["client"], e["round"]) for e in tr[1:] if e["kind"] == "serve"}
+
+    def others(e: dict[str, Any]) -> list[str]:
+        i = int(e["node"][1:])
+        return [
+            f"A{j}"
+            for j in range(n_a)
+            if f"A{j}" not in byz(tr) and j != i % n_a and (f"A{j}", e["node"], e["round"]) not in served
+        ]
+
+    k = pick(rng, tr, lambda e: e["kind"] == "accept" and bool(others(e)))
+    if k is None:
+        return None
+    tr[k]["from"] = rng.choice(others(tr[k]))
+    return tr
+
+
 @dataclass(frozen=True)
 class Tamper:
     name: str
@@ -481,6 +534,10 @@ TAMPERS: list[Tamper] = [
     Tamper("announce-with-t_a-attesters", True, drop_attester),
     Tamper("accept-with-t_a-attesters", True, drop_accept_attester),
     Tamper("alter-attested-prev", True, set_field(("attest",), "prev", lambda v, e: hexflip(v))),
+    Tamper("delete-serve", True, delete_serve),
+    Tamper("fetch-to-pusher", True, fetch_to_pusher),
+    Tamper("second-serve", True, second_serve),
+    Tamper("accept-unserved-non-designated", True, accept_unserved),
     Tamper("alter-drop-reason", False, set_field(("drop",), "reason", lambda v, e: v + " (edited)")),
     Tamper("alter-send-size", False, set_field(("send",), "size", lambda v, e: v + 1)),
     Tamper("alter-end-detail", False, set_field(("end",), "detail", lambda v, e: v + " (edited)")),

@@ -17,7 +17,7 @@ from asfl.impl.learning.data import Task
 from asfl.impl.node import aggregator_name, client_name
 from asfl.impl.sim.byzantine import BEHAVIOURS
 from asfl.impl.sim.run import Built, RunConfig, RunSummary, execute
-from asfl.impl.sim.schedulers import SCHEDULERS, Action, ControlledScheduler, Delivery, LocalStep
+from asfl.impl.sim.schedulers import SCHEDULERS, Action, ControlledScheduler, Delivery
 
 
 def assert_live(summary: RunSummary, built: Built) -> None:
@@ -106,7 +106,7 @@ def starve_clients(slow: set[str]) -> Callable[[Sequence[Action]], int]:
 
     def choose(pending: Sequence[Action]) -> int:
         for k, a in enumerate(pending):
-            node = a.client if isinstance(a, LocalStep) else a.dst
+            node = a.dst if isinstance(a, Delivery) else a.client  # a local step or a timer
             if node not in slow:
                 return k
         return 0

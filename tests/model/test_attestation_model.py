@@ -28,11 +28,11 @@ def announce(model: Model, attesters: set[int], body: str = "full", src: str = "
     return Msg("announce", src, "C0", model.round, -1, model=model, attesters=frozenset(attesters), body=body)
 
 
-def test_designation_gives_every_client_t_a_plus_one_body_senders() -> None:
-    """D-18: t_a + 1 designated aggregators per client, so one honest among them."""
+def test_designation_gives_every_client_one_pusher() -> None:
+    """D-18: exactly one pusher per client, ``i mod n_a`` (the others fetch, D-22)."""
     for i in range(P.n_c):
         senders = [j for j in range(P.n_a) if designated(P, i, j)]
-        assert len(senders) == P.t_a + 1
+        assert senders == [i % P.n_a]
 
 
 def test_client_counts_attestations_not_evidence() -> None:

@@ -5,6 +5,7 @@ violated properties, deadlocks or not, complete runs or not; broken variants inc
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 
 import pytest
@@ -20,7 +21,15 @@ CASES = [
     ("one aggregator, two rounds, a crash", Params(1, 0, 3, 1, 2, 0, 2, crashed=B({2})), B()),
     ("double-release, two rounds", Params(1, 0, 3, 1, 2, 0, 2, bug="double-release"), B()),
     ("release-without-cert, two rounds", Params(1, 0, 3, 1, 2, 0, 2, bug="release-without-cert"), B()),
+    # with D-22's fetches the unreduced search of this case has 65,757 states (4,557
+    # before): it runs with ASFL_POR_FULL=1 (SLOW below); the next case keeps the bug in
+    # the default run
     ("small-quorum", Params(2, 0, 4, 0, 2, 0, 1, bug="small-quorum"), B()),
+    (
+        "small-quorum, a Byzantine releaser",
+        Params(2, 0, 4, 0, 2, 0, 1, byzantine=B({1}), bug="small-quorum"),
+        B({"wrong-release"}),
+    ),
     ("greedy-close, two rounds", Params(1, 0, 3, 0, 2, 0, 2, bug="greedy-close"), B()),
     ("L-3 deadlock within bounds", Params(1, 0, 3, 1, 3, 0, 1, crashed=B({0})), B()),
     # two Byzantine aggregators of four, every behaviour: their wrong share sums decode (P-1)
@@ -40,12 +49,19 @@ def _verdict(r) -> tuple:  # noqa: ANN001
     return (sorted({v.prop for v in r.violations}), r.deadlocks > 0, r.complete_states > 0)
 
 
+#: cases whose unreduced search takes minutes (opt-in: ASFL_POR_FULL=1)
+SLOW = {"small-quorum"}
+
+
 @pytest.mark.parametrize("name, p, behaviours", CASES, ids=[c[0] for c in CASES])
 def test_reduced_and_unreduced_searches_agree(name: str, p: Params, behaviours: frozenset[str]) -> None:
-    full = explore(p, behaviours=behaviours, por=False, stop_at_first=False, max_seconds=120)
-    red = explore(p, behaviours=behaviours, por=True, stop_at_first=False, max_seconds=120)
+    if name in SLOW and os.environ.get("ASFL_POR_FULL") != "1":
+        pytest.skip("unreduced search takes minutes: ASFL_POR_FULL=1 runs it")
+    budget = 600 if name in SLOW else 120
+    full = explore(p, behaviours=behaviours, por=False, stop_at_first=False, max_seconds=budget)
+    red = explore(p, behaviours=behaviours, por=True, stop_at_first=False, max_seconds=budget)
     # exhaustive: with stop_at_first=False a search is exhaustive unless a bound was hit
-    assert full.states < 2_000_000 and red.states < 2_000_000 and full.seconds < 120
+    assert full.states < 2_000_000 and red.states < 2_000_000 and full.seconds < budget
     assert _verdict(full) == _verdict(red), name
     assert red.states <= full.states
     if p.R == 1 and not p.byzantine:

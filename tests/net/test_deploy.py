@@ -32,3 +32,26 @@ def test_deploy_kills_an_aggregator_and_a_client_and_the_merged_trace_validates(
     killed_agg = next(n for n in result.killed if n[0] == "A")
     assert int(killed_agg[1:]) in header["byzantine"]
     assert main(["check", str(trace)]) == 0  # asfl check: exit 0, valid
+
+
+def test_a_silent_pushers_clients_fetch_their_bodies_over_sockets(
+    tmp_path: Path, flags: Callable[..., dict[str, Any]], deploy_config: Callable[..., DeployConfig]
+) -> None:
+    """D-22 on real sockets: with a silent Byzantine aggregator its clients (i mod n_a = j)
+    get headers only; their asyncio timers fire, they fetch from an honest aggregator, which
+    serves, and every correct client accepts every round (L-2)."""
+    trace = tmp_path / "trace.jsonl"
+    opts = dict(SMALL, rounds=1, byzantine=1, behaviour="silent")
+    dep = deploy_config(tmp_path / "run", flags(**opts, trace_path=trace), fetch_timeout=0.3)
+    result = Deployment(dep).run()
+    assert result.summary.status == "complete", result.summary.detail
+    events = [json.loads(line) for line in trace.read_text().splitlines()[1:]]
+    (byz,) = json.loads(trace.read_text().splitlines()[0])["byzantine"]
+    orphans = {f"C{i}" for i in range(12) if i % 4 == byz}
+    fetches = [e for e in events if e["kind"] == "fetch"]
+    assert orphans <= {e["node"] for e in fetches}
+    served = {(e["client"], e["round"], e["node"]) for e in events if e["kind"] == "serve"}
+    accepts = [e for e in events if e["kind"] == "accept" and e["node"] in orphans]
+    assert len(accepts) == len(orphans)
+    assert all((e["node"], e["round"], e["from"]) in served for e in accepts)
+    assert main(["check", str(trace)]) == 0  # asfl check: exit 0, valid

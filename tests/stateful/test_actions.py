@@ -180,7 +180,9 @@ def test_insider_is_attested_then_rewrites_its_announcements() -> None:
     report = CoverageReport.of(w.coverage)
     for p in actions.ANNOUNCE_PROBES:
         assert report.probes[p.id] >= 1 and report.refused(p.id) >= 1, p.id
-    assert report.probes["R-17c.clusters"] >= 1  # offers are probed too, once announcements caught up
+    # offers are probed too, once announcements caught up (which offer probe: the tie-break
+    # rotates with the action count, which D-22's timers and fetches change)
+    assert sum(report.probes[p.id] for p in actions.OFFER_PROBES) >= 1
     assert not report.misjudged, report.misjudged
 
 

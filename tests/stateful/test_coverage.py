@@ -22,14 +22,16 @@ from asfl.harness.campaign import DEEP_STEPS, deep_setups, run_campaign
 from asfl.harness.coverage import CoverageReport
 from asfl.model.actions import ANNOUNCE_PROBES, OFFER_PROBES, PROBES, REQUIRED_RULES
 
-SEED = 2  # a fixed Hypothesis seed: the campaign, hence its coverage, is deterministic
+SEED = 10  # a fixed Hypothesis seed: the campaign, hence its coverage, is deterministic
+# (2 with 3 examples until D-22: its Fire rule changed the draws, after which seed 2 misses
+# the refusal of R-17c.masked-sum at 3 to 6 examples; seed 10 covers everything at 4)
 
 
 def test_campaign_exercises_every_listed_rule_and_probe() -> None:
     res = run_campaign(
         "stateful",
         budget_s=3600.0,  # bounded by max_examples, not by time
-        max_examples=3,
+        max_examples=4,
         seed=SEED,
         setup_strategy=deep_setups(),
         step_count=DEEP_STEPS,

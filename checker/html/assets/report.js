@@ -17,9 +17,9 @@
     submit: "#2e86de", propose: "#8e44ad", endorse: "#16a085", certify: "#27ae60", release: "#d35400",
     reconstruct: "#c0392b", aggregate: "#2c3e50", accept: "#7f8c8d", equivocation: "#e74c3c",
     local_step: "#95a5a6", crash: "#000000", drop: "#e74c3c", end: "#34495e",
-    attest: "#b7950b", announce: "#1abc9c",
+    attest: "#b7950b", announce: "#1abc9c", fetch: "#5d6d7e", serve: "#148f77",
   };
-  const MSGCOLORS = ["#2e86de", "#8e44ad", "#16a085", "#d35400", "#7f8c8d", "#e74c3c", "#6c3483", "#b7950b"];
+  const MSGCOLORS = ["#2e86de", "#8e44ad", "#16a085", "#d35400", "#7f8c8d", "#e74c3c", "#6c3483", "#b7950b", "#5d6d7e"];
   const byz = new Set(D.byzantine.map((j) => "A" + j));
   const seqIx = new Map();
   const sendOf = new Map();
@@ -126,7 +126,7 @@
   seqinp.onchange = () => goTo(+seqinp.value, false);
   const legend = document.getElementById("legend");
   for (const k of ["submit", "propose", "endorse", "certify", "release", "reconstruct", "aggregate", "attest",
-    "announce", "accept", "equivocation", "drop", "crash"]) {
+    "announce", "accept", "fetch", "serve", "equivocation", "drop", "crash"]) {
     legend.append(h("span", {}, h("i", { style: `background:${COLORS[k]}` }), `${k} (${D.rules[k]})`));
   }
   legend.append(h("span", {}, "small dots: send / deliver; lines: messages coloured by kind; " +

@@ -1,0 +1,227 @@
+"""Body fetches (D-22, D-18): the client's fetch guard and the aggregator's serve guard of
+:mod:`model.protocol`, fired on the state the trace shows (specs/refinement.md).
+
+The trace writes no event for a verified header-only announcement, nor whether an
+announcement carried a body; both are rebuilt from what it does show (docs/tamper.md
+lists what stays invisible): an announcement delivered to a client and not dropped in
+that step is a verified header; an honest sender's announcement carries the body iff the
+client is its pusher (``designated``, D-18) or it was sent in a ``serve`` step (D-22); a
+Byzantine sender's is unknown, so it may have been header-only (its sender fetchable) and
+never counts as a held body."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from asfl.checker.attest import AttestRules
+from asfl.checker.base import ids
+from asfl.checker.records import FetchInfo, PendingFetch
+from asfl.model import protocol
+
+
+class FetchRules(AttestRules):
+    # -- the client: its timer fires -------------------------------------------------
+    def on_fetch(self, ev: dict[str, Any]) -> None:
+        """D-22: the trigger of a client step taken when its timer fires; the model's
+        :func:`~model.protocol.fetch_guard` on the client's state as the trace built it,
+        the header ``to`` announced (if honest), one ``send`` of ``fetch`` to ``to``."""
+        node, r, to, hd = ev["node"], ev["round"], ev["to"], ev["header"]
+        self.new_step(node)
+        self.hist(ev, None)
+        i = self.client(node, "fetch")
+        if i is None:
+            return
+        if node in self.crashed_at:
+            self.viol("T-STEP", f"fetch by {node} after its crash", node=node)
+        if to[0] != "A":
+            self.viol("D-22", f"{node} fetches from {to}, not an aggregator", node=node)
+            return
+        j = ids(to)
+        acc = self.accepted[i]
+        if not 1 <= r <= self.R:
+            self.viol("D-22", f"{node} fetches round {r} outside 1..R", node=node)
+        elif r < len(acc):
+            self.viol("D-22", f"{node} fetches round {r}, which it accepted already", node=node)
+        elif (i, r) in self.body_held:
+            self.viol(
+                "D-22",
+                f"{node} fetches round {r} holding a verified body of it (from {self.body_held[(i, r)]})",
+                node=node,
+            )
+        heads = self.heads.get((i, r), {})
+        if (i, r, j) in self.fetched:
+            self.viol("D-22", f"{node} fetches round {r} from {to} a second time", node=node)
+        elif j not in heads:
+            self.viol(
+                "D-22",
+                f"{node} fetches round {r} from {to}, whose header-only announcement it never verified",
+                node=node,
+            )
+        elif not self.is_byz(to) and heads[j] != hd:
+            self.viol(
+                "D-22",
+                f"{node} fetches header {hd[:12]} from {to}, which announced {str(heads[j])[:12]}",
+                node=node,
+            )
+        self.fetched.add((i, r, j))
+        self.step.fetch = (to, r, hd)
+        self.expect("D-22", "fetch", r, None, 1)
+
+    # -- the aggregator: a fetch delivered ---------------------------------------------
+    def serve_guard(self, j: int, f: FetchInfo) -> str | None:
+        """:func:`model.protocol.serve_defect` on the trace's facts: ``j`` announced the
+        round, with that header, and has not served ``(client, round)`` before."""
+        if (j, f.round) not in self.announced or not 0 <= f.client < self.n_c:
+            return "not announced"
+        if self.ann_header.get((j, f.round)) != f.header:
+            return "other header"
+        if (j, f.client, f.round) in self.served:
+            return "duplicate fetch"
+        return None
+
+    def on_serve(self, ev: dict[str, Any]) -> None:
+        """D-22: an honest aggregator answers the fetch its step delivered, if the serve
+        guard holds; one ``send`` of ``announce`` (with the body) to the client follows."""
+        node, r, client, hd = ev["node"], ev["round"], ev["client"], ev["header"]
+        self.hist(ev, None)
+        j = self.honest_agg(node)
+        if j is None:
+            return
+        if not self.in_step(node, "serve"):
+            return
+        pf = self.step.fetch_in
+        if pf is None:
+            self.viol("D-22", f"{node} serves {client} in a step that delivered it no fetch", node=node)
+            return
+        f = pf.info
+        if (f"C{f.client}", f.round, f.header) != (client, r, hd):
+            self.viol(
+                "D-22",
+                f"{node} serves {client} round {r} header {hd[:12]}; the fetch delivered is "
+                f"C{f.client}'s of round {f.round} header {f.header[:12]}",
+                node=node,
+            )
+            return
+        if pf.served:
+            self.viol("D-22", f"{node} serves {client}'s fetch of round {r} twice in one step", node=node)
+            return
+        why = self.serve_guard(j, f)
+        if why is not None:
+            first = self.served.get((j, f.client, r))
+            more = f" (served at line {first})" if first is not None else ""
+            self.viol("D-22", f"{node} serves {client}'s fetch of round {r}: {why}{more}", node=node)
+        pf.served = True
+        self.served[(j, f.client, r)] = self.line
+        self.expect("D-22", "announce", r, None, 1)
+
+    # -- wire hooks ----------------------------------------------------------------------
+    def on_send(self, ev: dict[str, Any]) -> None:
+        super().on_send(ev)
+        node, typ, st = ev["node"], ev["type"], self.step
+        if st.node != node or self.is_byz(node):
+            return
+        if typ == "fetch" and st.fetch is not None:
+            to, r, hd = st.fetch
+            if ev["to"] != to:
+                self.viol("D-22", f"{node}'s fetch event names {to}, its fetch goes to {ev['to']}", node=node)
+            self.fetch_env.setdefault(ev["digest"], FetchInfo(ids(node), r, hd))
+        elif typ == "announce" and st.fetch_in is not None and st.fetch_in.served:
+            client = f"C{st.fetch_in.info.client}"
+            if ev["to"] != client:
+                self.viol("D-22", f"{node} serves {client}'s fetch with an announce to {ev['to']}", node=node)
+            else:
+                self.served_msgs.add(ev["msg"])
+
+    def on_deliver(self, ev: dict[str, Any]) -> None:
+        mid, node = ev["msg"], ev["node"]
+        m = self.msgs.get(mid)  # read before the flow check forgets it (D-19)
+        super().on_deliver(ev)
+        if m is None:
+            return
+        st = self.step
+        if m.type == "announce" and node[0] == "C" and m.src[0] == "A" and isinstance(m.round, int):
+            if mid in self.served_msgs:
+                self.served_msgs.discard(mid)
+                self.served_got.add((ids(m.src), ids(node), m.round))
+                st.announce_body = True
+            else:
+                st.announce_body = self.carries_body(ids(node), m.src)
+            honest = not self.is_byz(m.src)
+            st.announce_header = self.ann_header.get((ids(m.src), m.round)) if honest else None
+        elif m.type == "fetch" and node[0] == "A" and not self.is_byz(node):
+            f = self.fetch_env.get(m.digest)  # a relayed envelope is its signer's fetch (R-3)
+            if f is not None:
+                st.fetch_in = PendingFetch(f, self.serve_guard(ids(node), f))
+
+    def carries_body(self, i: int, src: str) -> bool | None:
+        """Did an announcement of ``src`` to client ``i``, not sent in a ``serve`` step,
+        carry the body? From an honest sender iff it is ``i``'s pusher (D-18);
+        Byzantine: unknown."""
+        if self.is_byz(src) or src[0] != "A":
+            return None
+        return protocol.designated(self.p, i, ids(src))
+
+    def step_checks(self) -> None:
+        """At a step's close: a client's verified announcement (delivered, not dropped)
+        becomes a header (fetchable sender) or a held body; an honest aggregator's
+        delivered fetch is served if its guard holds and dropped otherwise (T-STEP)."""
+        st = self.step
+        if st.announce is not None and not st.dropped and st.node is not None and st.node[0] == "C":
+            self.note_announce(
+                ids(st.node), st.announce[0], st.announce[1], st.announce_body, st.announce_header
+            )
+        pf = st.fetch_in
+        if pf is not None and st.node is not None:
+            f, why = pf.info, pf.guard
+            if why is None and not pf.served:
+                what = "drops" if st.dropped else "neither serves nor drops"
+                msg = (
+                    f"{st.node} {what} C{f.client}'s fetch of round {f.round}, which its serve guard enables"
+                )
+                self.viol_at(st.line, "D-22", msg, node=st.node)
+            elif why is not None and not st.dropped and not pf.served:
+                self.viol_at(
+                    st.line,
+                    "T-STEP",
+                    f"{st.node} keeps C{f.client}'s fetch ({why}): not dropped",
+                    node=st.node,
+                )
+        super().step_checks()
+
+    def note_announce(self, i: int, src: str, r: int | None, body: bool | None, hd: str | None) -> None:
+        """The client kept ``src``'s announcement of round ``r`` (not dropped): without a
+        body ``src`` is fetchable (an over-approximation: R-15 (b) may hold it unverified
+        for a while, docs/tamper.md). With a body (known for an honest sender only) the
+        client holds a verified body of ``r`` if it had verified the sender's previous
+        model (genesis, or a model it verified before as far as the trace shows:
+        an under-approximation, so a fetch is never refused for a body still waiting)."""
+        if not isinstance(r, int) or src[0] != "A" or r < len(self.accepted[i]):
+            return
+        if not body:
+            self.heads.setdefault((i, r), {}).setdefault(ids(src), hd)
+            return
+        j = ids(src)
+        model, prev = self.agg_by.get((j, r)), self.agg_by.get((j, r - 1))
+        known = self.client_models.setdefault(i, set())
+        if r == 1 or (prev is not None and prev in known):
+            if model is not None:
+                known.add(model)
+            self.body_held.setdefault((i, r), src)
+
+    def owed_fetches(self) -> None:
+        """At quiescence (L-2, D-22): a correct client lacking the body of its next round
+        whose timer still has a fetchable honest announcer never let the timer fire."""
+        for i in range(self.n_c):
+            node = f"C{i}"
+            r = len(self.accepted[i])
+            if node in self.crashed_at or r > self.R or (i, r) in self.body_held:
+                continue
+            for j, _hd in sorted(self.heads.get((i, r), {}).items()):
+                if not self.is_byz(f"A{j}") and (i, r, j) not in self.fetched:
+                    self.viol(
+                        "L-2",
+                        f"{node} lacks round {r}'s body at quiescence; honest A{j}'s header-only "
+                        "announcement makes it fetchable, and its timer never fetched from it (D-22)",
+                        node=node,
+                    )
+                    break
