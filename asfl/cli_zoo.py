@@ -46,7 +46,8 @@ from asfl.cli_types import SEED, count, seconds, writable_dir, writable_file, wr
     type=seconds(allow_zero=True),
     default=40.0,
     show_default=True,
-    help="Seconds of second-stage shrinking per counterexample.",
+    help="CPU seconds of second-stage shrinking per counterexample (the shrinker's and its "
+    "correct-implementation oracle's), so that witnesses do not depend on the machine's load.",
 )
 @click.option("--jobs", type=count(1, 64), default=2, show_default=True, help="Bugs searched in parallel.")
 @click.option(

@@ -5,7 +5,7 @@ the sense the liveness properties need: an action is only postponed while someth
 else can run, and a finite run eventually quiesces, so every pending action runs.
 
 - :class:`Fifo`: oldest first (the fair completion of every schedule);
-- :class:`UniformRandom`: a uniformly random pending action (seeded, :func:`world_rng`);
+- :class:`UniformRandom`: a uniformly random pending action (seeded);
 - :class:`PCT`: probabilistic concurrency testing (Burckhardt et al., ASPLOS 2010):
   a random priority permutation over the nodes plus ``d - 1`` change points; the
   highest-priority node with a pending action runs its oldest one, and at change point
@@ -50,25 +50,15 @@ class Fifo(Policy):
         return 0
 
 
-def world_rng(seed: int, world: World) -> random.Random:
-    """A policy's random stream: its own seed mixed with the world's simulation seed
-    (setup seed 0 leaves the policy's own stream), so that campaigns whose setups differ
-    only in that seed (the zoo's per-seed offset, ``harness.zoo_worker.directed_setups``)
-    also differ in the order they run things, not only in keys and data."""
-    return random.Random(seed + (world.setup.seed << 32))
-
-
 @dataclass
 class UniformRandom(Policy):
     seed: int = 0
     name = "random"
 
     def __post_init__(self) -> None:
-        self._rng: random.Random | None = None  # made at the first choice (world_rng)
+        self._rng = random.Random(self.seed)
 
     def choose(self, world: World) -> int:
-        if self._rng is None:
-            self._rng = world_rng(self.seed, world)
         return self._rng.randrange(len(world.sim.scheduler))
 
     def to_json(self) -> dict[str, Any]:
@@ -122,7 +112,7 @@ class Targeted(Policy):
     name = "targeted"
 
     def __post_init__(self) -> None:
-        self._rng: random.Random | None = None  # made at the first choice (world_rng)
+        self._rng = random.Random(self.seed)
         self._split = {(f"A{w[1]}", f"A{j}") for w in self.windows if w[0] == "split" for j in w[2]}
         self._starved = {f"A{w[1]}" for w in self.windows if w[0] == "starve"}
         self._slow = {f"C{w[1]}" for w in self.windows if w[0] == "slow"}
@@ -135,8 +125,6 @@ class Targeted(Policy):
     def choose(self, world: World) -> int:
         """A uniformly random ready action: rejection sampling (a few draws, as the delayed
         actions are few), then a scan of the ready ones if the draws all hit delayed ones."""
-        if self._rng is None:
-            self._rng = world_rng(self.seed, world)
         items = world.pending()
         for _ in range(4):
             k = self._rng.randrange(len(items))

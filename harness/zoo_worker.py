@@ -17,6 +17,7 @@ import importlib.util
 import json
 import os
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -102,12 +103,14 @@ def every_mode(stateful: bool) -> tuple[str, ...] | None:
 
 def serve() -> int:
     """The correct implementation's oracle for a shrinker in another process: one
-    schedule (JSON) per line on stdin, one line ``{"violation": ... | null}`` back."""
+    schedule (JSON) per line on stdin, one line ``{"violation": ... | null, "cpu": s}``
+    back (``cpu``: this process's CPU seconds so far)."""
     from asfl.harness.schedule import Schedule, replay
 
     for line in sys.stdin:
         first = replay(Schedule.from_json(json.loads(line))).first()
-        print(json.dumps({"violation": None if first is None else first.to_json()}), flush=True)
+        got = {"violation": None if first is None else first.to_json(), "cpu": time.process_time()}
+        print(json.dumps(got), flush=True)
     return 0
 
 
@@ -129,6 +132,7 @@ class CleanOracle:
             env=env,
             text=True,
         )
+        self.cpu = 0.0  # the oracle's CPU seconds, as of its last reply
 
     def first(self, sched: Any) -> Any:
         """The correct implementation's first violation on ``sched`` (``None``: it passes)."""
@@ -140,7 +144,9 @@ class CleanOracle:
         line = self.proc.stdout.readline()
         if not line:
             raise RuntimeError(f"the correct implementation's oracle died (exit {self.proc.poll()})")
-        got = json.loads(line)["violation"]
+        reply = json.loads(line)
+        self.cpu = float(reply["cpu"])
+        got = reply["violation"]
         if got is None:
             return None
         return Violation(got["prop"], got["message"], got.get("seq"), got.get("source", ""))
@@ -155,7 +161,9 @@ def shrunk_both_ways(sched: Any, violation: Any, budget_s: float) -> tuple[Any, 
     """``sched`` shrunk (:func:`harness.schedule.shrink`) keeping only candidates that
     fail this bugged copy with ``violation``'s property and pass the correct
     implementation; and the correct implementation's violation when ``sched`` itself
-    fails it too (then unshrunk: a real bug, :func:`harness.zoo.hunt` saves it)."""
+    fails it too (then unshrunk: a real bug, :func:`harness.zoo.hunt` saves it).
+    ``budget_s`` counts the CPU seconds of this process and the oracle's, not wall time:
+    on a loaded machine the shrink takes longer and ends with the same witness."""
     from asfl.harness.schedule import shrink
 
     oracle = CleanOracle()
@@ -163,7 +171,13 @@ def shrunk_both_ways(sched: Any, violation: Any, budget_s: float) -> tuple[Any, 
         clean = oracle.first(sched)
         if clean is not None:
             return sched, clean
-        return shrink(sched, violation, budget_s=budget_s, passes=lambda c: oracle.first(c) is None), None
+        return shrink(
+            sched,
+            violation,
+            budget_s=budget_s,
+            passes=lambda c: oracle.first(c) is None,
+            clock=lambda: time.process_time() + oracle.cpu,  # CPU seconds: load-independent
+        ), None
     finally:
         oracle.close()
 

@@ -120,7 +120,7 @@ def test_departures_keep_the_run_and_ddmin_keeps_the_property() -> None:
     from asfl.harness.policies import UniformRandom
     from asfl.harness.schedule import _as_departures, shrink
 
-    setup = Setup(seed=0)  # UniformRandom(3)'s own stream (policies.world_rng)
+    setup = Setup(seed=0)
     world = World(setup)
     world.complete(UniformRandom(3).choose)
     sched = Schedule(setup, list(world.actions))

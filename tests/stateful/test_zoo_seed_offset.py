@@ -1,7 +1,6 @@
 """Issue 9 (stop 11): Hypothesis's first example is the same minimal draw under every
-seed; the zoo offsets each drawn setup's simulation seed by the Hypothesis seed, and the
-seeded policies mix that seed into their stream, so that seeds differ from the first
-example on (bench_zoo's "3 seeds" are three different searches)."""
+seed; the zoo offsets each drawn setup's simulation seed by the Hypothesis seed, so that
+the seeds' first examples run different setups."""
 
 from __future__ import annotations
 
@@ -12,8 +11,7 @@ from hypothesis import seed as hseed
 from hypothesis import strategies as st
 
 from asfl.harness.campaign import policies, run_whole
-from asfl.harness.policies import UniformRandom
-from asfl.harness.world import Setup, World
+from asfl.harness.world import Setup
 from asfl.harness.zoo import TINY_R6
 from asfl.harness.zoo_worker import directed_setups
 
@@ -34,21 +32,14 @@ def _first_example(k: int) -> tuple[Setup, list[dict[str, Any]]]:
     return got[0]
 
 
-def test_seeds_differ_from_the_first_example_on() -> None:
+def test_seeds_offset_the_first_examples_setup() -> None:
+    """The first example's setup differs in its simulation seed (keys, data, Byzantine
+    seeds, cluster shuffles). Its schedule may still coincide: the random policy's own
+    seed is drawn inside the campaign (its first draw is 0 under every seed)."""
     firsts = [_first_example(k) for k in range(3)]
     assert [s.seed for s, _ in firsts] == [0, 1, 2]
-    assert len({str(actions) for _, actions in firsts}) == 3
 
 
-def test_seed_zero_keeps_the_campaign_defaults_and_the_policy_stream() -> None:
+def test_seed_zero_keeps_the_campaign_defaults() -> None:
     assert directed_setups(None, "stateful") is None and directed_setups(None, "random", 0) is None
     assert directed_setups(None, "random", offset=1) is not None
-    w0, w1 = World(Setup(seed=0)), World(Setup(seed=1))
-    a, b, c = UniformRandom(9), UniformRandom(9), UniformRandom(9)
-    import random
-
-    old = random.Random(9)
-    picks = [a.choose(w0) for _ in range(20)]
-    assert picks == [old.randrange(len(w0.sim.scheduler)) for _ in range(20)]
-    assert [b.choose(w0) for _ in range(20)] == picks
-    assert [c.choose(w1) for _ in range(20)] != picks
