@@ -16,7 +16,8 @@ Three monitors exist:
   by *Byzantine* coordinators (whose proposals leave no trace event), what honest
   aggregators endorsed from such proposals (S-4, S-5), coordinators' count views against
   their actual state (F-3 / D-12), that clients accept only models some aggregator
-  certified (I-3; the harness knows which announcements it forged), and that a fair
+  certified and train on the body of the model they accepted (I-3, R-15e; the harness
+  knows which announcements it forged), and that a fair
   completion reaches quiescence within its step budget (L-3);
 - :class:`CoverageMonitor` -- judges nothing: counts, per rule ID, how often each
   model action and R-6 branch fired (:func:`asfl.model.actions.event_rules`) and which
@@ -36,6 +37,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 
 from asfl.harness.coverage import DELIVERED, OUTCOME
+from asfl.impl.client import Client
 from asfl.impl.messages import model_digest, proposal_digest
 from asfl.model import actions, protocol
 from asfl.model.params import Params
@@ -201,6 +203,7 @@ class WhiteBoxOracle:
             elif kind == "propose":
                 out += self._counts(world, ev)
             elif kind == "accept":
+                out += self._trained_on(world, ev)
                 legit = set(self.models[ev["round"]])
                 for b in world.byz.values():
                     legit |= b.genuine_models
@@ -215,6 +218,27 @@ class WhiteBoxOracle:
                         )
                     )
         return out
+
+    @staticmethod
+    def _trained_on(world: World, ev: dict[str, Any]) -> list[Violation]:
+        """I-3 / R-15e on the client's real state: the body it now trains on has the digest
+        its ``accept`` names (the trace names the header's model, so a client that skipped
+        R-15e's body check would otherwise train on a forged body unseen). Checked when the
+        accept is the client's newest (a step may accept kept bodies after it)."""
+        client = world.sim.nodes.get(ev["node"])
+        if not isinstance(client, Client) or client.state.latest != ev["round"]:
+            return []
+        if model_digest(client.state.model).hex() == ev["model"]:
+            return []
+        return [
+            Violation(
+                "I-3",
+                f"{ev['node']} trains on a round-{ev['round']} body whose digest is not the "
+                f"accepted model {ev['model'][:12]} (R-15e)",
+                ev["seq"],
+                "oracle",
+            )
+        ]
 
     def _legit(self, world: World, tau: int) -> set[str]:
         """Digests of round-``tau`` models some aggregator computed by R-13 (the harness's
