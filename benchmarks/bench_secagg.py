@@ -429,14 +429,18 @@ def run_round(w: AsflWorld, rep: int, announce_sample: int, keep_state: bool = F
             continue
         if a.round < 1:
             raise RuntimeError(f"A{j} did not finish the round: {a.diagnose()}")
+        mine = 0
         for (_, c), st in a.clusters.items():
-            if st.result is None:
-                continue
+            if st.result is None or st.result.mean is None:
+                continue  # not reconstructed, or reconstructed after the round was aggregated (D-17)
             members = st.accepted.clients
             plain = gf.vsum([xs[i] for i in members], cfg.dim)
             if not np.array_equal(st.result.mean, cluster_mean(cfg, plain, len(members))):
                 raise RuntimeError(f"A{j}: cluster {c} result differs from the plain sum")
-            checked += 1
+            mine += 1
+        if mine < cfg.n_aggregators - cfg.t_a:  # R-13 aggregated at least n_a - t_a of them
+            raise RuntimeError(f"A{j}: only {mine} cluster results checked against the plain sum")
+        checked += mine
     accepted = sum(1 for name in sample if cfg.rounds in nodes[name].state.accepted)
     if accepted != len(sample):
         raise RuntimeError("a sampled client did not accept a model")
