@@ -560,8 +560,8 @@ class Aggregator:
         tau = fetch.tau
         if tau not in self.announced:
             raise Dropped(f"fetch for round {tau}: not announced (D-22)")
-        header = self.headers[tau]
-        if fetch.header_digest != header.digest():
+        hd = self.headers[tau].digest()
+        if fetch.header_digest != hd:
             raise Dropped(f"fetch for round {tau}: other header (D-22)")
         bits = self.served.get(client, 0)
         if bits >> tau & 1:
@@ -569,7 +569,7 @@ class Aggregator:
         self.served[client] = bits | 1 << tau
         name = client_name(client)
         return [
-            ServeEvent(tau, name, header.digest().hex()),
+            ServeEvent(tau, name, hd.hex()),
             send(self.keys, self.index, name, self._announcement(tau, body=True)),
         ]
 

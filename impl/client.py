@@ -327,7 +327,7 @@ class Client:
         """D-22: a header-only announcement whose round lacks a body, from a sender whose
         header-only announcement of that round was not verified before."""
         ann, st = checked.announce, self.state
-        if ann.body is not None or ann.tau in st.accepted or ann.tau in st.ahead:
+        if ann.body is not None or not self._lacks_body(ann.tau):
             return False
         rec = st.fetch.get(ann.tau)
         return rec is None or checked.sender not in rec.headers
@@ -350,7 +350,7 @@ class Client:
             return []
         rec.armed = False
         fetchable = rec.fetchable()
-        if round in st.accepted or round in st.ahead or not fetchable:
+        if not self._lacks_body(round) or not fetchable:
             return []
         j = fetchable[0]
         rec.fetched.add(j)
@@ -361,11 +361,14 @@ class Client:
             *self._arm(rec, round),
         ]
 
+    def _lacks_body(self, tau: int) -> bool:
+        """R-15 / D-22: round ``tau`` is not accepted and no verified body of it is kept."""
+        return tau not in self.state.accepted and tau not in self.state.ahead
+
     def _body_wanted(self, checked: CheckedAnnounce) -> bool:
-        """R-15: a verified body is taken if its round is not accepted yet and no body of
-        that round is kept for later."""
-        ann, st = checked.announce, self.state
-        return ann.body is not None and ann.tau not in st.accepted and ann.tau not in st.ahead
+        """R-15: a verified body is taken if its round lacks one (:meth:`_lacks_body`)."""
+        ann = checked.announce
+        return ann.body is not None and self._lacks_body(ann.tau)
 
     def _take_body(self, checked: CheckedAnnounce) -> list[Output]:
         """R-15: models are accepted in round order. A body of the next round is accepted,
