@@ -203,9 +203,10 @@ class CheckerBase:
         self.heads: dict[tuple[int, int], dict[int, str | None]] = {}  # (i, r) -> j -> header
         self.body_held: dict[tuple[int, int], str] = {}  # (i, r) -> sender of a verified body
         self.client_models: dict[int, set[str]] = {}  # i -> models it verified (as far as shown)
-        self.fetched: set[tuple[int, int, int]] = set()  # (i, r, j)
+        self.fetched: dict[tuple[int, int], set[int]] = {}  # (i, r) -> aggregators fetched from
         self.fetch_env: dict[str, FetchInfo] = {}  # digest of a fetch envelope -> what it asks
-        self.served: dict[tuple[int, int, int], int] = {}  # (j, i, r) -> line of the serve
+        self.served: dict[int, dict[tuple[int, int], int]] = {j: {} for j in self.honest_aggs}
+        # ^ j -> (i, r) served -> line of the serve (model AggState.served)
         self.served_msgs: set[int] = set()  # ids of served announces in flight
         self.served_got: set[tuple[int, int, int]] = set()  # (j, i, r): a served body delivered
         # histories

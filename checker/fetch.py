@@ -17,14 +17,15 @@ from asfl.checker.attest import AttestRules
 from asfl.checker.base import ids
 from asfl.checker.records import FetchInfo, PendingFetch
 from asfl.model import protocol
+from asfl.model.protocol import FetchDefect, ServeDefect
 
 
 class FetchRules(AttestRules):
     # -- the client: its timer fires -------------------------------------------------
     def on_fetch(self, ev: dict[str, Any]) -> None:
         """D-22: the trigger of a client step taken when its timer fires; the model's
-        :func:`~model.protocol.fetch_guard` on the client's state as the trace built it,
-        the header ``to`` announced (if honest), one ``send`` of ``fetch`` to ``to``."""
+        :func:`~model.protocol.fetch_defect` on the client's facts as the trace shows
+        them, then one ``send`` of ``fetch`` to ``to``."""
         node, r, to, hd = ev["node"], ev["round"], ev["to"], ev["header"]
         self.new_step(node)
         self.hist(ev, None)
@@ -37,47 +38,51 @@ class FetchRules(AttestRules):
             self.viol("D-22", f"{node} fetches from {to}, not an aggregator", node=node)
             return
         j = ids(to)
-        acc = self.accepted[i]
-        if not 1 <= r <= self.R:
-            self.viol("D-22", f"{node} fetches round {r} outside 1..R", node=node)
-        elif r < len(acc):
-            self.viol("D-22", f"{node} fetches round {r}, which it accepted already", node=node)
-        elif (i, r) in self.body_held:
-            self.viol(
-                "D-22",
-                f"{node} fetches round {r} holding a verified body of it (from {self.body_held[(i, r)]})",
-                node=node,
-            )
-        heads = self.heads.get((i, r), {})
-        if (i, r, j) in self.fetched:
-            self.viol("D-22", f"{node} fetches round {r} from {to} a second time", node=node)
-        elif j not in heads:
-            self.viol(
-                "D-22",
-                f"{node} fetches round {r} from {to}, whose header-only announcement it never verified",
-                node=node,
-            )
-        elif not self.is_byz(to) and heads[j] != hd:
-            self.viol(
-                "D-22",
-                f"{node} fetches header {hd[:12]} from {to}, which announced {str(heads[j])[:12]}",
-                node=node,
-            )
-        self.fetched.add((i, r, j))
+        why = self.fetch_defect(i, r, j, hd)
+        if why is not None:
+            self.viol("D-22", self.fetch_refused(node, i, r, to, hd, why), node=node)
+        self.fetched.setdefault((i, r), set()).add(j)
         self.step.fetch = (to, r, hd)
         self.expect("D-22", "fetch", r, None, 1)
 
+    def fetch_defect(self, i: int, r: int, j: int, hd: str | None) -> FetchDefect | None:
+        """:func:`model.protocol.fetch_defect` on what the trace shows of client ``i``:
+        its accepted rounds, a verified body of ``r`` held (:meth:`note_announce`), the
+        aggregators it fetched ``r`` from, the header-only announcements of ``r`` it kept
+        (a Byzantine sender's header unknown: ``None``)."""
+        return protocol.fetch_defect(
+            self.p,
+            r,
+            len(self.accepted[i]),
+            (i, r) in self.body_held,
+            self.fetched.get((i, r), ()),
+            self.heads.get((i, r), {}),
+            j,
+            hd,
+        )
+
+    def fetch_refused(self, node: str, i: int, r: int, to: str, hd: str, why: FetchDefect) -> str:
+        """The violation's text for the fetch guard's failed clause ``why``."""
+        if why is FetchDefect.ROUND:
+            return f"{node} fetches round {r} outside 1..R"
+        if why is FetchDefect.ACCEPTED:
+            return f"{node} fetches round {r}, which it accepted already"
+        if why is FetchDefect.BODY_HELD:
+            return f"{node} fetches round {r} holding a verified body of it (from {self.body_held[(i, r)]})"
+        if why is FetchDefect.FETCHED:
+            return f"{node} fetches round {r} from {to} a second time"
+        if why is FetchDefect.NO_HEADER:
+            return f"{node} fetches round {r} from {to}, whose header-only announcement it never verified"
+        seen = self.heads[(i, r)][ids(to)]
+        return f"{node} fetches header {hd[:12]} from {to}, which announced {str(seen)[:12]}"
+
     # -- the aggregator: a fetch delivered ---------------------------------------------
-    def serve_guard(self, j: int, f: FetchInfo) -> str | None:
-        """:func:`model.protocol.serve_defect` on the trace's facts: ``j`` announced the
-        round, with that header, and has not served ``(client, round)`` before."""
-        if (j, f.round) not in self.announced or not 0 <= f.client < self.n_c:
-            return "not announced"
-        if self.ann_header.get((j, f.round)) != f.header:
-            return "other header"
-        if (j, f.client, f.round) in self.served:
-            return "duplicate fetch"
-        return None
+    def serve_guard(self, j: int, f: FetchInfo) -> ServeDefect | None:
+        """:func:`model.protocol.serve_refusal` on the trace's facts: the header ``j``
+        announced for the round (if it did) and the ``(client, round)`` it served."""
+        return protocol.serve_refusal(
+            self.p, f.client, f.round, self.ann_header.get((j, f.round)), f.header, self.served[j]
+        )
 
     def on_serve(self, ev: dict[str, Any]) -> None:
         """D-22: an honest aggregator answers the fetch its step delivered, if the serve
@@ -107,11 +112,11 @@ class FetchRules(AttestRules):
             return
         why = self.serve_guard(j, f)
         if why is not None:
-            first = self.served.get((j, f.client, r))
+            first = self.served[j].get((f.client, r))
             more = f" (served at line {first})" if first is not None else ""
-            self.viol("D-22", f"{node} serves {client}'s fetch of round {r}: {why}{more}", node=node)
+            self.viol("D-22", f"{node} serves {client}'s fetch of round {r}: {why.value}{more}", node=node)
         pf.served = True
-        self.served[(j, f.client, r)] = self.line
+        self.served[j][(f.client, r)] = self.line
         self.expect("D-22", "announce", r, None, 1)
 
     # -- wire hooks ----------------------------------------------------------------------
@@ -209,15 +214,16 @@ class FetchRules(AttestRules):
             self.body_held.setdefault((i, r), src)
 
     def owed_fetches(self) -> None:
-        """At quiescence (L-2, D-22): a correct client lacking the body of its next round
-        whose timer still has a fetchable honest announcer never let the timer fire."""
+        """At quiescence (L-2, D-22): a correct client whose timer still has a fetchable
+        honest announcer of its next round (:meth:`fetch_defect` finds nothing for the
+        header it announced) never let the timer fire."""
         for i in range(self.n_c):
             node = f"C{i}"
             r = len(self.accepted[i])
-            if node in self.crashed_at or r > self.R or (i, r) in self.body_held:
+            if node in self.crashed_at:
                 continue
-            for j, _hd in sorted(self.heads.get((i, r), {}).items()):
-                if not self.is_byz(f"A{j}") and (i, r, j) not in self.fetched:
+            for j, hd in sorted(self.heads.get((i, r), {}).items()):
+                if not self.is_byz(f"A{j}") and self.fetch_defect(i, r, j, hd) is None:
                     self.viol(
                         "L-2",
                         f"{node} lacks round {r}'s body at quiescence; honest A{j}'s header-only "

@@ -8,6 +8,8 @@ from typing import Any
 
 import numpy as np
 
+from asfl.model.protocol import ServeDefect
+
 
 class Unusable(Exception):
     """The input cannot be checked (exit 2)."""
@@ -233,7 +235,7 @@ class PendingFetch:
     verdict (``None``: it holds, else the drop reason) and whether a ``serve`` followed."""
 
     info: FetchInfo
-    guard: str | None
+    guard: ServeDefect | None
     served: bool = False
 
 

@@ -8,9 +8,11 @@ predicates; a message that fails a guard is dropped and changes nothing (R-3).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Container, Iterable, Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 from itertools import combinations
+from typing import TypeVar
 
 from asfl.model import inclusion
 from asfl.model.params import Params
@@ -31,6 +33,7 @@ from asfl.model.types import (
 )
 
 Event = tuple
+H = TypeVar("H")  # a header: a model (the model), a header digest (the checker)
 
 
 @dataclass
@@ -224,17 +227,63 @@ def _forget_fetch(st: ClientState, r: int) -> ClientState:
     return st
 
 
+class FetchDefect(StrEnum):
+    """Why the D-22 fetch guard refuses a fetch of round ``r`` from aggregator ``j``
+    (:func:`fetch_defect`): the clause that fails, first failing clause first."""
+
+    ROUND = "round outside 1..R"
+    ACCEPTED = "round accepted"
+    BODY_HELD = "verified body held"
+    FETCHED = "fetched before"
+    NO_HEADER = "no header-only announcement verified"
+    OTHER_HEADER = "other header"
+
+
+def fetch_defect(
+    p: Params,
+    r: int,
+    accepted: int,
+    body_held: bool,
+    fetched_from: Container[int],
+    heads: Mapping[int, H | None],
+    j: int,
+    hd: H,
+) -> FetchDefect | None:
+    """D-22, the client's fetch guard on primitive facts: why a client may not send
+    ``fetch(r, hd)`` to aggregator ``j``, or ``None``. Facts: ``accepted`` rounds
+    (genesis included: ``len(accepted)``), whether a verified body of ``r`` is held,
+    the aggregators fetched from for ``r``, and ``heads``: aggregator -> the header of
+    its header-only announcement of ``r`` the client verified (``None``: not known, a
+    Byzantine sender's in the explorer and the checker; any ``hd`` matches it). The
+    round is ``<= R`` and not accepted, no body of it held (:func:`lacks_body`), ``j``
+    not fetched from for it, ``j``'s header-only announcement verified, and ``hd`` the
+    header it announced."""
+    if not 1 <= r <= p.R:
+        return FetchDefect.ROUND
+    if r < accepted:
+        return FetchDefect.ACCEPTED
+    if body_held:
+        return FetchDefect.BODY_HELD
+    if j in fetched_from:
+        return FetchDefect.FETCHED
+    if j not in heads:
+        return FetchDefect.NO_HEADER
+    seen = heads[j]
+    if seen is not None and seen != hd:
+        return FetchDefect.OTHER_HEADER
+    return None
+
+
 def fetch_guard(p: Params, st: ClientState, r: int, j: int) -> bool:
-    """D-22, the client's fetch guard: round ``r <= R`` is not accepted and no verified
-    body of it is held, and ``j`` is fetchable: a header-only announcement of ``j`` for
-    round ``r`` was verified and ``i`` has not sent ``j`` a fetch for ``r`` before."""
-    return (
-        st.alive
-        and 1 <= r <= p.R
-        and lacks_body(st, r)
-        and (r, j) not in st.fetched
-        and any((t, k) == (r, j) for t, k, _ in st.heads)
-    )
+    """D-22 on a client's state: alive, and :func:`fetch_defect` finds nothing for
+    ``fetch(r, hd)`` to ``j``, ``hd`` the header ``j`` announced (what the client's
+    timer sends, :func:`client_fetch`)."""
+    if not st.alive:
+        return False
+    heads = {k: m for t, k, m in st.heads if t == r}
+    body_held = any(b.tau == r for b in st.ahead)
+    fetched_from = {k for t, k in st.fetched if t == r}
+    return fetch_defect(p, r, len(st.accepted), body_held, fetched_from, heads, j, heads.get(j)) is None
 
 
 def fetch_targets(p: Params, st: ClientState) -> list[tuple[int, int, Model | None]]:
@@ -411,18 +460,39 @@ def agg_receive(ctx: Ctx, j: int, st: AggState, msg: Msg) -> AggState:
     return st
 
 
-def serve_defect(p: Params, st: AggState, i: int, r: int, m: Model | None) -> str | None:
-    """D-22, the aggregator's serve guard: why an honest aggregator drops client ``i``'s
-    ``fetch(r, hd)`` (``hd`` standing for the model ``m``), or ``None``: it announced
-    round ``r`` ("not announced"), with that header ("other header"), and has not served
-    ``(i, r)`` before ("duplicate fetch")."""
-    if not 1 <= r < len(st.certs) or not 0 <= i < p.n_c:
-        return "not announced"
-    if st.models[r] != m:
-        return "other header"
-    if (i, r) in st.served:
-        return "duplicate fetch"
+class ServeDefect(StrEnum):
+    """Why an honest aggregator drops a fetch (D-22, :func:`serve_refusal`); the values
+    are the drop reasons traces carry."""
+
+    NOT_ANNOUNCED = "not announced"
+    OTHER_HEADER = "other header"
+    DUPLICATE = "duplicate fetch"
+
+
+def serve_refusal(
+    p: Params, i: int, r: int, announced: H | None, hd: H, served: Container[tuple[int, int]]
+) -> ServeDefect | None:
+    """D-22, the aggregator's serve guard on primitive facts: why it drops client
+    ``i``'s ``fetch(r, hd)``, or ``None``. ``announced``: the header of its announcement
+    of round ``r`` (``None``: not announced), ``served``: the ``(client, round)`` it has
+    served. It announced round ``r`` of ``1..R`` to a client ``i`` ("not announced"),
+    with that header ("other header"), and has not served ``(i, r)`` ("duplicate
+    fetch")."""
+    if announced is None or not 1 <= r <= p.R or not 0 <= i < p.n_c:
+        return ServeDefect.NOT_ANNOUNCED
+    if announced != hd:
+        return ServeDefect.OTHER_HEADER
+    if (i, r) in served:
+        return ServeDefect.DUPLICATE
     return None
+
+
+def serve_defect(p: Params, st: AggState, i: int, r: int, m: Model | None) -> ServeDefect | None:
+    """D-22 on an aggregator's state: :func:`serve_refusal` of client ``i``'s
+    ``fetch(r, hd)`` (``hd`` standing for the model ``m``); round ``r`` is announced
+    iff ``1 <= r < len(certs)``."""
+    announced = st.models[r] if 1 <= r < len(st.certs) else None
+    return serve_refusal(p, i, r, announced, m, st.served)
 
 
 def on_fetch(ctx: Ctx, j: int, st: AggState, msg: Msg) -> AggState:
@@ -435,7 +505,7 @@ def on_fetch(ctx: Ctx, j: int, st: AggState, msg: Msg) -> AggState:
     i, r = int(msg.src[1:]), msg.tau
     why = serve_defect(ctx.p, st, i, r, msg.model)
     if why is not None:
-        ctx.drop(me, msg, why)
+        ctx.drop(me, msg, why.value)
         return st
     m = st.models[r]
     ctx.emit("serve", me, r, msg.src, m)
