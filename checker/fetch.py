@@ -17,6 +17,7 @@ from asfl.checker.attest import AttestRules
 from asfl.checker.base import ids
 from asfl.checker.records import FetchInfo, PendingFetch
 from asfl.model import protocol
+from asfl.model.digests import fetch_digest
 from asfl.model.protocol import FetchDefect, ServeDefect
 
 
@@ -129,6 +130,9 @@ class FetchRules(AttestRules):
             to, r, hd = st.fetch
             if ev["to"] != to:
                 self.viol("D-22", f"{node}'s fetch event names {to}, its fetch goes to {ev['to']}", node=node)
+            if fetch_digest(ids(node), r, hd) != ev["digest"]:
+                what = f"fetch({r}, {hd[:12]})"
+                self.viol("D-22", f"{node}'s fetch envelope is not {what} of its fetch event", node=node)
             self.fetch_env.setdefault(ev["digest"], FetchInfo(ids(node), r, hd))
         elif typ == "announce" and st.fetch_in is not None and st.fetch_in.served:
             client = f"C{st.fetch_in.info.client}"

@@ -6,7 +6,8 @@ integers are 8-byte little-endian, digests their 32 raw bytes. The submission di
 the proposal digest ``pd`` covers only ``(tau, c)`` and the ``(i, sd_i)`` of its set, so
 anyone holding the trace's ``submit`` events can recompute it (R-3, R-7). An ``endorse``
 envelope's digest covers only ``(tau, c, pd, md)`` in the wire format of D-14, so the
-digest a ``send`` of it carries is recomputed from the ``endorse`` event (R-8)."""
+digest a ``send`` of it carries is recomputed from the ``endorse`` event (R-8); so is a
+``fetch`` envelope's, ``fetch(r, hd)``, from the ``fetch`` event (D-22)."""
 
 from __future__ import annotations
 
@@ -62,3 +63,9 @@ def endorse_digest(sender: int, tau: int, cluster: int, pd: str, md: str) -> str
     body is ``uint(tau) uint(c) blob(pd) blob(md)`` (D-14, R-8); digests in hex."""
     body = uint(tau) + uint(cluster) + blob(bytes.fromhex(pd)) + blob(bytes.fromhex(md))
     return envelope_digest("endorse", sender, body)
+
+
+def fetch_digest(sender: int, r: int, header: str) -> str:
+    """The envelope digest of ``fetch(r, hd)`` by client ``sender``: its body is
+    ``uint(r) blob(hd)`` (D-14, D-22); ``hd`` in hex."""
+    return envelope_digest("fetch", sender, uint(r) + blob(bytes.fromhex(header)))

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from asfl.model.digests import endorse_digest, proposal_digest
+from asfl.model.digests import endorse_digest, fetch_digest, proposal_digest
 from asfl.model.field import P, derive, to_b64, vsum
 from asfl.model.params import Params
 from asfl.model.protocol import client_can_step
@@ -89,6 +89,8 @@ class Renderer:
     def env_digest(self, m: Msg) -> str:
         if m.kind == "endorse" and m.prop is not None:  # the spec's envelope (D-14, R-8)
             return endorse_digest(int(m.src[1:]), m.tau, m.c, self.pd(m.prop), self.md(m.prop))
+        if m.kind == "fetch" and m.model is not None:  # the spec's envelope (D-14, D-22)
+            return fetch_digest(int(m.src[1:]), m.tau, self.header_digest(m.model))
         body: tuple = (m.tau, m.c, m.prop, m.good)
         if m.model is not None:
             body += (self.model_digest(m.model), tuple(sorted(m.attesters)), m.body)

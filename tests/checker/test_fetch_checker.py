@@ -155,3 +155,17 @@ def test_timer_that_never_fires_is_an_l2_violation(base: Trace) -> None:
     end["rounds_done"]["C4"] = 0
     got = found(tr)
     assert any(g[1] == "L-2" and "its timer never fetched" in g[2] and "C4" in g[2] for g in got), got
+
+
+def test_fetch_header_to_a_byzantine_target() -> None:
+    """The header of a fetch to a Byzantine aggregator: the fetch guard cannot compare it
+    (a Byzantine announcement's header is not in the trace), the fetch envelope's digest
+    recomputed from ``(round, header)`` (D-14, D-22) refutes it."""
+    p = Params(n_a=4, t_a=1, n_c=8, t_c=0, q_min=2, B=1, R=2, byzantine=frozenset({0}))
+    tr = emit_trace(p, seed=0, behaviours="forge-announce", byz_prob=0.3)
+    assert found(copy.deepcopy(tr)) == []
+    k = at(tr, "fetch", to="A0")
+    tr[k]["header"] = ("0" if tr[k]["header"][0] != "0" else "1") + tr[k]["header"][1:]
+    got = found(tr)
+    assert [g[:2] for g in got] == [(k + 2, "D-22")], got
+    assert "fetch envelope is not fetch(" in got[0][2]

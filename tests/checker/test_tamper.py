@@ -413,11 +413,15 @@ def drop_attester(rng: random.Random, tr: Trace) -> Trace | None:
 
 
 def drop_accept_attester(rng: random.Random, tr: Trace) -> Trace | None:
-    """An accept names one counted attester fewer (t_a of them: R-15d refused it)."""
+    """An accept names only ``t_a`` of the attesters it counted (R-15d refused it). A
+    Byzantine announcement may name more than ``t_a + 1``, so it keeps the last ``t_a``
+    (dropping one of them could leave a quorum: no tampering)."""
     k = pick(rng, tr, lambda e: e["kind"] == "accept")
     if k is None:
         return None
-    tr[k]["attesters"] = tr[k]["attesters"][1:]
+    t_a = tr[0]["config"]["t_a"]
+    names = tr[k]["attesters"]
+    tr[k]["attesters"] = names[len(names) - t_a :]
     return tr
 
 
@@ -472,6 +476,72 @@ def accept_unserved(rng: random.Random, tr: Trace) -> Trace | None:
         return None
     tr[k]["from"] = rng.choice(others(tr[k]))
     return tr
+
+
+def _announced_to(tr: Trace, k: int, client: str, r: int) -> set[str]:
+    """Aggregators whose announce of round ``r`` was delivered to ``client`` before line ``k``."""
+    sent = {
+        e["msg"]: e["node"]
+        for e in tr[1:k]
+        if e["kind"] == "send" and e["type"] == "announce" and e["round"] == r
+    }
+    return {
+        sent[e["msg"]] for e in tr[1:k] if e["kind"] == "deliver" and e["node"] == client and e["msg"] in sent
+    }
+
+
+def fetch_to_non_announcer(rng: random.Random, tr: Trace) -> Trace | None:
+    """D-22: a fetch (event and send) redirected to an aggregator whose announcement of
+    that round the client never received before (its header was never verified)."""
+    n_a = tr[0]["config"]["aggregators"]
+
+    def others(k: int) -> list[str]:
+        e = tr[k]
+        got = _announced_to(tr, k, e["node"], e["round"])
+        return [f"A{j}" for j in range(n_a) if f"A{j}" not in got]
+
+    k = pick(rng, tr, lambda e: e["kind"] == "fetch")
+    if k is None or not others(k):
+        return None
+    to = rng.choice(others(k))
+    tr[k]["to"] = to
+    if tr[k + 1]["kind"] == "send":
+        tr[k + 1]["to"] = to
+    return tr
+
+
+def serve_without_fetch(rng: random.Random, tr: Trace) -> Trace | None:
+    """D-22: a copy of a serve event inserted into a step of the same aggregator whose
+    trigger delivered it no fetch."""
+    k = pick(rng, tr, lambda e: e["kind"] == "serve")
+    if k is None:
+        return None
+    node = tr[k]["node"]
+    sends = {e["msg"]: e["type"] for e in tr[1:] if e["kind"] == "send"}
+    ds = [
+        d
+        for d in range(1, len(tr))
+        if tr[d]["kind"] == "deliver" and tr[d]["node"] == node and sends.get(tr[d]["msg"]) != "fetch"
+    ]
+    if not ds:
+        return None
+    tr.insert(rng.choice(ds) + 1, copy.deepcopy(tr[k]))
+    return renumber(tr)
+
+
+def fetch_again(rng: random.Random, tr: Trace) -> Trace | None:
+    """D-22: a client's fetch (event and send) repeated as a step of its own right after
+    the first: a second fetch of that round from that aggregator. The copy's message id
+    follows the first's, later ids shifted by one (ids increase, D-19)."""
+    k = pick(rng, tr, lambda e: e["kind"] == "fetch")
+    if k is None or tr[k + 1]["kind"] != "send":
+        return None
+    mid = tr[k + 1]["msg"]
+    for e in tr[1:]:
+        if e["kind"] in ("send", "deliver", "drop") and e["msg"] > mid:
+            e["msg"] += 1
+    tr[k + 2 : k + 2] = [copy.deepcopy(tr[k]), dict(copy.deepcopy(tr[k + 1]), msg=mid + 1)]
+    return renumber(tr)
 
 
 @dataclass(frozen=True)
@@ -540,6 +610,11 @@ TAMPERS: list[Tamper] = [
     Tamper("fetch-to-pusher", True, fetch_to_pusher),
     Tamper("second-serve", True, second_serve),
     Tamper("accept-unserved-non-designated", True, accept_unserved),
+    Tamper("alter-fetch-header", True, set_field(("fetch",), "header", lambda v, e: hexflip(v))),
+    Tamper("fetch-to-non-announcer", True, fetch_to_non_announcer),
+    Tamper("serve-without-fetch", True, serve_without_fetch),
+    Tamper("alter-serve-header", True, set_field(("serve",), "header", lambda v, e: hexflip(v))),
+    Tamper("fetch-again", True, fetch_again),
     Tamper("alter-drop-reason", False, set_field(("drop",), "reason", lambda v, e: v + " (edited)")),
     Tamper("alter-send-size", False, set_field(("send",), "size", lambda v, e: v + 1)),
     Tamper("alter-end-detail", False, set_field(("end",), "detail", lambda v, e: v + " (edited)")),
@@ -581,6 +656,14 @@ def test_docs_classify_every_kind() -> None:
 def test_tamper_campaign(traces: dict[str, Trace]) -> None:
     s = Signer(P_TAMPER)
     model = {b: emit_trace(P_TAMPER, seed=2, behaviours=b, signer=s, keys=s.keys) for b in MODEL_BEHAVIOURS}
+    # a client fetches from the Byzantine A0, which announced it a header only (D-22)
+    model["forge-announce-fetch"] = emit_trace(
+        P_TAMPER, seed=0, behaviours="forge-announce", byz_prob=0.3, signer=s, keys=s.keys
+    )
+    assert any(
+        e["kind"] == "fetch" and e["to"] in byz(model["forge-announce-fetch"])
+        for e in model["forge-announce-fetch"]
+    )
     corpus = {**{f"impl/{b}": t for b, t in traces.items()}, **{f"model/{b}": t for b, t in model.items()}}
     for name, tr in corpus.items():
         assert verdict(tr) == set(), name
