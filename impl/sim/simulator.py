@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from asfl.impl.events import CrashEvent, DeliverEvent, DropEvent, Event, SendEvent
-from asfl.impl.node import ClientNode, Node, Output, RequestLocalStep, Send
+from asfl.impl.node import CancelTimer, ClientNode, Node, Output, RequestLocalStep, Send
 from asfl.impl.node import Timer as ArmTimer
 from asfl.impl.sim.schedulers import Delivery, LocalStep, Scheduler, Timer
 from asfl.impl.trace import TraceWriter
@@ -110,7 +110,8 @@ class Simulator:
         return all(self.nodes[n].done for n in self.honest if n not in self.crashed)
 
     def _emit(self, name: str, outputs: list[Output], msg: int | None = None) -> None:
-        """Write the node's protocol events, then its sends (spec §9), then schedule."""
+        """Write the node's protocol events, then its sends (spec §9), then schedule; timers
+        are armed and cancelled in the order the node output them."""
         write_events = name in self.honest
         for out in outputs:
             if isinstance(out, Event) and write_events:
@@ -121,6 +122,8 @@ class Simulator:
                 self.scheduler.push(LocalStep(name))
             elif isinstance(out, ArmTimer):
                 self.scheduler.push(Timer(name, out.round))
+            elif isinstance(out, CancelTimer):  # D-22: it would fire for nothing
+                self.scheduler.cancel_timer(name, out.round)
         for out in outputs:
             if isinstance(out, Send):
                 self._send(name, out)
