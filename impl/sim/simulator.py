@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from typing import cast
 
 from asfl.impl.events import CrashEvent, DeliverEvent, DropEvent, Event, SendEvent
 from asfl.impl.node import CancelTimer, ClientNode, Node, Output, RequestLocalStep, Send
@@ -44,6 +45,7 @@ class Simulator:
         self.crashed: set[str] = set()
         self.local_steps: dict[str, int] = {}
         self.stats = Stats()
+        self._client_classes: dict[type, bool] = {}
 
     def start(self) -> None:
         for name, node in self.nodes.items():
@@ -75,9 +77,7 @@ class Simulator:
         (a firing that fetches nothing writes nothing)."""
         if action.client in self.crashed:
             return
-        client = self.nodes[action.client]
-        assert isinstance(client, ClientNode), action.client  # only clients arm timers (D-22)
-        self._emit(action.client, client.fire_timer(action.round))
+        self._emit(action.client, self._client(action.client).fire_timer(action.round))
 
     def _local_step(self, action: LocalStep) -> None:
         name = action.client
@@ -90,9 +90,17 @@ class Simulator:
             self.trace.write(name, CrashEvent())
             return
         self.local_steps[name] = done + 1
-        client = self.nodes[name]
-        assert isinstance(client, ClientNode), name  # only clients request local steps (R-4)
-        self._emit(name, client.local_step())
+        self._emit(name, self._client(name).local_step())
+
+    def _client(self, name: str) -> ClientNode:
+        """Client ``name``: only clients request local steps (R-4) and arm timers (D-22).
+        Checked once per node class (a runtime-checkable protocol's isinstance is slow)."""
+        node = self.nodes[name]
+        is_client = self._client_classes.get(type(node))
+        if is_client is None:
+            is_client = self._client_classes[type(node)] = isinstance(node, ClientNode)
+        assert is_client, name
+        return cast(ClientNode, node)
 
     def run(self, max_steps: int, on_step: Callable[[Simulator], None] | None = None) -> str:
         """Run to quiescence; returns ``complete``, ``stalled`` or ``step_limit`` (R-16)."""
