@@ -7,9 +7,10 @@ times (baseline first). Reported per run: the child's CPU seconds (user + system
 ``wait4``), wall seconds, peak RSS, simulator steps, and the load average when it began;
 then the median CPU ratio tree / baseline per size. Sizes are ``N_CxR`` pairs.
 
-With ``--count``, each tree also runs once instrumented (not timed): D-22 timer firings,
-those that did nothing (no output), and timers cancelled (``CancelTimer`` outputs; a tree
-without that output reports 0).
+With ``--count``, each tree also runs once instrumented: D-22 timer firings, those that
+did nothing (no output), timers cancelled (``CancelTimer`` outputs; a tree without that
+output reports 0), and ``run_cpu``, the CPU seconds of the simulation alone (without
+generating the data set and building the nodes: what grows with ``n_c`` and ``R``).
 
     python benchmarks/bench_trees.py --base /tmp/base --sizes 1000x5,2000x5 --reps 2 --count
 """
@@ -32,10 +33,11 @@ HERE = Path(__file__).resolve().parent.parent
 
 _COUNT = """
 import sys
+import time
 from asfl.cli import main
 from asfl.impl.sim.simulator import Simulator
 counts = {"firings": 0, "noop_firings": 0, "cancels": 0}
-fire, emit = Simulator._fire, Simulator._emit
+emit, run = Simulator._emit, Simulator.run
 def _fire(self, action):
     node = self.nodes[action.client]
     if action.client not in self.crashed:
@@ -46,7 +48,13 @@ def _fire(self, action):
 def _emit(self, name, outputs, msg=None):
     counts["cancels"] += sum(type(o).__name__ == "CancelTimer" for o in outputs)
     emit(self, name, outputs, msg)
-Simulator._fire, Simulator._emit = _fire, _emit
+def _run(self, *args, **kwargs):
+    t0 = time.process_time()
+    try:
+        return run(self, *args, **kwargs)
+    finally:
+        counts["run_cpu"] = round(time.process_time() - t0, 2)
+Simulator._fire, Simulator._emit, Simulator.run = _fire, _emit, _run
 try:
     main(sys.argv[1:])
 except SystemExit:
