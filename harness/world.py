@@ -9,7 +9,7 @@ recorded schedule stays readable and replays deterministically:
   that kind from ``src`` to ``dst``;
 - ``{"step": "C3"}``: run client 3's pending local step (R-4);
 - ``{"timer": "C3"}``: fire client 3's oldest armed fetch timer (D-22; the client picks
-  the aggregator it fetches from);
+  the aggregator it fetches from; a timer the client cancelled is no longer pending);
 - ``{"crash": "C3"}``: crash client 3 now (at most ``t_c`` in a valid schedule);
 - ``{"byz": "A1", "out": [kind, to, nth], "do": mutation, "seed": s}``: a scripted
   Byzantine aggregator sends (a mutation of) one of its held outgoing messages;

@@ -26,6 +26,7 @@ from asfl.impl.messages import (
     submission_digest,
 )
 from asfl.impl.node import (
+    CancelTimer,
     Dropped,
     Output,
     PublicKeys,
@@ -340,6 +341,15 @@ class Client:
         rec.armed = True
         return [Timer(tau)]
 
+    def _disarm(self, tau: int) -> list[Output]:
+        """D-22: round ``tau`` now has a verified body, so a firing of its armed timer would
+        do nothing: cancel it (the runtime never fires it). No protocol event."""
+        rec = self.state.fetch.get(tau)
+        if rec is None or not rec.armed:
+            return []
+        rec.armed = False
+        return [CancelTimer(tau)]
+
     def fire_timer(self, round: int) -> list[Output]:
         """D-22: round ``round``'s timer fired. Fetch from the lowest-index fetchable
         aggregator and re-arm while others remain fetchable; nothing (no event) if a body
@@ -375,10 +385,11 @@ class Client:
         then the kept body of the round after it, and so on; a body of a later round is
         kept until its round is next (one per round; dropped once accepted, D-17)."""
         st = self.state
+        out = self._disarm(checked.announce.tau)  # D-22: its timer is no longer needed
         if checked.announce.tau > st.latest + 1:
             st.ahead[checked.announce.tau] = checked
-            return []
-        out = self._accept(checked)
+            return out
+        out += self._accept(checked)
         while st.latest + 1 in st.ahead:
             out += self._accept(st.ahead.pop(st.latest + 1))
         if not st.stepping and st.next_submit < self.cfg.rounds:

@@ -7,7 +7,9 @@ Decoding never raises anything but :class:`impl.wire.WireError`.
 
 from __future__ import annotations
 
+import operator
 from abc import ABC, abstractmethod
+from bisect import bisect_left
 from dataclasses import dataclass
 from dataclasses import field as dc_field
 from functools import cached_property
@@ -298,6 +300,19 @@ def _uint_len(value: int) -> int:
     return max(1, -(-value.bit_length() // 7))
 
 
+def _increasing_list_len(clients: tuple[int, ...]) -> int:
+    """Bytes of the list form ``count(I) uint(i)...`` of a strictly increasing list of
+    non-negative ids: each id takes one byte, and one more for every power ``2^(7k)``
+    (``k >= 1``) it reaches; for a sorted list those are counted by bisection."""
+    n = len(clients)
+    size = _uint_len(n) + n
+    bound = 1 << 7
+    while clients and bound <= clients[-1]:
+        size += n - bisect_left(clients, bound)
+        bound <<= 7
+    return size
+
+
 def _set_form(clients: tuple[int, ...]) -> tuple[int, bytes | None]:
     """The form D-20 writes ``clients`` in, and the bitmap if that is the form.
 
@@ -305,11 +320,10 @@ def _set_form(clients: tuple[int, ...]) -> tuple[int, bytes | None]:
     significant bit first, ``max(I) // 8 + 1`` bytes) is used iff the list is strictly
     increasing and ``blob(bitmap)`` is not longer than the list form ``count(I) uint(i)...``.
     """
-    list_len = _uint_len(len(clients)) + sum(_uint_len(i) for i in clients)
-    if clients and (clients[0] < 0 or any(b <= a for a, b in zip(clients, clients[1:], strict=False))):
+    if clients and (clients[0] < 0 or not all(map(operator.lt, clients, clients[1:]))):
         return SET_LIST, None
     size = clients[-1] // 8 + 1 if clients else 0
-    if _uint_len(size) + size > list_len:
+    if _uint_len(size) + size > _increasing_list_len(clients):
         return SET_LIST, None
     bits = np.zeros(8 * size, dtype=np.uint8)
     bits[list(clients)] = 1
@@ -378,8 +392,16 @@ class Header:
 
     def write(self, w: Writer, compact: bool = False) -> Writer:
         """The header's D-14 encoding (what its digest hashes); with ``compact``, each set's
-        clients in the wire form of D-20 (inside an ``announce``)."""
-        w.uint(self.tau).blob(self.prev).blob(self.model).text(self.rule).uint(len(self.sets))
+        clients in the wire form of D-20 (inside an ``announce``). The compact form is
+        encoded once per header (a header is immutable, and announced to every client)."""
+        return w.raw(self._compact if compact else self._encode(compact=False))
+
+    @cached_property
+    def _compact(self) -> bytes:
+        return self._encode(compact=True)
+
+    def _encode(self, compact: bool) -> bytes:
+        w = Writer().uint(self.tau).blob(self.prev).blob(self.model).text(self.rule).uint(len(self.sets))
         for s in self.sets:
             w.uint(s.cluster).blob(s.pd)
             if compact:
@@ -388,7 +410,7 @@ class Header:
                 w.uint(len(s.clients))
                 for client in s.clients:
                     w.uint(client)
-        return w
+        return w.getvalue()
 
     @classmethod
     def read(cls, r: Reader, dims: Dims, compact: bool = False) -> Header:

@@ -54,7 +54,17 @@ class Timer:
     round: int
 
 
-Output = Send | Event | RequestLocalStep | Timer
+@dataclass(frozen=True)
+class CancelTimer:
+    """A client no longer needs its armed fetch timer for ``round`` (D-22: the round has a
+    verified body, so a firing would do nothing): the runtime forgets it and never calls
+    ``fire_timer(round)`` for it. A client cancels only a timer it armed and that has not
+    fired; a runtime ignores a cancel of a timer it does not hold."""
+
+    round: int
+
+
+Output = Send | Event | RequestLocalStep | Timer | CancelTimer
 
 
 @runtime_checkable
@@ -73,7 +83,7 @@ class Node(Protocol):
 @runtime_checkable
 class ClientNode(Node, Protocol):
     """A client also starts (round 0), runs the local steps it requests (R-4) and is told
-    when a timer it armed fires (D-22)."""
+    when a timer it armed, and did not cancel, fires (D-22)."""
 
     def start(self) -> list[Output]: ...
 

@@ -13,6 +13,7 @@ from asfl.impl import field
 from asfl.impl.events import Event
 
 SCHEMA = "asfl-trace/1"
+_ENCODE = json.JSONEncoder(separators=(",", ":")).encode  # json.dumps's output, one encoder
 
 
 def b64(vector: np.ndarray) -> str:
@@ -62,8 +63,7 @@ class TraceWriter:
             if self.keep:
                 self.events.append(record)
         else:
-            self._file.write(json.dumps(record, separators=(",", ":")))
-            self._file.write("\n")
+            self._file.write(_ENCODE(record) + "\n")
 
     def close(self) -> None:
         if self._file is not None:

@@ -22,33 +22,46 @@ class WireError(ValueError):
 
 
 class Writer:
-    """Appends typed fields to a growing buffer."""
+    """Appends typed fields to a growing buffer. Small fields are copied into one pending
+    buffer; large byte strings are kept by reference (a body can be megabytes), so the
+    encoding is a short list of buffers whatever the number of fields."""
+
+    SMALL = 512  # blobs up to this many bytes are copied, longer ones referenced
 
     def __init__(self) -> None:
         self._parts: list[bytes | memoryview] = []
+        self._buf = bytearray()
 
     def uint(self, value: int) -> Writer:
         """Unsigned LEB128 integer."""
         if value < 0:
             raise ValueError("uint must be non-negative")
-        out = bytearray()
-        while True:
-            byte = value & 0x7F
+        buf = self._buf
+        while value >= 0x80:
+            buf.append(value & 0x7F | 0x80)
             value >>= 7
-            if value:
-                out.append(byte | 0x80)
-            else:
-                out.append(byte)
-                break
-        self._parts.append(bytes(out))
+        buf.append(value)
         return self
 
     def blob(self, data: bytes | memoryview) -> Writer:
-        """Length-prefixed byte string. ``bytes`` and read-only byte views are kept by
-        reference until :meth:`getvalue` joins them (one copy); anything else is copied."""
+        """Length-prefixed byte string. ``bytes`` and read-only byte views longer than
+        :attr:`SMALL` are kept by reference until :meth:`getvalue` joins them (one copy);
+        anything else is copied."""
         part = data if isinstance(data, bytes) or _readonly_bytes(data) else bytes(data)
-        self.uint(crypto.nbytes(part))
-        self._parts.append(part)
+        size = crypto.nbytes(part)
+        self.uint(size)
+        if size <= self.SMALL:
+            self._buf += part
+        else:
+            if self._buf:
+                self._parts.append(bytes(self._buf))
+                self._buf = bytearray()
+            self._parts.append(part)
+        return self
+
+    def raw(self, encoded: bytes) -> Writer:
+        """Bytes that already are a sequence of fields (an encoding cached by its owner)."""
+        self._buf += encoded
         return self
 
     def text(self, value: str) -> Writer:
@@ -59,16 +72,18 @@ class Writer:
         return self.blob(field.words_view(vector))
 
     def float_vector(self, vector: np.ndarray) -> Writer:
-        """Length-prefixed float64 little-endian vector (referenced, not copied, until
-        :meth:`getvalue`)."""
+        """Length-prefixed float64 little-endian vector (a long one referenced, not copied,
+        until :meth:`getvalue`)."""
         return self.blob(byte_view(np.ascontiguousarray(vector, dtype="<f8")))
 
     def parts(self) -> list[bytes | memoryview]:
         """The encoding so far as a list of buffers (their concatenation is :meth:`getvalue`)."""
-        return list(self._parts)
+        return [*self._parts, bytes(self._buf)] if self._buf else list(self._parts)
 
     def getvalue(self) -> bytes:
-        return b"".join(self._parts)
+        if not self._parts:
+            return bytes(self._buf)
+        return b"".join(self.parts())
 
 
 def byte_view(array: np.ndarray) -> memoryview:

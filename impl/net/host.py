@@ -2,7 +2,8 @@
 
 For each hosted node the host listens on its roster address, feeds every delivered
 envelope to the node (``handle``), runs the local steps a client requests, fires the fetch
-timers it arms (D-22: an asyncio timer of ``fetch_timeout`` seconds), and writes the
+timers it arms (D-22: an asyncio timer of ``fetch_timeout`` seconds, cancelled when the
+client cancels it), and writes the
 node's own trace (spec §9, per-node traces): one JSON line per step, written and flushed
 *before* the step's frames are handed to the links, so a killed process never leaves a
 delivered message without its ``send``. Receivers de-duplicate retransmissions by message
@@ -36,7 +37,7 @@ from asfl.impl import crypto
 from asfl.impl.net import frames
 from asfl.impl.net.keys import Roster
 from asfl.impl.net.links import LinkFaults, OutLink
-from asfl.impl.node import Event, Output, RequestLocalStep, Send, Timer
+from asfl.impl.node import CancelTimer, Event, Output, RequestLocalStep, Send, Timer
 
 NODE_TRACE_SCHEMA = "asfl-node-trace/1"
 QUEUE_BYTES = 256 * 1024 * 1024  # unacknowledged bytes per process before inputs pause
@@ -76,7 +77,8 @@ class Hosted:
     kill: KillPoint | None = None
     crashed: bool = False
     stepping: bool = False
-    armed: int = 0  # D-22 timers armed and not yet fired: the node is not quiescent
+    # D-22 timers armed, not fired and not cancelled, by round: while any is, the node is busy
+    timers: dict[int, asyncio.TimerHandle] = field(default_factory=dict)
     local_steps: int = 0
     steps: int = 0
     steps_in_round: dict[int, int] = field(default_factory=dict)
@@ -130,10 +132,10 @@ class Host:
         """Trace the step (trigger, protocol events, sends), then hand the sends to the links."""
         events = list(trigger)
         local = False
-        timers: list[int] = []
+        timers: list[Timer | CancelTimer] = []
         for out in outputs:
-            if isinstance(out, Timer):
-                timers.append(out.round)
+            if isinstance(out, Timer | CancelTimer):
+                timers.append(out)
             elif isinstance(out, Event) and h.honest:
                 fields = (
                     out.fields if out.kind != "drop" or "msg" in out.fields else {"msg": msg, **out.fields}
@@ -181,14 +183,18 @@ class Host:
         if local and not h.stepping:
             h.stepping = True
             asyncio.get_running_loop().call_soon(self._local_step, h)
-        for r in timers:
-            h.armed += 1
-            asyncio.get_running_loop().call_later(self.fetch_timeout, self._fire, h, r)
+        for t in timers:  # in the order the node output them
+            if isinstance(t, Timer):
+                h.timers[t.round] = asyncio.get_running_loop().call_later(
+                    self.fetch_timeout, self._fire, h, t.round
+                )
+            elif (handle := h.timers.pop(t.round, None)) is not None:
+                handle.cancel()  # D-22: cancelled, it never fires
 
     def _fire(self, h: Hosted, round: int) -> None:
         """D-22: a client's timer fired; the step is traced like any other (its trigger is
         the client's ``fetch`` event), and nothing is traced if it fetches nothing."""
-        h.armed -= 1
+        h.timers.pop(round, None)
         if h.crashed:
             return
         outputs = h.node.fire_timer(round)  # type: ignore[attr-defined]
@@ -283,7 +289,7 @@ class Host:
                 "rounds": h.node.rounds_done,
                 "done": h.node.done,
                 "crashed": h.crashed,
-                "busy": h.stepping or h.armed > 0,
+                "busy": h.stepping or bool(h.timers),
                 "sent": h.sent,
                 "delivered": h.delivered,
                 "steps": h.steps,

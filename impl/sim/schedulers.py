@@ -11,7 +11,8 @@ delivery: an armed timer is *due* only while no message addressed to its client 
 flight, nor a ``fetch`` it sent (a timeout longer than a fetch's round trip), and only a
 due timer may fire. ``timed`` fires a timer ``fetch_timeout`` units of
 virtual time after it was armed. A timer is pending work: a run is quiescent only when
-no timer is armed either (R-16).
+no timer is armed either (R-16). A timer the client cancelled (``CancelTimer``: its round
+got a body, so a firing would do nothing) is forgotten by every scheduler and never fires.
 """
 
 from __future__ import annotations
@@ -61,37 +62,65 @@ timely pusher's body nearly always arrives first (D-22)."""
 class _Item:
     key: tuple[float, int]
     action: Action = field(compare=False)
+    cancelled: bool = field(default=False, compare=False)  # a cancelled timer, skipped by pop
 
 
 class Scheduler:
-    """Base: a priority queue keyed by :meth:`priority`; subclasses choose the key."""
+    """Base: a priority queue keyed by :meth:`priority`; subclasses choose the key. A
+    cancelled timer stays in the heap, marked, until it reaches the top (lazy deletion)."""
 
     name = "base"
 
     def __init__(self) -> None:
         self._heap: list[_Item] = []
         self._counter = 0
+        self._armed: dict[tuple[str, int], _Item] = {}  # armed timers by (client, round)
+        self._cancelled = 0  # marked items still in the heap
 
     def priority(self, action: Action) -> float:
         raise NotImplementedError
 
     def push(self, action: Action) -> None:
         self._counter += 1
-        heapq.heappush(self._heap, _Item((self.priority(action), self._counter), action))
+        item = _Item((self.priority(action), self._counter), action)
+        if isinstance(action, Timer):
+            self._armed[(action.client, action.round)] = item
+        heapq.heappush(self._heap, item)
 
     def pop(self) -> Action:
-        return heapq.heappop(self._heap).action
+        return self._pop().action
+
+    def _pop(self) -> _Item:
+        """The first item that is not a cancelled timer."""
+        item = heapq.heappop(self._heap)
+        while item.cancelled:
+            self._cancelled -= 1
+            item = heapq.heappop(self._heap)
+        if isinstance(item.action, Timer):
+            key = (item.action.client, item.action.round)
+            if self._armed.get(key) is item:
+                del self._armed[key]
+        return item
 
     def __len__(self) -> int:
-        return len(self._heap)
+        return len(self._heap) - self._cancelled
 
     def pending(self) -> list[Action]:
-        return [item.action for item in sorted(self._heap)]
+        return [item.action for item in sorted(self._heap) if not item.cancelled]
+
+    def cancel_timer(self, client: str, round: int) -> None:
+        """Forget ``client``'s armed timer of ``round`` (``CancelTimer``, D-22), if held."""
+        item = self._armed.pop((client, round), None)
+        if item is not None:
+            item.cancelled = True
+            self._cancelled += 1
 
     def drop_timers(self, client: str) -> None:
         """Forget ``client``'s armed timers (it crashed)."""
-        self._heap = [item for item in self._heap if not _timer_of(item.action, client)]
+        self._heap = [i for i in self._heap if not i.cancelled and not _timer_of(i.action, client)]
         heapq.heapify(self._heap)
+        self._cancelled = 0
+        self._armed = {k: i for k, i in self._armed.items() if k[0] != client}
 
 
 def _timer_of(action: Action, client: str) -> bool:
@@ -164,6 +193,19 @@ class _Gated:
         self.count -= len(self.armed.pop(client, []))
         self._set_due(client, False)
 
+    def cancel(self, client: str, round: int) -> None:
+        """Forget ``client``'s armed timer of ``round``, if armed (``CancelTimer``)."""
+        queue = self.armed.get(client, [])
+        kept = [x for x in queue if x[1].round != round]
+        if len(kept) == len(queue):
+            return
+        self.count -= len(queue) - len(kept)
+        if kept:
+            self.armed[client] = kept
+        else:
+            del self.armed[client]
+            self._set_due(client, False)
+
     def pending(self) -> list[Action]:
         return [t for _, t in sorted(x for q in self.armed.values() for x in q)]
 
@@ -206,6 +248,9 @@ class _GatedScheduler(Scheduler):
 
     def drop_timers(self, client: str) -> None:
         self._timers.drop(client)
+
+    def cancel_timer(self, client: str, round: int) -> None:
+        self._timers.cancel(client, round)
 
 
 class FifoScheduler(_GatedScheduler):
@@ -297,7 +342,7 @@ class TimedScheduler(Scheduler):
         return self.now + self._rng.lognormvariate(0.0, self.link_sigma)
 
     def pop(self) -> Action:
-        item = heapq.heappop(self._heap)
+        item = self._pop()
         self.now = item.key[0]
         return item.action
 
@@ -333,6 +378,11 @@ class ControlledScheduler(Scheduler):
 
     def drop_timers(self, client: str) -> None:
         self.discard(lambda a: _timer_of(a, client))
+
+    def cancel_timer(self, client: str, round: int) -> None:
+        timer = Timer(client, round)
+        if timer in self._items:
+            self._items.remove(timer)
 
 
 SCHEDULERS = ("random", "fifo", "timed")

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from typing import cast
 
 from asfl.impl.events import CrashEvent, DeliverEvent, DropEvent, Event, SendEvent
-from asfl.impl.node import ClientNode, Node, Output, RequestLocalStep, Send
+from asfl.impl.node import CancelTimer, ClientNode, Node, Output, RequestLocalStep, Send
 from asfl.impl.node import Timer as ArmTimer
 from asfl.impl.sim.schedulers import Delivery, LocalStep, Scheduler, Timer
 from asfl.impl.trace import TraceWriter
@@ -44,6 +45,7 @@ class Simulator:
         self.crashed: set[str] = set()
         self.local_steps: dict[str, int] = {}
         self.stats = Stats()
+        self._client_classes: dict[type, bool] = {}
 
     def start(self) -> None:
         for name, node in self.nodes.items():
@@ -75,9 +77,7 @@ class Simulator:
         (a firing that fetches nothing writes nothing)."""
         if action.client in self.crashed:
             return
-        client = self.nodes[action.client]
-        assert isinstance(client, ClientNode), action.client  # only clients arm timers (D-22)
-        self._emit(action.client, client.fire_timer(action.round))
+        self._emit(action.client, self._client(action.client).fire_timer(action.round))
 
     def _local_step(self, action: LocalStep) -> None:
         name = action.client
@@ -90,9 +90,17 @@ class Simulator:
             self.trace.write(name, CrashEvent())
             return
         self.local_steps[name] = done + 1
-        client = self.nodes[name]
-        assert isinstance(client, ClientNode), name  # only clients request local steps (R-4)
-        self._emit(name, client.local_step())
+        self._emit(name, self._client(name).local_step())
+
+    def _client(self, name: str) -> ClientNode:
+        """Client ``name``: only clients request local steps (R-4) and arm timers (D-22).
+        Checked once per node class (a runtime-checkable protocol's isinstance is slow)."""
+        node = self.nodes[name]
+        is_client = self._client_classes.get(type(node))
+        if is_client is None:
+            is_client = self._client_classes[type(node)] = isinstance(node, ClientNode)
+        assert is_client, name
+        return cast(ClientNode, node)
 
     def run(self, max_steps: int, on_step: Callable[[Simulator], None] | None = None) -> str:
         """Run to quiescence; returns ``complete``, ``stalled`` or ``step_limit`` (R-16)."""
@@ -110,7 +118,8 @@ class Simulator:
         return all(self.nodes[n].done for n in self.honest if n not in self.crashed)
 
     def _emit(self, name: str, outputs: list[Output], msg: int | None = None) -> None:
-        """Write the node's protocol events, then its sends (spec §9), then schedule."""
+        """Write the node's protocol events, then its sends (spec §9), then schedule; timers
+        are armed and cancelled in the order the node output them."""
         write_events = name in self.honest
         for out in outputs:
             if isinstance(out, Event) and write_events:
@@ -121,6 +130,8 @@ class Simulator:
                 self.scheduler.push(LocalStep(name))
             elif isinstance(out, ArmTimer):
                 self.scheduler.push(Timer(name, out.round))
+            elif isinstance(out, CancelTimer):  # D-22: it would fire for nothing
+                self.scheduler.cancel_timer(name, out.round)
         for out in outputs:
             if isinstance(out, Send):
                 self._send(name, out)

@@ -3,6 +3,8 @@ the aggregator's serve and its drop reasons, and runs whose pusher is silent."""
 
 from __future__ import annotations
 
+from collections import Counter
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -10,15 +12,24 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from asfl.harness.world import Setup, World
 from asfl.impl.aggregator import Aggregator
 from asfl.impl.client import Client
 from asfl.impl.config import ProtocolConfig
 from asfl.impl.events import AcceptEvent, DropEvent, FetchEvent, ServeEvent
 from asfl.impl.learning.data import Task
 from asfl.impl.messages import Announce, Envelope, Fetch, seal
-from asfl.impl.node import Send, Timer, aggregator_name, client_name
-from asfl.impl.sim.run import DeterministicEntropy, RunConfig, execute
-from asfl.impl.sim.schedulers import Delivery, FifoScheduler, LocalStep, RandomScheduler
+from asfl.impl.node import CancelTimer, Output, Send, Timer, aggregator_name, client_name
+from asfl.impl.sim.run import DeterministicEntropy, RunConfig, build, execute
+from asfl.impl.sim.schedulers import (
+    ControlledScheduler,
+    Delivery,
+    FifoScheduler,
+    LocalStep,
+    RandomScheduler,
+    Scheduler,
+    TimedScheduler,
+)
 from asfl.impl.sim.schedulers import Timer as TimerAction
 from asfl.impl.wire import Writer
 
@@ -242,3 +253,144 @@ def test_silent_pusher_clients_fetch_and_complete(
     assert all((e["node"], e["round"], e["from"]) in served for e in accepts)
     assert aggregator_name(byz) not in {e["from"] for e in accepts}
     assert summary.received is not None and summary.received.max <= 2 * summary.received.model + 4096
+
+
+def test_timer_armed_before_the_body_is_cancelled_on_accept(run: dict[str, Any]) -> None:
+    """D-22: a timer armed by a header-only announce is cancelled when the pushed body is
+    accepted (its firing would do nothing), once; nothing is cancelled without a timer."""
+    anns = announces_to(run, 1, 1)  # pusher A1
+    client = fresh_client(run, 1)
+    assert client.handle(anns[0], 1) == [Timer(1)]
+    out = client.handle(anns[1], 2)
+    assert [o for o in out if isinstance(o, Timer | CancelTimer)] == [CancelTimer(1)]
+    assert any(isinstance(o, AcceptEvent) for o in out)
+    assert out.index(CancelTimer(1)) < next(k for k, o in enumerate(out) if isinstance(o, AcceptEvent))
+    unarmed = fresh_client(run, 1)  # the body first: no timer, so nothing to cancel
+    assert not any(isinstance(o, Timer | CancelTimer) for o in unarmed.handle(anns[1], 1))
+
+
+def test_timer_of_a_round_whose_body_is_kept_ahead_is_cancelled(run: dict[str, Any]) -> None:
+    """D-22: a body of a later round, verified and kept until its round is next (R-15), also
+    ends the need for that round's timer: cancelled when kept, not again when accepted."""
+    i = 1
+    first, second = announces_to(run, i, 1), announces_to(run, i, 2)
+    client = fresh_client(run, i)
+    assert client.handle(first[0], 1) == [Timer(1)]
+    assert client.handle(second[0], 2) == [Timer(2)]  # round 2's header verified (prev known)
+    assert client.handle(second[1], 3) == [CancelTimer(2)]  # its body kept ahead
+    out = client.handle(first[1], 4)
+    assert [o for o in out if isinstance(o, CancelTimer)] == [CancelTimer(1)]
+    assert [o.round for o in out if isinstance(o, AcceptEvent)] == [1, 2]
+    assert client.fire_timer(1) == [] and client.fire_timer(2) == []
+
+
+def _recording_late_firings(client: Client, late: list[tuple[int, int]]) -> None:
+    """Wrap ``client.fire_timer`` to record each firing for a round that already had a
+    verified body (a firing that could only do nothing, D-22)."""
+    fire = client.fire_timer
+
+    def fire_timer(round: int) -> list[Output]:
+        if not client._lacks_body(round):
+            late.append((client.index, round))
+        return fire(round)
+
+    client.fire_timer = fire_timer  # type: ignore[method-assign]
+
+
+def _counting_cancels(built: Any) -> Counter[str]:
+    """Wrap the simulator's scheduler so that its ``cancel_timer`` calls are counted."""
+    sched, counts = built.sim.scheduler, Counter[str]()
+    inner = sched.cancel_timer
+
+    def cancel(client: str, round: int) -> None:
+        counts["cancel"] += 1
+        inner(client, round)
+
+    sched.cancel_timer = cancel
+    return counts
+
+
+@pytest.mark.parametrize("scheduler", ["fifo", "random", "timed"])
+def test_cancelled_timers_never_fire_in_the_simulator(
+    small_cfg: ProtocolConfig, tiny_task: Task, scheduler: str
+) -> None:
+    """Every scheduler honours ``CancelTimer``: in a fault-free run where timers are armed
+    before pushed bodies arrive, timers are cancelled, and no timer ever fires for a round
+    that already had a verified body; the run completes (L-2) with every round accepted."""
+    cfg = replace(small_cfg, rounds=3)
+    rc = RunConfig(cfg, seed=5, scheduler=scheduler, byzantine=0, crashed=0, fetch_timeout=0.5)
+    built = build(rc, task=tiny_task)
+    clients = [n for n in built.sim.nodes.values() if isinstance(n, Client)]
+    late: list[tuple[int, int]] = []
+    for client in clients:
+        _recording_late_firings(client, late)
+    counts = _counting_cancels(built)
+    assert built.sim.run(rc.max_steps) == "complete"
+    assert counts["cancel"] > 0  # the run armed timers that bodies made useless
+    assert late == []
+    assert all(c.done for c in clients)
+
+
+def _all_schedulers() -> list[Scheduler]:
+    return [FifoScheduler(), RandomScheduler(0), TimedScheduler(0), ControlledScheduler(lambda items: 0)]
+
+
+@pytest.mark.parametrize("sched", _all_schedulers(), ids=lambda s: s.name)
+def test_every_scheduler_forgets_a_cancelled_timer(sched: Scheduler) -> None:
+    """``cancel_timer`` in fifo, random, timed and the harness's controlled scheduler: the
+    cancelled timer is no longer pending work (``len``, ``pending``) and is never popped;
+    the client's other timers and other actions are kept; cancelling a timer not held (never
+    armed, already cancelled or already fired) changes nothing."""
+    sched.push(TimerAction("C0", 1))
+    sched.push(TimerAction("C0", 2))
+    sched.push(TimerAction("C1", 1))
+    sched.push(LocalStep("C2"))
+    sched.cancel_timer("C0", 1)
+    sched.cancel_timer("C0", 1)
+    sched.cancel_timer("C3", 1)
+    assert len(sched) == 3
+    assert TimerAction("C0", 1) not in sched.pending() and len(sched.pending()) == 3
+    popped = [sched.pop() for _ in range(3)]
+    assert not len(sched)
+    assert sorted(map(repr, popped)) == sorted(
+        map(repr, [TimerAction("C0", 2), TimerAction("C1", 1), LocalStep("C2")])
+    )
+    sched.cancel_timer("C0", 2)  # fired already
+    sched.push(TimerAction("C0", 1))  # re-armed after the cancel: a new timer
+    assert len(sched) == 1 and sched.pop() == TimerAction("C0", 1)
+
+
+def test_cancelled_timer_is_not_an_action_of_the_harness() -> None:
+    """harness/world.py: a client whose timer was armed before its pushed body arrives is in
+    ``Env.timers`` (D-22's ``Fire`` is enabled) until the body is delivered, then not: the
+    timer was cancelled, ``{"timer": C}`` no longer applies, and the run completes live."""
+    world = World(Setup(n_clients=12, rounds=1, seed=2))
+
+    def pushed_body(a: object) -> bool:
+        return (
+            isinstance(a, Delivery)
+            and a.kind == "announce"
+            and a.dst[0] == "C"
+            and int(a.src[1:]) == int(a.dst[1:]) % world.cfg.n_aggregators
+        )
+
+    while True:  # everything but the pushers' announces, and no timer fired
+        pending = world.pending()
+        k = next(
+            (k for k, a in enumerate(pending) if not (pushed_body(a) or isinstance(a, TimerAction))), None
+        )
+        if k is None:
+            break
+        assert world.apply_index(k) == []
+    armed = set(world.env().timers)
+    assert armed  # header-only announces of round 1 armed timers
+    cancelled = 0
+    while (k := next((k for k, a in enumerate(world.pending()) if pushed_body(a)), None)) is not None:
+        client = world.pending()[k].dst  # type: ignore[union-attr]
+        assert world.apply_index(k) == []
+        assert client not in world.env().timers
+        if client in armed:
+            cancelled += 1
+            assert world.apply({"timer": client}) is None  # nothing to fire
+    assert cancelled == len(armed)
+    assert world.complete() == [] and world.status == "complete"

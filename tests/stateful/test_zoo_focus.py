@@ -122,7 +122,9 @@ def test_departures_keep_the_run_and_ddmin_keeps_the_property() -> None:
 
     setup = Setup(seed=0)
     world = World(setup)
-    world.complete(UniformRandom(3).choose)
+    # policy seed 4 (3 until stop 12, whose cancelled timers changed the run: seed 3's run
+    # then coincides with FIFO at single steps only, 275 actions both ways; 289 -> 288 before)
+    world.complete(UniformRandom(4).choose)
     sched = Schedule(setup, list(world.actions))
     dep = _as_departures(sched)
     assert replay(dep).world.actions == world.actions
