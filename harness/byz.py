@@ -60,6 +60,7 @@ MUTATIONS = (
     "dup_entry",  # propose: one client listed twice (R-8 must refuse)
     "tamper_y",  # propose: one masked update altered, client signature kept (R-8 must refuse)
     "junk",  # any: truncated, bit-flipped, random or badly signed bytes (R-3 must drop)
+    "withhold_body",  # announce: not sent if it carries the body (no push, no serve, D-18, D-22)
 )
 
 # Automatic behaviours: which mutation each message kind gets.
@@ -79,6 +80,13 @@ AUTO: dict[str, dict[str, str]] = {
     "chaos": {},  # a random model probe per message, among those enabled on it
 }
 BEHAVIOURS = ("scripted", *AUTO)
+#: automatic behaviours a zoo focus names (``harness.zoo.FOCUS``) that the campaigns'
+#: uniform setup draws leave out (their draws, hence their saved seeds, stay as they were).
+#: ``withhold``: D-22's adversary, header-only announcements sent, every body withheld (its
+#: pushes, D-18, and its answers to fetches).
+FOCUSED: dict[str, dict[str, str]] = {"withhold": {"announce": "withhold_body"}}
+ALL_BEHAVIOURS = (*BEHAVIOURS, *FOCUSED)
+RULES = {**AUTO, **FOCUSED}
 
 
 class HarnessByzantine:
@@ -88,8 +96,8 @@ class HarnessByzantine:
     rounds_done = 0
 
     def __init__(self, core: Aggregator, mode: str, seed: int, params: Params) -> None:
-        if mode not in BEHAVIOURS:
-            raise ValueError(f"unknown Byzantine mode {mode!r}; choose from {', '.join(BEHAVIOURS)}")
+        if mode not in ALL_BEHAVIOURS:
+            raise ValueError(f"unknown Byzantine mode {mode!r}; choose from {', '.join(ALL_BEHAVIOURS)}")
         self.core, self.mode, self.params = core, mode, params
         self.index = core.index
         self.name = f"A{core.index}"
@@ -125,7 +133,7 @@ class HarnessByzantine:
             self.sent += flushed
             return list(flushed)
         out: list[Send] = []
-        rule = AUTO[self.mode]
+        rule = RULES[self.mode]
         for s in sends:
             if self.mode == "chaos":  # a probe the model enables on this message
                 menu = probes_for(self.params, Flight(s.kind, self.name, s.to, s.round, s.cluster))
@@ -264,6 +272,10 @@ def mutate(b: HarnessByzantine, s: Send, how: str, seed: int) -> list[Send]:
         return []
     if how == "junk":
         return [_junk(s, rng)]
+    if how == "withhold_body":
+        if s.kind != "announce":
+            return [s]
+        return [] if Announce.decode(Envelope.decode(s.data).body, cfg.dims).body is not None else [s]
     if s.kind not in ("propose", "endorse", "release", "offer", "announce"):
         return [s]
     try:

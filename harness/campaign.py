@@ -170,9 +170,13 @@ def nodes_of(setup: Setup) -> list[str]:
 
 
 @st.composite
-def policies(draw: Any, setup: Setup, family: str) -> Policy:
+def policies(draw: Any, setup: Setup, family: str, offset: int = 0) -> Policy:
+    """A drawn ``family`` policy over ``setup``. ``offset`` is added to a random or
+    targeted policy's own seed: Hypothesis's first draw is 0 under every Hypothesis
+    seed, so a campaign seeded ``k`` passes ``offset = k`` for its first schedule to
+    differ too (0 keeps the draws of every caller that passes none)."""
     if family == "random":
-        return UniformRandom(draw(st.integers(0, 2**32 - 1)))
+        return UniformRandom((draw(st.integers(0, 2**32 - 1)) + offset) % 2**32)
     if family == "pct":
         order = draw(st.permutations(nodes_of(setup)))
         d = draw(st.integers(1, 3))
@@ -190,7 +194,7 @@ def policies(draw: Any, setup: Setup, family: str) -> Policy:
             st.tuples(st.just("slow"), st.integers(0, n_c - 1)),
         )
         windows = draw(st.lists(window, min_size=1, max_size=2))
-        return Targeted([list(w) for w in windows], draw(st.integers(0, 2**32 - 1)))
+        return Targeted([list(w) for w in windows], (draw(st.integers(0, 2**32 - 1)) + offset) % 2**32)
     if family == "fifo":
         return Fifo()
     if family == "ordered":  # zoo hook (issue 9): FIFO reordered by one drawn rule
@@ -207,8 +211,11 @@ def run_whole(setup: Setup, policy: Policy) -> World:
     return world
 
 
-def whole_run_test(family: str, recorder: Recorder, setup_strategy: Any = None) -> Callable[..., None]:
-    """A Hypothesis test function: draw a setup and a ``family`` policy, run, check."""
+def whole_run_test(
+    family: str, recorder: Recorder, setup_strategy: Any = None, policy_offset: int = 0
+) -> Callable[..., None]:
+    """A Hypothesis test function: draw a setup and a ``family`` policy (its seed offset
+    by ``policy_offset``, :func:`policies`), run, check."""
     setup_strategy = setup_strategy if setup_strategy is not None else setups()
 
     @given(data=st.data())
@@ -216,7 +223,7 @@ def whole_run_test(family: str, recorder: Recorder, setup_strategy: Any = None) 
         if recorder.expired():
             raise BudgetExhausted
         setup = data.draw(setup_strategy, label="setup")
-        policy = data.draw(policies(setup, family), label="policy")
+        policy = data.draw(policies(setup, family, policy_offset), label="policy")
         recorder.examples += 1
         world = run_whole(setup, policy)
         recorder.steps += len(world.actions)
@@ -232,7 +239,10 @@ def whole_run_test(family: str, recorder: Recorder, setup_strategy: Any = None) 
 
 
 def machine_class(
-    recorder: Recorder, families: tuple[str, ...] = FAMILIES, setup_strategy: Any = None
+    recorder: Recorder,
+    families: tuple[str, ...] = FAMILIES,
+    setup_strategy: Any = None,
+    policy_offset: int = 0,
 ) -> type[RuleBasedStateMachine]:
     """A ``RuleBasedStateMachine`` over :class:`World` whose rules are the actions the
     model enables (:mod:`asfl.model.actions`) in the world's abstract state
@@ -252,7 +262,7 @@ def machine_class(
         def start(self, data: Any) -> None:
             setup = data.draw(setup_strategy, label="setup")
             family = data.draw(st.sampled_from(families), label="family")
-            self.policy = data.draw(policies(setup, family), label="policy")
+            self.policy = data.draw(policies(setup, family, policy_offset), label="policy")
             if recorder.expired():
                 raise BudgetExhausted
             recorder.examples += 1
@@ -402,9 +412,12 @@ def run_campaign(
     hypothesis_shrink: bool = True,
     setup_strategy: Any = None,
     step_count: int = 30,
+    policy_offset: int = 0,
 ) -> CampaignResult:
     """Search with ``strategy`` (``stateful``, ``random``, ``pct`` or ``targeted``) until
-    the first failure is found and shrunk, ``max_examples`` or ``budget_s`` seconds."""
+    the first failure is found and shrunk, ``max_examples`` or ``budget_s`` seconds.
+    ``policy_offset`` is added to every drawn random or targeted policy's seed
+    (:func:`policies`; the zoo passes its ``--seed``)."""
     from hypothesis import Phase
 
     rec = Recorder()
@@ -424,13 +437,13 @@ def run_campaign(
     error: BaseException | None = None
     try:
         if strategy == "stateful":
-            machine = machine_class(rec, setup_strategy=setup_strategy)
+            machine = machine_class(rec, setup_strategy=setup_strategy, policy_offset=policy_offset)
             test = get_state_machine_test(machine, settings=conf, _flaky_state={"selecting_rule": False})
             if seed is not None:
                 test = hseed(seed)(test)
             test()
         else:
-            test = whole_run_test(strategy, rec, setup_strategy)
+            test = whole_run_test(strategy, rec, setup_strategy, policy_offset)
             test = settings(conf)(test)
             if seed is not None:
                 test = hseed(seed)(test)

@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from asfl.harness.byz import BEHAVIOURS as BYZ_MODES
+from asfl.harness.byz import ALL_BEHAVIOURS as BYZ_MODES
 from asfl.harness.byz import HarnessByzantine
 from asfl.harness.monitor import Monitor, Violation, default_monitors
 from asfl.impl.config import ProtocolConfig

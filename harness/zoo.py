@@ -380,6 +380,62 @@ BUGS: tuple[Bug, ...] = (
         "I-2 / R-11",
     ),
     # -- end of the issue 9 zoo helper's block --
+    # -- stop 12: D-22 body fetches and D-18 pushers --------------------------------------
+    Bug(
+        "fetch-not-dispatched",
+        "aggregator.py",
+        "            if isinstance(body, Fetch):\n                return self._on_fetch(env.sender, body)\n",
+        "",
+        "the aggregator's dispatch has no case for the fetch kind: every fetch is dropped, none served",
+        "D-22 / L-2",
+    ),
+    Bug(
+        "serve-other-header",
+        "aggregator.py",
+        "        if fetch.header_digest != hd:\n"
+        '            raise Dropped(f"fetch for round {tau}: other header (D-22)")\n',
+        "",
+        "a fetch naming another header than the one announced (a relayed fetch) is served anyway",
+        "D-22",
+    ),
+    Bug(
+        "serve-twice",
+        "aggregator.py",
+        "        self.served[client] = bits | 1 << tau\n",
+        "",
+        "the aggregator never records whom it served: a relayed or repeated fetch is served again",
+        "D-22 (once per client and round)",
+    ),
+    Bug(
+        "pusher-off-by-one",
+        "aggregator.py",
+        "            pushed = self.all_clients[self.index :: n_a]"
+        "  # D-18: I push the body to i mod n_a = me\n"
+        "            others = [c for i, c in enumerate(self.all_clients) if i % n_a != self.index]\n",
+        "            pushed = [c for i, c in enumerate(self.all_clients) if (i + 1) % n_a == self.index]\n"
+        "            others = [c for i, c in enumerate(self.all_clients) if (i + 1) % n_a != self.index]\n",
+        "aggregator j pushes the body to the clients i with i + 1 = j mod n_a instead of i = j mod n_a",
+        "D-18",
+    ),
+    Bug(
+        "fetch-target-not-recorded",
+        "client.py",
+        "        j = fetchable[0]\n        rec.fetched.add(j)\n",
+        "        j = fetchable[0]\n",
+        "the client never records whom it fetched from: a re-armed timer fetches the same aggregator again",
+        "D-22 (once per aggregator and round)",
+    ),
+    Bug(
+        "fetch-never-rearmed",
+        "client.py",
+        "            send(self.keys, self.index, aggregator_name(j), Fetch(round, hd)),\n"
+        "            *self._arm(rec, round),\n",
+        "            send(self.keys, self.index, aggregator_name(j), Fetch(round, hd)),\n",
+        "the timer is not re-armed after a fetch: a second aggregator that never answers leaves the "
+        "client without its body",
+        "L-2 / R-16 / D-22",
+    ),
+    # -- end of stop 12's block --
 )
 BY_ID = {b.id: b for b in BUGS}
 
@@ -403,6 +459,7 @@ class Focus:
     t_a: int | None = None  # ...with this t_a (0: no Byzantine aggregator at all)
     t_c: int | None = None
     lead_bound: int | None = None
+    byzantine: tuple[int, ...] = ()  # empty: the drawn one; else these ids (each given a mode)
 
     def shape(self) -> dict[str, int]:
         """The :class:`~harness.world.Setup` fields this focus fixes."""
@@ -417,7 +474,12 @@ class Focus:
         return {k: v for k, v in fields.items() if v is not None}
 
     def to_json(self) -> dict[str, Any]:
-        return {"modes": list(self.modes), "rounds": list(self.rounds), "shape": self.shape()}
+        return {
+            "modes": list(self.modes),
+            "rounds": list(self.rounds),
+            "shape": self.shape(),
+            "byzantine": list(self.byzantine),
+        }
 
 
 #: the smallest configuration reaching every branch of R-6 but the top-up order
@@ -477,6 +539,32 @@ FOCUS: dict[str, Focus] = {
     # equivocating aggregator's, under plain FIFO
     "client-counts-per-announcement": Focus(
         modes=("equivocate",), rounds=(2,), strategy="random", clients=8, q_min=2, t_c=0
+    ),
+    # D-22 / D-18 (stop 12). A client fetches only while it lacks a body: its pusher is
+    # silent or Byzantine, or (under the random scheduler, whose idealised timer fires once
+    # nothing is in flight to the client) its pusher has not announced yet. A silent pusher
+    # makes its clients fetch under plain FIFO; a "replay" aggregator forwards the fetches it
+    # gets to other aggregators (relayed fetches: another header, a second copy); a "chaos"
+    # one announces honestly now and then and answers fetches with a probe.
+    "fetch-not-dispatched": Focus(modes=("silent",), rounds=(1,), strategy="random"),
+    "serve-other-header": Focus(modes=("replay",), strategy="random"),
+    "serve-twice": Focus(modes=("replay",), strategy="random"),
+    "pusher-off-by-one": Focus(rounds=(1,), strategy="random"),
+    "fetch-target-not-recorded": Focus(modes=("chaos",), strategy="random"),
+    # a fetch that goes unanswered needs t_a + 1 aggregators that withhold bodies: the
+    # client's pusher and the lowest-index one it fetches from (7 aggregators, t_a = 2);
+    # FIFO-like orders: under the random scheduler the timer often fires before the other
+    # header-only announcements arrive, and each of them re-arms it (D-22)
+    "fetch-never-rearmed": Focus(
+        modes=("withhold",),
+        rounds=(1,),
+        strategy="ordered",
+        clients=14,
+        q_min=2,
+        aggregators=7,
+        t_a=2,
+        t_c=0,
+        byzantine=(0, 1),
     ),
 }
 

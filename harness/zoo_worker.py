@@ -2,8 +2,9 @@
 
 ``python -m asfl.harness.zoo_worker '<json request>'`` prints one JSON line. Requests:
 ``{"op": "campaign", "strategy", "budget_s", "seed", "shrink_budget_s", "focus"}`` (``seed``
-also offsets every setup's simulation seed, :func:`directed_setups`; ``focus``:
-``null`` or ``{"modes", "rounds", "shape"}``, see :class:`harness.zoo.Focus`),
+also offsets every setup's simulation seed, :func:`directed_setups`, and every random or
+targeted policy's seed, :func:`harness.campaign.policies`; ``focus``:
+``null`` or ``{"modes", "rounds", "shape", "byzantine"}``, see :class:`harness.zoo.Focus`),
 ``{"op": "replay", "schedule": {...}}``, ``{"op": "narrate", "file", "sends"}`` (prints
 the narration instead) and ``{"op": "serve"}`` (:func:`serve`). When ``ASFL_ZOO_IMPL``
 names a directory, that copy is installed
@@ -85,6 +86,14 @@ def directed_setups(focus: dict[str, Any] | None, strategy: str, offset: int = 0
         base = setups(rounds=tuple(focus["rounds"]), modes=every_mode(stateful), crashes=not stateful)
         if focus.get("shape"):
             base = base.map(lambda s: reshaped(s, focus["shape"]))
+        if focus.get("byzantine"):  # these aggregators Byzantine, with the drawn behaviour
+            ids = tuple(focus["byzantine"])
+
+            def byzantine(s: Any) -> Any:
+                mode = next(iter(s.byzantine.values()), "honest")
+                return dataclasses.replace(s, byzantine=dict.fromkeys(ids, mode))
+
+            base = base.map(byzantine)
         if focus["modes"]:
             base = st.tuples(base, st.sampled_from(tuple(focus["modes"]))).map(
                 lambda sm: dataclasses.replace(sm[0], byzantine=dict.fromkeys(sm[0].byzantine, sm[1]))
@@ -206,6 +215,7 @@ def main(argv: list[str] | None = None) -> int:
             setup_strategy=directed_setups(
                 request.get("focus"), request["strategy"], offset=request.get("seed", 0)
             ),
+            policy_offset=request.get("seed", 0),  # the random policy's first draw differs too
         )
         out = res.to_json()
         if res.schedule is not None and res.violation is not None:

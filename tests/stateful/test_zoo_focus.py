@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from asfl.harness.byz import BEHAVIOURS
+from asfl.harness.byz import ALL_BEHAVIOURS
 from asfl.harness.campaign import STRATEGIES
 from asfl.harness.monitor import Violation
 from asfl.harness.schedule import Schedule, check_action, check_order, order_candidates, replay
@@ -21,7 +21,8 @@ from asfl.harness.zoo_worker import directed_setups
 def test_every_focus_names_a_bug_behaviours_and_a_strategy() -> None:
     assert set(FOCUS) <= set(BY_ID)
     for bug, focus in FOCUS.items():
-        assert set(focus.modes) <= set(BEHAVIOURS), bug
+        assert set(focus.modes) <= set(ALL_BEHAVIOURS), bug
+        assert len(focus.byzantine) <= (focus.t_a if focus.t_a is not None else 1), bug
         assert focus.strategy is None or focus.strategy in (*STRATEGIES, "ordered"), bug
         assert focus.rounds and all(r >= 1 for r in focus.rounds), bug
 
@@ -160,3 +161,36 @@ def test_a_focus_shape_reshapes_the_setups_validly() -> None:
     tiny = [s for s in seen if (s.n_aggregators, s.n_clients, s.q_min, s.lead_bound) == (1, 6, 3, 0)]
     assert len(tiny) >= len(seen) // 2 and all(not s.byzantine and s.rounds == 3 for s in tiny)
     assert any(s.crash_after for s in tiny), "no focused setup kept a planned crash"
+
+
+def test_a_focus_names_its_byzantine_aggregators() -> None:
+    """D-22's focus (stop 12): two withholding aggregators, A0 and A1, among 7 (t_a = 2);
+    every focused setup has exactly those, valid, and the rest draw one as before."""
+    focus = FOCUS["fetch-never-rearmed"]
+    seen: list[Setup] = []
+
+    @settings(max_examples=40, database=None, derandomize=True, suppress_health_check=list(HealthCheck))
+    @given(directed_setups(focus.to_json(), "ordered"))
+    def draw(setup: Setup) -> None:
+        setup.protocol().validate()
+        seen.append(setup)
+
+    draw()
+    focused = [s for s in seen if s.byzantine == {0: "withhold", 1: "withhold"}]
+    assert len(focused) >= len(seen) // 2
+    assert all((s.n_aggregators, s.t_a, s.n_clients) == (7, 2, 14) for s in focused)
+    others = [s for s in seen if s not in focused]
+    assert all(len(s.byzantine) == 1 and "withhold" not in s.byzantine.values() for s in others)
+
+
+def test_withholding_aggregator_sends_headers_only() -> None:
+    """``withhold`` (D-22's adversary): its pushees get nothing from it, every other
+    client its header-only announcement; under FIFO its pushees fetch from an honest
+    aggregator and the run completes."""
+    out = replay(Schedule(Setup(byzantine={0: "withhold"}), []))
+    assert not out.violations and out.world.status == "complete"
+    ev = out.world.events
+    sent = [e for e in ev if e["kind"] == "send" and e["node"] == "A0" and e["type"] == "announce"]
+    assert sent and {e["to"] for e in sent} == {f"C{i}" for i in range(12) if i % 4 != 0}
+    fetched = {e["node"] for e in ev if e["kind"] == "fetch"}
+    assert {"C0", "C4", "C8"} <= fetched  # A0's pushees fetch from an honest aggregator
