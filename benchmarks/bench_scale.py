@@ -182,7 +182,7 @@ def heap(n_clients: int, rounds: int, top: int = 25) -> dict[str, Any]:
     }
 
 
-def compare(baseline: Path, n_clients: int, rounds: list[int]) -> None:
+def compare(baseline: Path, n_clients: int, rounds: list[int], modes: set[str]) -> None:
     """``--compare``: the per-round RSS run at each ``R`` and the heap run at the largest, on
     the baseline tree's code and this tree's, alternating, each in its own process (the
     baseline's through ``PYTHONPATH``, this file's measuring code in both)."""
@@ -200,7 +200,7 @@ def compare(baseline: Path, n_clients: int, rounds: list[int]) -> None:
             raise SystemExit(f"bench_scale: {mode} {n_clients},{r} on {tree} failed: {err}")
         return {**json.loads(lines[0]), "load_start": load, "load_end": os.getloadavg()[0]}
 
-    for r in rounds:
+    for r in rounds if "rss" in modes else []:
         for name, tree in trees.items():
             p = point(tree, "--per-round", r)
             print(
@@ -209,7 +209,7 @@ def compare(baseline: Path, n_clients: int, rounds: list[int]) -> None:
                 f"{p['status']} (load {p['load_start']:.1f}-{p['load_end']:.1f})",
                 flush=True,
             )
-    for name, tree in trees.items():
+    for name, tree in trees.items() if "heap" in modes else []:
         h = point(tree, "--heap", max(rounds))
         print(
             f"heap {name:>8} {n_clients} x {h['rounds']}: "
@@ -251,12 +251,14 @@ def main() -> None:
     ap.add_argument("--compare", type=Path, metavar="TREE", help="alternate runs with TREE's code")
     ap.add_argument("--compare-rounds", default="10,20", help="R values of --compare (at --compare-clients)")
     ap.add_argument("--compare-clients", type=int, default=2000)
+    ap.add_argument("--compare-modes", default="rss,heap", help="what --compare runs: rss, heap or both")
     ap.add_argument("--save", action="store_true", help="write the sweep's JSON under benchmarks/results/")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     ap.add_argument("--data", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.compare:
-        compare(args.compare, args.compare_clients, [int(r) for r in args.compare_rounds.split(",")])
+        rounds, modes = [int(r) for r in args.compare_rounds.split(",")], set(args.compare_modes.split(","))
+        compare(args.compare, args.compare_clients, rounds, modes)
         return
     if args.heap:
         n_c, r = (int(v) for v in args.heap.split(","))
