@@ -94,11 +94,10 @@ def test_aggregated_rounds_leave_no_per_client_records(tiny_task: Task) -> None:
             assert a.inclusions.get(i, 0) == sum(1 << t for t in rounds)
 
 
-def _retained(agg: Aggregator) -> int:
-    """``sys.getsizeof`` of every object reachable from the aggregator's own state (not its
-    configuration, keys, or the genesis model it shares), each object once."""
+def _size(roots: list[object]) -> int:
+    """``sys.getsizeof`` of every object reachable from ``roots``, each object once."""
     seen: set[int] = set()
-    stack: list[object] = [v for k, v in vars(agg).items() if k not in _SHARED]
+    stack = list(roots)
     total = 0
     while stack:
         obj = stack.pop()
@@ -109,6 +108,12 @@ def _retained(agg: Aggregator) -> int:
         if not isinstance(obj, np.ndarray | bytes | str | int):
             stack.extend(gc.get_referents(obj))
     return total
+
+
+def _retained(agg: Aggregator) -> int:
+    """What the aggregator's own state holds (not its configuration, keys, or the genesis
+    model it shares), each object once."""
+    return _size([v for k, v in vars(agg).items() if k not in _SHARED])
 
 
 def _growth(task: Task, n_clients: int) -> float:
@@ -134,21 +139,10 @@ def test_round_growth_per_client_is_a_few_bytes(tiny_task: Task, n_small: int, n
 
 
 def _clients_retained(built: Built) -> int:
-    """``sys.getsizeof`` of every object reachable from the honest clients' states, each
-    object once over all clients (a digest shared with a message counts once)."""
+    """What the clients' states hold, each object once over all clients (a digest shared
+    with a message counts once)."""
     states = [n.state for n in built.sim.nodes.values() if isinstance(n, Client)]
-    seen: set[int] = set()
-    stack: list[object] = [v for s in states for v in vars(s).values()]
-    total = 0
-    while stack:
-        obj = stack.pop()
-        if id(obj) in seen or isinstance(obj, _SKIP):
-            continue
-        seen.add(id(obj))
-        total += sys.getsizeof(obj)
-        if not isinstance(obj, np.ndarray | bytes | str | int):
-            stack.extend(gc.get_referents(obj))
-    return total
+    return _size([v for s in states for v in vars(s).values()])
 
 
 def test_client_round_growth_is_a_few_bytes(tiny_task: Task) -> None:
