@@ -130,6 +130,100 @@ def per_round(n_clients: int, rounds: int) -> dict[str, Any]:
     }
 
 
+def heap(n_clients: int, rounds: int, top: int = 25) -> dict[str, Any]:
+    """One run in this process under ``tracemalloc`` (started after setup, one frame): the
+    traced heap when round ``R // 2`` starts and when round ``R`` starts (a step's round as in
+    :func:`per_round`), its growth per round and per client and round, and the source lines
+    (file:line) that grew most between the two."""
+    import tracemalloc
+
+    from threadpoolctl import threadpool_limits
+
+    from asfl.impl.learning.data import load_mnist1d_task
+    from asfl.impl.sim.run import RunConfig, build
+    from asfl.impl.sim.simulator import Simulator
+
+    marks = (rounds // 2, rounds)
+    snaps: dict[int, tracemalloc.Snapshot] = {}
+
+    def on_step(sim: Simulator) -> None:
+        tau = min(rounds, sim.stats.count_by_kind.get("submit", 0) // n_clients)
+        if tau in marks and tau not in snaps:
+            own = tracemalloc.Filter(False, tracemalloc.__file__)
+            snaps[tau] = tracemalloc.take_snapshot().filter_traces([own])
+
+    task = load_mnist1d_task()
+    with tempfile.TemporaryDirectory() as tmp, threadpool_limits(1):
+        run = RunConfig(_config(n_clients, rounds), trace=Path(tmp) / "trace.jsonl", byzantine=1, crashed=0)
+        built = build(run, task=task)
+        tracemalloc.start(1)
+        status = built.sim.run(50_000_000, on_step=on_step)
+        tracemalloc.stop()
+    first, last = (snaps[m] for m in marks)
+    span = marks[1] - marks[0]
+    size = {m: sum(s.size for s in snaps[m].statistics("filename")) for m in marks}
+    growth = sorted(last.compare_to(first, "lineno"), key=lambda d: -d.size_diff)[:top]
+    return {
+        "n_clients": n_clients,
+        "rounds": rounds,
+        "status": status,
+        "marks": list(marks),
+        "traced_mb": [round(size[m] / 2**20, 1) for m in marks],
+        "growth_mb_per_round": (size[marks[1]] - size[marks[0]]) / span / 2**20,
+        "growth_b_per_client_round": (size[marks[1]] - size[marks[0]]) / span / n_clients,
+        "top_lines": [
+            {
+                "line": f"{d.traceback[0].filename.split('/asfl/')[-1]}:{d.traceback[0].lineno}",
+                "b_per_client_round": round(d.size_diff / span / n_clients, 1),
+                "blocks_per_client_round": round(d.count_diff / span / n_clients, 2),
+            }
+            for d in growth
+        ],
+    }
+
+
+def compare(baseline: Path, n_clients: int, rounds: list[int], modes: set[str]) -> None:
+    """``--compare``: the per-round RSS run at each ``R`` and the heap run at the largest, on
+    the baseline tree's code and this tree's, alternating, each in its own process (the
+    baseline's through ``PYTHONPATH``, this file's measuring code in both)."""
+    trees = {"baseline": baseline.resolve(), "this": Path(__file__).resolve().parents[1]}
+
+    def point(tree: Path, mode: str, r: int) -> dict[str, Any]:
+        env = {**os.environ, "PYTHONPATH": str(tree)}
+        cmd = [sys.executable, __file__, mode, f"{n_clients},{r}", "--max-rss-slope", "1e9"]
+        cmd += ["--max-cpu-slope", "1e9"]
+        load = os.getloadavg()[0]
+        out = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
+        lines = [ln for ln in out.stdout.splitlines() if ln.startswith("{")]
+        if not lines:
+            err = out.stderr.strip()[-400:]
+            raise SystemExit(f"bench_scale: {mode} {n_clients},{r} on {tree} failed: {err}")
+        return {**json.loads(lines[0]), "load_start": load, "load_end": os.getloadavg()[0]}
+
+    for r in rounds if "rss" in modes else []:
+        for name, tree in trees.items():
+            p = point(tree, "--per-round", r)
+            print(
+                f"rss  {name:>8} {n_clients} x {r:>2}: peak RSS {max(p['peak_rss_by_round_mb']):>4} MB, "
+                f"{p['rss_slope_mb_per_round']:+.2f} MB/round, run CPU {sum(p['cpu_by_round_s']):.0f} s, "
+                f"{p['status']} (load {p['load_start']:.1f}-{p['load_end']:.1f})",
+                flush=True,
+            )
+    for name, tree in trees.items() if "heap" in modes else []:
+        h = point(tree, "--heap", max(rounds))
+        print(
+            f"heap {name:>8} {n_clients} x {h['rounds']}: "
+            f"traced {h['traced_mb'][0]} MB at round {h['marks'][0]}, "
+            f"{h['traced_mb'][1]} MB at round {h['marks'][1]}: {h['growth_mb_per_round']:+.2f} MB/round, "
+            f"{h['growth_b_per_client_round']:.0f} B per client and round, {h['status']} "
+            f"(load {h['load_start']:.1f}-{h['load_end']:.1f})",
+            flush=True,
+        )
+        for t in h["top_lines"]:
+            b, blocks = t["b_per_client_round"], t["blocks_per_client_round"]
+            print(f"    {b:>8.1f} B {blocks:>6.2f} blocks per client and round  {t['line']}")
+
+
 def run_point(n_clients: int, rounds: int, data: Path) -> dict[str, float]:
     cmd = [sys.executable, __file__, "--child", f"{n_clients},{rounds}", "--data", str(data)]
     out = subprocess.run(cmd, capture_output=True, text=True, check=True, env=dict(os.environ))
@@ -153,10 +247,23 @@ def main() -> None:
     ap.add_argument("--per-round", metavar="N_C,R", help="the per-round regression guard (one run)")
     ap.add_argument("--max-cpu-slope", type=float, default=0.03, help="per-round CPU slope limit (fraction)")
     ap.add_argument("--max-rss-slope", type=float, default=8.0, help="peak RSS growth limit (MB per round)")
+    ap.add_argument("--heap", metavar="N_C,R", help="traced heap at rounds R/2 and R, top lines (one run)")
+    ap.add_argument("--compare", type=Path, metavar="TREE", help="alternate runs with TREE's code")
+    ap.add_argument("--compare-rounds", default="10,20", help="R values of --compare (at --compare-clients)")
+    ap.add_argument("--compare-clients", type=int, default=2000)
+    ap.add_argument("--compare-modes", default="rss,heap", help="what --compare runs: rss, heap or both")
     ap.add_argument("--save", action="store_true", help="write the sweep's JSON under benchmarks/results/")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     ap.add_argument("--data", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.compare:
+        rounds, modes = [int(r) for r in args.compare_rounds.split(",")], set(args.compare_modes.split(","))
+        compare(args.compare, args.compare_clients, rounds, modes)
+        return
+    if args.heap:
+        n_c, r = (int(v) for v in args.heap.split(","))
+        print(json.dumps(heap(n_c, r)))
+        return
     if args.per_round:
         n_c, r = (int(v) for v in args.per_round.split(","))
         load = os.getloadavg()[0]

@@ -441,7 +441,7 @@ def run_round(w: AsflWorld, rep: int, announce_sample: int, keep_state: bool = F
         if mine < cfg.n_aggregators - cfg.t_a:  # R-13 aggregated at least n_a - t_a of them
             raise RuntimeError(f"A{j}: only {mine} cluster results checked against the plain sum")
         checked += mine
-    accepted = sum(1 for name in sample if cfg.rounds in nodes[name].state.accepted)
+    accepted = sum(1 for name in sample if nodes[name].state.accepted(cfg.rounds))
     if accepted != len(sample):
         raise RuntimeError("a sampled client did not accept a model")
     return RoundResult(

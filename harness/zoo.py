@@ -207,8 +207,8 @@ BUGS: tuple[Bug, ...] = (
     Bug(
         "prev-looked-up-in-wrong-round",
         "client.py",
-        "                if ann.header.prev not in self.state.verified.get(ann.tau - 1, set()):",
-        "                if ann.header.prev not in self.state.verified.get(ann.tau, set()):",
+        "                if not self.state.verified.has(ann.tau - 1, ann.header.prev):",
+        "                if not self.state.verified.has(ann.tau, ann.header.prev):",
         "R-15b looks for prev among the headers of the announcement's own round: nothing is ever verified",
         "L-1 / R-15b",
     ),
@@ -345,8 +345,8 @@ BUGS: tuple[Bug, ...] = (
     Bug(
         "client-counts-per-announcement",
         "client.py",
-        "            st.included.add((ann.tau - 1, cluster, pd))",
-        "            st.included.add((ann.tau - 1, cluster, pd + ann.header.model))",
+        "                st.included.add(ann.tau - 1, key)",
+        "                st.included.add(ann.tau - 1, (key[0], key[1] + ann.header.model))",
         "a client counts a certified set once per verified header that carries it, not once",
         "F-3 / D-12",
     ),

@@ -36,6 +36,7 @@ from asfl.impl.node import (
     open_envelope,
     send,
 )
+from asfl.impl.round_records import Inclusions, SetKey, VerifiedDigests
 from asfl.impl.trace import b64
 
 Trainer = Callable[[np.ndarray, np.random.Generator], np.ndarray]
@@ -68,7 +69,7 @@ class CheckedAnnounce:
         self.attesters = sorted(attesters)  # the valid attesters R-15d counted
         self.model_digest = announce.header.model
         self._body_ok: bool | None = None  # R-15e's outcome, once checked
-        self._sets_of: dict[int, list[tuple[int, bytes]]] | None = None
+        self._sets_of: dict[int, list[SetKey]] | None = None
 
     def check_body(self) -> None:
         """R-15e: a body's model digest is the header's, or raise :class:`Dropped`. Hashed
@@ -79,13 +80,15 @@ class CheckedAnnounce:
         if not self._body_ok:
             raise Dropped("body digest does not match the header (R-15e)")
 
-    def sets_with(self, client: int) -> list[tuple[int, bytes]]:
-        """The ``(cluster, pd)`` of the header's sets that list ``client`` (D-12)."""
+    def sets_with(self, client: int) -> list[SetKey]:
+        """The ``(cluster, pd)`` of the header's sets that list ``client`` (D-12): one pair
+        object per set, shared by the clients it lists (they keep it, D-17)."""
         if self._sets_of is None:
             self._sets_of = {}
             for s in self.announce.header.sets:
+                key = (s.cluster, s.pd)
                 for i in s.clients:
-                    self._sets_of.setdefault(i, []).append((s.cluster, s.pd))
+                    self._sets_of.setdefault(i, []).append(key)
         return self._sets_of.get(client, [])
 
 
@@ -153,22 +156,24 @@ class FetchState:
 
 @dataclass
 class ClientState:
-    """What a client remembers (§5, D-17)."""
+    """What a client remembers (§5, D-17). Models are accepted in round order (R-15), so the
+    accepted rounds are ``0 .. latest``; only the newest one's digest is read (R-15e)."""
 
     momentum: np.ndarray
     model: np.ndarray  # the body of the newest accepted model (D-13 trains on it)
-    verified: dict[int, set[bytes]]  # round -> verified header model digests (R-15b)
-    accepted: dict[int, bytes] = field(default_factory=dict)  # round -> digest trained on
+    verified: VerifiedDigests  # verified header model digests by round (R-15b)
+    latest: int  # the newest accepted round (R-15, D-13, R-16)
+    latest_digest: bytes  # the model digest of round ``latest``, trained on
     pending: dict[tuple[int, int], PendingAnnounce] = field(default_factory=dict)
     next_submit: int = 0  # rounds below this one are submitted (R-5)
     stepping: bool = False  # a local step has been requested and not yet run
-    included: set[tuple[int, int, bytes]] = field(default_factory=set)  # verified (round, c, pd) with me
+    included: Inclusions = field(default_factory=Inclusions)  # verified (round, c, pd) with me (D-12)
     ahead: dict[int, CheckedAnnounce] = field(default_factory=dict)  # verified bodies, rounds > next (R-15)
     fetch: dict[int, FetchState] = field(default_factory=dict)  # rounds not accepted (D-22)
 
-    @property
-    def latest(self) -> int:
-        return max(self.accepted)
+    def accepted(self, tau: int) -> bool:
+        """Whether a model of round ``tau`` was accepted."""
+        return 0 <= tau <= self.latest
 
 
 class Client:
@@ -193,17 +198,21 @@ class Client:
         self.checker = checker if checker is not None else AnnounceChecker(cfg, public)
         digest = model_digest(genesis_model)
         self.state = ClientState(
-            momentum=np.zeros(cfg.dim), model=genesis_model, verified={0: {digest}}, accepted={0: digest}
+            momentum=np.zeros(cfg.dim),
+            model=genesis_model,
+            verified=VerifiedDigests(digest),
+            latest=0,
+            latest_digest=digest,
         )
 
     @property
     def done(self) -> bool:
         """Accepted a model for the last round and submitted for every round (R-16)."""
-        return self.cfg.rounds in self.state.accepted and self.state.next_submit >= self.cfg.rounds
+        return self.state.accepted(self.cfg.rounds) and self.state.next_submit >= self.cfg.rounds
 
     @property
     def rounds_done(self) -> int:
-        return max(self.state.accepted)
+        return self.state.latest
 
     def start(self) -> list[Output]:
         """Round 0 trains on the genesis model: ask for the first local step."""
@@ -261,7 +270,7 @@ class Client:
         checked = self.checker.check(data)  # R-15 (a), (c), (d), once per distinct message
         self._check_body(checked)  # R-15 (e)
         ann, st = checked.announce, self.state
-        if checked.model_digest in st.verified.get(ann.tau, set()):
+        if st.verified.has(ann.tau, checked.model_digest):
             if self._body_wanted(checked):  # the body of a verified header
                 return self._take_body(checked)
             if self._fetchable(checked):  # D-22: another sender of a verified header
@@ -280,7 +289,7 @@ class Client:
         if ann.body is None:
             return
         tau = ann.tau
-        if tau == st.latest and st.accepted[tau] == checked.model_digest and same_model(ann.body, st.model):
+        if tau == st.latest and st.latest_digest == checked.model_digest and same_model(ann.body, st.model):
             return
         checked.check_body()
 
@@ -292,7 +301,7 @@ class Client:
             progress = False
             for key, pending in sorted(self.state.pending.items()):
                 ann = pending.announce
-                if ann.header.prev not in self.state.verified.get(ann.tau - 1, set()):
+                if not self.state.verified.has(ann.tau - 1, ann.header.prev):
                     continue
                 del self.state.pending[key]
                 progress = True
@@ -303,10 +312,9 @@ class Client:
         """The header is verified: it counts for R-15b and D-12; train on its body if it is
         the first verified body of its round (R-15)."""
         st, ann = self.state, checked.announce
-        if checked.model_digest not in st.verified.setdefault(ann.tau, set()):  # not verified meanwhile
-            st.verified[ann.tau].add(checked.model_digest)
-            for cluster, pd in checked.sets_with(self.index):
-                st.included.add((ann.tau - 1, cluster, pd))
+        if st.verified.add(ann.tau, checked.model_digest):  # not verified meanwhile
+            for key in checked.sets_with(self.index):
+                st.included.add(ann.tau - 1, key)
         if self._body_wanted(checked):
             return self._take_body(checked)
         return self._headless(checked)
@@ -373,7 +381,7 @@ class Client:
 
     def _lacks_body(self, tau: int) -> bool:
         """R-15 / D-22: round ``tau`` is not accepted and no verified body of it is kept."""
-        return tau not in self.state.accepted and tau not in self.state.ahead
+        return not self.state.accepted(tau) and tau not in self.state.ahead
 
     def _body_wanted(self, checked: CheckedAnnounce) -> bool:
         """R-15: a verified body is taken if its round lacks one (:meth:`_lacks_body`)."""
@@ -402,7 +410,7 @@ class Client:
         checked.check_body()  # checked when delivered: raises nothing here
         digest = checked.model_digest  # R-15e: the body's own digest
         assert ann.body is not None and ann.tau == st.latest + 1
-        st.accepted[ann.tau] = digest
+        st.latest, st.latest_digest = ann.tau, digest
         st.fetch.pop(ann.tau, None)  # D-17: D-22's records end with the round
         st.model = ann.body
         attesters = [aggregator_name(k) for k in checked.attesters]

@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 
 from asfl.impl.aggregator import Aggregator
+from asfl.impl.client import Client
 from asfl.impl.config import ProtocolConfig
 from asfl.impl.learning.data import Task
 from asfl.impl.sim.run import Built, RunConfig, build, certified_sets
@@ -93,11 +94,10 @@ def test_aggregated_rounds_leave_no_per_client_records(tiny_task: Task) -> None:
             assert a.inclusions.get(i, 0) == sum(1 << t for t in rounds)
 
 
-def _retained(agg: Aggregator) -> int:
-    """``sys.getsizeof`` of every object reachable from the aggregator's own state (not its
-    configuration, keys, or the genesis model it shares), each object once."""
+def _size(roots: list[object]) -> int:
+    """``sys.getsizeof`` of every object reachable from ``roots``, each object once."""
     seen: set[int] = set()
-    stack: list[object] = [v for k, v in vars(agg).items() if k not in _SHARED]
+    stack = list(roots)
     total = 0
     while stack:
         obj = stack.pop()
@@ -108,6 +108,12 @@ def _retained(agg: Aggregator) -> int:
         if not isinstance(obj, np.ndarray | bytes | str | int):
             stack.extend(gc.get_referents(obj))
     return total
+
+
+def _retained(agg: Aggregator) -> int:
+    """What the aggregator's own state holds (not its configuration, keys, or the genesis
+    model it shares), each object once."""
+    return _size([v for k, v in vars(agg).items() if k not in _SHARED])
 
 
 def _growth(task: Task, n_clients: int) -> float:
@@ -130,3 +136,31 @@ def test_round_growth_per_client_is_a_few_bytes(tiny_task: Task, n_small: int, n
     small, large = _growth(tiny_task, n_small), _growth(tiny_task, n_large)
     per_client = (large - small) / (n_large - n_small)
     assert per_client <= 24, (small, large, per_client)
+
+
+def _clients_retained(built: Built) -> int:
+    """What the clients' states hold, each object once over all clients (a digest shared
+    with a message counts once)."""
+    states = [n.state for n in built.sim.nodes.values() if isinstance(n, Client)]
+    return _size([v for s in states for v in vars(s).values()])
+
+
+def test_client_round_growth_is_a_few_bytes(tiny_task: Task) -> None:
+    """No S/P/I/L/F property (resource bound of issue 11), D-17: a round adds at most 64
+    bytes per client to what the clients keep: a list slot for its verified digest and one
+    for its set (R-15b, D-12), and its share of the digests and ``(cluster, pd)`` pairs it
+    shares with the messages they came from (49 at 32 clients, 34 at 64). A set of digests,
+    a set of ``(round, cluster, pd)`` triples and a dict of accepted digests per round, as
+    kept before, cost 382 here."""
+    n_clients, sizes, counted = 32, [], []
+    for rounds in (3, 7):
+        run = RunConfig(replace(_config(n_clients, rounds), t_c=0), seed=1, byzantine=1, keep_events=False)
+        built = build(run, task=tiny_task)
+        assert built.sim.run(2_000_000) == "complete"
+        clients = [n for n in built.sim.nodes.values() if isinstance(n, Client)]
+        assert len(clients) == n_clients and all(c.state.latest == rounds for c in clients)
+        counted.append(sum(len(c.state.included) for c in clients))
+        sizes.append(_clients_retained(built))
+    per_client_round = (sizes[1] - sizes[0]) / 4 / n_clients
+    assert counted[1] > counted[0]  # D-12's sets were recorded in the rounds measured
+    assert 0 < per_client_round <= 64, (sizes, per_client_round)
