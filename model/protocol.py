@@ -194,7 +194,12 @@ def body_wanted(st: ClientState, msg: Msg) -> bool:
 
 def lacks_body(st: ClientState, r: int) -> bool:
     """R-15 / D-22: round ``r`` is not accepted and no verified body of it is held."""
-    return r >= len(st.accepted) and all(b.tau != r for b in st.ahead)
+    return r >= len(st.accepted) and not holds_body(st, r)
+
+
+def holds_body(st: ClientState, r: int) -> bool:
+    """R-15: a verified body of round ``r`` is kept until its round is next."""
+    return any(b.tau == r for b in st.ahead)
 
 
 def head_wanted(st: ClientState, msg: Msg) -> bool:
@@ -281,7 +286,7 @@ def fetch_guard(p: Params, st: ClientState, r: int, j: int) -> bool:
     if not st.alive:
         return False
     heads = {k: m for t, k, m in st.heads if t == r}
-    body_held = any(b.tau == r for b in st.ahead)
+    body_held = holds_body(st, r)
     fetched_from = {k for t, k in st.fetched if t == r}
     return fetch_defect(p, r, len(st.accepted), body_held, fetched_from, heads, j, heads.get(j)) is None
 
