@@ -39,7 +39,7 @@ from typing import Any
 
 import numpy as np
 
-from asfl.impl.config import ProtocolConfig
+from asfl.impl.config import ConfigError, ProtocolConfig
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -256,16 +256,41 @@ def main() -> None:
     ap.add_argument("--child", help=argparse.SUPPRESS)
     ap.add_argument("--data", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args()
+    try:
+        _dispatch(ap, args)
+    except ConfigError as e:  # a size the protocol refuses (R-1)
+        ap.error(str(e))
+
+
+def _ints(ap: argparse.ArgumentParser, flag: str, value: str, count: int | None = None) -> list[int]:
+    """The comma-separated positive integers of ``flag`` (``count`` of them if given), or
+    one line naming the flag (exit 2)."""
+    try:
+        out = [int(v) for v in value.split(",")]
+    except ValueError:
+        out = []
+    if not out or min(out) < 1 or (count is not None and len(out) != count):
+        what = f"{count} comma-separated positive integers" if count else "positive integers, comma-separated"
+        ap.error(f"{flag}: {value!r} is not {what}")
+    return out
+
+
+def _dispatch(ap: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     if args.compare:
-        rounds, modes = [int(r) for r in args.compare_rounds.split(",")], set(args.compare_modes.split(","))
+        if not (args.compare / "asfl" / "__main__.py").is_file():
+            ap.error(f"--compare: {args.compare} is not an asfl source tree (no asfl/__main__.py)")
+        rounds = _ints(ap, "--compare-rounds", args.compare_rounds)
+        modes = set(args.compare_modes.split(","))
+        if not modes <= {"rss", "heap"}:
+            ap.error(f"--compare-modes: {args.compare_modes!r}; choose rss, heap or rss,heap")
         compare(args.compare, args.compare_clients, rounds, modes)
         return
     if args.heap:
-        n_c, r = (int(v) for v in args.heap.split(","))
+        n_c, r = _ints(ap, "--heap", args.heap, 2)
         print(json.dumps(heap(n_c, r)))
         return
     if args.per_round:
-        n_c, r = (int(v) for v in args.per_round.split(","))
+        n_c, r = _ints(ap, "--per-round", args.per_round, 2)
         load = os.getloadavg()[0]
         point = per_round(n_c, r)
         point["load"] = [load, os.getloadavg()[0]]
@@ -283,6 +308,7 @@ def main() -> None:
         print(json.dumps(child(n_c, r, args.data)))
         return
 
+    clients, sweep = _ints(ap, "--clients", args.clients), _ints(ap, "--rounds-sweep", args.rounds_sweep)
     from asfl.impl.learning.data import load_mnist1d_task
 
     load = os.getloadavg()[0]
@@ -290,8 +316,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "mnist1d.npz"
         np.savez(data, X_train=task.X_train, y_train=task.y_train, X_test=task.X_test, y_test=task.y_test)
-        by_clients = [run_point(int(n), args.rounds, data) for n in args.clients.split(",")]
-        by_rounds = [run_point(args.sweep_clients, int(r), data) for r in args.rounds_sweep.split(",")]
+        by_clients = [run_point(n, args.rounds, data) for n in clients]
+        by_rounds = [run_point(args.sweep_clients, r, data) for r in sweep]
     for label, rows in (("n_c", by_clients), ("R", by_rounds)):
         print(f"\n-- against {label} --")
         print(

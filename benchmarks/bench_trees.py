@@ -105,6 +105,8 @@ def main() -> None:
     ap.add_argument("--count", action="store_true", help="also one instrumented run per tree")
     ap.add_argument("--out", type=Path, help="write the rows as JSON here")
     opts = ap.parse_args()
+    if opts.reps < 1:
+        ap.error(f"--reps: {opts.reps} runs per tree; at least 1 is needed for a median")
     for t in (opts.base, opts.tree):
         if not (t / "asfl" / "__main__.py").is_file():
             ap.error(f"--base/--tree {t}: not an asfl source tree (no asfl/__main__.py)")
