@@ -27,7 +27,7 @@ from asfl.impl.messages import model_digest
 from asfl.impl.node import Node, PublicKeys, aggregator_name, client_name
 from asfl.impl.sim.byzantine import BEHAVIOURS, ByzantineAggregator
 from asfl.impl.sim.schedulers import DEFAULT_FETCH_TIMEOUT, Scheduler, make_scheduler
-from asfl.impl.sim.simulator import Simulator
+from asfl.impl.sim.simulator import ClientBytes, Simulator
 from asfl.impl.trace import TraceWriter
 
 SIM_ENTROPY = (
@@ -88,9 +88,10 @@ class Received:
     model: int
 
     @classmethod
-    def of(cls, client_bytes: dict[tuple[str, int | None], int], cfg: ProtocolConfig) -> Received:
-        per = [b for (_, r), b in client_bytes.items() if r is not None and 1 <= r <= cfg.rounds]
-        return cls(sum(per) / len(per) if per else 0.0, max(per, default=0), 8 * cfg.dim)
+    def of(cls, client_bytes: ClientBytes, cfg: ProtocolConfig) -> Received:
+        per = client_bytes.per_pair(1, cfg.rounds)
+        mean = float(per.sum()) / per.size if per.size else 0.0
+        return cls(mean, int(per.max()) if per.size else 0, 8 * cfg.dim)
 
     def line(self) -> str:
         m = self.model

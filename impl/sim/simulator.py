@@ -11,6 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import cast
 
+import numpy as np
+
 from asfl.impl.events import CrashEvent, DeliverEvent, DropEvent, Event, SendEvent
 from asfl.impl.node import CancelTimer, ClientNode, Node, Output, RequestLocalStep, Send
 from asfl.impl.node import Timer as ArmTimer
@@ -19,13 +21,41 @@ from asfl.impl.trace import TraceWriter
 
 
 @dataclass
+class ClientBytes:
+    """Bytes delivered to each live client for each round (issue 11; D-18, D-22), stored as
+    one row per round over the clients' indices: 9 bytes per (client, round) instead of a
+    dictionary entry (about 117), so the reporting structure stays small in ``R``.
+    """
+
+    clients: dict[str, int]
+    received: dict[int, np.ndarray] = field(default_factory=dict)  # round -> bytes per client
+    seen: dict[int, np.ndarray] = field(default_factory=dict)  # round -> got a delivery at all
+
+    def add(self, client: str, rnd: int | None, n: int) -> None:
+        """Count ``n`` bytes delivered to ``client`` for round ``rnd`` (``None``: no round)."""
+        if rnd is None:
+            return
+        row = self.received.get(rnd)
+        if row is None:
+            row = self.received[rnd] = np.zeros(len(self.clients), dtype=np.int64)
+            self.seen[rnd] = np.zeros(len(self.clients), dtype=np.bool_)
+        i = self.clients[client]
+        row[i] += n
+        self.seen[rnd][i] = True
+
+    def per_pair(self, first: int, last: int) -> np.ndarray:
+        """The byte counts of every (client, round) pair with a delivery, rounds ``first..last``."""
+        rows = [self.received[r][self.seen[r]] for r in sorted(self.received) if first <= r <= last]
+        return np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
+
+
+@dataclass
 class Stats:
+    client_bytes: ClientBytes
     steps: int = 0
     messages: int = 0
     bytes_by_kind: dict[str, int] = field(default_factory=dict)
     count_by_kind: dict[str, int] = field(default_factory=dict)
-    # (client, round) -> bytes delivered to that live client for that round (issue 11, D-18, D-22)
-    client_bytes: dict[tuple[str, int | None], int] = field(default_factory=dict)
 
 
 class Simulator:
@@ -44,7 +74,8 @@ class Simulator:
         self.honest = honest if honest is not None else set(nodes)
         self.crashed: set[str] = set()
         self.local_steps: dict[str, int] = {}
-        self.stats = Stats()
+        clients = [name for name in nodes if name[0] == "C"]  # client names (node.client_name)
+        self.stats = Stats(ClientBytes({name: i for i, name in enumerate(clients)}))
         self._client_classes: dict[type, bool] = {}
 
     def start(self) -> None:
@@ -63,8 +94,7 @@ class Simulator:
                 return True
             self.trace.write(action.dst, DeliverEvent(action.msg, action.src))
             if action.dst[0] == "C":
-                key = (action.dst, action.round)
-                self.stats.client_bytes[key] = self.stats.client_bytes.get(key, 0) + len(action.data)
+                self.stats.client_bytes.add(action.dst, action.round, len(action.data))
             self._emit(action.dst, self.nodes[action.dst].handle(action.data, action.msg), action.msg)
         elif isinstance(action, Timer):
             self._fire(action)
