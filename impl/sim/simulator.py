@@ -24,7 +24,7 @@ from asfl.impl.trace import TraceWriter
 class ClientBytes:
     """Bytes delivered to each live client for each round (issue 11; D-18, D-22), stored as
     one row per round over the clients' indices: 9 bytes per (client, round) instead of a
-    dictionary entry (about 117), so the reporting structure stays small in ``R``.
+    dictionary entry (about 120), so the reporting structure stays small in ``R``.
     """
 
     clients: dict[str, int]
@@ -45,7 +45,7 @@ class ClientBytes:
 
     def per_pair(self, first: int, last: int) -> np.ndarray:
         """The byte counts of every (client, round) pair with a delivery, rounds ``first..last``."""
-        rows = [self.received[r][self.seen[r]] for r in sorted(self.received) if first <= r <= last]
+        rows = [row[self.seen[r]] for r, row in self.received.items() if first <= r <= last]
         return np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
 
 
@@ -93,7 +93,7 @@ class Simulator:
             if action.dst in self.crashed:
                 return True
             self.trace.write(action.dst, DeliverEvent(action.msg, action.src))
-            if action.dst[0] == "C":
+            if action.dst in self.stats.client_bytes.clients:
                 self.stats.client_bytes.add(action.dst, action.round, len(action.data))
             self._emit(action.dst, self.nodes[action.dst].handle(action.data, action.msg), action.msg)
         elif isinstance(action, Timer):
