@@ -84,7 +84,10 @@ BEHAVIOURS = ("scripted", *AUTO)
 #: uniform setup draws leave out (their draws, hence their saved seeds, stay as they were).
 #: ``withhold``: D-22's adversary, header-only announcements sent, every body withheld (its
 #: pushes, D-18, and its answers to fetches).
-FOCUSED: dict[str, dict[str, str]] = {"withhold": {"announce": "withhold_body"}}
+#: ``relay``: D-22's relaying adversary, honest but for every fetch it receives, which it
+#: forwards verbatim to every other aggregator (no random draw: a relayed fetch's target
+#: does not move when a schedule's other actions are deleted, as ``replay``'s do).
+FOCUSED: dict[str, dict[str, str]] = {"withhold": {"announce": "withhold_body"}, "relay": {}}
 ALL_BEHAVIOURS = (*BEHAVIOURS, *FOCUSED)
 RULES = {**AUTO, **FOCUSED}
 
@@ -118,7 +121,8 @@ class HarnessByzantine:
     # -- the node interface the simulator calls ------------------------------------
 
     def handle(self, data: bytes, msg: int) -> list[Output]:
-        if data not in self._seen:
+        new = data not in self._seen
+        if new:
             self._seen[data] = len(self.inbox)
             self.inbox.append(data)
             self.inbox_kinds.append(self._remember(data))
@@ -149,6 +153,8 @@ class HarnessByzantine:
             out += mutate(self, s, how, self.rng.randrange(2**32))
         if self.mode == "replay":
             out += self._replay(data)
+        elif self.mode == "relay":
+            out += self._relay(data, new)
         out += self._flush_waiting()
         self.sent += out
         return list(out)
@@ -203,6 +209,16 @@ class HarnessByzantine:
             old = self.sent[self.rng.randrange(len(self.sent))]
             out.append(dataclasses.replace(old, to=f"A{self.rng.randrange(cfg.n_aggregators)}"))
         return out
+
+    def _relay(self, data: bytes, new: bool) -> list[Send]:
+        """A fetch (R-3-valid, so a client's), the first time it is received, forwarded to
+        every other aggregator: each of them gets a fetch naming this one's header."""
+        k = self._seen[data]
+        if not new or self.inbox_kinds[k][0] != "fetch":
+            return []
+        self.sent_replays += 1
+        n_a = self.core.cfg.n_aggregators
+        return [self.forward(k, f"A{j}") for j in range(n_a) if j != self.index]
 
     # -- scripted mode -------------------------------------------------------------
 

@@ -547,7 +547,12 @@ FOCUS: dict[str, Focus] = {
     # gets to other aggregators (relayed fetches: another header, a second copy); a "chaos"
     # one announces honestly now and then and answers fetches with a probe.
     "fetch-not-dispatched": Focus(modes=("silent",), rounds=(1,), strategy="random"),
-    "serve-other-header": Focus(modes=("replay",), strategy="random"),
+    # another header (stop 13): a "relay" aggregator forwards each fetch it gets to every
+    # other aggregator, with no random draw (replay's forwards moved with every action the
+    # shrinker deleted: witnesses of 122-228 actions); it is A0, the first aggregator a
+    # fetching client asks; two headers of a round differ once two aggregators decode
+    # another quorum of clusters first (three order rules, ``schedule.first_triples``)
+    "serve-other-header": Focus(modes=("relay",), strategy="random", byzantine=(0,)),
     "serve-twice": Focus(modes=("replay",), strategy="random"),
     "pusher-off-by-one": Focus(rounds=(1,), strategy="random"),
     "fetch-target-not-recorded": Focus(modes=("chaos",), strategy="random"),

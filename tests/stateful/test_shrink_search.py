@@ -6,9 +6,11 @@ are tried before delta debugging. Stand-in failures that read a candidate's acti
 
 from __future__ import annotations
 
+import pytest
+
 from asfl.harness.monitor import Violation
 from asfl.harness.policies import UniformRandom
-from asfl.harness.schedule import Schedule, _as_departures, _key, shrink
+from asfl.harness.schedule import GOAL, Schedule, _as_departures, _key, first_triples, length, shrink
 from asfl.harness.world import Act, Setup, World
 
 STAND_IN = Violation("X-1", "stand-in")
@@ -89,3 +91,27 @@ def test_the_byzantine_sends_alone_are_tried_before_delta_debugging() -> None:
     assert need[0] in out.actions and need[1] in out.actions
     adversary_only = [k for k in calls if '"deliver"' not in k and '"step"' not in k and '"byz"' in k]
     assert calls.index(adversary_only[0]) <= 4, calls[:5]
+
+
+@pytest.mark.parametrize("over", [True, False], ids=["over-goal", "within-goal"])
+def test_three_aggregator_rules_are_tried_only_for_a_witness_over_the_goal(over: bool) -> None:
+    """Step (4): a result over :data:`GOAL` scheduled actions is replaced by three
+    aggregator "first" rules and no action, if they fail; a result within it never has
+    them asked about."""
+    triple = first_triples(Setup())[7]
+    sched = _random_run()
+    need = _unique_departures(sched)[5 : 5 + (GOAL + 5 if over else 2)]
+    calls: list[str] = []
+    counted = _needing(need, calls)
+
+    def fails(cand: Schedule) -> Violation | None:
+        return STAND_IN if cand.order == triple and not cand.actions else counted(cand)
+
+    out = shrink(sched, STAND_IN, budget_s=120, fails=fails)
+    asked = [k for k in calls if k.startswith('[[],[["first"')]
+    if over:
+        assert out.order == triple and out.actions == [] and length(out) == 3
+        before = [_key(sched.but([], t)) for t in first_triples(Setup())[:7]]
+        assert asked == before  # the seven before it, in their fixed order, each once
+    else:
+        assert not asked and [a for a in out.actions if "fifo" not in a] == need

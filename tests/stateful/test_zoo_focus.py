@@ -194,3 +194,18 @@ def test_withholding_aggregator_sends_headers_only() -> None:
     assert sent and {e["to"] for e in sent} == {f"C{i}" for i in range(12) if i % 4 != 0}
     fetched = {e["node"] for e in ev if e["kind"] == "fetch"}
     assert {"C0", "C4", "C8"} <= fetched  # A0's pushees fetch from an honest aggregator
+
+
+def test_relaying_aggregator_forwards_each_fetch_to_every_other_aggregator() -> None:
+    """``relay`` (serve-other-header's adversary, stop 13): honest, but every fetch it
+    receives goes on, once and verbatim, to each other aggregator, with no random draw;
+    the correct implementation drops each relayed copy (other header or duplicate) and
+    the run completes."""
+    out = replay(Schedule(Setup(byzantine={0: "relay"}), [], order=[["last", "from", "A1"]]))
+    assert not out.violations and out.world.status == "complete"
+    ev = out.world.events
+    fetched = [e for e in ev if e["kind"] == "fetch" and e["to"] == "A0"]
+    relayed = [e for e in ev if e["kind"] == "send" and e["node"] == "A0" and e["type"] == "fetch"]
+    assert fetched and len(relayed) == 3 * len(fetched)
+    assert {e["to"] for e in relayed} == {"A1", "A2", "A3"}
+    assert out.world.byz["A0"].sent_replays == len(fetched)
