@@ -685,7 +685,7 @@ def hunt(
             "shrink_budget_s": shrink_budget_s,
             "focus": None if focus is None else focus.to_json(),
         },
-        timeout=budget_s + shrink_budget_s + WORKER_SLACK_S,
+        timeout=budget_s + 1.5 * shrink_budget_s + WORKER_SLACK_S,  # shrink's step (4): half more
     )
     res = ZooResult(
         bug.id,
