@@ -26,7 +26,16 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from asfl.model.actions import BY_ID, PROBES, REQUIRED_RULES, Flight, ProbeSend, Replay, probes_for
+from asfl.model.actions import (
+    ANNOUNCE_PROBES,
+    BY_ID,
+    PROBES,
+    REQUIRED_RULES,
+    Flight,
+    ProbeSend,
+    Replay,
+    probes_for,
+)
 from asfl.model.params import Params
 
 PROBE = "probe:"
@@ -65,6 +74,10 @@ REFUSALS: dict[str, str] = {
     "R-3.junk": "R-3",
 }
 
+
+#: the kinds an insider sends itself that its core needs to go on: its own offer, which
+#: its core attests, and that attestation (R-17, R-14); honest when sent to itself
+PREPARES = frozenset({"offer", "attest"})
 
 #: probes sent as two messages to one recipient, the honest one and a variant: whichever
 #: arrives second must be refused (one refusal per two deliveries)
@@ -192,15 +205,18 @@ class ProbeGuide:
     envelopes replayed so far (:meth:`replay`). A held message (the first one of
     the first scripted Byzantine aggregator holding one) goes out
 
-    - honestly if its recipient is not honest (the sender itself or another Byzantine
-      aggregator): no honest guard can refuse it, and an insider's messages to itself
-      (its own offer, its attestation of it) are what its core needs to go on;
+    - honestly if it is an offer or attestation to a node that is not honest (the
+      sender itself, :data:`PREPARES`, or another Byzantine aggregator);
     - honestly if it is an offer to one of the ``t_a`` honest attesters of its round
-      (rotating with the round): with its own attestation that makes the ``t_a + 1`` its
-      core needs to announce (R-17, R-14), so that its announcements exist for the R-15
-      probes and its next round's offer for the R-17 ones (an aggregator offers round
-      ``tau + 1`` only once round ``tau`` is attested); its other offers are probed;
-    - otherwise as the probe enabled on it (:func:`~asfl.model.actions.probes_for`) whose
+      (rotating with the round; :meth:`reserved`): with its own attestation that makes
+      the ``t_a + 1`` its core needs to announce (R-17, R-14), so that its announcements
+      exist for the R-15 probes and its next round's offer for the R-17 ones (an
+      aggregator offers round ``tau + 1`` only once round ``tau`` is attested); its other
+      offers are probed, and in the last round all of them once every announcement
+      probe was chosen;
+    - otherwise as the probe enabled on it (:func:`~asfl.model.actions.probes_for`; to a
+      node that is not honest, only one that owes no refusal: no honest guard can refuse
+      it there, while a probe the honest nodes absorb is exercised by being sent) whose
       item the campaign has fired least (``prior + aimed``): an item no earlier example
       fired comes first; among equals, a probe of this kind before one of any kind
       (``R-3.junk``, ``omit``, ``honest``: a kind with few messages, such as a
@@ -233,13 +249,25 @@ class ProbeGuide:
         start = tau or 0
         return tuple(others[(start + i) % len(others)] for i in range(min(self.params.t_a, len(others))))
 
+    def reserved(self, byz: str, offer: Flight) -> bool:
+        """Whether ``offer`` goes to one of its round's attesters (:meth:`attesters`) while
+        its attestation can still help: a round before the last (its next offer follows
+        it, R-17), or the last one while some announcement probe was never chosen (the
+        round's announcements follow it, R-14)."""
+        if offer.dst not in self.attesters(byz, offer.tau):
+            return False
+        if offer.tau is None or offer.tau < self.params.R:
+            return True
+        return any(not self.prior.get(q.id, 0) + self.aimed[q.id] for q in ANNOUNCE_PROBES)
+
     def choose(self, held: Mapping[str, Sequence[Flight]], turn: int = 0) -> ProbeSend:
         """The probe the first held message goes out as (``held``: ``Env.held``)."""
         b = next(b for b in sorted(held) if held[b])
         m = held[b][0]
-        if not self.honest(m.dst) or (m.kind == "offer" and m.dst in self.attesters(b, m.tau)):
+        honest = self.honest(m.dst)
+        if (m.kind in PREPARES and not honest) or (m.kind == "offer" and self.reserved(b, m)):
             return ProbeSend(b, 0, m, BY_ID["honest"])
-        menu = probes_for(self.params, m)
+        menu = [q for q in probes_for(self.params, m) if honest or q.id not in REFUSALS]
 
         def count(q: int) -> int:
             pid = menu[q].id
