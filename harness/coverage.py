@@ -77,7 +77,7 @@ REFUSALS: dict[str, str] = {
 
 #: the kinds an insider sends itself that its core needs to go on: its own offer, which
 #: its core attests, and that attestation (R-17, R-14); honest when sent to itself
-PREPARES = frozenset({"offer", "attest"})
+SELF_NEEDS = frozenset({"offer", "attest"})
 
 #: probes sent as two messages to one recipient, the honest one and a variant: whichever
 #: arrives second must be refused (one refusal per two deliveries)
@@ -206,7 +206,7 @@ class ProbeGuide:
     the first scripted Byzantine aggregator holding one) goes out
 
     - honestly if it is an offer or attestation to a node that is not honest (the
-      sender itself, :data:`PREPARES`, or another Byzantine aggregator);
+      sender itself, :data:`SELF_NEEDS`, or another Byzantine aggregator);
     - honestly if it is an offer to one of the ``t_a`` honest attesters of its round
       (rotating with the round; :meth:`reserved`): with its own attestation that makes
       the ``t_a + 1`` its core needs to announce (R-17, R-14), so that its announcements
@@ -265,7 +265,7 @@ class ProbeGuide:
         b = next(b for b in sorted(held) if held[b])
         m = held[b][0]
         honest = self.honest(m.dst)
-        if (m.kind in PREPARES and not honest) or (m.kind == "offer" and self.reserved(b, m)):
+        if (m.kind in SELF_NEEDS and not honest) or (m.kind == "offer" and self.reserved(b, m)):
             return ProbeSend(b, 0, m, BY_ID["honest"])
         menu = [q for q in probes_for(self.params, m) if honest or q.id not in REFUSALS]
 
