@@ -6,10 +6,15 @@ stateful machine), runs ``--seeds`` independent campaigns of at most ``--budget`
 and number of examples to the first failure, the catch rate and the median shrunk
 counterexample length. Also measures stateful steps per second of the model-driven
 machine on the correct implementation, with and without online checking, in the same
-process (``--only-speed`` for that alone).
+process (``--only-speed`` for that alone). ``--coverage-seeds 10-19`` runs the coverage
+test's campaign (``tests/stateful/test_coverage.py``: the deep setups, ``--coverage-examples``
+examples) once per Hypothesis seed and prints, per seed, what it left unexercised or
+misjudged (:class:`harness.coverage.CoverageReport`), its steps and its CPU rate; it exits 1
+if any seed missed something.
 
     .venv/bin/python benchmarks/bench_campaign.py --seeds 3 --budget 60 --jobs 2 \
         --out runs/bench_campaign.json
+    .venv/bin/python benchmarks/bench_campaign.py --coverage-seeds 10-19
 """
 
 from __future__ import annotations
@@ -24,7 +29,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from asfl.harness.campaign import STRATEGIES, deep_setups, run_campaign
+from asfl.harness.campaign import DEEP_STEPS, STRATEGIES, deep_setups, run_campaign
+from asfl.harness.coverage import CoverageReport
 from asfl.harness.zoo import BUGS, BY_ID, hunt
 
 
@@ -82,6 +88,52 @@ def speed(seconds: float) -> dict[str, Any]:
     }
 
 
+def coverage_sweep(seeds: list[int], examples: int = 4) -> list[dict[str, Any]]:
+    """The coverage test's campaign once per Hypothesis seed: what each left unexercised
+    or misjudged, with its examples, steps and CPU rate (one line per seed)."""
+    rows = []
+    for seed in seeds:
+        c0 = time.process_time()
+        res = run_campaign(
+            "stateful",
+            budget_s=3600.0,
+            max_examples=examples,
+            seed=seed,
+            setup_strategy=deep_setups(),
+            step_count=DEEP_STEPS,
+        )
+        cpu = time.process_time() - c0
+        report = CoverageReport.of(res.coverage)
+        row = {
+            "seed": seed,
+            "found": res.found,
+            "unexercised": report.unexercised,
+            "misjudged": report.misjudged,
+            "replays": sum(report.replays.values()),
+            "examples": res.examples,
+            "steps": res.steps,
+            "cpu_s": round(cpu, 1),
+            "steps_per_cpu_s": round(res.steps / cpu, 1),
+        }
+        missed = report.unexercised + report.misjudged + ([] if row["replays"] else ["no replay"])
+        row["missed"] = missed + (["a violation"] if res.found else [])
+        rows.append(row)
+        print(
+            f"seed {seed:>3}: {'MISSES ' + ', '.join(row['missed']) if row['missed'] else 'ok'}"
+            f" ({res.examples} examples, {res.steps} steps, {row['steps_per_cpu_s']} steps/CPU s)",
+            flush=True,
+        )
+    return rows
+
+
+def seed_range(text: str) -> list[int]:
+    """``10-19`` or ``3,5,8``."""
+    if "-" in text:
+        low, high = text.split("-", 1)
+        return list(range(int(low), int(high) + 1))
+    return [int(s) for s in text.split(",") if s]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--bugs", default="", help="comma-separated bug ids (default all)")
@@ -93,7 +145,16 @@ def main() -> None:
     ap.add_argument("--skip-speed", action="store_true")
     ap.add_argument("--speed-seconds", type=float, default=80.0, help="budget of the speed measurement")
     ap.add_argument("--only-speed", action="store_true", help="measure the speed only (no zoo hunts)")
+    ap.add_argument("--coverage-seeds", type=seed_range, help="sweep the coverage campaign: 10-19 or 3,5")
+    ap.add_argument("--coverage-examples", type=int, default=4)
     args = ap.parse_args()
+    if args.coverage_seeds:
+        rows = coverage_sweep(args.coverage_seeds, args.coverage_examples)
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps({"coverage_sweep": rows}, indent=2), encoding="utf-8")
+        bad = [r["seed"] for r in rows if r["missed"]]
+        print(f"{len(rows) - len(bad)}/{len(rows)} seeds cover everything" + (f"; not: {bad}" if bad else ""))
+        raise SystemExit(1 if bad else 0)
     bugs = [BY_ID[b] for b in args.bugs.split(",") if b] or list(BUGS)
     strategies = [s for s in args.strategies.split(",") if s]
     rates = {} if args.skip_speed else speed(args.speed_seconds)

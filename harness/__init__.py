@@ -13,7 +13,8 @@ in the deterministic simulator and checks every step against the specification:
 - :mod:`harness.record`   -- the trace of a replay, for its HTML report (``asfl replay --report``);
 - :mod:`harness.campaign` -- Hypothesis campaigns (the model-driven stateful machine and
   whole-run strategies);
-- :mod:`harness.coverage` -- the campaign's coverage report per rule ID and probe;
+- :mod:`harness.coverage` -- the campaign's coverage report per rule ID and probe, and its
+  coverage-guided choice of probes and replays;
 - :mod:`harness.zoo`      -- the bug zoo: textual patches applied to a copy of ``impl``.
 
 The harness imports ``impl`` (the system under test), ``checker`` (the judge of every

@@ -8,9 +8,11 @@ Two kinds of search, both ending in a readable :class:`~harness.schedule.Schedul
   client step, crash a client (up to ``t_c``), make a scripted Byzantine aggregator send
   a held message as one probe of the model's menu or replay an envelope it received, or
   let a drawn background policy (random, PCT or targeted) run for a while, scripted
-  Byzantine aggregators sending every held message as the probe least exercised so far
-  (P-style coverage guidance), or honestly while it prepares a lagging attack (an insider
-  gets its offers attested before it rewrites its announcements, R-17, R-15). Every step
+  Byzantine aggregators sending every held message as the probe whose coverage item the
+  campaign (its earlier examples and this one) has fired least (P / Coyote style
+  prioritisation, :class:`harness.coverage.ProbeGuide`), or honestly where no honest
+  guard can refuse it or an insider needs it to be attested (``t_a`` honest offers per
+  round, the rest probed: R-17, R-14, then R-15). Every step
   is checked online by the monitors (the model-based checker among them); teardown keeps
   running the policy with probing to quiescence, completes fairly and checks liveness;
 - **whole-run strategies** (:func:`whole_run_test`): Hypothesis draws a setup and a
@@ -29,7 +31,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,8 +47,9 @@ from hypothesis.stateful import (
 )
 
 from asfl.harness.byz import BEHAVIOURS
+from asfl.harness.coverage import ProbeGuide
 from asfl.harness.monitor import Violation
-from asfl.harness.policies import PCT, Fifo, Policy, Targeted, UniformRandom
+from asfl.harness.policies import PCT, Fifo, Policy, Slowed, Targeted, UniformRandom
 from asfl.harness.schedule import Schedule, orders, shrink
 from asfl.harness.world import Setup, World
 from asfl.model import actions
@@ -80,6 +83,10 @@ class Recorder:
     deadline: float | None = None
     steps: int = 0
     coverage: Counter[str] = field(default_factory=Counter)  # rule ID / probe -> times
+    #: the coverage of the examples before the current one (what guides it: ProbeGuide,
+    #: :func:`guided`), frozen at the first failure: Hypothesis's replays of the failing
+    #: example while it shrinks see the prior that example saw, so they behave as it did
+    prior: dict[str, int] = field(default_factory=dict)
 
     shrink_budget: float = 15.0  # seconds of Hypothesis shrinking after the first failure
 
@@ -163,6 +170,28 @@ def deep_setups(draw: Any, rounds: tuple[int, ...] = (3, 4)) -> Setup:
         byzantine=dict(zip(byz_ids, modes, strict=True)),
         crash_after=dict(crash),
     )
+
+
+#: rule branches only a lagging client fires: a client that accepts a later round's model
+#: while its step waits (D-13), a floor held down by ``t_c + 1`` lagging members, so that
+#: the others run ahead of it (R-6.deferral) and too few eligible members are held
+#: (R-6.top-up)
+LAGGING = ("D-13", "R-6.deferral", "R-6.top-up")
+LAG_ROUND = 3  # the round whose cluster the lagging clients share (deep setups have 3+)
+
+
+def guided(policy: Policy, world: World, prior: Mapping[str, int], example: int) -> Policy:
+    """The background policy of a campaign's example (coverage guidance for the schedule):
+    ``policy`` itself once the campaign's earlier examples (``prior``) fired every
+    :data:`LAGGING` branch; until then :class:`Slowed` around it, the lagging clients
+    ``t_c + 1`` members of one cluster of round :data:`LAG_ROUND` (which one rotates with
+    the example): before it they are left out as late (their counts stay low), in it they
+    hold the floor down while the others' counts run ahead."""
+    if all(prior.get(r, 0) for r in LAGGING):
+        return policy
+    s = world.setup
+    members = sorted(world.cfg.clusters(min(LAG_ROUND, s.rounds))[example % s.n_aggregators])
+    return Slowed(policy, frozenset(f"C{i}" for i in members[: s.t_c + 1]))
 
 
 def nodes_of(setup: Setup) -> list[str]:
@@ -257,6 +286,7 @@ def machine_class(
             super().__init__()
             self.world: World | None = None
             self.policy: Policy = Fifo()
+            self.guide: ProbeGuide | None = None
 
         @initialize(data=st.data())
         def start(self, data: Any) -> None:
@@ -267,6 +297,15 @@ def machine_class(
                 raise BudgetExhausted
             recorder.examples += 1
             self.world = World(setup)
+            if recorder.first_time is None:
+                recorder.prior = dict(recorder.coverage)
+            self.guide = ProbeGuide.of(self.world.params, recorder.prior)
+            self.policy = guided(self.policy, self.world, recorder.prior, recorder.examples)
+
+        @property
+        def received(self) -> dict[str, list[tuple[str, str]]]:
+            """Each scripted Byzantine aggregator's received (kind, signer) pairs."""
+            return {n: b.inbox_kinds for n, b in self.w.byz.items() if b.mode == "scripted"}
 
         @property
         def w(self) -> World:
@@ -338,16 +377,21 @@ def machine_class(
 
         def _run(self, n: int) -> None:
             """Up to ``n`` policy choices; after each, every message a scripted Byzantine
-            aggregator holds goes out as the probe this run has exercised least
-            (:func:`asfl.model.actions.covering_probe`)."""
-            w = self.w
+            aggregator holds goes out as the probe whose coverage item the campaign has
+            fired least, and one envelope of a kind the campaign never replayed is
+            replayed (:class:`asfl.harness.coverage.ProbeGuide`)."""
+            w, guide = self.w, self.guide
+            assert guide is not None
             for _ in range(n):
                 if not len(w.sim.scheduler) or w.violations:
                     break
                 w.apply_index(self.policy.choose(w))
                 while not w.violations and w.holding():
                     turn = len(w.actions)
-                    w.apply(w.concrete(actions.covering_probe(w.params, w.held(), w.coverage, turn), turn))
+                    w.apply(w.concrete(guide.choose(w.held(), turn), turn))
+                replay = guide.replay(self.received, len(w.actions))
+                if replay is not None and not w.violations:
+                    w.apply(w.concrete(replay))
 
         @precondition(lambda self: self.world is None or self.w.quiescent())
         @rule()

@@ -13,7 +13,9 @@ else can run, and a finite run eventually quiesces, so every pending action runs
 - :class:`Targeted`: the protocol's dangerous windows -- a proposal reaching half of
   the aggregators long before the other half, a starved coordinator, a slow client
   that is always late -- as sets of *delayed* actions that run only when nothing else
-  can, on top of a seeded random order.
+  can, on top of a seeded random order;
+- :class:`Slowed`: another policy's choices, with some clients' local steps run only
+  when nothing else can (the coverage-guided campaign's lagging clients).
 """
 
 from __future__ import annotations
@@ -139,6 +141,34 @@ class Targeted(Policy):
         return {"policy": self.name, "windows": [list(w) for w in self.windows], "seed": self.seed}
 
 
+@dataclass
+class Slowed(Policy):
+    """``inner``'s choices, except that the local steps and timers of the ``slow`` clients
+    run only when nothing else can (as in a :class:`Targeted` ``slow`` window): when the
+    inner choice is one of them, the next pending action (cyclically) that is not runs
+    instead. Deliveries to the slow clients are not delayed: they accept the models of
+    later rounds while their step waits (D-13), and their low counts make them the
+    eligible members a coordinator must top up around (R-6, D-7)."""
+
+    inner: Policy
+    slow: frozenset[str]
+    name = "slowed"
+
+    def delayed(self, a: Action) -> bool:
+        return not isinstance(a, Delivery) and a.client in self.slow
+
+    def choose(self, world: World) -> int:
+        k = self.inner.choose(world)
+        at, n = world.scheduler.at, len(world.scheduler)
+        for i in range(n):
+            if not self.delayed(at((k + i) % n)):
+                return (k + i) % n
+        return k
+
+    def to_json(self) -> dict[str, Any]:
+        return {"policy": self.name, "inner": self.inner.to_json(), "slow": sorted(self.slow)}
+
+
 def from_json(d: dict[str, Any]) -> Policy:
     kind = d["policy"]
     if kind == "fifo":
@@ -149,4 +179,6 @@ def from_json(d: dict[str, Any]) -> Policy:
         return PCT(d["order"], d["change_points"])
     if kind == "targeted":
         return Targeted(d["windows"], d["seed"])
+    if kind == "slowed":
+        return Slowed(from_json(d["inner"]), frozenset(d["slow"]))
     raise ValueError(f"unknown policy {kind!r}")

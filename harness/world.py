@@ -286,7 +286,7 @@ class World:
 
     def held(self) -> dict[str, tuple[model_actions.Flight, ...]]:
         """``Env.held``: each scripted Byzantine aggregator's held messages (without the
-        rest of :meth:`env`, for the covering probes sent after every policy step)."""
+        rest of :meth:`env`, for the guided probes sent after every policy step)."""
         return {
             n: tuple(model_actions.Flight(s.kind, n, s.to, s.round, s.cluster) for s in b.outbox)
             for n, b in self.byz.items()
@@ -422,7 +422,7 @@ class World:
                 held = b.take(matches[nth])
                 sends = b.crafted(held, act["do"], act.get("seed", 0))
                 self.coverage[f"probe:{act['do']}"] += 1  # model_actions.probe_key
-                self.coverage[f"probe:{act['do']}@{kind}"] += 1  # per kind: covering_probe
+                self.coverage[f"probe:{act['do']}@{kind}"] += 1  # per kind: model_actions.covering_probe
                 first = self.sim.stats.messages + 1  # the ids the simulator gives these sends
                 copy = [s.data for s in sends] == [held.data]  # the core's message alone: honest
                 self.probe_of.update(

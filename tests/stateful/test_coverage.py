@@ -22,21 +22,25 @@ from asfl.harness.campaign import DEEP_STEPS, deep_setups, run_campaign
 from asfl.harness.coverage import CoverageReport
 from asfl.model.actions import ANNOUNCE_PROBES, OFFER_PROBES, PROBES, REQUIRED_RULES
 
-SEED = 19  # a fixed Hypothesis seed: the campaign, hence its coverage, is deterministic
-# (2 with 3 examples until D-22: its Fire rule changed the draws, after which seed 2 misses
-# the refusal of R-17c.masked-sum at 3 to 6 examples; seed 10 covered everything at 4 until
-# stop 12's cancelled timers left the Fire rule, which changed the draws again: then, run as
-# this test, seeds 10, 12, 13, 17 and 18 each miss one to three rules or refusals at 4
-# examples (10 still at 5 and 6) and 19 covers everything; chosen after the fact, the
-# assertions unchanged: the campaign's coverage at 4 examples is seed-sensitive)
+#: fixed Hypothesis seeds: a campaign, hence its coverage, is deterministic. Before the
+#: campaign's guidance looked past one example (harness.coverage.ProbeGuide: the probe whose
+#: item the campaign fired least, no refusal probe where no honest guard can refuse it;
+#: harness.campaign.guided: lagging clients until D-13 and R-6's deferral and top-up
+#: fired), 7 of seeds 10..19 (10, 11, 14, 15, 16, 17, 18) missed one to four rules or
+#: refusals at 4 examples, and the test ran seed 19, chosen after the fact. With it every
+#: seed of 0..29 covers everything at 3 and at 4 examples (10..19 also at 2; ``python
+#: benchmarks/bench_campaign.py --coverage-seeds 0-29 --coverage-examples 3`` sweeps
+#: them); these are three of the seeds that failed before.
+SEEDS = (10, 15, 18)
 
 
-def test_campaign_exercises_every_listed_rule_and_probe() -> None:
+@pytest.mark.parametrize("seed", SEEDS)
+def test_campaign_exercises_every_listed_rule_and_probe(seed: int) -> None:
     res = run_campaign(
         "stateful",
         budget_s=3600.0,  # bounded by max_examples, not by time
-        max_examples=4,
-        seed=SEED,
+        max_examples=3,
+        seed=seed,
         setup_strategy=deep_setups(),
         step_count=DEEP_STEPS,
     )
@@ -61,6 +65,8 @@ def test_report_names_what_is_missing() -> None:
     assert "probe:R-15d.forged" in report.unexercised
     assert report.replays == {"submit": 2}
     assert "refusal:R-15e.body" in report.unexercised
+    assert report.exercised("R-8.small") == 0  # sent, never refused: its item is its refusal
+    assert report.exercised("R-9.forged") == 0 and "probe:R-9.forged" in report.unexercised
     text = "\n".join(report.lines())
     assert "R-9" in text and "NEVER" in text
 
