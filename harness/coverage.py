@@ -106,8 +106,7 @@ class CoverageReport:
             if tag.startswith(PROBE + "replay:"):
                 replays[tag.removeprefix(PROBE + "replay:")] = n
             elif tag.startswith(PROBE):
-                if "@" not in tag:  # "probe:ID@kind": covering_probe's own per-kind counts
-                    probes[tag.removeprefix(PROBE)] = n
+                probes[tag.removeprefix(PROBE)] = n
             elif tag.startswith(OUTCOME):
                 probe, _, what = tag.removeprefix(OUTCOME).rpartition(":")
                 outcomes.setdefault(probe, {})[what] = n

@@ -76,12 +76,22 @@ def describe_event(ev: dict[str, Any]) -> str:
     return k
 
 
+def describe_completion(order: list[list[str]]) -> str:
+    """How the replay completes after its actions: FIFO, reordered by ``Ordered``'s rules
+    (``[when, what, node]``) if the schedule has any."""
+    if not order:
+        return "FIFO completion"
+    what = {"from": "deliveries from", "to": "deliveries to", "step": "local steps of"}
+    rules = "; ".join(f"{when} {what.get(w, w)} {node}" for when, w, node in order)
+    return f"FIFO completion reordered ({rules})"
+
+
 def narrate(sched: Schedule, out: Callable[[str], None] = print, sends: bool = False) -> Outcome:
     """Replay ``sched`` and narrate it; returns the outcome."""
     s = sched.setup
     byz = ", ".join(f"A{j} {m}" for j, m in sorted(s.byzantine.items())) or "none"
     out(
-        f"schedule: {len(sched.actions)} actions, then FIFO completion"
+        f"schedule: {len(sched.actions)} actions, then {describe_completion(sched.order)}"
         + (f"; zoo bug {sched.bug}" if sched.bug else "")
     )
     out(

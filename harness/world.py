@@ -422,7 +422,6 @@ class World:
                 held = b.take(matches[nth])
                 sends = b.crafted(held, act["do"], act.get("seed", 0))
                 self.coverage[f"probe:{act['do']}"] += 1  # model_actions.probe_key
-                self.coverage[f"probe:{act['do']}@{kind}"] += 1  # per kind: model_actions.covering_probe
                 first = self.sim.stats.messages + 1  # the ids the simulator gives these sends
                 copy = [s.data for s in sends] == [held.data]  # the core's message alone: honest
                 self.probe_of.update(

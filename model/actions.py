@@ -22,10 +22,8 @@ received (the material of its replays). :func:`enabled` lists
 - ``Replay`` it re-sends an envelope it received, of any round and cluster, to any node
   (R-3: a delivered envelope counts as its signer's message).
 
-Some probes need an insider's preparation: a Byzantine aggregator's announcements exist
-only once honest aggregators attested its offer (R-17, R-14), so :data:`PREPARES` names
-the kinds it must send honestly first, and :func:`covering_probe` (the coverage-guided
-choice) plays honest on them while the announcement probes lag.
+Which enabled probe a campaign sends is the harness's choice (``harness.coverage.ProbeGuide``,
+coverage-guided); the model only says what is enabled.
 
 :func:`event_rules` tags each trace event with the rule IDs of the model action it fires
 (the refinement mapping of ``specs/refinement.md``) and, for a closing, the branches of
@@ -272,58 +270,6 @@ def probe_choice(p: Params, env: Env, k: int, q: int) -> ProbeSend:
 def probe_key(probe: Probe) -> str:
     """The coverage counter's key of a probe."""
     return f"probe:{probe.id}"
-
-
-#: R-14 / R-17: the held kinds a Byzantine aggregator must send honestly for its honest core
-#: to produce a message of the key kind. Its core announces (R-14) only once it holds
-#: ``t_a + 1`` attestations on its header: its offers must reach honest attesters intact
-#: (R-17) and its own attestation of its own offer must reach it. An insider probing R-15
-#: therefore first plays honest on these kinds, then rewrites the announcements.
-PREPARES: dict[str, tuple[str, ...]] = {"announce": ("offer", "attest")}
-
-#: the probes that are not attacks (an insider may send them while preparing one)
-NOT_ATTACKS = frozenset({"honest"})
-
-
-def _least(menu: Sequence[Probe], kind: str, coverage: Mapping[str, int]) -> int:
-    """The smallest per-kind count (``probe:ID@kind``) over the attacks of ``menu``."""
-    return min(
-        (coverage.get(f"{probe_key(q)}@{kind}", 0) for q in menu if q.id not in NOT_ATTACKS), default=0
-    )
-
-
-def preparing(p: Params, kind: str, coverage: Mapping[str, int]) -> bool:
-    """Whether a Byzantine aggregator should send its held ``kind`` messages honestly to
-    prepare a later attack (:data:`PREPARES`): some target kind's probes lag this kind's
-    (the least-sent attack on the target was sent no more often than the least-sent one
-    on ``kind``), so investing in the target is what the coverage needs most."""
-    targets = [t for t, needs in PREPARES.items() if kind in needs]
-    own = _least(probes_for(p, Flight(kind, "", "", None, None)), kind, coverage)
-    return any(_least(probes_for(p, Flight(t, "", "", None, None)), t, coverage) <= own for t in targets)
-
-
-def covering_probe(
-    p: Params, held: Mapping[str, Sequence[Flight]], coverage: Mapping[str, int], turn: int = 0
-) -> ProbeSend:
-    """Coverage-guided choice (P-style): the first held message (``held``: ``Env.held``),
-    sent as the probe
-    enabled on it that ``coverage`` counts least *on messages of its kind* (key
-    ``probe:ID@kind``; ties broken by menu order rotated by ``turn``) -- or honestly
-    while it prepares a lagging attack (:func:`preparing`): an insider whose every offer
-    were rewritten would never be attested (R-17), hence never announce (R-14), and the
-    R-15 probes would never be enabled; so it plays honest on offers and attestations,
-    collects its ``t_a + 1`` attestations, and then rewrites its announcements."""
-    b = next(b for b in sorted(held) if held[b])
-    m = held[b][0]
-    menu = probes_for(p, m)
-    if preparing(p, m.kind, coverage):
-        return ProbeSend(b, 0, m, BY_ID["honest"])
-
-    def count(q: int) -> int:
-        return coverage.get(f"{probe_key(menu[q])}@{m.kind}", 0)
-
-    k = min(range(len(menu)), key=lambda q: (count(q), (q - turn) % len(menu)))
-    return ProbeSend(b, 0, m, menu[k])
 
 
 def replay_choice(p: Params, env: Env, k: int, to: int) -> Replay:
