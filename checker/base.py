@@ -202,7 +202,9 @@ class CheckerBase:
         self.ann_header: dict[tuple[int, int], str] = {}  # (j, round) -> header announced
         self.heads: dict[tuple[int, int], dict[int, str | None]] = {}  # (i, r) -> j -> header
         self.body_held: dict[tuple[int, int], str] = {}  # (i, r) -> sender of a verified body
-        self.client_models: dict[int, set[str]] = {}  # i -> models it verified (as far as shown)
+        # i -> round -> models it verified (as far as shown; rounds below its newest accepted
+        # one forgotten at the accept, D-22: only round r - 1's models decide a body of r)
+        self.client_models: dict[int, dict[int, set[str]]] = {}
         self.fetched: dict[tuple[int, int], set[int]] = {}  # (i, r) -> aggregators fetched from
         self.fetch_env: dict[str, FetchInfo] = {}  # digest of a fetch envelope -> what it asks
         self.served: dict[int, dict[tuple[int, int], int]] = {j: {} for j in self.honest_aggs}
@@ -285,6 +287,32 @@ class CheckerBase:
         while (below[c], c) in above:
             above.discard((below[c], c))
             below[c] += 1
+
+    def forget_accepted(self, i: int, old: int, r: int) -> None:
+        """Client ``i`` accepted round ``r`` (it had accepted ``old`` rounds, genesis
+        included). D-22's records of rounds ``old .. r`` (header-only announcements
+        verified, aggregators fetched from, a verified body held, served bodies delivered)
+        are read only by the fetch guard of a round not accepted (its ``accepted`` clause
+        comes first), by L-2 for the next round, and by R-15's accept of that very round
+        (a second accept of it is refused first): all dead now. Of the models it verified
+        only those of round ``r`` and later can be a ``prev`` it checks again. The
+        announces it held of rounds up to ``r`` can no longer be dropped (D-24)."""
+        heads, fetched, body, served = self.heads, self.fetched, self.body_held, self.served_got
+        for t in range(old, r + 1):
+            heads.pop((i, t), None)
+            fetched.pop((i, t), None)
+            body.pop((i, t), None)
+            if served:
+                for j in self.honest_aggs:
+                    served.discard((j, i, t))
+        known = self.client_models.get(i)
+        if known:
+            for t in [t for t in known if t < r]:
+                del known[t]
+        held = self.held.get(f"C{i}")
+        if held:
+            for mid in [k for k, (_, t) in held.items() if isinstance(t, int) and t <= r]:
+                del held[mid]
 
     # -- who is who ------------------------------------------------------------------
     def is_byz(self, node: str) -> bool:

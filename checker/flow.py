@@ -109,7 +109,9 @@ class FlowRules(CheckerBase):
             self.last_wild[st.node] = st.line
         ann = st.announce
         if ann and not st.dropped and ann not in st.accepted and st.node and st.msg is not None:
-            self.held.setdefault(st.node, {})[st.msg] = ann  # maybe in the R-15b buffer
+            r = ann[1]
+            if not (type(r) is int and r < len(self.accepted[ids(st.node)])):  # D-24
+                self.held.setdefault(st.node, {})[st.msg] = ann  # maybe in the R-15b buffer
         if st.msg is not None:
             if st.junk and not st.dropped:
                 self.viol_at(
@@ -323,7 +325,7 @@ class FlowRules(CheckerBase):
             self.viol(
                 "T-FLOW",
                 f"drop of message {mid}: neither delivered by the step's trigger nor an announce "
-                f"{node} holds from an earlier step (D-19)",
+                f"{node} holds from an earlier step (D-19, D-24)",
             )
 
     def release_held(self, node: str, src: str, tau: int) -> None:

@@ -94,3 +94,29 @@ def test_settled_reconstruct_with_wrong_ghost_sum_still_refused() -> None:
     ev["ghost"]["sum"] = "AAAAAA=="
     rep, _ = check(tr)
     assert "R-11" in {v.prop for v in rep.violations}
+
+
+def client_records(c: Checker) -> dict[str, int]:
+    """What D-24 bounds: the announces clients hold, D-22's records, the models verified."""
+    return {
+        "held announces": sum(len(h) for h in c.held.values()),
+        "header-only announcements": len(c.heads),
+        "fetched from": len(c.fetched),
+        "bodies held": len(c.body_held),
+        "served bodies delivered": len(c.served_got),
+        "rounds of verified models": sum(len(m) for m in c.client_models.values()),
+    }
+
+
+@pytest.mark.parametrize("behaviours", ["", "equivocate"])
+def test_client_records_do_not_grow_with_rounds(behaviours: str) -> None:
+    """D-24: a client's accept of round ``r`` ends the announces it holds and D-22's
+    records of rounds up to ``r``; what is left is the same after 4 rounds and after 16."""
+    byz = frozenset({3}) if behaviours else frozenset()
+    counts = {}
+    for rounds in (4, 16):
+        rep, c = check(trace(rounds, byz, behaviours))
+        assert rep.ok, rep.violations[:3]
+        counts[rounds] = client_records(c)
+    assert counts[16] == counts[4], counts
+    assert counts[16]["rounds of verified models"] <= 8 * 2, counts  # rounds R - 1 and R
