@@ -46,6 +46,11 @@ MAX_CLIENTS = 100_000
 MAX_AGGREGATORS = 10_000
 MAX_ROUNDS = 100_000
 MAX_DIM = 10_000_000
+#: field sizes of a packed envelope author (:meth:`CheckerBase.pack_author`): kinds,
+#: rounds + 1 and clusters + 1 (above the header's bounds)
+AUTHOR_KINDS = 2**5
+AUTHOR_ROUNDS = 2**20
+AUTHOR_CLUSTERS = 2**14
 
 
 def ids(name: str) -> int:
@@ -144,9 +149,12 @@ class CheckerBase:
         self.held: dict[str, dict[int, tuple[str, int | None]]] = {}  # client -> id -> (src, round)
         # envelope digest -> its author: the honest node that signed it (signature
         # verified), else the Byzantine node that sent it first. A forwarded copy of the
-        # envelope counts as the signer's message.
-        self.author: dict[str, Author] = {}
-        self.byz_author: dict[str, Author] = {}
+        # envelope counts as the signer's message. Kept for every envelope (D-21), so
+        # packed: the digest's 32 bytes -> one int (:meth:`set_author`, :meth:`author_of`)
+        self.author: dict[bytes, int | Author] = {}
+        self.byz_author: dict[bytes, int | Author] = {}
+        self.kind_code: dict[str, int] = {}  # envelope kind -> its code in a packed author
+        self.kind_names: list[str] = []
         # per (round, cluster) (cluster None: offers, attestations): the line of each honest
         # node's first send of a kind, and which honest aggregator got which kind from whom
         # (the facts :meth:`received` reads; forgotten when the cluster settles, D-21)
@@ -313,6 +321,43 @@ class CheckerBase:
         if held:
             for mid in [k for k, (_, t) in held.items() if isinstance(t, int) and t <= r]:
                 del held[mid]
+
+    # -- envelope authors (D-21: one record per signed envelope, packed) ---------------
+    def pack_author(self, a: Author) -> int | Author:
+        """``a`` as one int: signer (role bit and index), kind code, round + 1 and cluster
+        + 1 (0: none) in fields of 5, 20 and 14 bits under the signer; ``a`` itself when a
+        field does not fit (a round or cluster no valid trace has)."""
+        code = self.kind_code.get(a.type)
+        if code is None:
+            code = self.kind_code[a.type] = len(self.kind_names)
+            self.kind_names.append(a.type)
+        r, c = a.round, a.cluster
+        r1 = 0 if r is None else r + 1 if type(r) is int and 0 <= r < AUTHOR_ROUNDS - 1 else -1
+        c1 = 0 if c is None else c + 1 if type(c) is int and 0 <= c < AUTHOR_CLUSTERS - 1 else -1
+        if r1 < 0 or c1 < 0 or code >= AUTHOR_KINDS:
+            return a
+        who = 2 * ids(a.signer) + (a.signer[0] == "C")
+        return ((who * AUTHOR_KINDS + code) * AUTHOR_ROUNDS + r1) * AUTHOR_CLUSTERS + c1
+
+    def unpack_author(self, v: int | Author) -> Author:
+        if type(v) is not int:
+            return v  # type: ignore[return-value]
+        v, c1 = divmod(v, AUTHOR_CLUSTERS)
+        v, r1 = divmod(v, AUTHOR_ROUNDS)
+        who, code = divmod(v, AUTHOR_KINDS)
+        signer = f"{'AC'[who & 1]}{who >> 1}"
+        return Author(signer, self.kind_names[code], r1 - 1 if r1 else None, c1 - 1 if c1 else None)
+
+    def author_of(self, digest: str, byz: bool = True) -> Author | None:
+        """The author of the envelope of hex ``digest``: its honest signer's, else (if
+        ``byz``) the one its first Byzantine send recorded."""
+        key = bytes.fromhex(digest)
+        v = self.author.get(key)
+        if v is None:
+            v = self.byz_author.get(key) if byz else None
+            if v is None:
+                return None
+        return self.unpack_author(v)
 
     # -- who is who ------------------------------------------------------------------
     def is_byz(self, node: str) -> bool:

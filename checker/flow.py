@@ -164,7 +164,7 @@ class FlowRules(CheckerBase):
         included. A known envelope (forwarded or replayed) keeps its kind; a new one
         carries a valid signature of its sender, or of a colluding Byzantine node, of
         the kind's role (R-3). Returns the signer found (None: none verifies)."""
-        auth = self.author.get(digest) or self.byz_author.get(digest)
+        auth = self.author_of(digest)
         verify = self.sigs.verify
         ok: str | None
         if auth is not None:
@@ -234,9 +234,13 @@ class FlowRules(CheckerBase):
         self.msgs[mid] = Sent(node, ev["to"], typ, tau, c, self.line, digest)
         cell = type(tau) is int and type(c) is int
         if not byz:
-            auth = self.author.get(digest)
-            if auth is None:
-                auth = self.author[intern(digest)] = Author(node, typ, tau, c)
+            key = bytes.fromhex(digest)
+            v = self.author.get(key)
+            if v is None:
+                auth = Author(node, typ, tau, c)
+                self.author[key] = self.pack_author(auth)
+            else:
+                auth = self.unpack_author(v)
             if env is not None:
                 # the next check of ``env`` would read this author: the same verdict
                 self.last_envelope = env if auth.signer == node and auth.type == typ else None
@@ -250,9 +254,9 @@ class FlowRules(CheckerBase):
                 k = (typ, tau, c)
                 sent = step.sent
                 sent[k] = sent.get(k, 0) + 1
-        elif typ in KINDS and digest not in self.byz_author:
+        elif typ in KINDS and (key := bytes.fromhex(digest)) not in self.byz_author:
             # the author is the node whose key verified (a colluder's, R-3), not the sender
-            self.byz_author[intern(digest)] = Author(signer or node, typ, tau, c)
+            self.byz_author[key] = self.pack_author(Author(signer or node, typ, tau, c))
         if cell and typ != "announce":
             self.mark((tau, c), Mark(self.line, node, False))  # type: ignore[arg-type]
 
@@ -284,7 +288,7 @@ class FlowRules(CheckerBase):
         if keep:
             self.remember_got(node, typ, m.src, m.round, m.cluster)
         st.wild = typ not in KINDS and m.src in byz
-        orig = self.author.get(m.digest) or self.byz_author.get(m.digest)
+        orig = self.author_of(m.digest)
         if orig is not None:
             # a signed envelope relayed (forwarded, replayed) by any node, its signer
             # included, is its signer's message for the round and cluster of the first send

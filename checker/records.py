@@ -168,7 +168,7 @@ class Mark:
     protocol: bool
 
 
-@dataclass
+@dataclass(slots=True)
 class CertInfo:
     """A certified proposal, for the report."""
 
