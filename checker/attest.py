@@ -264,7 +264,7 @@ class AttestRules(ClientRules):
         super().on_deliver(ev)
         if m is None or m.type != "offer" or self.is_byz(ev["node"]) or ev["node"][0] != "A":
             return
-        orig = self.author_of(m.digest, byz=False)
+        orig = self.author_of(m.key, byz=False)
         if orig is not None and orig.type == "offer" and isinstance(orig.round, int):
             self.pending_offers[ev["msg"]] = PendingOffer(ev["node"], orig.signer, orig.round, self.line)
 

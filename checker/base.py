@@ -51,6 +51,8 @@ MAX_DIM = 10_000_000
 AUTHOR_KINDS = 2**5
 AUTHOR_ROUNDS = 2**20
 AUTHOR_CLUSTERS = 2**14
+#: packed authors decoded and kept (a broadcast's deliveries decode one author)
+AUTHOR_CACHE = 4096
 
 
 def ids(name: str) -> int:
@@ -150,11 +152,12 @@ class CheckerBase:
         # envelope digest -> its author: the honest node that signed it (signature
         # verified), else the Byzantine node that sent it first. A forwarded copy of the
         # envelope counts as the signer's message. Kept for every envelope (D-21), so
-        # packed: the digest's 32 bytes -> one int (:meth:`set_author`, :meth:`author_of`)
+        # packed: the digest's 32 bytes -> one int (:meth:`pack_author`, :meth:`author_of`)
         self.author: dict[bytes, int | Author] = {}
         self.byz_author: dict[bytes, int | Author] = {}
         self.kind_code: dict[str, int] = {}  # envelope kind -> its code in a packed author
         self.kind_names: list[str] = []
+        self.authors_unpacked: dict[int, Author] = {}  # the last ones decoded (bounded)
         # per (round, cluster) (cluster None: offers, attestations): the line of each honest
         # node's first send of a kind, and which honest aggregator got which kind from whom
         # (the facts :meth:`received` reads; forgotten when the cluster settles, D-21)
@@ -340,23 +343,33 @@ class CheckerBase:
         return ((who * AUTHOR_KINDS + code) * AUTHOR_ROUNDS + r1) * AUTHOR_CLUSTERS + c1
 
     def unpack_author(self, v: int | Author) -> Author:
-        if type(v) is not int:
-            return v  # type: ignore[return-value]
-        v, c1 = divmod(v, AUTHOR_CLUSTERS)
-        v, r1 = divmod(v, AUTHOR_ROUNDS)
-        who, code = divmod(v, AUTHOR_KINDS)
-        signer = f"{'AC'[who & 1]}{who >> 1}"
-        return Author(signer, self.kind_names[code], r1 - 1 if r1 else None, c1 - 1 if c1 else None)
+        if isinstance(v, Author):
+            return v
+        cache = self.authors_unpacked
+        a = cache.get(v)
+        if a is None:
+            if len(cache) >= AUTHOR_CACHE:
+                cache.clear()
+            w, c1 = divmod(v, AUTHOR_CLUSTERS)
+            w, r1 = divmod(w, AUTHOR_ROUNDS)
+            who, code = divmod(w, AUTHOR_KINDS)
+            signer = f"{'AC'[who & 1]}{who >> 1}"
+            kind = self.kind_names[code]
+            a = cache[v] = Author(signer, kind, r1 - 1 if r1 else None, c1 - 1 if c1 else None)
+        return a
 
-    def author_of(self, digest: str, byz: bool = True) -> Author | None:
-        """The author of the envelope of hex ``digest``: its honest signer's, else (if
-        ``byz``) the one its first Byzantine send recorded."""
-        key = bytes.fromhex(digest)
+    def author_of(self, key: bytes, byz: bool = True) -> Author | None:
+        """The author of the envelope whose digest is ``key`` (its bytes): its honest
+        signer's, else (if ``byz``) the one its first Byzantine send recorded."""
         v = self.author.get(key)
         if v is None:
             v = self.byz_author.get(key) if byz else None
             if v is None:
                 return None
+        if type(v) is int:  # the common case, inlined
+            a = self.authors_unpacked.get(v)
+            if a is not None:
+                return a
         return self.unpack_author(v)
 
     # -- who is who ------------------------------------------------------------------
