@@ -24,7 +24,10 @@ the trace: with ``--trace``, prefixes of that file (e.g. ``asfl run --clients 16
 else synthetic traces of a quarter, half and all of ``--events`` lines. What the
 checker keeps is bounded by D-19 and D-21; what still grows per round is listed in
 D-21. ``--rss`` adds the peak resident set size of a fresh process checking each prefix
-(``resource.ru_maxrss`` of the child: interpreter and libraries included)."""
+(``resource.ru_maxrss`` of the child: interpreter and libraries included). ``--slope``
+(with ``--trace``) checks the file once and reports the checker's current traced memory
+when the first ``aggregate`` of each eighth of its rounds is read, and the growth per
+round between them (the prefixes' peaks also hold end-of-trace work)."""
 
 from __future__ import annotations
 
@@ -92,6 +95,7 @@ def main() -> None:
     ap.add_argument("--memory", action="store_true", help="peak memory versus trace length")
     ap.add_argument("--memory-only", action="store_true", help="--memory, without the timings")
     ap.add_argument("--rss", action="store_true", help="with --memory: peak RSS of a child per prefix")
+    ap.add_argument("--slope", action="store_true", help="with --trace: traced memory per round, in one pass")
     a = ap.parse_args()
     print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     t0 = time.perf_counter()
@@ -100,8 +104,12 @@ def main() -> None:
     with open(path, "rb") as f:
         n = sum(1 for _ in f)
     print(f"trace {path}: {n} lines ({'given' if a.trace else f'emitted in {gen:.1f} s'})")
+    if a.slope and a.trace:
+        slope(a.trace)
     if a.memory_only:
         memory(path, n, a.trace is not None, a.events, a.clients, a.rss)
+        return
+    if a.slope:
         return
 
     def parse_json() -> None:
@@ -183,6 +191,37 @@ def memory(path: Path, n: int, given: bool, events: int, clients: int, rss: bool
             f"(violations {sorted({v.prop for v in rep.violations})}){extra}  "
             f"load {os.getloadavg()[0]:.2f}"
         )
+
+
+def slope(path: Path) -> None:
+    """The checker's current traced memory at the first ``aggregate`` of rounds R/8,
+    2R/8, ..., R of one pass over ``path``, and KiB per round between consecutive ones."""
+    from asfl.checker.replay import _lines
+
+    Checker(signatures="none", z3=False).check_file(prefix(path, 2000))  # warm-up
+    top = rounds_of(path)
+    stops = sorted({max(1, top * k // 8) for k in range(1, 9)})
+    tracemalloc.start()
+    c = Checker(signatures="none", z3=False)
+    it = _lines(path)
+    _, first = next(it)
+    c.start(c.parse(first, 1), str(path))
+    at: dict[int, int] = {}
+    for n, raw in it:
+        if not raw:
+            continue
+        ev = c.parse(raw, n)
+        r = ev.get("round")
+        if ev.get("kind") == "aggregate" and r in stops and r not in at:
+            at[r] = tracemalloc.get_traced_memory()[0]
+        c.feed(ev, line=n)
+    c.finish()
+    tracemalloc.stop()
+    prev: tuple[int, int] | None = None
+    for r, b in sorted(at.items()):
+        per = f"  {(b - prev[1]) / 1024 / (r - prev[0]):6.1f} KiB/round since round {prev[0]}" if prev else ""
+        print(f"slope: round {r:5d}  current {b / 2**20:7.2f} MiB{per}  load {os.getloadavg()[0]:.2f}")
+        prev = (r, b)
 
 
 if __name__ == "__main__":

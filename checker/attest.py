@@ -178,6 +178,7 @@ class AttestRules(ClientRules):
             return
         self.in_step(node, "accept")
         acc = self.accepted[i]
+        old = len(acc)
         if r == 0 or r > self.R:
             self.viol("R-15", f"{node} accepts a model of round {r} outside 1..R", node=node)
             return
@@ -194,8 +195,9 @@ class AttestRules(ClientRules):
         while len(acc) < r:
             acc.append("?")
         acc.append(model)
-        self.client_models.setdefault(i, set()).add(model)  # D-22: a verified model
+        self.client_models.setdefault(i, {}).setdefault(r, set()).add(model)  # D-22: a verified model
         self.accept_counts.append(AcceptCount(self.line, i, r, ev["count"]))
+        self.forget_accepted(i, old, r)
 
     def accept_from(self, node: str, i: int, frm: str, r: int, model: str) -> None:
         """R-15 / D-18 / S-7 of an ``accept``: from an honest aggregator, the model it
@@ -262,7 +264,7 @@ class AttestRules(ClientRules):
         super().on_deliver(ev)
         if m is None or m.type != "offer" or self.is_byz(ev["node"]) or ev["node"][0] != "A":
             return
-        orig = self.author.get(m.digest)
+        orig = self.author_of(m.key, byz=False)
         if orig is not None and orig.type == "offer" and isinstance(orig.round, int):
             self.pending_offers[ev["msg"]] = PendingOffer(ev["node"], orig.signer, orig.round, self.line)
 

@@ -46,6 +46,13 @@ MAX_CLIENTS = 100_000
 MAX_AGGREGATORS = 10_000
 MAX_ROUNDS = 100_000
 MAX_DIM = 10_000_000
+#: field sizes of a packed envelope author (:meth:`CheckerBase.pack_author`): kinds,
+#: rounds + 1 and clusters + 1 (above the header's bounds)
+AUTHOR_KINDS = 2**5
+AUTHOR_ROUNDS = 2**20
+AUTHOR_CLUSTERS = 2**14
+#: packed authors decoded and kept (a broadcast's deliveries decode one author)
+AUTHOR_CACHE = 4096
 
 
 def ids(name: str) -> int:
@@ -144,9 +151,13 @@ class CheckerBase:
         self.held: dict[str, dict[int, tuple[str, int | None]]] = {}  # client -> id -> (src, round)
         # envelope digest -> its author: the honest node that signed it (signature
         # verified), else the Byzantine node that sent it first. A forwarded copy of the
-        # envelope counts as the signer's message.
-        self.author: dict[str, Author] = {}
-        self.byz_author: dict[str, Author] = {}
+        # envelope counts as the signer's message. Kept for every envelope (D-21), so
+        # packed: the digest's 32 bytes -> one int (:meth:`pack_author`, :meth:`author_of`)
+        self.author: dict[bytes, int | Author] = {}
+        self.byz_author: dict[bytes, int | Author] = {}
+        self.kind_code: dict[str, int] = {}  # envelope kind -> its code in a packed author
+        self.kind_names: list[str] = []
+        self.authors_unpacked: dict[int, Author] = {}  # the last ones decoded (bounded)
         # per (round, cluster) (cluster None: offers, attestations): the line of each honest
         # node's first send of a kind, and which honest aggregator got which kind from whom
         # (the facts :meth:`received` reads; forgotten when the cluster settles, D-21)
@@ -202,7 +213,9 @@ class CheckerBase:
         self.ann_header: dict[tuple[int, int], str] = {}  # (j, round) -> header announced
         self.heads: dict[tuple[int, int], dict[int, str | None]] = {}  # (i, r) -> j -> header
         self.body_held: dict[tuple[int, int], str] = {}  # (i, r) -> sender of a verified body
-        self.client_models: dict[int, set[str]] = {}  # i -> models it verified (as far as shown)
+        # i -> round -> models it verified (as far as shown; rounds below its newest accepted
+        # one forgotten at the accept, D-22: only round r - 1's models decide a body of r)
+        self.client_models: dict[int, dict[int, set[str]]] = {}
         self.fetched: dict[tuple[int, int], set[int]] = {}  # (i, r) -> aggregators fetched from
         self.fetch_env: dict[str, FetchInfo] = {}  # digest of a fetch envelope -> what it asks
         self.served: dict[int, dict[tuple[int, int], int]] = {j: {} for j in self.honest_aggs}
@@ -285,6 +298,79 @@ class CheckerBase:
         while (below[c], c) in above:
             above.discard((below[c], c))
             below[c] += 1
+
+    def forget_accepted(self, i: int, old: int, r: int) -> None:
+        """Client ``i`` accepted round ``r`` (it had accepted ``old`` rounds, genesis
+        included). D-22's records of rounds ``old .. r`` (header-only announcements
+        verified, aggregators fetched from, a verified body held, served bodies delivered)
+        are read only by the fetch guard of a round not accepted (its ``accepted`` clause
+        comes first), by L-2 for the next round, and by R-15's accept of that very round
+        (a second accept of it is refused first): all dead now. Of the models it verified
+        only those of round ``r`` and later can be a ``prev`` it checks again. The
+        announces it held of rounds up to ``r`` can no longer be dropped (D-24)."""
+        heads, fetched, body, served = self.heads, self.fetched, self.body_held, self.served_got
+        for t in range(old, r + 1):
+            heads.pop((i, t), None)
+            fetched.pop((i, t), None)
+            body.pop((i, t), None)
+            if served:
+                for j in self.honest_aggs:
+                    served.discard((j, i, t))
+        known = self.client_models.get(i)
+        if known:
+            for t in [t for t in known if t < r]:
+                del known[t]
+        held = self.held.get(f"C{i}")
+        if held:
+            for mid in [k for k, (_, t) in held.items() if isinstance(t, int) and t <= r]:
+                del held[mid]
+
+    # -- envelope authors (D-21: one record per signed envelope, packed) ---------------
+    def pack_author(self, a: Author) -> int | Author:
+        """``a`` as one int: signer (role bit and index), kind code, round + 1 and cluster
+        + 1 (0: none) in fields of 5, 20 and 14 bits under the signer; ``a`` itself when a
+        field does not fit (a round or cluster no valid trace has)."""
+        code = self.kind_code.get(a.type)
+        if code is None:
+            code = self.kind_code[a.type] = len(self.kind_names)
+            self.kind_names.append(a.type)
+        r, c = a.round, a.cluster
+        r1 = 0 if r is None else r + 1 if type(r) is int and 0 <= r < AUTHOR_ROUNDS - 1 else -1
+        c1 = 0 if c is None else c + 1 if type(c) is int and 0 <= c < AUTHOR_CLUSTERS - 1 else -1
+        if r1 < 0 or c1 < 0 or code >= AUTHOR_KINDS:
+            return a
+        who = 2 * ids(a.signer) + (a.signer[0] == "C")
+        return ((who * AUTHOR_KINDS + code) * AUTHOR_ROUNDS + r1) * AUTHOR_CLUSTERS + c1
+
+    def unpack_author(self, v: int | Author) -> Author:
+        if isinstance(v, Author):
+            return v
+        cache = self.authors_unpacked
+        a = cache.get(v)
+        if a is None:
+            if len(cache) >= AUTHOR_CACHE:
+                cache.clear()
+            w, c1 = divmod(v, AUTHOR_CLUSTERS)
+            w, r1 = divmod(w, AUTHOR_ROUNDS)
+            who, code = divmod(w, AUTHOR_KINDS)
+            signer = f"{'AC'[who & 1]}{who >> 1}"
+            kind = self.kind_names[code]
+            a = cache[v] = Author(signer, kind, r1 - 1 if r1 else None, c1 - 1 if c1 else None)
+        return a
+
+    def author_of(self, key: bytes, byz: bool = True) -> Author | None:
+        """The author of the envelope whose digest is ``key`` (its bytes): its honest
+        signer's, else (if ``byz``) the one its first Byzantine send recorded."""
+        v = self.author.get(key)
+        if v is None:
+            v = self.byz_author.get(key) if byz else None
+            if v is None:
+                return None
+        if type(v) is int:  # the common case, inlined
+            a = self.authors_unpacked.get(v)
+            if a is not None:
+                return a
+        return self.unpack_author(v)
 
     # -- who is who ------------------------------------------------------------------
     def is_byz(self, node: str) -> bool:

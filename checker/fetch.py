@@ -42,7 +42,8 @@ class FetchRules(AttestRules):
         why = self.fetch_defect(i, r, j, hd)
         if why is not None:
             self.viol("D-22", self.fetch_refused(node, i, r, to, hd, why), node=node)
-        self.fetched.setdefault((i, r), set()).add(j)
+        if r >= len(self.accepted[i]):  # D-22: a fetch of an accepted round is refused, not kept
+            self.fetched.setdefault((i, r), set()).add(j)
         self.step.fetch = (to, r, hd)
         self.expect("D-22", "fetch", r, None, 1)
 
@@ -151,7 +152,8 @@ class FetchRules(AttestRules):
         if m.type == "announce" and node[0] == "C" and m.src[0] == "A" and isinstance(m.round, int):
             if mid in self.served_msgs:
                 self.served_msgs.discard(mid)
-                self.served_got.add((ids(m.src), ids(node), m.round))
+                if m.round >= len(self.accepted[ids(node)]):  # read by R-15's accept of that round
+                    self.served_got.add((ids(m.src), ids(node), m.round))
                 st.announce_body = True
             else:
                 st.announce_body = self.carries_body(ids(node), m.src)
@@ -211,10 +213,10 @@ class FetchRules(AttestRules):
             return
         j = ids(src)
         model, prev = self.agg_by.get((j, r)), self.agg_by.get((j, r - 1))
-        known = self.client_models.setdefault(i, set())
-        if r == 1 or (prev is not None and prev in known):
+        known = self.client_models.setdefault(i, {})
+        if r == 1 or (prev is not None and prev in known.get(r - 1, ())):
             if model is not None:
-                known.add(model)
+                known.setdefault(r, set()).add(model)
             self.body_held.setdefault((i, r), src)
 
     def owed_fetches(self) -> None:

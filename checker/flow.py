@@ -109,7 +109,9 @@ class FlowRules(CheckerBase):
             self.last_wild[st.node] = st.line
         ann = st.announce
         if ann and not st.dropped and ann not in st.accepted and st.node and st.msg is not None:
-            self.held.setdefault(st.node, {})[st.msg] = ann  # maybe in the R-15b buffer
+            r = ann[1]
+            if not (type(r) is int and r < len(self.accepted[ids(st.node)])):  # D-24
+                self.held.setdefault(st.node, {})[st.msg] = ann  # maybe in the R-15b buffer
         if st.msg is not None:
             if st.junk and not st.dropped:
                 self.viol_at(
@@ -157,12 +159,13 @@ class FlowRules(CheckerBase):
         self.step.expect[k] = self.step.expect.get(k, 0) + n
 
     # -- wire events -----------------------------------------------------------------
-    def check_envelope(self, node: str, typ: str, digest: str, sig: str) -> str | None:
+    def check_envelope(self, node: str, typ: str, digest: str, sig: str, key: bytes) -> str | None:
         """I-4: a kind label is a claim about a signed envelope, Byzantine senders
         included. A known envelope (forwarded or replayed) keeps its kind; a new one
         carries a valid signature of its sender, or of a colluding Byzantine node, of
-        the kind's role (R-3). Returns the signer found (None: none verifies)."""
-        auth = self.author.get(digest) or self.byz_author.get(digest)
+        the kind's role (R-3). ``key``: the digest's bytes. Returns the signer found
+        (None: none verifies)."""
+        auth = self.author_of(key)
         verify = self.sigs.verify
         ok: str | None
         if auth is not None:
@@ -202,6 +205,7 @@ class FlowRules(CheckerBase):
         # the strings kept are interned: one copy per node name, kind and digest, not
         # one per event (state bounded by what the trace names, not by its length)
         node, mid, typ, digest = intern(ev["node"]), ev["msg"], intern(ev["type"]), ev["digest"]
+        key = bytes.fromhex(digest)
         byz = node in self.byz_names
         tau, c = ev.get("round"), ev.get("cluster")
         env: Envelope | None = None
@@ -212,7 +216,7 @@ class FlowRules(CheckerBase):
                 env = None
             else:
                 n0 = len(self.rep.violations)
-                signer = self.check_envelope(node, typ, digest, env.sig)
+                signer = self.check_envelope(node, typ, digest, env.sig, key)
                 if signer != node or len(self.rep.violations) > n0:
                     env = None  # only a clean check of the sender's own signature is reused
         elif typ != "junk":
@@ -229,12 +233,15 @@ class FlowRules(CheckerBase):
             self.viol("T-FLOW", f"message id {mid} not above the last id sent {last} (D-19)")
         else:
             self.last_id = mid
-        self.msgs[mid] = Sent(node, ev["to"], typ, tau, c, self.line, digest)
+        self.msgs[mid] = Sent(node, ev["to"], typ, tau, c, self.line, digest, key)
         cell = type(tau) is int and type(c) is int
         if not byz:
-            auth = self.author.get(digest)
-            if auth is None:
-                auth = self.author[intern(digest)] = Author(node, typ, tau, c)
+            v = self.author.get(key)
+            if v is None:
+                auth = Author(node, typ, tau, c)
+                self.author[key] = self.pack_author(auth)
+            else:
+                auth = self.unpack_author(v)
             if env is not None:
                 # the next check of ``env`` would read this author: the same verdict
                 self.last_envelope = env if auth.signer == node and auth.type == typ else None
@@ -248,9 +255,9 @@ class FlowRules(CheckerBase):
                 k = (typ, tau, c)
                 sent = step.sent
                 sent[k] = sent.get(k, 0) + 1
-        elif typ in KINDS and digest not in self.byz_author:
+        elif typ in KINDS and key not in self.byz_author:
             # the author is the node whose key verified (a colluder's, R-3), not the sender
-            self.byz_author[intern(digest)] = Author(signer or node, typ, tau, c)
+            self.byz_author[key] = self.pack_author(Author(signer or node, typ, tau, c))
         if cell and typ != "announce":
             self.mark((tau, c), Mark(self.line, node, False))  # type: ignore[arg-type]
 
@@ -282,7 +289,7 @@ class FlowRules(CheckerBase):
         if keep:
             self.remember_got(node, typ, m.src, m.round, m.cluster)
         st.wild = typ not in KINDS and m.src in byz
-        orig = self.author.get(m.digest) or self.byz_author.get(m.digest)
+        orig = self.author_of(m.key)
         if orig is not None:
             # a signed envelope relayed (forwarded, replayed) by any node, its signer
             # included, is its signer's message for the round and cluster of the first send
@@ -323,7 +330,7 @@ class FlowRules(CheckerBase):
             self.viol(
                 "T-FLOW",
                 f"drop of message {mid}: neither delivered by the step's trigger nor an announce "
-                f"{node} holds from an earlier step (D-19)",
+                f"{node} holds from an earlier step (D-19, D-24)",
             )
 
     def release_held(self, node: str, src: str, tau: int) -> None:

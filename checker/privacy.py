@@ -166,21 +166,25 @@ class FreshNoise:
 
     def __init__(self, header: Mapping[str, Any]) -> None:
         self.on = bool(header.get("ghost")) and collision_log2(header) <= FALSE_ALARM_LOG2
-        self.seen: dict[tuple[int, str | bytes], tuple[int, int]] = {}  # -> (round, line)
+        # (the update's bytes, then the client's as 4 bytes) -> round * 2**40 + line: one
+        # bytes key and one int per submission, kept for the whole trace (D-21)
+        self.seen: dict[bytes, int] = {}
         self.found: list[PrivacyViolation] = []
 
     def add(self, client: int, rnd: int, x: str | bytes, line: int) -> None:
         """A submission of ``client`` for round ``rnd`` whose update is (fingerprinted) ``x``."""
         if not self.on:
             return
-        first = self.seen.setdefault((client, x), (rnd, line))
-        if first[1] != line:
+        key = (x.encode() if isinstance(x, str) else x) + client.to_bytes(4, "little")
+        first = self.seen.setdefault(key, (rnd << 40) | line)
+        r0, l0 = first >> 40, first & (2**40 - 1)
+        if l0 != line:
             self.found.append(
                 PrivacyViolation(
                     "P-5",
                     line,
-                    f"C{client}'s round-{rnd} quantised update equals its round-{first[0]} "
-                    f"one (line {first[1]}): the noise was not drawn afresh (D-9, D-13)",
+                    f"C{client}'s round-{rnd} quantised update equals its round-{r0} "
+                    f"one (line {l0}): the noise was not drawn afresh (D-9, D-13)",
                 )
             )
 

@@ -83,11 +83,41 @@ def test_second_delivery() -> None:
     assert any("delivered before" in m for m in flow(check(renumber(tr))[0]))
 
 
+def accepted_by(tr: Trace, j: int, node: str) -> int:
+    """The newest round ``node`` accepted before index ``j`` (0: genesis only)."""
+    return max((e["round"] for e in tr[:j] if e["kind"] == "accept" and e["node"] == node), default=0)
+
+
 def test_client_drops_held_announce_later() -> None:
-    """R-15b: a client may drop an announce it held since an earlier step."""
-    tr = move_drop(trace(), "C")
-    rep, _ = check(tr)
+    """R-15b: a client may drop an announce it held since an earlier step, of a round it
+    has not accepted yet (D-24)."""
+    tr = trace()
+    sends = {e["msg"]: e for e in tr[1:] if e["kind"] == "send"}
+    k, j = next(
+        (k, j)
+        for k in range(1, len(tr) - 1)
+        if tr[k]["kind"] == "deliver"
+        and tr[k]["node"][0] == "C"
+        and sends[tr[k]["msg"]]["type"] == "announce"
+        and tr[k + 1]["kind"] != "drop"
+        and (j := later_step(tr, k, tr[k]["node"]))
+        and accepted_by(tr, j, tr[k]["node"]) < sends[tr[k]["msg"]]["round"]
+    )
+    tr.insert(j, {"seq": 0, "kind": "drop", "node": tr[k]["node"], "msg": tr[k]["msg"], "reason": "late"})
+    rep, _ = check(renumber(tr))
     assert not flow(rep), flow(rep)
+
+
+def test_client_drops_held_announce_of_accepted_round_refused() -> None:
+    """D-24: once a client accepted round ``r`` (from any sender) it can no longer drop an
+    announce of a round up to ``r`` that it holds; the checker forgot it at that accept."""
+    tr = trace()
+    k, d = dropped_deliver(tr, "C")
+    node, j = tr[k]["node"], later_step(tr, k, tr[k]["node"])
+    sends = {e["msg"]: e for e in tr[1:] if e["kind"] == "send"}
+    assert accepted_by(tr, j, node) >= sends[tr[k]["msg"]]["round"]  # the round is accepted by then
+    rep, _ = check(move_drop(tr, "C"))
+    assert any("neither delivered by the step's trigger" in m for m in flow(rep)), flow(rep)
 
 
 def test_aggregator_drops_only_its_trigger() -> None:

@@ -94,3 +94,49 @@ def test_settled_reconstruct_with_wrong_ghost_sum_still_refused() -> None:
     ev["ghost"]["sum"] = "AAAAAA=="
     rep, _ = check(tr)
     assert "R-11" in {v.prop for v in rep.violations}
+
+
+def client_records(c: Checker) -> dict[str, int]:
+    """What D-24 bounds: the announces clients hold, D-22's records, the models verified."""
+    return {
+        "held announces": sum(len(h) for h in c.held.values()),
+        "header-only announcements": len(c.heads),
+        "fetched from": len(c.fetched),
+        "bodies held": len(c.body_held),
+        "served bodies delivered": len(c.served_got),
+        "rounds of verified models": sum(len(m) for m in c.client_models.values()),
+    }
+
+
+@pytest.mark.parametrize("behaviours", ["", "equivocate"])
+def test_client_records_do_not_grow_with_rounds(behaviours: str) -> None:
+    """D-24: a client's accept of round ``r`` ends the announces it holds and D-22's
+    records of rounds up to ``r``; what is left is the same after 4 rounds and after 16."""
+    byz = frozenset({3}) if behaviours else frozenset()
+    counts = {}
+    for rounds in (4, 16):
+        rep, c = check(trace(rounds, byz, behaviours))
+        assert rep.ok, rep.violations[:3]
+        counts[rounds] = client_records(c)
+    assert counts[16] == counts[4], counts
+    assert counts[16]["rounds of verified models"] <= 8 * 2, counts  # rounds R - 1 and R
+
+
+def test_envelope_authors_packed_round_trip() -> None:
+    """D-21 keeps one author per signed envelope: packed as one int per digest, decoded
+    back to the same record; a field that does not fit keeps the record itself."""
+    from asfl.checker.records import Author
+
+    rep, c = check(trace(3, frozenset({3}), "equivocate"))
+    assert rep.ok and c.author and all(type(v) is int for v in c.author.values())
+    assert all(len(k) == 32 for k in c.author)
+    for a in (
+        Author("A0", "propose", 0, 0),
+        Author("C99999", "submit", 99_999, None),
+        Author("A3", "announce", None, None),
+        Author("C7", "junk", 2**20, 3),  # round beyond the packed field: kept as is
+        Author("A1", "endorse", 3, -1),
+    ):
+        v = c.pack_author(a)
+        assert c.unpack_author(v) == a and c.unpack_author(v) == a, (a, v)  # decoded, then cached
+        assert (type(v) is int) == (a.round != 2**20 and a.cluster != -1)
