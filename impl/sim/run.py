@@ -235,6 +235,10 @@ def build(
         else:
             nodes[name] = aggregators[name] = core
     checker = AnnounceChecker(cfg, public, capacity=8 * cfg.n_aggregators)  # shared: one check per message
+    # the process's Ed25519 memo spans the signatures asked about again: each client's on
+    # its submission digest, within about a round's n_c (crypto.set_verify_memo), plus the
+    # aggregators' O(n_a^2) endorsements, releases and attestations
+    crypto.set_verify_memo(2 * cfg.n_clients + 64 * cfg.n_aggregators**2)
     for i in range(cfg.n_clients):
         nodes[client_name(i)] = client_cls(
             cfg,
