@@ -114,11 +114,20 @@ Opening = tuple[Envelope, Body] | str
 # delivered to several nodes) are kept: a submit, a proposal, an attestation or a fetch is
 # addressed to one node (R-5, R-7, R-17, D-22), so keeping it would cost memory and evict the
 # broadcasts, and save nothing; nor is its signature's result kept (crypto.verify, once).
-# Sized for the broadcasts of a few rounds in flight (~60 distinct per round at n_a = 4).
+# Sized by the runtime for the broadcasts of about two rounds (set_open_memo; ~40 distinct a
+# round at n_a = 4).
 _OPENED: Memo[bytes, Opening] = Memo(max_entries=256, max_bytes=64 << 20)
 _UNICAST = tuple(
     Writer().text(kind).getvalue() for kind in (Submit.KIND, Propose.KIND, Attest.KIND, Fetch.KIND)
 )
+
+
+def set_open_memo(entries: int) -> None:
+    """Keep the openings of the ``entries`` most recently used broadcasts. A runtime sizes
+    it to the broadcasts of about two rounds, ``O(n_a^2)`` a round (endorsements and releases
+    of every cluster by every aggregator, offers, announcements): their copies are delivered
+    within that span, and a larger memo only fills up round after round."""
+    _OPENED.max_entries = entries
 
 
 def open_envelope(cfg: ProtocolConfig, keys: PublicKeys, data: bytes) -> tuple[Envelope, Body]:

@@ -3,8 +3,10 @@ number of rounds, and reaches its bound within the first rounds (issue 11, item 
 memory flat in ``R``); the objects nodes keep per round are shared, not copied (D-17).
 
 Covers the Ed25519 memo (sized by the runtime to the span over which a signature is asked
-about again; unicast envelopes not kept), the cluster-evidence memo (keyed by a digest, not
-by copies of the entries and vectors), R-2's cached assignments (a byte of index per client),
+about again; unicast envelopes not kept), the envelope memo (about two rounds of broadcasts),
+the cluster-evidence memo (keyed by a digest, not by copies of the entries and vectors), the
+announce check's D-12 lookup (no index by client), R-2's cached assignments (a byte of index
+per client),
 the clients' verified-digest tuples of a round with two models (one shared tuple), and the
 aggregators' own headers (shared client ids). Behaviour is unchanged: the run's trace is
 byte for byte the one of a run with none of it shared or bounded.
@@ -17,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from asfl.impl import certify, config, crypto, round_records
+from asfl.impl import certify, config, crypto, node, round_records
 from asfl.impl.aggregator import Aggregator
 from asfl.impl.client import Client
 from asfl.impl.config import ProtocolConfig, client_ids
@@ -213,3 +215,36 @@ class _nothing_shared:
     def __exit__(self, *exc: object) -> None:
         for p in reversed(self._patches):
             p.stop()
+
+
+def test_envelope_memo_is_sized_by_the_run(tiny_task: Task) -> None:
+    """No S/P/I/L/F property (resource bound of issue 11): a simulated run keeps the openings
+    of at most ``4 n_a (n_a + 1)`` broadcasts (about two rounds' worth) at every step."""
+    cfg = _cfg(5)
+    built = build(RunConfig(cfg, seed=4, byzantine=1, crashed=1, keep_events=False), task=tiny_task)
+    bound = 4 * cfg.n_aggregators * (cfg.n_aggregators + 1)
+    most = [0]
+
+    def on_step(_: object) -> None:
+        most[0] = max(most[0], len(node._OPENED.entries))
+
+    assert built.sim.run(2_000_000, on_step=on_step) == "complete"
+    assert node._OPENED.max_entries == bound and 0 < most[0] <= bound
+
+
+def test_sets_with_is_membership(tiny_task: Task) -> None:
+    """No S/P/I/L/F property (D-12's count view as the client reads it): for every announce a
+    run's clients checked and every client id, ``sets_with`` is the ``(cluster, pd)`` of the
+    header's sets listing it, in set order, one shared pair object per set; the check builds
+    no index by client."""
+    built = _run(tiny_task, 3)
+    checker = built.sim.nodes["C0"].checker  # type: ignore[attr-defined]
+    checked = [c for c in checker._announces.values() if not isinstance(c, str)]
+    assert checked
+    for c in checked:
+        sets = c.announce.header.sets
+        for i in range(-1, built.cfg.n_clients + 1):
+            got = c.sets_with(i)
+            assert got == [(s.cluster, s.pd) for s in sets if i in s.clients]
+            assert all(k is c.sets_with(i)[n] for n, k in enumerate(got))
+        assert not any(isinstance(v, dict) for v in vars(c).values())
