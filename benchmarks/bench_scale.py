@@ -21,6 +21,12 @@ round a step belongs to is the number of submissions so far over ``n_c``), the l
 slope of per-round CPU against the round as a fraction of the mean, and the growth of peak
 RSS per round; it exits 1 if the CPU slope exceeds ``--max-cpu-slope`` (default 3 % of a
 round's mean per round) or the RSS growth ``--max-rss-slope`` MB per round.
+
+``--heap N_C,R`` is the traced heap's growth between rounds ``R/2`` and ``R`` by source line;
+``--structures N_C,R`` the same growth by owning structure (each aggregator field, each
+client-state field, the process's memos and caches, the simulator's own records: the bytes
+reachable from each, every object counted once), with the traced heap and peak RSS at the
+start of every round.
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -137,10 +144,6 @@ def heap(n_clients: int, rounds: int, top: int = 25) -> dict[str, Any]:
     (file:line) that grew most between the two."""
     import tracemalloc
 
-    from threadpoolctl import threadpool_limits
-
-    from asfl.impl.learning.data import load_mnist1d_task
-    from asfl.impl.sim.run import RunConfig, build
     from asfl.impl.sim.simulator import Simulator
 
     marks = (rounds // 2, rounds)
@@ -152,13 +155,7 @@ def heap(n_clients: int, rounds: int, top: int = 25) -> dict[str, Any]:
             own = tracemalloc.Filter(False, tracemalloc.__file__)
             snaps[tau] = tracemalloc.take_snapshot().filter_traces([own])
 
-    task = load_mnist1d_task()
-    with tempfile.TemporaryDirectory() as tmp, threadpool_limits(1):
-        run = RunConfig(_config(n_clients, rounds), trace=Path(tmp) / "trace.jsonl", byzantine=1, crashed=0)
-        built = build(run, task=task)
-        tracemalloc.start(1)
-        status = built.sim.run(50_000_000, on_step=on_step)
-        tracemalloc.stop()
+    status = _traced_run(n_clients, rounds, lambda built: on_step(built.sim))
     first, last = (snaps[m] for m in marks)
     span = marks[1] - marks[0]
     size = {m: sum(s.size for s in snaps[m].statistics("filename")) for m in marks}
@@ -180,6 +177,125 @@ def heap(n_clients: int, rounds: int, top: int = 25) -> dict[str, Any]:
             for d in growth
         ],
     }
+
+
+def structures(built: Any) -> dict[str, int]:
+    """Bytes reachable from each structure that can outlive a round, each object counted
+    once, for the first structure (in this order) that reaches it: ``sys.getsizeof`` of every
+    object, numpy arrays by their own buffers. Configuration, keys, types, modules and
+    functions are not counted (shared, fixed in ``R``)."""
+    import types
+
+    from asfl.impl import certify, config, crypto, node
+    from asfl.impl.client import Client
+
+    skip = (type, types.ModuleType, types.FunctionType, types.BuiltinFunctionType, types.CodeType)
+    nodes = built.sim.nodes
+    cores = [getattr(n, "core", n) for name, n in nodes.items() if name.startswith("A")]
+    clients = [n for n in nodes.values() if isinstance(n, Client)]
+    seen: set[int] = set()
+    shared = [built.cfg, clients[0].public if clients else None, built.task]
+    shared += [n.keys for n in [*cores, *clients]] + [c.genesis_model for c in cores]
+    for obj in shared:  # fixed in R: mark them (and what they reach) as seen, uncounted
+        _reach([obj], seen, skip)
+    roots: list[tuple[str, list[object]]] = []
+    for attr in vars(cores[0]):
+        if attr not in ("cfg", "public", "keys", "genesis_model", "ghost", "index"):
+            roots.append((f"aggregator.{attr}", [getattr(a, attr) for a in cores]))
+    for n in nodes.values():
+        if hasattr(n, "core"):
+            roots.append(("byzantine.sent+seen", [n.sent, n.seen]))
+    if clients:
+        for attr in vars(clients[0].state):
+            roots.append((f"client.state.{attr}", [getattr(c.state, attr) for c in clients]))
+        roots.append(("client.checker (shared announce memo)", [clients[0].checker]))
+        roots.append(("client.rest", [c for c in clients]))
+    roots.append(("memo: node._OPENED (envelopes)", [node._OPENED]))
+    roots.append(("memo: certify._VERIFIED (evidence)", [certify._VERIFIED]))
+    roots.append(("lru: crypto._verified (Ed25519)", [crypto._verified]))
+    roots.append(("lru: config._assignment (R-2)", [config._assignment]))
+    sim = built.sim
+    roots.append(("sim.stats", [sim.stats]))
+    roots.append(("sim.scheduler", [sim.scheduler]))
+    roots.append(("sim.rest", [sim.crashed, sim.local_steps, sim.trace]))
+    out: dict[str, int] = {}
+    for name, objs in roots:
+        out[name] = out.get(name, 0) + _reach(objs, seen, skip)
+    return out
+
+
+def _reach(roots: list[object], seen: set[int], skip: tuple[type, ...]) -> int:
+    """Bytes of the objects reachable from ``roots`` not in ``seen`` (added to it)."""
+    import gc
+
+    total, stack = 0, list(roots)
+    while stack:
+        obj = stack.pop()
+        if id(obj) in seen or isinstance(obj, skip):
+            continue
+        seen.add(id(obj))
+        if isinstance(obj, np.ndarray):
+            total += sys.getsizeof(obj) if obj.base is None else 112
+            continue
+        total += sys.getsizeof(obj)
+        if not isinstance(obj, bytes | str | int | float):
+            stack.extend(gc.get_referents(obj))
+    return total
+
+
+def by_structure(n_clients: int, rounds: int) -> dict[str, Any]:
+    """One run in this process; at the start of every round (a step's round as in
+    :func:`per_round`) the bytes of each structure (:func:`structures`), the traced heap
+    (``tracemalloc``, one frame, started after setup) and peak RSS; each structure's growth
+    per client and round between round ``R // 2`` and round ``R``."""
+    import tracemalloc
+
+    rows: dict[int, dict[str, int]] = {}
+    traced: dict[int, int] = {}
+    rss: dict[int, float] = {}
+
+    def on_step(built: Any) -> None:
+        tau = min(rounds, built.sim.stats.count_by_kind.get("submit", 0) // n_clients)
+        if tau not in rows:
+            traced[tau] = tracemalloc.get_traced_memory()[0]
+            rows[tau] = structures(built)
+            rss[tau] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+    status = _traced_run(n_clients, rounds, on_step)
+    lo, hi = rounds // 2, rounds
+    span = (hi - lo) * n_clients
+    names = list(rows[hi])
+    growth = {k: (rows[hi].get(k, 0) - rows[lo].get(k, 0)) / span for k in names}
+    return {
+        "n_clients": n_clients,
+        "rounds": rounds,
+        "status": status,
+        "traced_mb_by_round": {t: round(v / 2**20, 2) for t, v in sorted(traced.items())},
+        "peak_rss_mb_by_round": {t: round(v) for t, v in sorted(rss.items())},
+        "structures_kb_by_round": {k: [round(rows[t].get(k, 0) / 1024) for t in sorted(rows)] for k in names},
+        "growth_b_per_client_round": dict(sorted(growth.items(), key=lambda kv: -abs(kv[1]))),
+        "traced_growth_b_per_client_round": (traced[hi] - traced[lo]) / span,
+    }
+
+
+def _traced_run(n_clients: int, rounds: int, on_step: Callable[[Any], None]) -> str:
+    """One run of a point under ``tracemalloc`` (one frame, started after setup), calling
+    ``on_step(built)`` every 200 steps; its status."""
+    import tracemalloc
+
+    from threadpoolctl import threadpool_limits
+
+    from asfl.impl.learning.data import load_mnist1d_task
+    from asfl.impl.sim.run import RunConfig, build
+
+    task = load_mnist1d_task()
+    with tempfile.TemporaryDirectory() as tmp, threadpool_limits(1):
+        run = RunConfig(_config(n_clients, rounds), trace=Path(tmp) / "trace.jsonl", byzantine=1, crashed=0)
+        built = build(run, task=task)
+        tracemalloc.start(1)
+        status = built.sim.run(50_000_000, on_step=lambda _: on_step(built))
+        tracemalloc.stop()
+    return status
 
 
 def compare(baseline: Path, n_clients: int, rounds: list[int], modes: set[str]) -> None:
@@ -248,6 +364,7 @@ def main() -> None:
     ap.add_argument("--max-cpu-slope", type=float, default=0.03, help="per-round CPU slope limit (fraction)")
     ap.add_argument("--max-rss-slope", type=float, default=8.0, help="peak RSS growth limit (MB per round)")
     ap.add_argument("--heap", metavar="N_C,R", help="traced heap at rounds R/2 and R, top lines (one run)")
+    ap.add_argument("--structures", metavar="N_C,R", help="bytes per owning structure, every round (one run)")
     ap.add_argument("--compare", type=Path, metavar="TREE", help="alternate runs with TREE's code")
     ap.add_argument("--compare-rounds", default="10,20", help="R values of --compare (at --compare-clients)")
     ap.add_argument("--compare-clients", type=int, default=2000)
@@ -284,6 +401,10 @@ def _dispatch(ap: argparse.ArgumentParser, args: argparse.Namespace) -> None:
         if not modes <= {"rss", "heap"}:
             ap.error(f"--compare-modes: {args.compare_modes!r}; choose rss, heap or rss,heap")
         compare(args.compare, args.compare_clients, rounds, modes)
+        return
+    if args.structures:
+        n_c, r = _ints(ap, "--structures", args.structures, 2)
+        print(json.dumps(by_structure(n_c, r)))
         return
     if args.heap:
         n_c, r = _ints(ap, "--heap", args.heap, 2)

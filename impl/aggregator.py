@@ -25,7 +25,7 @@ from asfl.impl.certify import (
     next_model,
     verified_cluster,
 )
-from asfl.impl.config import ProtocolConfig
+from asfl.impl.config import ProtocolConfig, client_ids
 from asfl.impl.events import (
     AggregateEvent,
     AnnounceEvent,
@@ -143,6 +143,15 @@ class ClusterState:
     released: bool = False
     releases: dict[int, ReleasedShare] = field(default_factory=dict)  # by releaser
     result: ClusterResult | None = None
+
+
+def _shared_ids(header: Header, ids: list[int]) -> Header:
+    """``header`` with its sets' client ids the shared int objects of ``ids`` (equal values:
+    the same header and digest). An aggregator keeps its own header of every round (R-17,
+    D-22); its ids would otherwise keep one int object per client and round alive, decoded
+    from the proposals whose entries D-17 drops."""
+    sets = tuple(replace(s, clients=tuple(ids[i] for i in s.clients)) for s in header.sets)
+    return replace(header, sets=sets)
 
 
 def _superseded(st: ClusterState, n_aggregators: int, quorum: int) -> bool:
@@ -462,7 +471,8 @@ class Aggregator:
             return []
         del self.unoffered[tau]  # the evidence now travels in the offer (D-17)
         prev, model = self.models[tau - 1], self.models[tau]
-        self.headers[tau] = header_for(tau, model_digest(prev), model, self.cfg.rule, evidence)
+        header = header_for(tau, model_digest(prev), model, self.cfg.rule, evidence)
+        self.headers[tau] = _shared_ids(header, client_ids(self.cfg.n_clients))
         first = tau == 1
         offer = Offer(
             tau,

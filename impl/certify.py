@@ -107,20 +107,35 @@ ClusterVerifier = Callable[[int, ClusterEvidence], np.ndarray]
 """``verify(tau, evidence) -> mean``: :func:`verify_cluster` with the keys bound."""
 
 
-EvidenceKey = tuple[object, ...]
-"""Every byte of a cluster's evidence and its round: equal keys, equal evidence."""
+EvidenceKey = tuple[int, int, bytes]
+"""``(tau, cluster, H(every byte of the evidence))``: equal keys, equal evidence (SHA-256 over an
+injective encoding, D-2's ``H``: two different evidences with one key would be a collision)."""
 
 _VERIFIED: Memo[EvidenceKey, np.ndarray | str] = Memo(max_entries=256, max_bytes=64 << 20)
 
 
 def _evidence_key(tau: int, ev: ClusterEvidence) -> EvidenceKey:
-    """``(tau, evidence)`` as hashable bytes: vectors by dtype, shape and contents."""
+    """``(tau, evidence)`` as a key of 32 bytes: the memo keeps no copy of the entries and
+    vectors it was asked about (they are the bulk of an offer, D-17), only their digest.
+    Vectors count by dtype, shape and contents; each part is length-prefixed (``H``)."""
 
-    def vec(v: np.ndarray) -> tuple[str, tuple[int, ...], bytes]:
-        return (v.dtype.str, v.shape, v.tobytes())
+    def vec(v: np.ndarray) -> list[bytes]:
+        return [v.dtype.str.encode(), repr(v.shape).encode(), v.tobytes()]
 
-    releases = tuple((j, vec(v), sig) for j, v, sig in ev.releases)
-    return (tau, ev.cluster, ev.entries, ev.md, ev.endorsements, vec(ev.masked_sum), releases)
+    parts: list[bytes] = [_u64(len(ev.entries))]
+    for i, sd in ev.entries:
+        parts += [_u64(i), bytes(sd)]
+    parts += [bytes(ev.md), _u64(len(ev.endorsements))]
+    for j, sig in ev.endorsements:
+        parts += [_u64(j), bytes(sig)]
+    parts += [*vec(ev.masked_sum), _u64(len(ev.releases))]
+    for j, v, sig in ev.releases:
+        parts += [_u64(j), *vec(v), bytes(sig)]
+    return (tau, ev.cluster, crypto.digest(*parts))
+
+
+def _u64(n: int) -> bytes:
+    return n.to_bytes(8, "little")
 
 
 def verified_cluster(
@@ -128,22 +143,21 @@ def verified_cluster(
 ) -> np.ndarray:
     """:func:`verify_cluster`, memoised (R-17c, I-2): a pure function of the configuration,
     the keys, ``tau`` and the evidence's bytes, so its outcome (the mean, or the reason it
-    fails) is kept under ``(tau, every byte of the evidence)``. The same cluster evidence in
-    several producers' offers, at several attesters, or replayed, is checked once;
+    fails) is kept under ``(tau, the digest of every byte of the evidence)``. The same cluster
+    evidence in several producers' offers, at several attesters, or replayed, is checked once;
     evidence not seen before is checked in full. The mean returned is shared: read-only."""
-    key = _evidence_key(tau, ev)
     context = (cfg, agg_keys)
     try:
-        hit = _VERIFIED.get(key, context)
-    except TypeError:  # evidence built in memory with unhashable parts (never off the wire)
-        return verify_cluster(cfg, agg_keys, tau, ev)
+        key = _evidence_key(tau, ev)
+    except (TypeError, AttributeError, ValueError, OverflowError):  # evidence built in memory
+        return verify_cluster(cfg, agg_keys, tau, ev)  # with parts of other types (never off the wire)
+    hit = _VERIFIED.get(key, context)
     if hit is None:
         try:
             hit = verify_cluster(cfg, agg_keys, tau, ev)
         except EvidenceError as exc:
             hit = str(exc)  # a failure is kept as its reason and raised again on every use
-        vectors = (1 + len(ev.releases)) * ev.masked_sum.nbytes
-        _VERIFIED.put(key, context, hit, vectors + (len(hit) if isinstance(hit, str) else hit.nbytes))
+        _VERIFIED.put(key, context, hit, 128 + (len(hit) if isinstance(hit, str) else hit.nbytes))
     if isinstance(hit, str):
         raise EvidenceError(hit)
     return hit

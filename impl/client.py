@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -69,7 +70,7 @@ class CheckedAnnounce:
         self.attesters = sorted(attesters)  # the valid attesters R-15d counted
         self.model_digest = announce.header.model
         self._body_ok: bool | None = None  # R-15e's outcome, once checked
-        self._sets_of: dict[int, list[SetKey]] | None = None
+        self._keys: list[SetKey] | None = None
 
     def check_body(self) -> None:
         """R-15e: a body's model digest is the header's, or raise :class:`Dropped`. Hashed
@@ -82,14 +83,19 @@ class CheckedAnnounce:
 
     def sets_with(self, client: int) -> list[SetKey]:
         """The ``(cluster, pd)`` of the header's sets that list ``client`` (D-12): one pair
-        object per set, shared by the clients it lists (they keep it, D-17)."""
-        if self._sets_of is None:
-            self._sets_of = {}
-            for s in self.announce.header.sets:
-                key = (s.cluster, s.pd)
-                for i in s.clients:
-                    self._sets_of.setdefault(i, []).append(key)
-        return self._sets_of.get(client, [])
+        object per set, shared by the clients it lists (they keep it, D-17). A set's clients
+        are sorted and distinct (R-15c, checked), so membership is a binary search: no index
+        by client is built (it cost about 170 bytes per listed client and message, kept by
+        the shared checker for its most recent messages)."""
+        sets = self.announce.header.sets
+        if self._keys is None:
+            self._keys = [(s.cluster, s.pd) for s in sets]
+        out = []
+        for s, key in zip(sets, self._keys, strict=True):
+            k = bisect_left(s.clients, client)
+            if k < len(s.clients) and s.clients[k] == client:
+                out.append(key)
+        return out
 
 
 class AnnounceChecker:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+from array import array
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 
@@ -186,18 +188,33 @@ class ProtocolConfig:
 
 
 @lru_cache(maxsize=16)
-def _assignment(n_clients: int, n_clusters: int, seed: bytes) -> tuple[list[list[int]], dict[int, int]]:
+def _assignment(n_clients: int, n_clusters: int, seed: bytes) -> tuple[list[list[int]], Sequence[int]]:
     """R-2's clusters of one round and the client -> cluster index, cached for the few
     rounds in flight (a pure function of the round seed: a late message of an older round
-    recomputes it; 4,096 rounds kept ~70 B per client per round, D-17)."""
-    clusters = assign_clusters(n_clients, n_clusters, seed)
-    index = {i: c for c, members in enumerate(clusters) for i in members}
+    recomputes it; 4,096 rounds kept ~70 B per client per round, D-17). A round costs one
+    list slot per client and one byte of index (the ids are the shared objects of
+    :func:`client_ids`, the index a ``bytes`` when ``n_clusters <= 256``), not a dict entry and an
+    int object per client (about 110 B per client per round, filling the cache round by round)."""
+    ids = client_ids(n_clients)
+    clusters = [[ids[i] for i in members] for members in assign_clusters(n_clients, n_clusters, seed)]
+    cells = [0] * n_clients
+    for c, members in enumerate(clusters):
+        for i in members:
+            cells[i] = c
+    index: Sequence[int] = bytes(cells) if n_clusters <= 256 else array("I", cells)
     return clusters, index
+
+
+@lru_cache(maxsize=4)
+def client_ids(n_clients: int) -> list[int]:
+    """The int objects ``0 .. n_clients - 1``, shared by every round's clusters and by what
+    nodes keep of a round's sets (a list slot each, not an int object each: D-17)."""
+    return list(range(n_clients))
 
 
 def _clusters(n_clients: int, n_clusters: int, seed: bytes) -> list[list[int]]:
     return _assignment(n_clients, n_clusters, seed)[0]
 
 
-def _cluster_index(n_clients: int, n_clusters: int, seed: bytes) -> dict[int, int]:
+def _cluster_index(n_clients: int, n_clusters: int, seed: bytes) -> Sequence[int]:
     return _assignment(n_clients, n_clusters, seed)[1]

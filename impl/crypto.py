@@ -135,27 +135,49 @@ class NodeKeys:
         return shared
 
 
-def verify(sign_pub: bytes, msg: bytes, sig: bytes) -> bool:
-    """Check an Ed25519 signature. Never raises: any garbage input yields ``False``."""
+def verify(sign_pub: bytes, msg: bytes, sig: bytes, *, once: bool = False) -> bool:
+    """Check an Ed25519 signature. Never raises: any garbage input yields ``False``.
+
+    ``once``: the caller knows no other check in this process will ask about this
+    signature (a unicast envelope's, R-3), so its result is not memoised: it would only
+    take a slot of the memo (:func:`set_verify_memo`) from a signature that is asked again."""
     if not (type(sign_pub) is bytes and type(msg) is bytes and type(sig) is bytes):
         if not all(isinstance(x, bytes | bytearray | memoryview) for x in (sign_pub, msg, sig)):
             return False
         sign_pub, msg, sig = bytes(sign_pub), bytes(msg), bytes(sig)  # the common case copies nothing
     if len(sign_pub) != PUB_LEN or len(sig) != SIG_LEN:
         return False
-    return _verified(sign_pub, msg, sig)
+    return (_verify if once else _verified)(sign_pub, msg, sig)
 
 
-@lru_cache(maxsize=1 << 16)
-def _verified(sign_pub: bytes, msg: bytes, sig: bytes) -> bool:
-    """Ed25519 verification, memoised: a pure function of its bytes, so a signature that
-    several nodes of one process check (a broadcast, a client signature forwarded in a
-    proposal) is verified once. Bounded: the least recently used results are forgotten."""
+def _verify(sign_pub: bytes, msg: bytes, sig: bytes) -> bool:
+    """Ed25519 verification of raw bytes (lengths checked by :func:`verify`)."""
     try:
         _public_key(sign_pub).verify(sig, msg)
     except (InvalidSignature, ValueError, TypeError):
         return False
     return True
+
+
+VERIFY_MEMO = 1 << 16
+"""Default size of the Ed25519 memo (results kept)."""
+
+_verified = lru_cache(maxsize=VERIFY_MEMO)(_verify)
+"""Ed25519 verification, memoised: a pure function of its bytes, so a signature that several
+nodes of one process check (a broadcast, a client signature forwarded in a proposal) is
+verified once. Bounded: the least recently used results are forgotten."""
+
+
+def set_verify_memo(entries: int) -> None:
+    """Keep the results of the ``entries`` most recently used signatures (forgetting all
+    kept so far). A runtime sizes it to the span over which its nodes ask about one
+    signature again: a client's signature on its submission digest is checked by its
+    coordinator when it arrives and by every aggregator when the proposal naming it does
+    (R-5, R-8), within about one round's ``n_c`` submissions; a memo much larger than that
+    only fills up round after round (peak memory growing with ``R`` until it is full)."""
+    global _verified
+    if entries != _verified.cache_info().maxsize:
+        _verified = lru_cache(maxsize=entries)(_verify)
 
 
 @lru_cache(maxsize=65536)

@@ -16,7 +16,7 @@ from asfl.impl import crypto
 from asfl.impl.config import ProtocolConfig
 from asfl.impl.events import Event
 from asfl.impl.memo import Memo
-from asfl.impl.messages import CLIENT_KINDS, KINDS, Body, Envelope, Fetch, Propose, Submit, seal
+from asfl.impl.messages import CLIENT_KINDS, KINDS, Attest, Body, Envelope, Fetch, Propose, Submit, seal
 from asfl.impl.wire import WireError, Writer
 
 
@@ -111,11 +111,23 @@ Opening = tuple[Envelope, Body] | str
 
 # Decoded bodies are shared between the nodes of one process: they are frozen records,
 # and no node writes into their vectors. Only kinds that are broadcast (one byte string
-# delivered to several nodes) are kept: a submit or a proposal is addressed to one node
-# (R-5, R-7, D-22), so keeping it would cost memory and evict the broadcasts, and save nothing.
-# Sized for the broadcasts of a few rounds in flight (~60 distinct per round at n_a = 4).
+# delivered to several nodes) are kept: a submit, a proposal, an attestation or a fetch is
+# addressed to one node (R-5, R-7, R-17, D-22), so keeping it would cost memory and evict the
+# broadcasts, and save nothing; nor is its signature's result kept (crypto.verify, once).
+# Sized by the runtime for the broadcasts of about two rounds (set_open_memo; ~40 distinct a
+# round at n_a = 4).
 _OPENED: Memo[bytes, Opening] = Memo(max_entries=256, max_bytes=64 << 20)
-_UNICAST = tuple(Writer().text(kind).getvalue() for kind in (Submit.KIND, Propose.KIND, Fetch.KIND))
+_UNICAST = tuple(
+    Writer().text(kind).getvalue() for kind in (Submit.KIND, Propose.KIND, Attest.KIND, Fetch.KIND)
+)
+
+
+def set_open_memo(entries: int) -> None:
+    """Keep the openings of the ``entries`` most recently used broadcasts. A runtime sizes
+    it to the broadcasts of about two rounds, ``O(n_a^2)`` a round (endorsements and releases
+    of every cluster by every aggregator, offers, announcements): their copies are delivered
+    within that span, and a larger memo only fills up round after round."""
+    _OPENED.max_entries = entries
 
 
 def open_envelope(cfg: ProtocolConfig, keys: PublicKeys, data: bytes) -> tuple[Envelope, Body]:
@@ -123,7 +135,7 @@ def open_envelope(cfg: ProtocolConfig, keys: PublicKeys, data: bytes) -> tuple[E
     Memoised per byte string (:mod:`asfl.impl.memo`); a failure is raised again with its reason."""
     data = data if type(data) is bytes else bytes(data)
     if data.startswith(_UNICAST):  # a kind with one recipient (its prefix, D-14): not kept
-        return _open(cfg, keys, data)
+        return _open(cfg, keys, data, once=True)
     context = (cfg.dims, keys)
     outcome = _OPENED.get(data, context)
     if outcome is None:
@@ -137,8 +149,10 @@ def open_envelope(cfg: ProtocolConfig, keys: PublicKeys, data: bytes) -> tuple[E
     return outcome
 
 
-def _open(cfg: ProtocolConfig, keys: PublicKeys, data: bytes) -> tuple[Envelope, Body]:
-    """:func:`open_envelope` without the memo: every check of R-3."""
+def _open(cfg: ProtocolConfig, keys: PublicKeys, data: bytes, once: bool = False) -> tuple[Envelope, Body]:
+    """:func:`open_envelope` without the memo: every check of R-3. ``once``: the envelope's
+    signature is asked about by its one recipient only (a unicast kind), so its result is not
+    memoised (:func:`asfl.impl.crypto.verify`)."""
     try:
         env = Envelope.decode(data)
     except WireError as exc:
@@ -147,7 +161,7 @@ def _open(cfg: ProtocolConfig, keys: PublicKeys, data: bytes) -> tuple[Envelope,
     senders = keys.client_sign if is_client_kind else keys.aggregator_sign
     if env.sender >= len(senders):
         raise Dropped(f"unknown sender {env.sender} for {env.kind}")
-    if not crypto.verify(senders[env.sender], env.digest(), env.sig):
+    if not crypto.verify(senders[env.sender], env.digest(), env.sig, once=once):
         raise Dropped(f"bad signature on {env.kind} from sender {env.sender}")
     try:
         body = KINDS[env.kind].decode(env.body, cfg.dims)

@@ -24,7 +24,7 @@ from asfl.impl.learning.local import local_gradient
 from asfl.impl.learning.models import Model, get_model
 from asfl.impl.learning.privacy import DELTA, client_epsilons
 from asfl.impl.messages import model_digest
-from asfl.impl.node import Node, PublicKeys, aggregator_name, client_name
+from asfl.impl.node import Node, PublicKeys, aggregator_name, client_name, set_open_memo
 from asfl.impl.sim.byzantine import BEHAVIOURS, ByzantineAggregator
 from asfl.impl.sim.schedulers import DEFAULT_FETCH_TIMEOUT, Scheduler, make_scheduler
 from asfl.impl.sim.simulator import ClientBytes, Simulator
@@ -235,6 +235,11 @@ def build(
         else:
             nodes[name] = aggregators[name] = core
     checker = AnnounceChecker(cfg, public, capacity=8 * cfg.n_aggregators)  # shared: one check per message
+    # the process's Ed25519 memo spans the signatures asked about again: each client's on
+    # its submission digest, within about a round's n_c (crypto.set_verify_memo), plus the
+    # aggregators' O(n_a^2) endorsements, releases and attestations
+    crypto.set_verify_memo(2 * cfg.n_clients + 64 * cfg.n_aggregators**2)
+    set_open_memo(4 * cfg.n_aggregators * (cfg.n_aggregators + 1))  # ~2 rounds of broadcasts
     for i in range(cfg.n_clients):
         nodes[client_name(i)] = client_cls(
             cfg,
