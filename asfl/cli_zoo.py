@@ -146,7 +146,7 @@ def command(
                 click.echo(
                     f"  CAUGHT {r['bug']:<30} first failure {r['time_to_first']:>6.2f} s "
                     f"after {r['examples_to_first']:>4} examples; counterexample "
-                    f"{r['raw_length']} -> {r['shrunk_length']} actions; {v.get('prop')}: "
+                    f"{r['raw_length']} -> {r['shrunk_length']} scheduled actions; {v.get('prop')}: "
                     f"{v.get('message', '')[:70]}"
                     + (f"; saved {r['saved_file']}" if r.get("saved_file") else "")
                 )

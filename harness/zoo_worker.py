@@ -201,6 +201,7 @@ def main(argv: list[str] | None = None) -> int:
     # charged to the campaign's first example
     from asfl.harness.campaign import run_campaign
     from asfl.harness.schedule import Schedule, replay
+    from asfl.harness.schedule import length as schedule_length
 
     if request["op"] == "narrate":
         from asfl.harness.narrate import narrate
@@ -221,7 +222,7 @@ def main(argv: list[str] | None = None) -> int:
         if res.schedule is not None and res.violation is not None:
             sched, clean = shrunk_both_ways(res.schedule, res.violation, request.get("shrink_budget_s", 20.0))
             out["schedule"] = sched.to_json()
-            out["shrunk_length"] = len(sched.actions)
+            out["shrunk_length"] = schedule_length(sched)  # actions and order rules, as GOAL counts
             out["clean_violation"] = None if clean is None else clean.to_json()
     elif request["op"] == "replay":
         outcome = replay(Schedule.from_json(request["schedule"]))

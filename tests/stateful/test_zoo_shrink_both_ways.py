@@ -97,6 +97,7 @@ def test_smallest_r6_focus_catches_deferral_ignored_with_a_short_witness(tmp_pat
     saved = Schedule.load(Path(res.saved_file))
     assert saved.setup.n_aggregators == 1 and saved.setup.n_clients == 6
     assert len(saved.actions) + len(saved.order) <= 20
+    assert res.shrunk_length == len(saved.actions) + len(saved.order)  # order rules counted too
     assert not replay(saved).violations
     again = zoo.replay_under_bug(bug, saved.to_json())
     assert again["failed"] and again["violations"][0]["prop"] == "F-1", again
