@@ -621,7 +621,7 @@ def first_triples(setup: Setup) -> list[list[list[str]]]:
     headers of a round differ only if they decode another quorum of clusters first: no
     single from/to rule makes them differ, 13 of the 112 pairs do, yet no pair also makes
     a client fetch from a relaying aggregator a header another one serves
-    (serve-other-header, measured on 4 aggregators, stop 13); 3 to 12 of these 56
+    (serve-other-header, measured on 4 aggregators, stop 14); 3 to 12 of these 56
     triples do on each setup tried with the relay at A0, A1 or A2 (none at A3). In a
     fixed order."""
     rules = [["first", what, f"A{j}"] for what in ("from", "to") for j in range(setup.n_aggregators)]

@@ -547,7 +547,7 @@ FOCUS: dict[str, Focus] = {
     # gets to other aggregators (relayed fetches: another header, a second copy); a "chaos"
     # one announces honestly now and then and answers fetches with a probe.
     "fetch-not-dispatched": Focus(modes=("silent",), rounds=(1,), strategy="random"),
-    # another header (stop 13): a "relay" aggregator forwards each fetch it gets to every
+    # another header (stop 14): a "relay" aggregator forwards each fetch it gets to every
     # other aggregator, with no random draw (replay's forwards moved with every action the
     # shrinker deleted: witnesses of 122-228 actions); it is A0, the first aggregator a
     # fetching client asks; two headers of a round differ once two aggregators decode

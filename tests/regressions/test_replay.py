@@ -49,7 +49,7 @@ def test_every_zoo_bug_has_a_counterexample() -> None:
 def test_zoo_counterexamples_are_at_most_20_scheduled_actions() -> None:
     """Each zoo counterexample lists at most :data:`~harness.schedule.GOAL` (20) scheduled
     actions (a ``fifo`` run and a completion-order rule count as one each; issue 9,
-    deliverable 4). serve-other-header's, 228 at stop 12, is 3 order rules since stop 13
+    deliverable 4). serve-other-header's, 228 at stop 12, is 3 order rules since stop 14
     (the focus's ``relay`` aggregator and the shrinker's step (4))."""
     long = {}
     for path in FILES:

@@ -197,7 +197,7 @@ def test_withholding_aggregator_sends_headers_only() -> None:
 
 
 def test_relaying_aggregator_forwards_each_fetch_to_every_other_aggregator() -> None:
-    """``relay`` (serve-other-header's adversary, stop 13): honest, but every fetch it
+    """``relay`` (serve-other-header's adversary, stop 14): honest, but every fetch it
     receives goes on, once and verbatim, to each other aggregator, with no random draw;
     the correct implementation drops each relayed copy (other header or duplicate) and
     the run completes."""
