@@ -260,8 +260,8 @@ class AttestRules(ClientRules):
 
     # -- wire hooks --------------------------------------------------------------------
     def on_deliver(self, ev: dict[str, Any]) -> None:
-        m = self.msgs.get(ev["msg"])  # read before the flow check forgets it (D-19)
         super().on_deliver(ev)
+        m = self.delivered  # the flow check's (it forgets the message, D-19)
         if m is None or m.type != "offer" or self.is_byz(ev["node"]) or ev["node"][0] != "A":
             return
         orig = self.author_of(m.key, byz=False)
