@@ -249,7 +249,7 @@ class AttestRules(ClientRules):
                 node=node,
             )
         honest = self.honest_attested.get((r, model), set())
-        forged = [f"A{k}" for k in sorted(set(ks)) if not self.is_byz(f"A{k}") and k not in honest]
+        forged = [f"A{k}" for k in sorted(set(ks)) if k not in self.byz and k not in honest]
         if forged:
             self.viol(
                 "S-7",

@@ -148,9 +148,11 @@ class CheckerBase:
         self.msgs: dict[int, Sent] = {}
         self.delivered: Sent | None = None  # the message of the deliver being checked
         self.last_id: int | None = None
-        # the last envelope whose send checked clean as its sender's own (I-4): a
-        # broadcast's later sends of it are not checked again (same state, same verdict)
-        self.last_envelope: Envelope | None = None
+        # the latest envelopes whose send checked clean as their sender's own (I-4, at
+        # most flow.CLEAN_ENVELOPES, oldest forgotten first): a broadcast's later sends of
+        # them are not checked again (the author an envelope's check reads is never
+        # replaced, its signature verifies or not forever: the same verdict)
+        self.clean_envelopes: dict[Envelope, None] = {}
         self.held: dict[str, dict[int, tuple[str, int | None]]] = {}  # client -> id -> (src, round)
         # envelope digest -> its author: the honest node that signed it (signature
         # verified), else the Byzantine node that sent it first. A forwarded copy of the

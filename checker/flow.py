@@ -16,6 +16,8 @@ from asfl.model.digests import endorse_digest
 
 #: kinds of signed envelopes (``junk``: bytes that are not one)
 KINDS = frozenset({"submit", "propose", "endorse", "release", "offer", "attest", "announce", "fetch"})
+#: envelopes remembered as checked clean (a broadcast alternates a few: body, header only)
+CLEAN_ENVELOPES = 256
 #: which role sends which kind (R-3)
 SENDER_ROLE = {
     "submit": "C",
@@ -235,7 +237,7 @@ class FlowRules(CheckerBase):
         if typ in KINDS:
             sig = ev["sig"]
             env = (node, typ, digest, sig)
-            if env == self.last_envelope:  # a broadcast repeats one envelope: checked once
+            if env in self.clean_envelopes:  # a broadcast repeats its envelopes: checked once
                 env = None
             else:
                 viols = self.rep.violations
@@ -267,9 +269,13 @@ class FlowRules(CheckerBase):
                 self.author[key] = self.pack_author(auth)
             else:
                 auth = self.unpack_author(v)
-            if env is not None:
-                # the next check of ``env`` would read this author: the same verdict
-                self.last_envelope = env if auth.signer == node and auth.type == typ else None
+            if env is not None and auth.signer == node and auth.type == typ:
+                # every later check of ``env`` reads this author (never replaced) and the
+                # same signature: the same clean verdict
+                clean = self.clean_envelopes
+                if len(clean) >= CLEAN_ENVELOPES:
+                    del clean[next(iter(clean))]
+                clean[env] = None
             if not (cell and self.is_settled(tau, c)):  # type: ignore[arg-type]
                 first = self.first_sent.get((tau, c))
                 if first is None:
