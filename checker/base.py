@@ -255,7 +255,10 @@ class CheckerBase:
     def hist(self, ev: dict[str, Any], key: tuple[int, int] | None) -> None:
         if key is not None:
             self.mark(key, Mark(self.line, ev["node"], True))
-        self.hist_node.setdefault(ev["node"], deque(maxlen=HISTORY_KEEP)).append(self.line)
+        h = self.hist_node.get(ev["node"])
+        if h is None:  # (not setdefault: that builds a deque per event)
+            h = self.hist_node[ev["node"]] = deque(maxlen=HISTORY_KEEP)
+        h.append(self.line)
 
     def mark(self, key: tuple[int, int], m: Mark) -> None:
         below, c = self.settled_below, key[1]  # is_settled, inlined (a mark per wire event)

@@ -148,7 +148,7 @@ class FlowRules(CheckerBase):
                     f"{node} dropped message {st.msg} yet performed {st.protocol} in that step (R-3)",
                     node=node,
                 )
-        for (rule, typ, tau, c), n in st.expect.items():
+        for (rule, typ, tau, c), n in st.expect.items() if st.expect else ():
             got = st.sent.get((typ, tau, c), 0)
             if got < n:
                 self.viol_at(
@@ -157,7 +157,7 @@ class FlowRules(CheckerBase):
                     f"step of {node}: {got} sends of {typ} (round {tau}, cluster {c}), expected {n}",
                     key=(tau, c) if c is not None else None,
                 )
-        for (typ, tau, c), n in st.sent.items():
+        for (typ, tau, c), n in st.sent.items() if st.sent else ():
             want = st.expect.get((PRESCRIBED.get(typ, "?"), typ, tau, c), 0)
             if typ == "announce":  # R-14's broadcast, or D-22's answer to a fetch
                 want += st.expect.get(("D-22", typ, tau, c), 0)
@@ -296,7 +296,8 @@ class FlowRules(CheckerBase):
         """T-FLOW of a deliver; the message delivered is left in ``self.delivered`` (None:
         not in flight) for the rule modules' deliver hooks, which run after this one."""
         node, mid = intern(ev["node"]), ev["msg"]
-        self.new_step(node)
+        self.step_checks()  # new_step, inlined
+        self.step = st = Step(node, self.line)
         if node in self.crashed_at:
             self.viol("T-STEP", f"deliver to {node} after its crash")
         self.delivered = m = self.msgs.pop(mid, None)
@@ -309,7 +310,7 @@ class FlowRules(CheckerBase):
             self.viol("T-FLOW", f"message {mid} was sent to {m.dst}, delivered to {node}")
         if m.src != ev["from"]:
             self.viol("T-FLOW", f"message {mid} is from {m.src}, deliver says {ev['from']}")
-        st, byz, typ = self.step, self.byz_names, m.type
+        byz, typ = self.byz_names, m.type
         st.msg = mid
         announce = typ == "announce"
         if announce and node[0] == "C":
