@@ -249,7 +249,7 @@ class AttestRules(ClientRules):
                 node=node,
             )
         honest = self.honest_attested.get((r, model), set())
-        forged = [f"A{k}" for k in sorted(set(ks)) if not self.is_byz(f"A{k}") and k not in honest]
+        forged = [f"A{k}" for k in sorted(set(ks)) if k not in self.byz and k not in honest]
         if forged:
             self.viol(
                 "S-7",
@@ -260,8 +260,8 @@ class AttestRules(ClientRules):
 
     # -- wire hooks --------------------------------------------------------------------
     def on_deliver(self, ev: dict[str, Any]) -> None:
-        m = self.msgs.get(ev["msg"])  # read before the flow check forgets it (D-19)
         super().on_deliver(ev)
+        m = self.delivered  # the flow check's (it forgets the message, D-19)
         if m is None or m.type != "offer" or self.is_byz(ev["node"]) or ev["node"][0] != "A":
             return
         orig = self.author_of(m.key, byz=False)

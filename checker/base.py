@@ -141,13 +141,18 @@ class CheckerBase:
         # range checks: the fields each kind has, node names already found in range
         self.range_fields: dict[str, RangeFields] = {}
         self.known_nodes: set[str] = set()
+        # kind -> what ``Checker.feed`` reads (its range test is generated from the header)
+        self.plans: dict[str, tuple[Any, ...]] = {}
         # wire (T-FLOW, D-19): the messages in flight only, the last id sent, and per
         # client the announces it holds from earlier steps (R-15b), which it may drop later
         self.msgs: dict[int, Sent] = {}
+        self.delivered: Sent | None = None  # the message of the deliver being checked
         self.last_id: int | None = None
-        # the last envelope whose send checked clean as its sender's own (I-4): a
-        # broadcast's later sends of it are not checked again (same state, same verdict)
-        self.last_envelope: Envelope | None = None
+        # the latest envelopes whose send checked clean as their sender's own (I-4, at
+        # most flow.CLEAN_ENVELOPES, oldest forgotten first): a broadcast's later sends of
+        # them are not checked again (the author an envelope's check reads is never
+        # replaced, its signature verifies or not forever: the same verdict)
+        self.clean_envelopes: dict[Envelope, None] = {}
         self.held: dict[str, dict[int, tuple[str, int | None]]] = {}  # client -> id -> (src, round)
         # envelope digest -> its author: the honest node that signed it (signature
         # verified), else the Byzantine node that sent it first. A forwarded copy of the
@@ -250,11 +255,15 @@ class CheckerBase:
     def hist(self, ev: dict[str, Any], key: tuple[int, int] | None) -> None:
         if key is not None:
             self.mark(key, Mark(self.line, ev["node"], True))
-        self.hist_node.setdefault(ev["node"], deque(maxlen=HISTORY_KEEP)).append(self.line)
+        h = self.hist_node.get(ev["node"])
+        if h is None:  # (not setdefault: that builds a deque per event)
+            h = self.hist_node[ev["node"]] = deque(maxlen=HISTORY_KEEP)
+        h.append(self.line)
 
     def mark(self, key: tuple[int, int], m: Mark) -> None:
-        if self.is_settled(key[0], key[1]):  # D-21: a settled cluster's history is gone
-            return
+        below, c = self.settled_below, key[1]  # is_settled, inlined (a mark per wire event)
+        if 0 <= c < len(below) and (key[0] < below[c] or key in self.settled_above):
+            return  # D-21: a settled cluster's history is gone
         tc = self.hist_tc
         h = tc.get(key)
         if h is None:

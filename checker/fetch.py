@@ -124,8 +124,11 @@ class FetchRules(AttestRules):
     # -- wire hooks ----------------------------------------------------------------------
     def on_send(self, ev: dict[str, Any]) -> None:
         super().on_send(ev)
-        node, typ, st = ev["node"], ev["type"], self.step
-        if st.node != node or self.is_byz(node):
+        typ = ev["type"]
+        if typ != "fetch" and typ != "announce":  # the kinds below only
+            return
+        node, st = ev["node"], self.step
+        if st.node != node or node in self.byz_names:
             return
         if typ == "fetch" and st.fetch is not None:
             to, r, hd = st.fetch
@@ -144,33 +147,25 @@ class FetchRules(AttestRules):
 
     def on_deliver(self, ev: dict[str, Any]) -> None:
         mid, node = ev["msg"], ev["node"]
-        m = self.msgs.get(mid)  # read before the flow check forgets it (D-19)
         super().on_deliver(ev)
+        m = self.delivered  # the flow check's (it forgets the message, D-19)
         if m is None:
             return
-        st = self.step
-        if m.type == "announce" and node[0] == "C" and m.src[0] == "A" and isinstance(m.round, int):
+        st, src, typ = self.step, m.src, m.type
+        if typ == "announce" and node[0] == "C" and src[0] == "A" and isinstance(m.round, int):
+            i, j, byz = ids(node), ids(src), src in self.byz_names
             if mid in self.served_msgs:
                 self.served_msgs.discard(mid)
-                if m.round >= len(self.accepted[ids(node)]):  # read by R-15's accept of that round
-                    self.served_got.add((ids(m.src), ids(node), m.round))
+                if m.round >= len(self.accepted[i]):  # read by R-15's accept of that round
+                    self.served_got.add((j, i, m.round))
                 st.announce_body = True
-            else:
-                st.announce_body = self.carries_body(ids(node), m.src)
-            honest = not self.is_byz(m.src)
-            st.announce_header = self.ann_header.get((ids(m.src), m.round)) if honest else None
-        elif m.type == "fetch" and node[0] == "A" and not self.is_byz(node):
+            else:  # from an honest sender iff it is i's pusher (D-18); Byzantine: unknown
+                st.announce_body = None if byz else protocol.designated(self.p, i, j)
+            st.announce_header = None if byz else self.ann_header.get((j, m.round))
+        elif typ == "fetch" and node[0] == "A" and node not in self.byz_names:
             f = self.fetch_env.get(m.digest)  # a relayed envelope is its signer's fetch (R-3)
             if f is not None:
                 st.fetch_in = PendingFetch(f, self.serve_guard(ids(node), f))
-
-    def carries_body(self, i: int, src: str) -> bool | None:
-        """Did an announcement of ``src`` to client ``i``, not sent in a ``serve`` step,
-        carry the body? From an honest sender iff it is ``i``'s pusher (D-18);
-        Byzantine: unknown."""
-        if self.is_byz(src) or src[0] != "A":
-            return None
-        return protocol.designated(self.p, i, ids(src))
 
     def step_checks(self) -> None:
         """At a step's close: a client's verified announcement (delivered, not dropped)

@@ -6,6 +6,7 @@ decided when the step closes."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from sys import intern
 from typing import Any
 
@@ -15,6 +16,8 @@ from asfl.model.digests import endorse_digest
 
 #: kinds of signed envelopes (``junk``: bytes that are not one)
 KINDS = frozenset({"submit", "propose", "endorse", "release", "offer", "attest", "announce", "fetch"})
+#: envelopes remembered as checked clean (a broadcast alternates a few: body, header only)
+CLEAN_ENVELOPES = 256
 #: which role sends which kind (R-3)
 SENDER_ROLE = {
     "submit": "C",
@@ -78,6 +81,27 @@ class FlowRules(CheckerBase):
                 return False
         return True
 
+    def range_test(self, kind: str) -> Callable[[dict[str, Any]], bool]:
+        """A generated predicate for events of ``kind``, true only if :meth:`in_range`
+        is true of the event and would change nothing (every node it names already
+        known, every number an int in range); false sends the event to :meth:`in_range`,
+        which decides and reports. One flat expression per kind: no per-event loop over
+        the fields, no ``RangeFields`` lookup."""
+        rf = self.range_fields.get(kind)
+        if rf is None:
+            rf = self.range_fields[kind] = self.plan_range(kind)
+        parts = [f"((_n := o.get({f!r})) is None or _n in K)" for f in rf.nodes]
+        if rf.cluster:
+            parts.append("((_c := o.get('cluster')) is None or (type(_c) is int and _c < NA))")
+        if rf.round_limit is not None:
+            parts.append(f"((_r := o.get('round')) is None or (type(_r) is int and _r < {rf.round_limit}))")
+        for f, lim in [(f, "NC") for f in rf.client_lists] + [(f, "NA") for f in rf.agg_lists]:
+            parts.append(f"all(type(_i) is int and _i < {lim} for _i in o.get({f!r}, ()))")
+        ns: dict[str, Any] = {"K": self.known_nodes, "NA": self.n_a, "NC": self.n_c}
+        body = " and ".join(parts or ["True"])
+        exec(compile(f"def f(o):\n    return {body}\n", "<range-test>", "exec"), ns)  # noqa: S102
+        return ns["f"]  # type: ignore[no-any-return]
+
     def plan_range(self, kind: str) -> RangeFields:
         """Which of :meth:`in_range`'s fields the schema gives events of ``kind``."""
         has = self.schema.fields(kind)
@@ -92,7 +116,7 @@ class FlowRules(CheckerBase):
     # -- steps -----------------------------------------------------------------------
     def new_step(self, node: str) -> None:
         self.step_checks()
-        self.step = Step(node=node, line=self.line)
+        self.step = Step(node, self.line)
 
     def close_step(self) -> None:
         """Step checks, decided once the step is complete (reported at its trigger line)."""
@@ -124,7 +148,7 @@ class FlowRules(CheckerBase):
                     f"{node} dropped message {st.msg} yet performed {st.protocol} in that step (R-3)",
                     node=node,
                 )
-        for (rule, typ, tau, c), n in st.expect.items():
+        for (rule, typ, tau, c), n in st.expect.items() if st.expect else ():
             got = st.sent.get((typ, tau, c), 0)
             if got < n:
                 self.viol_at(
@@ -133,7 +157,7 @@ class FlowRules(CheckerBase):
                     f"step of {node}: {got} sends of {typ} (round {tau}, cluster {c}), expected {n}",
                     key=(tau, c) if c is not None else None,
                 )
-        for (typ, tau, c), n in st.sent.items():
+        for (typ, tau, c), n in st.sent.items() if st.sent else ():
             want = st.expect.get((PRESCRIBED.get(typ, "?"), typ, tau, c), 0)
             if typ == "announce":  # R-14's broadcast, or D-22's answer to a fetch
                 want += st.expect.get(("D-22", typ, tau, c), 0)
@@ -211,19 +235,22 @@ class FlowRules(CheckerBase):
         env: Envelope | None = None
         signer: str | None = node
         if typ in KINDS:
-            env = Envelope(node, typ, digest, ev["sig"])
-            if env == self.last_envelope:  # a broadcast repeats one envelope: checked once
+            sig = ev["sig"]
+            env = (node, typ, digest, sig)
+            if env in self.clean_envelopes:  # a broadcast repeats its envelopes: checked once
                 env = None
             else:
-                n0 = len(self.rep.violations)
-                signer = self.check_envelope(node, typ, digest, env.sig, key)
-                if signer != node or len(self.rep.violations) > n0:
+                viols = self.rep.violations
+                n0 = len(viols)
+                signer = self.check_envelope(node, typ, digest, sig, key)
+                if signer != node or len(viols) > n0:
                     env = None  # only a clean check of the sender's own signature is reused
         elif typ != "junk":
             self.viol("I-4", f"send by {node} of unknown kind {typ!r}", node=node)
         step = self.step
         if not byz:
-            self.in_step(node, "send")
+            if step.node != node or node in self.crashed_at:  # what in_step refuses
+                self.in_step(node, "send")
             if typ == "junk":
                 self.viol("I-4", f"honest {node} sends junk", node=node)
             elif typ == "endorse" and type(tau) is int and type(c) is int:
@@ -242,9 +269,13 @@ class FlowRules(CheckerBase):
                 self.author[key] = self.pack_author(auth)
             else:
                 auth = self.unpack_author(v)
-            if env is not None:
-                # the next check of ``env`` would read this author: the same verdict
-                self.last_envelope = env if auth.signer == node and auth.type == typ else None
+            if env is not None and auth.signer == node and auth.type == typ:
+                # every later check of ``env`` reads this author (never replaced) and the
+                # same signature: the same clean verdict
+                clean = self.clean_envelopes
+                if len(clean) >= CLEAN_ENVELOPES:
+                    del clean[next(iter(clean))]
+                clean[env] = None
             if not (cell and self.is_settled(tau, c)):  # type: ignore[arg-type]
                 first = self.first_sent.get((tau, c))
                 if first is None:
@@ -262,11 +293,14 @@ class FlowRules(CheckerBase):
             self.mark((tau, c), Mark(self.line, node, False))  # type: ignore[arg-type]
 
     def on_deliver(self, ev: dict[str, Any]) -> None:
+        """T-FLOW of a deliver; the message delivered is left in ``self.delivered`` (None:
+        not in flight) for the rule modules' deliver hooks, which run after this one."""
         node, mid = intern(ev["node"]), ev["msg"]
-        self.new_step(node)
+        self.step_checks()  # new_step, inlined
+        self.step = st = Step(node, self.line)
         if node in self.crashed_at:
             self.viol("T-STEP", f"deliver to {node} after its crash")
-        m = self.msgs.pop(mid, None)
+        self.delivered = m = self.msgs.pop(mid, None)
         if m is None:
             sent = self.last_id is not None and mid <= self.last_id
             why = "delivered before (D-19: a message is delivered once)" if sent else "never sent"
@@ -276,7 +310,7 @@ class FlowRules(CheckerBase):
             self.viol("T-FLOW", f"message {mid} was sent to {m.dst}, delivered to {node}")
         if m.src != ev["from"]:
             self.viol("T-FLOW", f"message {mid} is from {m.src}, deliver says {ev['from']}")
-        st, byz, typ = self.step, self.byz_names, m.type
+        byz, typ = self.byz_names, m.type
         st.msg = mid
         announce = typ == "announce"
         if announce and node[0] == "C":

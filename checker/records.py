@@ -1,6 +1,6 @@
 """Typed records of the checker: its verdicts (:class:`Violation`, :class:`Report`), the
 unusable-input error, and what it remembers of the trace's events. The records built
-per event (:class:`Sent`, :class:`Envelope`, :class:`Author`, :class:`Mark`, ...) are
+per event (:class:`Sent`, ``Envelope``, :class:`Author`, :class:`Mark`, ...) are
 never modified once built, yet not ``frozen``: a frozen dataclass's ``__init__`` costs
 about 5x a plain one's (``object.__setattr__`` per field)."""
 
@@ -93,14 +93,9 @@ class Sent:
     key: bytes  # the digest's bytes (the key of its author, D-21)
 
 
-@dataclass(slots=True)
-class Envelope:
-    """What a ``send`` claims about a signed envelope (I-4): sender, kind, digest, sig."""
-
-    node: str
-    type: str
-    digest: str
-    sig: str
+#: what a ``send`` claims about a signed envelope (I-4): sender, kind, digest, sig (a
+#: tuple: a broadcast compares each send's with the last one checked)
+Envelope = tuple[str, str, str, str]
 
 
 @dataclass(slots=True)

@@ -123,9 +123,13 @@ class Compiler:
         closed = s.get("additionalProperties") is False or s.get("unevaluatedProperties") is False
         if closed:
             parts.append(f"{x}.keys() <= {self._const(frozenset(props))}")
+        required = frozenset(s.get("required", ()))
         for k, sub in props.items():
             v = self._var()
-            parts.append(f"(({v} := {x}.get({k!r}, _M)) is _M or {self.expr(sub, v)})")
+            if k in required:  # present: the required test comes first (``and`` short-circuits)
+                parts.append(f"(({v} := {x}[{k!r}]) is {v} and {self.expr(sub, v)})")
+            else:
+                parts.append(f"(({v} := {x}.get({k!r}, _M)) is _M or {self.expr(sub, v)})")
         extra = s.get("additionalProperties")
         if isinstance(extra, dict) and not closed:
             k = self._var()

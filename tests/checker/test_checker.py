@@ -351,6 +351,31 @@ def test_signature_mutations(signed: Trace) -> None:
     assert "I-4" in props(tr, "all")
 
 
+def test_repeated_envelopes_checked_once_yet_every_tamper_seen(signed: Trace) -> None:
+    """An honest sender's envelope checked clean is not checked again when it is sent
+    again, also after other envelopes (a broadcast alternates body and header-only
+    announces): a later send that changes its signature or kind is checked afresh."""
+    byz = {f"A{b}" for b in signed[0]["byzantine"]}
+    seen: dict[tuple[str, str, str, str], int] = {}
+    later = None  # a repeat of an envelope with another envelope sent in between
+    for n, e in enumerate(signed):
+        if e["kind"] != "send" or e["node"] in byz or e["type"] == "junk":
+            continue
+        env = (e["node"], e["type"], e["digest"], e["sig"])
+        if env in seen and seen[env] < n - 1 and later is None:
+            later = n
+        seen[env] = n
+    assert later is not None
+    assert not check(signed, "all").violations
+    for field, value in (
+        ("sig", "55" * 64),
+        ("type", "propose" if signed[later]["type"] != "propose" else "release"),
+    ):
+        tr = copy.deepcopy(signed)
+        tr[later][field] = value
+        assert any(v.prop == "I-4" and v.line == later + 1 for v in check(tr, "all").violations), field
+
+
 def test_harmless_mutations(signed: Trace) -> None:
     """Mutations that change no checked fact are accepted, and why."""
     tr = copy.deepcopy(signed)
