@@ -78,8 +78,10 @@ BUGS: tuple[Bug, ...] = (
     Bug(
         "endorse-signature-skipped",
         "node.py",
-        "    if not crypto.verify(senders[env.sender], env.digest(), env.sig):",
-        '    if env.kind != "endorse" and not crypto.verify(senders[env.sender], env.digest(), env.sig):',
+        "    if not crypto.verify(senders[env.sender], env.digest(), env.sig, once=once):",
+        '    if env.kind != "endorse" and not crypto.verify(\n'
+        "        senders[env.sender], env.digest(), env.sig, once=once\n"
+        "    ):",
         "envelope signatures of endorse messages are not checked",
         "I-4 / R-3",
     ),
