@@ -148,7 +148,16 @@ class Targeted(Policy):
             k = self._rng.randrange(len(items))
             if not self.delayed(items[k]):
                 return k
-        ready = [k for k, a in enumerate(items) if not self.delayed(a)]
+        starved, split, slow = self._starved, self._split, self._slow  # delayed(), inlined
+        ready = [
+            k
+            for k, a in enumerate(items)
+            if not (
+                (a.dst in starved or (a.kind == "propose" and (a.src, a.dst) in split))
+                if isinstance(a, Delivery)
+                else a.client in slow
+            )
+        ]
         if not ready:
             return 0
         return ready[self._rng.randrange(len(ready))]
