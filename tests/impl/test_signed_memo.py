@@ -52,3 +52,32 @@ def test_lagrange_memo_returns_fresh_lists_and_still_rejects() -> None:
     for _ in range(2):
         with pytest.raises(ValueError, match="distinct"):
             shamir.lagrange_coeffs([3, 3], 0)
+
+
+def test_evidence_key_is_kept_per_object_and_not_copied_by_replace() -> None:
+    """``certify._evidence_key`` keeps its digest on the evidence object; an evidence made
+    by ``dataclasses.replace`` (how a Byzantine node alters one) gets its own."""
+    import dataclasses
+
+    import numpy as np
+
+    from asfl.impl import certify
+    from asfl.impl.messages import ClusterEvidence
+
+    def make() -> ClusterEvidence:
+        v = np.arange(6, dtype=np.uint64)
+        return ClusterEvidence(
+            1,
+            ((0, bytes(32)), (2, b"\x01" * 32)),
+            b"\x02" * 32,
+            ((0, b"\x03" * 64),),
+            v,
+            ((1, v, b"\x04" * 64),),
+        )
+
+    ev, twin = make(), make()
+    key = certify._evidence_key(3, ev)
+    assert ev._key == key[2] and certify._evidence_key(3, ev) == key == certify._evidence_key(3, twin)
+    assert certify._evidence_key(4, ev) == (4, 1, key[2])
+    changed = dataclasses.replace(ev, masked_sum=ev.masked_sum + np.uint64(1))
+    assert changed._key is None and certify._evidence_key(3, changed) != key
