@@ -34,16 +34,23 @@ from asfl.harness.coverage import CoverageReport
 from asfl.harness.zoo import BUGS, BY_ID, hunt
 
 
-def steps_per_second(seconds: float = 20.0, checker: bool = True, seed: int = 0) -> dict[str, Any]:
+def steps_per_second(
+    seconds: float = 20.0, checker: bool = True, seed: int = 0, examples: int | None = None
+) -> dict[str, Any]:
     """Stateful steps (implementation actions, every one judged online by the monitors)
     per second of the model-driven machine over :func:`deep_setups`, correct impl.
     ``checker=False`` leaves the online checker out (white-box oracles only). Reports
-    wall-clock and CPU rates: on a shared machine the CPU rate is the comparable one."""
+    wall-clock and CPU rates: on a shared machine the CPU rate is the comparable one.
+    ``examples``: run exactly that many examples instead of for ``seconds`` (fixed work:
+    the same steps in every tree and run, so two trees' rates compare step for step)."""
     old = os.environ.get("ASFL_HARNESS_CHECKER")
     os.environ["ASFL_HARNESS_CHECKER"] = "1" if checker else "0"
+    budget, most = (seconds, 10_000) if examples is None else (float("inf"), examples)
     try:
         c0, t0 = time.process_time(), time.monotonic()
-        res = run_campaign("stateful", budget_s=seconds, seed=seed, setup_strategy=deep_setups())
+        res = run_campaign(
+            "stateful", budget_s=budget, max_examples=most, seed=seed, setup_strategy=deep_setups()
+        )
         cpu, wall = time.process_time() - c0, time.monotonic() - t0
     finally:
         if old is None:
@@ -63,13 +70,18 @@ def steps_per_second(seconds: float = 20.0, checker: bool = True, seed: int = 0)
     }
 
 
-def speed(seconds: float) -> dict[str, Any]:
+def speed(seconds: float, examples: int | None = None) -> dict[str, Any]:
     """With and without online checking, in this process, alternating (noise), and the
-    ratio of their CPU rates; with the load average before and after."""
+    ratio of their CPU rates; with the load average before and after. ``examples``: each
+    of the four runs is that many examples (fixed work) instead of ``seconds / 4``."""
     import asfl.checker.replay  # noqa: F401 - imported once, outside the measured runs (scipy, dp-accounting)
 
     load0 = os.getloadavg()
-    runs = [steps_per_second(seconds / 4, checker=c, seed=k) for k in range(2) for c in (True, False)]
+    runs = [
+        steps_per_second(seconds / 4, checker=c, seed=k, examples=examples)
+        for k in range(2)
+        for c in (True, False)
+    ]
     with_c = [r for r in runs if r["checker"]]
     without = [r for r in runs if not r["checker"]]
 
@@ -145,6 +157,12 @@ def main() -> None:
     ap.add_argument("--skip-speed", action="store_true")
     ap.add_argument("--speed-seconds", type=float, default=80.0, help="budget of the speed measurement")
     ap.add_argument("--only-speed", action="store_true", help="measure the speed only (no zoo hunts)")
+    ap.add_argument(
+        "--speed-examples",
+        type=int,
+        help="fixed work: each of the speed measurement's four runs is this many examples "
+        "(not --speed-seconds / 4), so two trees run the same steps",
+    )
     ap.add_argument("--coverage-seeds", type=seed_range, help="sweep the coverage campaign: 10-19 or 3,5")
     ap.add_argument("--coverage-examples", type=int, default=4)
     args = ap.parse_args()
@@ -157,7 +175,7 @@ def main() -> None:
         raise SystemExit(1 if bad else 0)
     bugs = [BY_ID[b] for b in args.bugs.split(",") if b] or list(BUGS)
     strategies = [s for s in args.strategies.split(",") if s]
-    rates = {} if args.skip_speed else speed(args.speed_seconds)
+    rates = {} if args.skip_speed else speed(args.speed_seconds, args.speed_examples)
     if rates:
         print(f"stateful speed: {json.dumps(rates, indent=1)}", flush=True)
     if args.only_speed:

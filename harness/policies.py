@@ -84,16 +84,32 @@ class PCT(Policy):
         self._changes = {k: i for i, k in enumerate(sorted(self.change_points), start=1)}
 
     def choose(self, world: World) -> int:
-        items = world.pending()
+        """The first pending action whose node has the highest priority. Two nodes never
+        share a positive priority (the initial ones are distinct, each change point sets a
+        distinct one below them), so that is the oldest pending action of the best node
+        with something pending, and when every pending node has priority 0 (unlisted) it
+        is the first pending action (:meth:`reference_choice` is the plain scan)."""
+        sched = world.scheduler
+        prio = self._prio
+        pending = sched.per_node
+        best = 0
+        if pending:
+            node = max(pending, key=lambda n: prio.get(n, 0))
+            if prio.get(node, 0) > 0:
+                best = sched.first_of(node)
+        self._step += 1
+        i = self._changes.get(self._step)
+        if i is not None:
+            self._prio[_node(sched.at(best))] = len(self.change_points) + 1 - i
+        return best
+
+    def reference_choice(self, items: Sequence[Action]) -> int:
+        """:meth:`choose`'s index by a scan of ``items`` (without advancing the step)."""
         best, best_p = 0, None
         for k, a in enumerate(items):
             p = self._prio.get(_node(a), 0)
             if best_p is None or p > best_p:
                 best, best_p = k, p
-        self._step += 1
-        i = self._changes.get(self._step)
-        if i is not None:
-            self._prio[_node(items[best])] = len(self.change_points) + 1 - i
         return best
 
     def to_json(self) -> dict[str, Any]:
@@ -132,7 +148,16 @@ class Targeted(Policy):
             k = self._rng.randrange(len(items))
             if not self.delayed(items[k]):
                 return k
-        ready = [k for k, a in enumerate(items) if not self.delayed(a)]
+        starved, split, slow = self._starved, self._split, self._slow  # delayed(), inlined
+        ready = [
+            k
+            for k, a in enumerate(items)
+            if not (
+                (a.dst in starved or (a.kind == "propose" and (a.src, a.dst) in split))
+                if isinstance(a, Delivery)
+                else a.client in slow
+            )
+        ]
         if not ready:
             return 0
         return ready[self._rng.randrange(len(ready))]

@@ -149,19 +149,44 @@ class IndexedScheduler(ControlledScheduler):
     """The controlled scheduler, also keeping each (kind, src, dst)'s pending message ids
     in send order, so that a delivery's descriptor (its rank among the pending messages
     of its kind, sender and receiver) costs a bisection, not a scan of everything pending.
-    The simulator numbers messages in send order and pushes each delivery as it sends it."""
+    The simulator numbers messages in send order and pushes each delivery as it sends it.
+
+    It also keeps, aligned with the pending list (which is in push order), the node each
+    pending action runs at (:func:`node_of`) and how many are pending per node, so that a
+    node-priority policy (:class:`~asfl.harness.policies.PCT`) finds the oldest pending
+    action of its best node without a Python-level scan of everything pending."""
 
     def __init__(self, choose: Callable[[Sequence[Action]], int]) -> None:
         super().__init__(choose)
         self.same: dict[tuple[str, str, str], list[int]] = {}
+        self.nodes: list[str] = []  # node_of(self._items[k]) for every k
+        self.per_node: dict[str, int] = {}  # node -> pending actions (only nodes with some)
 
     def push(self, action: Action) -> None:
         super().push(action)
+        node = node_of(action)
+        self.nodes.append(node)
+        self.per_node[node] = self.per_node.get(node, 0) + 1
         if isinstance(action, Delivery):
             self.same.setdefault((action.kind, action.src, action.dst), []).append(action.msg)
 
+    def _take(self, k: int) -> Action:
+        action = self._items.pop(k)
+        node = self.nodes.pop(k)
+        left = self.per_node[node] - 1
+        if left:
+            self.per_node[node] = left
+        else:
+            del self.per_node[node]
+        return action
+
     def pop(self) -> Action:
-        action = super().pop()
+        # as ControlledScheduler.pop, without copying the pending list for the chooser
+        # (World._pick only reads one position of it)
+        k = self._choose(self._items)
+        if not 0 <= k < len(self._items):
+            raise IndexError(f"scheduler hook chose {k} among {len(self._items)} pending actions")
+        action = self._take(k)
         if isinstance(action, Delivery):
             self.same[(action.kind, action.src, action.dst)].remove(action.msg)
         return action
@@ -169,13 +194,24 @@ class IndexedScheduler(ControlledScheduler):
     def discard(self, unwanted: Callable[[Action], bool]) -> None:
         super().discard(unwanted)
         self.same = {}
+        self.nodes = [node_of(a) for a in self._items]
+        self.per_node = dict(Counter(self.nodes))
         for a in self._items:
             if isinstance(a, Delivery):
                 self.same.setdefault((a.kind, a.src, a.dst), []).append(a.msg)
 
+    def cancel_timer(self, client: str, round: int) -> None:
+        timer = Timer(client, round)
+        if timer in self._items:  # the first equal one, as ControlledScheduler's remove
+            self._take(self._items.index(timer))
+
     def at(self, index: int) -> Action:
         """Pending action ``index`` (without copying the pending list)."""
         return self._items[index]
+
+    def first_of(self, node: str) -> int:
+        """The pending position of ``node``'s oldest pending action (it must have one)."""
+        return self.nodes.index(node)
 
     def rank(self, a: Delivery) -> int:
         """How many pending deliveries of ``a``'s kind, sender and receiver precede it."""

@@ -117,7 +117,11 @@ _VERIFIED: Memo[EvidenceKey, np.ndarray | str] = Memo(max_entries=256, max_bytes
 def _evidence_key(tau: int, ev: ClusterEvidence) -> EvidenceKey:
     """``(tau, evidence)`` as a key of 32 bytes: the memo keeps no copy of the entries and
     vectors it was asked about (they are the bulk of an offer, D-17), only their digest.
-    Vectors count by dtype, shape and contents; each part is length-prefixed (``H``)."""
+    Vectors count by dtype, shape and contents; each part is length-prefixed (``H``).
+    The digest is kept on the evidence object (``_key``): the offer a broadcast delivers is
+    one decoded object at every recipient (:func:`asfl.impl.node.open_envelope`)."""
+    if ev._key is not None:
+        return (tau, ev.cluster, ev._key)
 
     def vec(v: np.ndarray) -> list[bytes]:
         return [v.dtype.str.encode(), repr(v.shape).encode(), v.tobytes()]
@@ -131,7 +135,9 @@ def _evidence_key(tau: int, ev: ClusterEvidence) -> EvidenceKey:
     parts += [*vec(ev.masked_sum), _u64(len(ev.releases))]
     for j, v, sig in ev.releases:
         parts += [_u64(j), *vec(v), bytes(sig)]
-    return (tau, ev.cluster, crypto.digest(*parts))
+    key = crypto.digest(*parts)
+    object.__setattr__(ev, "_key", key)
+    return (tau, ev.cluster, key)
 
 
 def _u64(n: int) -> bytes:

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+import threading
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 import numpy as np
 import numpy.typing as npt
@@ -107,9 +108,9 @@ class NodeKeys:
         """Fresh keys from ``os.urandom``."""
         return cls.from_seed(os.urandom(SEED_LEN))
 
-    @property
+    @cached_property
     def sign_pub(self) -> bytes:
-        """Raw 32-byte Ed25519 public key."""
+        """Raw 32-byte Ed25519 public key (of :attr:`sign_key`, derived once)."""
         return self.sign_key.public_key().public_bytes_raw()
 
     @property
@@ -118,8 +119,13 @@ class NodeKeys:
         return self.kx_key.public_key().public_bytes_raw()
 
     def sign(self, msg: bytes) -> bytes:
-        """Ed25519 signature (64 bytes) over ``msg``."""
-        return self.sign_key.sign(msg)
+        """Ed25519 signature (64 bytes) over ``msg``. Remembered as valid for
+        :func:`verify` (:data:`_SIGNED`): it was just made with the private key of
+        :attr:`sign_pub`, and an Ed25519 signature so made verifies (RFC 8032)."""
+        sig = self.sign_key.sign(msg)
+        if type(msg) is bytes:
+            _signed(self.sign_pub, msg, sig)
+        return sig
 
     def exchange(self, their_kx_pub: bytes) -> bytes:
         """Raw X25519 shared secret with a peer (cached); raise :class:`CryptoError`
@@ -147,7 +153,35 @@ def verify(sign_pub: bytes, msg: bytes, sig: bytes, *, once: bool = False) -> bo
         sign_pub, msg, sig = bytes(sign_pub), bytes(msg), bytes(sig)  # the common case copies nothing
     if len(sign_pub) != PUB_LEN or len(sig) != SIG_LEN:
         return False
+    if (sign_pub, msg, sig) in _SIGNED:
+        return True
     return (_verify if once else _verified)(sign_pub, msg, sig)
+
+
+SIGNED_MEMO = 1 << 12
+"""How many of this process's own most recent signatures :func:`verify` knows valid."""
+
+_SIGNED: dict[tuple[bytes, bytes, bytes], None] = {}
+"""``(public key, message, signature)`` of the :data:`SIGNED_MEMO` signatures this process
+made last (:meth:`NodeKeys.sign`), oldest first. :func:`verify`'s answer on them is
+``True`` without the Ed25519 check: each was made with the private key of that public key
+over that message, so the check would pass (RFC 8032: signing is deterministic and a
+signature so made verifies). Any other triple -- a signature of another process, a
+tampered message or signature, a forged one -- is checked in full. In a simulator every
+node signs in one process, so each unicast envelope (R-3), client submission signature
+(R-5) or attestation (R-14) a correct node checks is one it made; a deployment's node
+only ever finds its own signatures here (its peers' are checked in full)."""
+
+
+_SIGNED_LOCK = threading.Lock()
+
+
+def _signed(sign_pub: bytes, msg: bytes, sig: bytes) -> None:
+    """Remember a signature this process made (forgetting the oldest beyond the bound)."""
+    with _SIGNED_LOCK:
+        _SIGNED[(sign_pub, msg, sig)] = None
+        if len(_SIGNED) > SIGNED_MEMO:
+            del _SIGNED[next(iter(_SIGNED))]
 
 
 def _verify(sign_pub: bytes, msg: bytes, sig: bytes) -> bool:

@@ -254,6 +254,10 @@ class ClusterEvidence:
     endorsements: tuple[tuple[int, bytes], ...]  # (aggregator, envelope signature)
     masked_sum: np.ndarray
     releases: tuple[tuple[int, np.ndarray, bytes], ...]  # (aggregator, share sum, signature)
+    # the digest of every byte of this evidence (asfl.impl.certify's memo key), computed once
+    # per object: a decoded body is shared by every node it is delivered to and never changed
+    # in place (asfl.impl.node's opening memo); dataclasses.replace does not copy it
+    _key: bytes | None = dc_field(default=None, init=False, compare=False, repr=False)
 
     def write(self, w: Writer) -> Writer:
         """Append this evidence to ``w`` (its wire form inside an ``offer``)."""

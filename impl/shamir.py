@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -89,10 +90,17 @@ def lagrange_coeffs(xs: Sequence[int], x: int) -> list[int]:
     """Coefficients ``c_k`` with ``f(x) = sum_k c_k f(xs[k]) mod P`` for deg f < len(xs).
 
     The ``xs`` must be distinct residues in ``[0, P)``; raises ``ValueError`` otherwise.
+    A pure function of the points: memoised (:func:`_lagrange`), as a run reconstructs
+    from the same few sets of aggregators round after round.
     """
-    pts = [int(v) for v in xs]
+    return list(_lagrange(tuple(int(v) for v in xs), int(x)))
+
+
+@lru_cache(maxsize=1024)
+def _lagrange(pts: tuple[int, ...], x: int) -> tuple[int, ...]:
+    """:func:`lagrange_coeffs` of integer points (an invalid set raises, and is not kept)."""
     if len(set(pts)) != len(pts) or any(not 0 <= v < P for v in pts):
-        raise ValueError(f"lagrange: evaluation points must be distinct in [0, P): {pts}")
+        raise ValueError(f"lagrange: evaluation points must be distinct in [0, P): {list(pts)}")
     out: list[int] = []
     for k, xk in enumerate(pts):
         num, den = 1, 1
@@ -101,7 +109,7 @@ def lagrange_coeffs(xs: Sequence[int], x: int) -> list[int]:
                 num = num * (x - xm) % P
                 den = den * (xk - xm) % P
         out.append(num * inv(den) % P)
-    return out
+    return tuple(out)
 
 
 def lagrange_at_zero(xs: Sequence[int]) -> list[int]:

@@ -107,6 +107,13 @@ class Reader:
         self._pos = 0
 
     def uint(self, limit: int = 1 << 64) -> int:
+        data, pos = self._data, self._pos
+        if pos < len(data) and data[pos] < 0x80:  # one byte (most lengths and indices)
+            value = data[pos]
+            self._pos = pos + 1
+            if value >= limit:
+                raise WireError(f"integer {value} out of range (limit {limit})")
+            return value
         value = 0
         shift = 0
         while True:

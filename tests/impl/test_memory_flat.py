@@ -55,7 +55,9 @@ def test_ed25519_memo_is_sized_by_the_run_and_keeps_no_unicast(tiny_task: Task) 
     """No S/P/I/L/F property (resource bound of issue 11): a simulated run sizes the
     process's Ed25519 memo to ``2 n_c + 64 n_a^2`` results, whatever ``R``, and never keeps a
     unicast envelope's signature (submit, propose, attest, fetch: one recipient asks, once),
-    while it keeps the client signatures that a coordinator and every aggregator ask about."""
+    while the client signatures that a coordinator and every aggregator ask about are kept:
+    in it, or (made in this process, as every signature of a simulated run is) among the
+    process's own recent signatures, ``crypto._SIGNED``, bounded by ``SIGNED_MEMO``."""
     cfg = _cfg(6)
     built = build(RunConfig(cfg, seed=4, byzantine=1, crashed=1, keep_events=False), task=tiny_task)
     bound = 2 * cfg.n_clients + 64 * cfg.n_aggregators**2
@@ -65,6 +67,7 @@ def test_ed25519_memo_is_sized_by_the_run_and_keeps_no_unicast(tiny_task: Task) 
 
     def on_step(_: object) -> None:
         assert crypto._verified.cache_info().currsize <= bound
+        assert len(crypto._SIGNED) <= crypto.SIGNED_MEMO
 
     def record(name: str, outputs: list[object], msg: int | None = None) -> None:
         for out in outputs:
@@ -79,7 +82,8 @@ def test_ed25519_memo_is_sized_by_the_run_and_keeps_no_unicast(tiny_task: Task) 
     assert built.sim.run(2_000_000, on_step=on_step) == "complete"
     kept_sigs = {key[2] for key in _memo_keys()}
     assert unicast and not kept_sigs & set(unicast)
-    assert kept_sigs & set(client_sigs[-cfg.n_clients :])  # the last round's, asked again in R-8
+    own = {key[2] for key in crypto._SIGNED}
+    assert (kept_sigs | own) & set(client_sigs[-cfg.n_clients :])  # the last round's, asked again in R-8
 
 
 def _body(data: bytes) -> memoryview:

@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from functools import cache
 
 import pytest
@@ -159,3 +160,31 @@ def test_descriptors_match_a_scan_of_the_pending_list() -> None:
             held = w.env().held["A1"]
             w.apply(w.concrete(ProbeSend("A1", 0, held[0], BY_ID["R-8.equivocation"])))
     assert checked >= 400
+
+
+@pytest.mark.parametrize("order", ["all", "some"])
+def test_pct_choice_matches_a_scan_of_the_pending_list(order: str) -> None:
+    """``PCT.choose`` reads the scheduler's per-node bookkeeping (``IndexedScheduler``);
+    it must give the plain scan's answer (the first pending action of the highest
+    priority), through change points, crashes (discarded steps), cancelled timers and,
+    with ``some``, nodes outside the order (priority 0)."""
+    from asfl.harness.policies import PCT
+    from asfl.harness.world import node_of
+
+    setup = Setup(rounds=2, seed=4, byzantine={1: "equivocate"}, crash_after={3: 1})
+    w = World(setup)
+    nodes = [f"A{j}" for j in range(4)] + [f"C{i}" for i in range(12)]
+    policy = PCT(nodes[::-1] if order == "all" else nodes[5:11], [3, 30, 200])
+    steps = 0
+    while len(w.sim.scheduler) and steps < 3000:
+        items = w.pending()
+        sched = w.scheduler
+        assert sched.nodes == [node_of(a) for a in items]
+        assert sched.per_node == dict(Counter(sched.nodes))
+        expected = policy.reference_choice(items)
+        assert policy.choose(w) == expected
+        w.apply_index(expected)
+        if steps == 50:
+            w.apply({"crash": "C7"})
+        steps += 1
+    assert not w.violations and steps > 300 and not w.sim.scheduler.pending()
