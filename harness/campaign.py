@@ -90,6 +90,7 @@ class Recorder:
     #: :func:`guided`), frozen at the first failure: Hypothesis's replays of the failing
     #: example while it shrinks see the prior that example saw, so they behave as it did
     prior: dict[str, int] = field(default_factory=dict)
+    restarts: int = 0  # Hypothesis searches started again after a flaky replay (run_searches)
 
     shrink_budget: float = 15.0  # seconds of Hypothesis shrinking after the first failure
 
@@ -433,6 +434,7 @@ class CampaignResult:
     shrunk_length: int | None
     steps: int
     coverage: dict[str, int] = field(default_factory=dict)  # rule ID / probe -> times
+    restarts: int = 0  # new Hypothesis searches after a flaky replay (:func:`run_searches`)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -447,6 +449,7 @@ class CampaignResult:
             "shrunk_length": self.shrunk_length,
             "steps": self.steps,
             "coverage": dict(sorted(self.coverage.items())),
+            "restarts": self.restarts,
         }
 
 
@@ -485,6 +488,32 @@ def campaign_gc() -> Iterator[None]:
                 gc.unfreeze()
 
 
+def run_searches(machine: Any, conf: Any, rec: Recorder, seed: int | None, max_examples: int) -> None:
+    """Run the stateful ``machine`` as Hypothesis searches until one ends (budget, examples
+    or a failure). The machine is coverage-guided across examples (:class:`ProbeGuide`,
+    :func:`guided` read the campaign's earlier coverage), so an example that follows the
+    draws of an earlier one may take other steps; Hypothesis then reports
+    ``FlakyStrategyDefinition`` (its tree of draws no longer fits). Before any failure was
+    found that ends one search, not the campaign: a new search (seed ``seed + k``, a fresh
+    tree) goes on with the coverage collected so far (``rec.restarts`` counts them). After
+    a failure the error is left to :func:`run_campaign` (its second-stage shrinker works on
+    the recorded schedule)."""
+    from hypothesis.errors import FlakyStrategyDefinition
+
+    while True:
+        search = settings(conf, max_examples=max(1, max_examples - rec.examples))
+        test = get_state_machine_test(machine, settings=search, _flaky_state={"selecting_rule": False})
+        if seed is not None:
+            test = hseed(seed + rec.restarts)(test)
+        try:
+            test()
+            return
+        except FlakyStrategyDefinition:
+            if rec.last is not None or rec.expired() or rec.examples >= max_examples:
+                raise
+            rec.restarts += 1
+
+
 def run_campaign(
     strategy: str = "stateful",
     budget_s: float = 60.0,
@@ -521,10 +550,7 @@ def run_campaign(
         with campaign_gc():
             if strategy == "stateful":
                 machine = machine_class(rec, setup_strategy=setup_strategy, policy_offset=policy_offset)
-                test = get_state_machine_test(machine, settings=conf, _flaky_state={"selecting_rule": False})
-                if seed is not None:
-                    test = hseed(seed)(test)
-                test()
+                run_searches(machine, conf, rec, seed, max_examples)
             else:
                 test = whole_run_test(strategy, rec, setup_strategy, policy_offset)
                 test = settings(conf)(test)
@@ -558,4 +584,5 @@ def run_campaign(
         shrunk,
         rec.steps,
         dict(rec.coverage),
+        rec.restarts,
     )
