@@ -36,6 +36,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
@@ -493,11 +494,12 @@ def run_searches(machine: Any, conf: Any, rec: Recorder, seed: int | None, max_e
     or a failure). The machine is coverage-guided across examples (:class:`ProbeGuide`,
     :func:`guided` read the campaign's earlier coverage), so an example that follows the
     draws of an earlier one may take other steps; Hypothesis then reports
-    ``FlakyStrategyDefinition`` (its tree of draws no longer fits). Before any failure was
+    ``FlakyStrategyDefinition`` or trips its tree's consistency assertion
+    (:func:`tree_mismatch`: its tree of draws no longer fits). Before any failure was
     found that ends one search, not the campaign: a new search (seed ``seed + k``, a fresh
     tree) goes on with the coverage collected so far (``rec.restarts`` counts them). After
     a failure the error is left to :func:`run_campaign` (its second-stage shrinker works on
-    the recorded schedule)."""
+    the recorded schedule); past the budget or the examples the campaign simply ends."""
     from hypothesis.errors import FlakyStrategyDefinition
 
     while True:
@@ -508,10 +510,31 @@ def run_searches(machine: Any, conf: Any, rec: Recorder, seed: int | None, max_e
         try:
             test()
             return
-        except FlakyStrategyDefinition:
-            if rec.last is not None or rec.expired() or rec.examples >= max_examples:
+        except (FlakyStrategyDefinition, AssertionError) as exc:
+            if not tree_mismatch(exc) or rec.last is not None:
                 raise
+            if rec.expired() or rec.examples >= max_examples:
+                return  # the search was over anyway
             rec.restarts += 1
+
+
+def tree_mismatch(exc: BaseException) -> bool:
+    """Whether ``exc`` is Hypothesis noticing that an example left the draws its tree
+    recorded: ``FlakyStrategyDefinition``, or the tree's own consistency assertion (raised
+    inside ``hypothesis/internal/conjecture/datatree.py``, never by a property check)."""
+    from hypothesis.errors import FlakyStrategyDefinition
+
+    if isinstance(exc, FlakyStrategyDefinition):
+        return True
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    return (
+        isinstance(exc, AssertionError)
+        and not isinstance(exc, PropertyViolation)
+        and tb is not None
+        and Path(tb.tb_frame.f_code.co_filename).match("hypothesis/internal/conjecture/datatree.py")
+    )
 
 
 def run_campaign(
