@@ -54,7 +54,7 @@ from asfl.harness.byz import BEHAVIOURS
 from asfl.harness.coverage import ProbeGuide
 from asfl.harness.monitor import Violation
 from asfl.harness.policies import PCT, Fifo, Policy, Slowed, Targeted, UniformRandom
-from asfl.harness.schedule import Schedule, orders, shrink
+from asfl.harness.schedule import Schedule, length, orders, shrink
 from asfl.harness.world import Setup, World
 from asfl.model import actions
 
@@ -591,9 +591,9 @@ def run_campaign(
         # trivial examples can make Hypothesis report flakiness: that is not a failure)
     raw = shrunk = None
     if sched is not None and rec.violation is not None:
-        raw = len(sched.actions)
+        raw = length(sched)  # actions and order rules, as GOAL counts
         sched = shrink(sched, rec.violation, budget_s=shrink_budget_s)
-        shrunk = len(sched.actions)
+        shrunk = length(sched)
     return CampaignResult(
         strategy,
         sched is not None,

@@ -200,8 +200,7 @@ def main(argv: list[str] | None = None) -> int:
     # scipy: 3 s idle, 20-30 s on a loaded machine) before the search clock starts, not
     # charged to the campaign's first example
     from asfl.harness.campaign import run_campaign
-    from asfl.harness.schedule import Schedule, replay
-    from asfl.harness.schedule import length as schedule_length
+    from asfl.harness.schedule import Schedule, length, replay
 
     if request["op"] == "narrate":
         from asfl.harness.narrate import narrate
@@ -222,7 +221,7 @@ def main(argv: list[str] | None = None) -> int:
         if res.schedule is not None and res.violation is not None:
             sched, clean = shrunk_both_ways(res.schedule, res.violation, request.get("shrink_budget_s", 20.0))
             out["schedule"] = sched.to_json()
-            out["shrunk_length"] = schedule_length(sched)  # actions and order rules, as GOAL counts
+            out["shrunk_length"] = length(sched)  # actions and order rules, as GOAL counts
             out["clean_violation"] = None if clean is None else clean.to_json()
     elif request["op"] == "replay":
         outcome = replay(Schedule.from_json(request["schedule"]))
