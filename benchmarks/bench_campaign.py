@@ -139,11 +139,29 @@ def coverage_sweep(seeds: list[int], examples: int = 4) -> list[dict[str, Any]]:
 
 
 def seed_range(text: str) -> list[int]:
-    """``10-19`` or ``3,5,8``."""
-    if "-" in text:
-        low, high = text.split("-", 1)
-        return list(range(int(low), int(high) + 1))
-    return [int(s) for s in text.split(",") if s]
+    """``10-19`` or ``3,5,8``: non-negative seeds, at least one."""
+    try:
+        if "-" in text:
+            low, high = text.split("-", 1)
+            seeds = list(range(int(low), int(high) + 1))
+        else:
+            seeds = [int(s) for s in text.split(",") if s]
+    except ValueError:
+        seeds = []
+    if not seeds or min(seeds) < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is no seed range (10-19, low <= high) or list (3,5,8)")
+    return seeds
+
+
+def positive_int(text: str) -> int:
+    """An integer of at least 1."""
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive integer")
+    return n
 
 
 def main() -> None:
@@ -159,12 +177,12 @@ def main() -> None:
     ap.add_argument("--only-speed", action="store_true", help="measure the speed only (no zoo hunts)")
     ap.add_argument(
         "--speed-examples",
-        type=int,
+        type=positive_int,
         help="fixed work: each of the speed measurement's four runs is this many examples "
         "(not --speed-seconds / 4), so two trees run the same steps",
     )
     ap.add_argument("--coverage-seeds", type=seed_range, help="sweep the coverage campaign: 10-19 or 3,5")
-    ap.add_argument("--coverage-examples", type=int, default=4)
+    ap.add_argument("--coverage-examples", type=positive_int, default=4)
     args = ap.parse_args()
     if args.coverage_seeds:
         rows = coverage_sweep(args.coverage_seeds, args.coverage_examples)

@@ -97,6 +97,8 @@ def main() -> None:
     ap.add_argument("--rss", action="store_true", help="with --memory: peak RSS of a child per prefix")
     ap.add_argument("--slope", action="store_true", help="with --trace: traced memory per round, in one pass")
     a = ap.parse_args()
+    if a.trace is not None and not a.trace.is_file():
+        ap.error(f"--trace: {a.trace} is not a file")
     print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     t0 = time.perf_counter()
     path = a.trace or synth(a.events, a.clients)[0]
