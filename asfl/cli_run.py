@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
@@ -203,8 +204,7 @@ def summary_table(summary: RunSummary, run: RunConfig, console: Console) -> None
         table.add_row(name, f"{summary.rounds_done[name]}/{cfg.rounds}", f"{acc:.3f}")
     console.print(table)
     correct = {i: n for i, n in summary.inclusions.items() if i not in summary.crashed}
-    counts = ", ".join(f"C{i}:{n}" for i, n in summary.inclusions.items())
-    console.print(f"inclusion counts per client: {counts}")
+    console.print(inclusion_line(summary.inclusions))
     if correct:
         lo, hi = min(correct.values()), max(correct.values())
         eps = [summary.epsilons[i] for i in correct]
@@ -218,6 +218,21 @@ def summary_table(summary: RunSummary, run: RunConfig, console: Console) -> None
     if summary.received is not None:
         console.print(summary.received.line())
     console.print(f"trace: {summary.trace}  (check it with: asfl check {summary.trace})")
+
+
+#: above this many clients the summary gives how many clients have each inclusion count
+LIST_LIMIT = 48
+
+
+def inclusion_line(inclusions: dict[int, int]) -> str:
+    """Inclusion counts (D-10): per client for a small run, else how many clients have each
+    count (a 10,000-client run would print 10,000 entries; ``--json`` has them all)."""
+    if len(inclusions) <= LIST_LIMIT:
+        counts = ", ".join(f"C{i}:{n}" for i, n in inclusions.items())
+        return f"inclusion counts per client: {counts}"
+    tally = Counter(inclusions.values())
+    shown = ", ".join(f"{k} client{'s' * (k > 1)} at {n}" for n, k in sorted(tally.items()))
+    return f"inclusion counts ({len(inclusions)} clients; per client with --json): {shown}"
 
 
 def summary_json(summary: RunSummary, extra: dict[str, Any] | None = None) -> str:

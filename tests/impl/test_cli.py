@@ -122,3 +122,19 @@ def test_too_many_byzantine_exits_1_and_says_it_cannot_progress(
     assert "stuck in round 0" in out and "exceed t_a = 1" in out
     end = json.loads(trace.read_text(encoding="utf-8").splitlines()[-1])
     assert end["status"] == "stalled"
+
+
+def test_inclusion_counts_are_listed_per_client_only_for_small_runs() -> None:
+    """D-10: a small run lists every client's inclusion count; a large one says how many
+    clients have each count (10,000 entries would bury the summary)."""
+    from asfl.cli_run import LIST_LIMIT, inclusion_line
+
+    small = {i: 3 for i in range(LIST_LIMIT)}
+    assert inclusion_line(small).startswith("inclusion counts per client: C0:3, C1:3")
+    large = {i: (19 if i % 10 else 18) for i in range(1000)}
+    large[7] = 0
+    line = inclusion_line(large)
+    assert line == (
+        "inclusion counts (1000 clients; per client with --json): "
+        "1 client at 0, 100 clients at 18, 899 clients at 19"
+    )
