@@ -15,6 +15,13 @@ if any seed missed something.
     .venv/bin/python benchmarks/bench_campaign.py --seeds 3 --budget 60 --jobs 2 \
         --out runs/bench_campaign.json
     .venv/bin/python benchmarks/bench_campaign.py --coverage-seeds 10-19
+
+``--against DIR`` (another checkout, e.g. ``git worktree add --detach DIR main``): the fixed
+work of ``--speed-examples`` (default 8) with and without the online checker, seeds 0 and
+1, each run in a subprocess on that tree and on this one alternately (``--repeat`` rounds),
+prints steps per CPU second of both trees and their ratio per mode, with the load: a
+before/after comparison under the same load (the two trees run the same steps when the
+implementation's behaviour is unchanged; the line says whether they did).
 """
 
 from __future__ import annotations
@@ -100,6 +107,62 @@ def speed(seconds: float, examples: int | None = None) -> dict[str, Any]:
     }
 
 
+#: One fixed-work campaign in a subprocess (tree, checker 0/1, examples, seed): prints its
+#: steps and the CPU seconds of the campaign alone (imports first, outside the measure).
+_ONE = """
+import json, os, sys, time
+sys.path.insert(0, sys.argv[1])
+os.environ["ASFL_HARNESS_CHECKER"] = sys.argv[2]
+import asfl.checker.replay  # scipy, dp-accounting: imported before the measured run
+from asfl.harness.campaign import deep_setups, run_campaign
+c0 = time.process_time()
+res = run_campaign("stateful", budget_s=float("inf"), max_examples=int(sys.argv[3]),
+                   seed=int(sys.argv[4]), setup_strategy=deep_setups())
+print(json.dumps({"steps": res.steps, "cpu": time.process_time() - c0, "found": res.found}))
+"""
+
+
+def against(base: Path, examples: int, repeat: int) -> dict[str, Any]:
+    """Alternate the fixed-work speed runs between ``base`` and this tree (see the module
+    docstring); per mode (with / without the checker) both trees' steps per CPU second,
+    summed over seeds 0 and 1 and the ``repeat`` rounds, and their ratio (this / base)."""
+    import subprocess
+    import sys
+
+    here = Path(__file__).resolve().parent.parent
+    trees = {"base": base.resolve(), "this": here}
+    load0 = os.getloadavg()
+    runs: list[dict[str, Any]] = []
+    for _ in range(repeat):
+        for checker in ("1", "0"):
+            for seed in (0, 1):
+                for name, tree in trees.items():
+                    env = dict(os.environ, PYTHONPATH=str(tree))
+                    cmd = [sys.executable, "-c", _ONE, str(tree), checker, str(examples), str(seed)]
+                    out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True)
+                    got = json.loads(out.stdout.splitlines()[-1])
+                    runs.append({"tree": name, "checker": checker == "1", "seed": seed, **got})
+    result: dict[str, Any] = {"loadavg_before": [round(x, 2) for x in load0], "runs": runs}
+    for checker, mode in ((True, "with_checker"), (False, "without_checker")):
+        rate = {}
+        for name in trees:
+            rs = [r for r in runs if r["tree"] == name and r["checker"] == checker]
+            rate[name] = sum(r["steps"] for r in rs) / sum(r["cpu"] for r in rs)
+            result[f"{mode}_{name}_steps_per_cpu_s"] = round(rate[name], 1)
+        result[f"{mode}_ratio"] = round(rate["this"] / rate["base"], 3)
+        same = {(r["seed"], r["steps"]) for r in runs if r["checker"] == checker and r["tree"] == "base"} == {
+            (r["seed"], r["steps"]) for r in runs if r["checker"] == checker and r["tree"] == "this"
+        }
+        print(
+            f"{mode:16s} base {rate['base']:7.0f} steps/CPU s  this {rate['this']:7.0f}  "
+            f"ratio {rate['this'] / rate['base']:.3f}x  ({'same' if same else 'DIFFERENT'} steps)",
+            flush=True,
+        )
+    result["loadavg_after"] = [round(x, 2) for x in os.getloadavg()]
+    print(f"load average {result['loadavg_before'][0]} -> {result['loadavg_after'][0]}", flush=True)
+    return result
+
+
 def coverage_sweep(seeds: list[int], examples: int = 4) -> list[dict[str, Any]]:
     """The coverage test's campaign once per Hypothesis seed: what each left unexercised
     or misjudged, with its examples, steps and CPU rate (one line per seed)."""
@@ -181,9 +244,18 @@ def main() -> None:
         help="fixed work: each of the speed measurement's four runs is this many examples "
         "(not --speed-seconds / 4), so two trees run the same steps",
     )
+    ap.add_argument("--against", type=Path, help="another checkout: alternate the fixed-work speed runs")
+    ap.add_argument("--repeat", type=positive_int, default=2, help="rounds of alternation with --against")
     ap.add_argument("--coverage-seeds", type=seed_range, help="sweep the coverage campaign: 10-19 or 3,5")
     ap.add_argument("--coverage-examples", type=positive_int, default=4)
     args = ap.parse_args()
+    if args.against is not None:
+        if not (args.against / "asfl" / "harness" / "campaign.py").is_file():
+            ap.error(f"--against {args.against}: not a checkout of asfl (no asfl/harness/campaign.py)")
+        rows = against(args.against, args.speed_examples or 8, args.repeat)
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps({"against": str(args.against), **rows}, indent=2), encoding="utf-8")
+        return
     if args.coverage_seeds:
         rows = coverage_sweep(args.coverage_seeds, args.coverage_examples)
         args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -282,6 +282,8 @@ def mutate(b: HarnessByzantine, s: Send, how: str, seed: int) -> list[Send]:
     """Apply mutation (or model probe) ``how`` to send ``s``; honest if it does not
     apply to ``s.kind``."""
     label, how = how, ALIASES.get(how, how)
+    if how == "honest":  # the one mutation that draws nothing: no generator seeded
+        return [s]
     rng = random.Random(seed)
     cfg = b.core.cfg
     if how == "drop":

@@ -387,6 +387,7 @@ def machine_class(
             replayed (:class:`asfl.harness.coverage.ProbeGuide`)."""
             w, guide = self.w, self.guide
             assert guide is not None
+            received = self.received  # the inboxes' own lists: they grow in place as w runs
             for _ in range(n):
                 if not len(w.sim.scheduler) or w.violations:
                     break
@@ -394,7 +395,7 @@ def machine_class(
                 while not w.violations and w.holding():
                     turn = len(w.actions)
                     w.apply(w.concrete(guide.choose(w.held(), turn), turn))
-                replay = guide.replay(self.received, len(w.actions))
+                replay = guide.replay(received, len(w.actions))
                 if replay is not None and not w.violations:
                     w.apply(w.concrete(replay))
 

@@ -32,6 +32,7 @@ import os
 from collections import Counter, defaultdict
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
@@ -359,8 +360,10 @@ DROP_CLAUSES: tuple[tuple[str | tuple[str, ...], str], ...] = (
 )
 
 
+@lru_cache(maxsize=1 << 12)
 def drop_clause(reason: str) -> str:
-    """The guard a drop reason names (:data:`DROP_CLAUSES`), ``R-3.other`` if none."""
+    """The guard a drop reason names (:data:`DROP_CLAUSES`), ``R-3.other`` if none
+    (memoised: a run's reasons repeat, each a scan of every clause)."""
     return next(
         (
             tag

@@ -143,11 +143,12 @@ class Targeted(Policy):
     def choose(self, world: World) -> int:
         """A uniformly random ready action: rejection sampling (a few draws, as the delayed
         actions are few), then a scan of the ready ones if the draws all hit delayed ones."""
-        items = world.pending()
+        at, n = world.scheduler.at, len(world.scheduler)  # no copy of the pending list
         for _ in range(4):
-            k = self._rng.randrange(len(items))
-            if not self.delayed(items[k]):
+            k = self._rng.randrange(n)
+            if not self.delayed(at(k)):
                 return k
+        items = world.pending()
         starved, split, slow = self._starved, self._split, self._slow  # delayed(), inlined
         ready = [
             k

@@ -86,7 +86,8 @@ class NodeKeys:
     """A node's long-term identity: an Ed25519 signing key and an X25519 exchange key.
 
     Equality and hashing are by identity. The raw X25519 exchange with each peer is
-    cached on the instance (it is reused for every round).
+    cached on the instance (it is reused for every round) and in the process
+    (:data:`_SHARED`: the peer computing the same secret from its side finds it there).
     """
 
     sign_key: Ed25519PrivateKey
@@ -113,18 +114,24 @@ class NodeKeys:
         """Raw 32-byte Ed25519 public key (of :attr:`sign_key`, derived once)."""
         return self.sign_key.public_key().public_bytes_raw()
 
-    @property
+    @cached_property
     def kx_pub(self) -> bytes:
-        """Raw 32-byte X25519 public key."""
+        """Raw 32-byte X25519 public key (of :attr:`kx_key`, derived once)."""
         return self.kx_key.public_key().public_bytes_raw()
 
     def sign(self, msg: bytes) -> bytes:
         """Ed25519 signature (64 bytes) over ``msg``. Remembered as valid for
         :func:`verify` (:data:`_SIGNED`): it was just made with the private key of
-        :attr:`sign_pub`, and an Ed25519 signature so made verifies (RFC 8032)."""
-        sig = self.sign_key.sign(msg)
-        if type(msg) is bytes:
-            _signed(self.sign_pub, msg, sig)
+        :attr:`sign_pub`, and an Ed25519 signature so made verifies (RFC 8032). A message
+        this key signed among the last :data:`SIGNED_MEMO` gets the signature made then:
+        Ed25519 signing is deterministic (RFC 8032), so it is the same 64 bytes."""
+        if type(msg) is not bytes:
+            return self.sign_key.sign(msg)
+        key = (self.sign_pub, msg)
+        sig = _SIGNED.get(key)
+        if sig is None:
+            sig = self.sign_key.sign(msg)
+            _signed(key, sig)
         return sig
 
     def exchange(self, their_kx_pub: bytes) -> bytes:
@@ -133,12 +140,31 @@ class NodeKeys:
         cached = self._kx_cache.get(their_kx_pub)
         if cached is not None:
             return cached
-        try:
-            shared = self.kx_key.exchange(X25519PublicKey.from_public_bytes(their_kx_pub))
-        except (ValueError, TypeError) as e:
-            raise CryptoError(f"invalid X25519 public key: {e}") from e
-        self._kx_cache[bytes(their_kx_pub)] = shared
+        theirs = bytes(their_kx_pub)
+        pair = (self.kx_pub, theirs) if self.kx_pub <= theirs else (theirs, self.kx_pub)
+        shared = _SHARED.get(pair)
+        if shared is None:
+            try:
+                shared = self.kx_key.exchange(X25519PublicKey.from_public_bytes(theirs))
+            except (ValueError, TypeError) as e:
+                raise CryptoError(f"invalid X25519 public key: {e}") from e
+            with _MEMO_LOCK:
+                _SHARED[pair] = shared
+                if len(_SHARED) > SHARED_MEMO:
+                    del _SHARED[next(iter(_SHARED))]
+        self._kx_cache[theirs] = shared
         return shared
+
+
+SHARED_MEMO = 1 << 12
+"""How many X25519 secrets of this process's key pairs :data:`_SHARED` keeps."""
+
+_SHARED: dict[tuple[bytes, bytes], bytes] = {}
+"""The raw X25519 secret of each pair of public keys (sorted) one of whose private keys
+computed it in this process, the :data:`SHARED_MEMO` latest, oldest first: X25519 is
+symmetric (RFC 7748: either side's private key with the other's public key gives the same
+secret), so in a simulator the client sealing a share and its aggregator opening it
+exchange once. Only exchanges that succeeded are kept."""
 
 
 def verify(sign_pub: bytes, msg: bytes, sig: bytes, *, once: bool = False) -> bool:
@@ -153,7 +179,7 @@ def verify(sign_pub: bytes, msg: bytes, sig: bytes, *, once: bool = False) -> bo
         sign_pub, msg, sig = bytes(sign_pub), bytes(msg), bytes(sig)  # the common case copies nothing
     if len(sign_pub) != PUB_LEN or len(sig) != SIG_LEN:
         return False
-    if (sign_pub, msg, sig) in _SIGNED:
+    if _SIGNED.get((sign_pub, msg)) == sig:
         return True
     return (_verify if once else _verified)(sign_pub, msg, sig)
 
@@ -161,8 +187,8 @@ def verify(sign_pub: bytes, msg: bytes, sig: bytes, *, once: bool = False) -> bo
 SIGNED_MEMO = 1 << 12
 """How many of this process's own most recent signatures :func:`verify` knows valid."""
 
-_SIGNED: dict[tuple[bytes, bytes, bytes], None] = {}
-"""``(public key, message, signature)`` of the :data:`SIGNED_MEMO` signatures this process
+_SIGNED: dict[tuple[bytes, bytes], bytes] = {}
+"""``(public key, message) -> signature`` of the :data:`SIGNED_MEMO` signatures this process
 made last (:meth:`NodeKeys.sign`), oldest first. :func:`verify`'s answer on them is
 ``True`` without the Ed25519 check: each was made with the private key of that public key
 over that message, so the check would pass (RFC 8032: signing is deterministic and a
@@ -173,13 +199,14 @@ node signs in one process, so each unicast envelope (R-3), client submission sig
 only ever finds its own signatures here (its peers' are checked in full)."""
 
 
-_SIGNED_LOCK = threading.Lock()
+_MEMO_LOCK = threading.Lock()
 
 
-def _signed(sign_pub: bytes, msg: bytes, sig: bytes) -> None:
-    """Remember a signature this process made (forgetting the oldest beyond the bound)."""
-    with _SIGNED_LOCK:
-        _SIGNED[(sign_pub, msg, sig)] = None
+def _signed(key: tuple[bytes, bytes], sig: bytes) -> None:
+    """Remember a signature this process made over ``key = (public key, message)``
+    (forgetting the oldest beyond the bound)."""
+    with _MEMO_LOCK:
+        _SIGNED[key] = sig
         if len(_SIGNED) > SIGNED_MEMO:
             del _SIGNED[next(iter(_SIGNED))]
 
@@ -235,7 +262,15 @@ def pair_key(my: NodeKeys, their_kx_pub: bytes, context: bytes) -> bytes:
     Raises :class:`CryptoError` if ``their_kx_pub`` is not a valid X25519 public key
     (wrong length, or a low-order point giving an all-zero secret).
     """
-    return _hkdf(my.exchange(their_kx_pub), b"asfl/share-key" + context)
+    return _share_key(my.exchange(their_kx_pub), context)
+
+
+@lru_cache(maxsize=1 << 12)
+def _share_key(shared: bytes, context: bytes) -> bytes:
+    """HKDF of :func:`pair_key`, memoised: a pure function of its bytes, and each share's
+    key is derived twice in a process hosting both ends (the client sealing it, its
+    aggregator opening it) and again by every run of one seed (the harness's examples)."""
+    return _hkdf(shared, b"asfl/share-key" + context)
 
 
 def seal(key: bytes, plaintext: Buffer, aad: bytes) -> bytes:

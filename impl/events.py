@@ -28,13 +28,18 @@ class Event:
 
     @property
     def fields(self) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for name, key, optional in _layout(type(self)):
-            value = getattr(self, name)
+        return self.write_into({})
+
+    def write_into(self, record: dict[str, Any]) -> dict[str, Any]:
+        """Add :attr:`fields` to ``record`` (in declaration order) and return it."""
+        layout = _LAYOUTS.get(type(self)) or _layout(type(self))
+        values = self.__dict__
+        for name, key, optional in layout:
+            value = values[name]
             if value is None and optional:
                 continue
-            out[key] = value
-        return out
+            record[key] = value
+        return record
 
 
 _LAYOUTS: dict[type[Event], tuple[tuple[str, str, bool], ...]] = {}

@@ -185,6 +185,7 @@ def decode(points: Mapping[int, FieldVec], t: int, quorum: int) -> DecodeResult 
         raise ValueError(f"decode: vectors must be 1-D of equal length, got {sorted(shapes)}")
 
     on_cache: dict[tuple[tuple[int, ...], int], bool] = {}
+    long = next(iter(shapes))[0] > _PREFIX  # a prefix shorter than the vector is compared first
 
     def on_poly(base: tuple[int, ...], x: int) -> bool:
         """Whether point x lies on the polynomial interpolated through ``base``."""
@@ -194,9 +195,9 @@ def decode(points: Mapping[int, FieldVec], t: int, quorum: int) -> DecodeResult 
             return hit
         cs = lagrange_coeffs(base, x)
         bvecs = [vecs[b] for b in base]
-        ok = bool(np.array_equal(_combine([v[:_PREFIX] for v in bvecs], cs), vecs[x][:_PREFIX])) and bool(
-            np.array_equal(_combine(bvecs, cs), vecs[x])
-        )
+        ok = (
+            not long or bool(np.array_equal(_combine([v[:_PREFIX] for v in bvecs], cs), vecs[x][:_PREFIX]))
+        ) and bool(np.array_equal(_combine(bvecs, cs), vecs[x]))
         on_cache[key] = ok
         return ok
 

@@ -44,19 +44,28 @@ class TraceWriter:
 
     def write(self, node: str | None, event: Event) -> None:
         """Number ``event`` and write it, performed by ``node`` (``None`` for the run's end)."""
-        self.relay(event.KIND, node, event.fields)
+        record = self._numbered(event.KIND, node)
+        if record is not None:
+            self._write(event.write_into(record))
 
     def relay(self, kind: str, node: str | None, fields: dict[str, Any]) -> None:
         """Number and write an event already in trace form: the merge of per-node traces
         (§9) re-writes the records the nodes' hosts wrote from their typed events."""
+        record = self._numbered(kind, node)
+        if record is not None:
+            record.update(fields)
+            self._write(record)
+
+    def _numbered(self, kind: str, node: str | None) -> dict[str, Any] | None:
+        """The next event's number, kind and node, its fields still to add (``None``: the
+        event is numbered only, ``keep=False``)."""
         self._seq += 1
         if not self.keep:
-            return
+            return None
         record: dict[str, Any] = {"seq": self._seq, "kind": kind}
         if node is not None:
             record["node"] = node
-        record.update(fields)
-        self._write(record)
+        return record
 
     def _write(self, record: dict[str, Any]) -> None:
         if self._file is None:

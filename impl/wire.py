@@ -141,11 +141,16 @@ class Reader:
 
     def view(self, expected_len: int | None = None) -> memoryview:
         """A length-prefixed byte string as a read-only view into the input (no copy)."""
-        n = self.uint(MAX_BYTES + 1)
-        if self._pos + n > len(self._data):
+        data, pos = self._data, self._pos
+        if pos < len(data) and data[pos] < 0x80:  # a one-byte length (:meth:`uint`'s fast path)
+            n, pos = data[pos], pos + 1
+        else:
+            n = self.uint(MAX_BYTES + 1)
+            pos = self._pos
+        if pos + n > len(data):
             raise WireError("truncated byte string")
-        out = self._data[self._pos : self._pos + n]
-        self._pos += n
+        out = data[pos : pos + n]
+        self._pos = pos + n
         if expected_len is not None and n != expected_len:
             raise WireError(f"byte string of length {n}, expected {expected_len}")
         return out

@@ -10,6 +10,7 @@ import hashlib
 import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -74,7 +75,11 @@ class DeterministicEntropy:
         return out[:n]
 
 
+@lru_cache(maxsize=1 << 10)
 def node_keys(seed: int, name: str) -> crypto.NodeKeys:
+    """A node's keys, a function of the public seed (simulation only). Memoised: the runs of
+    one process with one seed (the harness's examples, tests) share the keys and their
+    cached X25519 exchanges instead of deriving them again (NodeKeys only caches)."""
     return crypto.NodeKeys.from_seed(hashlib.sha256(f"asfl/sim-key/{seed}/{name}".encode()).digest())
 
 

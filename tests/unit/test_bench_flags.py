@@ -19,6 +19,7 @@ BENCH = Path(__file__).resolve().parents[2] / "benchmarks"
         ("bench_campaign.py", ["--coverage-seeds", "5-2"], "--coverage-seeds"),
         ("bench_campaign.py", ["--coverage-examples", "0"], "--coverage-examples"),
         ("bench_campaign.py", ["--speed-examples", "-1"], "--speed-examples"),
+        ("bench_campaign.py", ["--against", "."], "--against"),  # the cwd: an empty tmp_path
         ("bench_checker.py", ["--slope", "--trace", "/nonexistent/trace.jsonl"], "--trace"),
     ],
 )
