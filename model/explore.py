@@ -257,7 +257,7 @@ def explore(
         if por:
             bcp = not silent and "equivocate" in mode.behaviours
             local = None if memo is None else lambda a, s=s: memo.local_step(s, a)  # type: ignore[misc]
-            succ, rule = select(p, s, acts, succ1, bcp, local)
+            succ, rule = select(p, s, acts, succ1, bcp, local, memo)
             rules[rule] += 1
         else:
             succ = [(a, succ1(a)) for a in acts]

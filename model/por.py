@@ -95,6 +95,7 @@ Silence joins any set holding a Byzantine action (silence disables them).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from itertools import chain
 
 from asfl.model.params import Params
 from asfl.model.protocol import client_done, count_views, idx, lacks_body
@@ -505,6 +506,7 @@ def select(
     step1: Callable[[Action], SysState],
     byz_can_propose: bool,
     local_step: Callable[[Action], tuple[object, object, tuple]] | None = None,
+    memo: Memo | None = None,
 ) -> tuple[list[tuple[Action, SysState]], str]:
     """A persistent set of ``acts`` (the enabled actions of ``s`` without silence) with
     their successors, and the rule that chose it (``alone`` / ``component`` / ``full``).
@@ -514,14 +516,38 @@ def select(
     after it and its sends, cheaper than ``step1``: candidates are tested on it before
     their successors are needed, and a Byzantine send that changes nothing at its
     receiver and sends nothing (its successor is ``s``) is not stepped; the result is
-    the same."""
-    memo: dict[Action, SysState] = {}
+    the same. ``memo`` (the explorer, on a canonical state, with ``local_step``): the
+    per-action tests, which read only the action and its receiver's state
+    (:func:`_safe_alone`, and for a view or component candidate :func:`_may_be_global`
+    and :func:`_global_change` on its local transition), are cached per receiver
+    state (:func:`_cached_facts`); the result is the same."""
+    succs: dict[Action, SysState] = {}
 
     def step(a: Action) -> SysState:
-        got = memo.get(a)
+        got = succs.get(a)
         if got is None:
-            got = memo[a] = step1(a)
+            got = succs[a] = step1(a)
         return got
+
+    def new_agg(a: Action) -> AggState | None:
+        """The receiver's state after ``a`` (to an aggregator), as cheaply as known."""
+        m = a.msg
+        assert m is not None and m.dst[0] == "A"  # views and components: aggregators only
+        got = succs.get(a)
+        if got is not None:
+            return got.aggs[node_index(m.dst)]
+        if local_step is None:
+            return step(a).aggs[node_index(m.dst)]
+        return local_step(a)[1]  # type: ignore[return-value]
+
+    def is_global(a: Action) -> bool:
+        """May ``a`` take part in a race (:func:`_global_now`)? An unchanged receiver is
+        not global (and a self-loop is never a move)."""
+        if not _may_be_global(p, s, a, byz_can_propose):
+            return False
+        m = a.msg
+        assert m is not None
+        return _global_change(p, s, m, new_agg(a), byz_can_propose)
 
     def self_loop(a: Action) -> bool:
         """Is ``a`` a Byzantine send after which ``s`` is unchanged (known cheaply)?"""
@@ -529,6 +555,14 @@ def select(
             return False
         old, new, out = local_step(a)
         return new is old and not out
+
+    def single(a: Action) -> bool:
+        return _safe_alone(p, s, a, byz_can_propose) and not self_loop(a)
+
+    alone: Callable[[Action], bool] = single
+    glob: Callable[[Action], bool] = is_global
+    if memo is not None and local_step is not None:
+        alone, glob = _cached_facts(p, s, byz_can_propose, memo, single, is_global)
 
     fires = [a for a in acts if a.kind == "fire"]
     if fires:
@@ -539,17 +573,19 @@ def select(
         elif not rest:
             first = fires[0].node  # only timers left: one client's, all its targets
             return [(a, step(a)) for a in fires if a.node == first], "timer"
-    for honest in (True, False):
-        for a in acts:
-            if (a.kind != "byz") == honest and _safe_alone(p, s, a, byz_can_propose) and not self_loop(a):
-                s2 = step(a)
-                if s2 != s:  # a Byzantine duplicate changes nothing: it is no choice
-                    return [(a, s2)], "alone"
+    honest = (a for a in acts if a.kind != "byz" and alone(a))
+    for a in chain(honest, (a for a in acts if a.kind == "byz" and alone(a))):
+        s2 = step(a)
+        if s2 != s:  # a Byzantine duplicate changes nothing: it is no choice
+            return [(a, s2)], "alone"
     views: dict[tuple[int, int, int], list[Action]] = {}
+    comps: dict[tuple[int, int], list[Action]] = {}
     for a in acts:
-        if a.msg is not None and a.msg.dst[0] == "A" and 0 <= a.msg.tau < p.R and 0 <= a.msg.c < p.n_a:
-            views.setdefault((node_index(a.msg.dst), a.msg.tau, a.msg.c), []).append(a)
-    closed = {key: _closed_view(p, s, *key) for key in views}
+        vk, ck = _groups(p, a) if memo is None else _memo_groups(memo, p, a)
+        if vk is not None:
+            views.setdefault(vk, []).append(a)
+        if ck is not None:
+            comps.setdefault(ck, []).append(a)
 
     def moves(cands: list[Action]) -> list[tuple[Action, SysState]]:
         """The candidates that change the state: a self-loop (a Byzantine message that
@@ -561,40 +597,76 @@ def select(
         """``moves(cands)`` if it is non-empty and none of them is global now, else
         ``None``; the successors of the actions that cannot be global
         (:func:`_may_be_global`) are computed only when the set is taken."""
-        for a in cands:
-            if _may_be_global(p, s, a, byz_can_propose):
-                m = a.msg
-                assert m is not None and m.dst[0] == "A"  # views and components: aggregators only
-                got = memo.get(a)
-                if got is not None:
-                    new = got.aggs[node_index(m.dst)]
-                elif local_step is None:
-                    new = step(a).aggs[node_index(m.dst)]
-                else:
-                    new = local_step(a)[1]  # type: ignore[assignment]
-                # an unchanged receiver is not global (and a self-loop is never a move)
-                if _global_change(p, s, m, new, byz_can_propose):
-                    return None
+        if any(map(glob, cands)):
+            return None
         return moves(cands) or None
 
     for key in sorted(views):
-        if closed[key] and (succ := local(views[key])) is not None:
+        if _closed_view(p, s, *key) and (succ := local(views[key])) is not None:
             return succ, "view"
-    comps: dict[tuple[int, int], list[Action]] = {}
-    for a in acts:
-        ck = _component(a)
-        if ck is not None:
-            comps.setdefault(ck, []).append(a)
     for ckey in sorted(comps):
         if not _closed_component(p, s, ckey):
             continue
         if (succ := local(comps[ckey])) is not None:
             return succ, "component"
     for j in sorted({key[0] for key in views}):
-        node = _node_set(p, s, j, views, closed)
+        node = _node_set(p, s, j, views)
         if node is not None and (succ := moves(node)):
             return succ, "node"
     return [(a, step(a)) for a in acts], "full"
+
+
+def _groups(p: Params, a: Action) -> tuple[tuple[int, int, int] | None, tuple[int, int] | None]:
+    """The view ``(aggregator, tau, c)`` and the component ``(tau, c)`` of ``a``, if any."""
+    m = a.msg
+    view = None
+    if m is not None and m.dst[0] == "A" and 0 <= m.tau < p.R and 0 <= m.c < p.n_a:
+        view = (node_index(m.dst), m.tau, m.c)
+    return view, _component(a)
+
+
+def _memo_groups(
+    memo: Memo, p: Params, a: Action
+) -> tuple[tuple[int, int, int] | None, tuple[int, int] | None]:
+    """:func:`_groups`, cached per canonical message (they read the message only)."""
+    key = id(a.msg)
+    got = memo.groups.get(key)
+    if got is None:
+        got = memo.groups[key] = _groups(p, a)
+    return got
+
+
+def _cached_facts(
+    p: Params,
+    s: SysState,
+    byz_can_propose: bool,
+    memo: Memo,
+    alone: Callable[[Action], bool],
+    is_global: Callable[[Action], bool],
+) -> tuple[Callable[[Action], bool], Callable[[Action], bool]]:
+    """``alone`` and ``is_global`` of :func:`select`, cached in ``memo.por`` per action
+    kind, message and receiver state (canonical objects, so identities are keys): both
+    read only these (and ``byz_can_propose``), the receiver's transition included
+    (:meth:`model.system.Memo.transition` of an aggregator reads its state and the
+    message only). Checked against the uncached tests in ``tests/model/test_memo.py``."""
+    table = memo.por
+    aggs, clients = s.aggs, s.clients
+
+    def cached(tag: int, test: Callable[[Action], bool]) -> Callable[[Action], bool]:
+        def get(a: Action) -> bool:
+            m = a.msg
+            if m is None or a.kind == "fire" or (a.kind == "byz" and m.dst[0] == "C"):
+                return test(a)  # constant, or a self-loop test reading the attestations
+            d = node_index(m.dst)
+            key = (tag, a.kind, id(m), id(aggs[d] if m.dst[0] == "A" else clients[d]), byz_can_propose)
+            got = table.get(key)
+            if got is None:
+                got = table[key] = test(a)
+            return got
+
+        return get
+
+    return cached(0, alone), cached(1, is_global)
 
 
 def _node_set(
@@ -602,7 +674,6 @@ def _node_set(
     s: SysState,
     j: int,
     views: dict[tuple[int, int, int], list[Action]],
-    closed: dict[tuple[int, int, int], bool],
 ) -> list[Action] | None:
     """Every enabled action of aggregator ``j`` in its current round, the last one, when
     every view of the round is closed: the R-13 race of its decodings is then among these

@@ -88,6 +88,7 @@ def test_memoised_normalize_invariants_and_select_equal_the_models() -> None:
         for prev, s in _walk_states(p, memo, MODE, walks=4, length=45, seed=5):
             assert violations(p, s, memo) == violations(p, s)
             acts = enabled(p, s, MODE, memo)
+            assert acts == enabled(p, s, MODE)  # cached deliveries, client actions, menu parts
             for a in acts:
                 t = step(p, s, a, MODE, memo)[0]
                 assert normalize(p, t, memo, s) == normalize(p, t)
@@ -105,12 +106,18 @@ def test_memoised_normalize_invariants_and_select_equal_the_models() -> None:
 
 
 def _same_selection(p: Params, memo: Memo, s: SysState, acts: list[Action]) -> None:
-    """POR's choice with the receiver's memoised local transitions equals its choice
-    with full successors only, whether or not the adversary may still propose."""
+    """POR's choice with the receiver's memoised local transitions, and with its
+    per-action tests cached in the memo, equals its choice with full successors only,
+    whether or not the adversary may still propose."""
     from asfl.model.por import select
 
     def succ(a: Action) -> SysState:
         return memo.state(normalize(p, step(p, s, a, MODE, memo)[0]))
 
+    def local(a: Action) -> tuple[object, object, tuple]:
+        return memo.local_step(s, a)
+
     for bcp in (True, False):
-        assert select(p, s, acts, succ, bcp, lambda a: memo.local_step(s, a)) == select(p, s, acts, succ, bcp)
+        plain = select(p, s, acts, succ, bcp)
+        assert select(p, s, acts, succ, bcp, local) == plain
+        assert select(p, s, acts, succ, bcp, local, memo) == plain
