@@ -94,7 +94,7 @@ Silence joins any set holding a Byzantine action (silence disables them).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from itertools import chain
 
 from asfl.model.params import Params
@@ -559,10 +559,11 @@ def select(
     def single(a: Action) -> bool:
         return _safe_alone(p, s, a, byz_can_propose) and not self_loop(a)
 
-    alone: Callable[[Action], bool] = single
     glob: Callable[[Action], bool] = is_global
-    if memo is not None and local_step is not None:
-        alone, glob = _cached_facts(p, s, byz_can_propose, memo, single, is_global)
+    cached = memo is not None and local_step is not None
+    if cached:
+        assert memo is not None
+        glob = _cached_global(s, byz_can_propose, memo, is_global)
 
     fires = [a for a in acts if a.kind == "fire"]
     if fires:
@@ -573,19 +574,25 @@ def select(
         elif not rest:
             first = fires[0].node  # only timers left: one client's, all its targets
             return [(a, step(a)) for a in fires if a.node == first], "timer"
-    honest = (a for a in acts if a.kind != "byz" and alone(a))
-    for a in chain(honest, (a for a in acts if a.kind == "byz" and alone(a))):
+    views: dict[tuple[int, int, int], list[Action]] = {}
+    comps: dict[tuple[int, int], list[Action]] = {}
+    if cached:
+        assert memo is not None
+        singles: Iterable[Action] = _scan_cached(p, s, acts, byz_can_propose, memo, single, views, comps)
+    else:
+        honest = (a for a in acts if a.kind != "byz" and single(a))
+        singles = chain(honest, (a for a in acts if a.kind == "byz" and single(a)))
+    for a in singles:
         s2 = step(a)
         if s2 != s:  # a Byzantine duplicate changes nothing: it is no choice
             return [(a, s2)], "alone"
-    views: dict[tuple[int, int, int], list[Action]] = {}
-    comps: dict[tuple[int, int], list[Action]] = {}
-    for a in acts:
-        vk, ck = _groups(p, a) if memo is None else _memo_groups(memo, p, a)
-        if vk is not None:
-            views.setdefault(vk, []).append(a)
-        if ck is not None:
-            comps.setdefault(ck, []).append(a)
+    if not cached:
+        for a in acts:
+            vk, ck = _groups(p, a)
+            if vk is not None:
+                views.setdefault(vk, []).append(a)
+            if ck is not None:
+                comps.setdefault(ck, []).append(a)
 
     def moves(cands: list[Action]) -> list[tuple[Action, SysState]]:
         """The candidates that change the state: a self-loop (a Byzantine message that
@@ -625,48 +632,88 @@ def _groups(p: Params, a: Action) -> tuple[tuple[int, int, int] | None, tuple[in
     return view, _component(a)
 
 
-def _memo_groups(
-    memo: Memo, p: Params, a: Action
-) -> tuple[tuple[int, int, int] | None, tuple[int, int] | None]:
-    """:func:`_groups`, cached per canonical message (they read the message only)."""
-    key = id(a.msg)
-    got = memo.groups.get(key)
-    if got is None:
-        got = memo.groups[key] = _groups(p, a)
-    return got
-
-
-def _cached_facts(
+def _scan_cached(
     p: Params,
     s: SysState,
+    acts: list[Action],
     byz_can_propose: bool,
     memo: Memo,
-    alone: Callable[[Action], bool],
-    is_global: Callable[[Action], bool],
-) -> tuple[Callable[[Action], bool], Callable[[Action], bool]]:
-    """``alone`` and ``is_global`` of :func:`select`, cached in ``memo.por`` per action
-    kind, message and receiver state (canonical objects, so identities are keys): both
-    read only these (and ``byz_can_propose``), the receiver's transition included
-    (:meth:`model.system.Memo.transition` of an aggregator reads its state and the
-    message only). Checked against the uncached tests in ``tests/model/test_memo.py``."""
-    table = memo.por
+    single: Callable[[Action], bool],
+    views: dict[tuple[int, int, int], list[Action]],
+    comps: dict[tuple[int, int], list[Action]],
+) -> list[Action]:
+    """:func:`select`'s singleton candidates (``single``: honest actions first, each
+    group in ``acts`` order), filling ``views`` and ``components`` on the way. For
+    canonical ``s`` and actions of :func:`model.system.enabled` with ``memo``:
+    ``single`` of a delivery or Byzantine send to an aggregator, which reads only the
+    action and its receiver's state (:func:`_safe_alone`, and the receiver's transition
+    for a self-loop), is cached in ``memo.por`` per action and receiver state (canonical
+    objects, their identities keys), and an action's view and component per action.
+    Checked against the uncached path in ``tests/model/test_memo.py``."""
+    slots = memo.slots
     aggs, clients = s.aggs, s.clients
+    table = memo.por.setdefault((0, byz_can_propose), {})
+    honest: list[Action] = []
+    byz: list[Action] = []
+    for a in acts:
+        info = slots.get(id(a))
+        if info is None or info[0] is not a:  # an action the memo does not own
+            info = slots[id(a)] = _slot(p, a)
+        _a, code, d, vk, ck = info
+        if code == 0:
+            ok = single(a)  # constant, or a self-loop test reading the attestations
+        else:
+            key = (id(a), id(aggs[d] if code == 1 else clients[d]))
+            ok = table.get(key)  # type: ignore[assignment]
+            if ok is None:
+                ok = table[key] = single(a)
+        if ok:
+            (byz if a.kind == "byz" else honest).append(a)
+        if vk is not None:
+            views.setdefault(vk, []).append(a)
+        if ck is not None:
+            comps.setdefault(ck, []).append(a)
+    return honest + byz
 
-    def cached(tag: int, test: Callable[[Action], bool]) -> Callable[[Action], bool]:
-        def get(a: Action) -> bool:
-            m = a.msg
-            if m is None or a.kind == "fire" or (a.kind == "byz" and m.dst[0] == "C"):
-                return test(a)  # constant, or a self-loop test reading the attestations
-            d = node_index(m.dst)
-            key = (tag, a.kind, id(m), id(aggs[d] if m.dst[0] == "A" else clients[d]), byz_can_propose)
-            got = table.get(key)
-            if got is None:
-                got = table[key] = test(a)
-            return got
 
-        return get
+_Slot = tuple[Action, int, int, tuple[int, int, int] | None, tuple[int, int] | None]
 
-    return cached(0, alone), cached(1, is_global)
+
+def _slot(p: Params, a: Action) -> _Slot:
+    """What :func:`_scan_cached` reads of an action: itself, whether its singleton test
+    is cached per aggregator (1) or client (2) receiver state or not at all (0), the
+    receiver's index, its view and its component (:func:`_groups`)."""
+    m = a.msg
+    vk, ck = _groups(p, a)
+    if m is None or a.kind == "fire":
+        return a, 0, -1, vk, ck
+    to_agg = m.dst[0] == "A"
+    if not to_agg and a.kind == "byz":
+        return a, 0, -1, vk, ck
+    return a, 1 if to_agg else 2, node_index(m.dst), vk, ck
+
+
+def _cached_global(
+    s: SysState, byz_can_propose: bool, memo: Memo, is_global: Callable[[Action], bool]
+) -> Callable[[Action], bool]:
+    """``is_global`` of :func:`select` for a view or component candidate (a message to
+    an aggregator), cached in ``memo.por`` per action and receiver state: it reads only
+    these (and ``byz_can_propose``), the receiver's transition included
+    (:meth:`model.system.Memo.transition` of an aggregator reads its state and the
+    message only). Checked against the uncached test in ``tests/model/test_memo.py``."""
+    aggs = s.aggs
+    table = memo.por.setdefault((1, byz_can_propose), {})
+
+    def get(a: Action) -> bool:
+        m = a.msg
+        assert m is not None
+        key = (id(a), id(aggs[node_index(m.dst)]))
+        got = table.get(key)
+        if got is None:
+            got = table[key] = is_global(a)
+        return got
+
+    return get
 
 
 def _node_set(

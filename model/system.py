@@ -9,7 +9,7 @@ be delivered next; a message to a crashed client is discarded.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from itertools import combinations
 
@@ -136,6 +136,10 @@ class Memo:
         self._deliveries: dict[int, tuple[Action, ...]] = {}
         self._client_acts: dict[tuple[int, int], tuple[Action, ...]] = {}
         self._byz_acts: dict[int, Action] = {}
+        self._deliver_acts: dict[int, Action] = {}
+        self._part_canon: dict[tuple[int, ...], tuple[Msg, ...]] = {}
+        self._menus: dict[tuple[int, ...], tuple[Msg, ...]] = {}
+        self._menu_acts: dict[int, tuple[Action, ...]] = {}
         self.attested: dict[tuple[int, ...], frozenset[Model]] = {}
         self.menu: dict[tuple, tuple[Msg, ...]] = {}
         self._plans: dict[tuple, tuple] = {}
@@ -143,8 +147,8 @@ class Memo:
         self.att_canon: dict[tuple, tuple] = {}
         self.norm: dict[int, bool] = {}  # model.por.normalize's per-client test
         self.viol: dict[tuple, object] = {}  # model.invariants.violations's parts
-        self.por: dict[tuple, bool] = {}  # model.por.select's per-action tests
-        self.groups: dict[int, tuple] = {}  # model.por.select's view and component of a message
+        self.por: dict[tuple, dict[tuple[int, int], bool]] = {}  # model.por.select's per-action tests
+        self.slots: dict[int, tuple] = {}  # model.por.select's reading of an action
 
     def _canon(self, table: dict, x: object) -> object:
         if id(x) in self.alive:
@@ -211,8 +215,7 @@ class Memo:
         """The deliveries of a canonical net (:meth:`net`), in :func:`msg_key` order."""
         got = self._deliveries.get(id(net))
         if got is None:
-            acts = (Action("deliver", m.dst, m) for m in sorted(net, key=self.msg_key))
-            got = self._deliveries[id(net)] = tuple(acts)
+            got = self._deliveries[id(net)] = tuple(map(self._deliver, sorted(net, key=self.msg_key)))
         return got
 
     def client_actions(self, i: int, cs: ClientState) -> tuple[Action, ...]:
@@ -259,21 +262,41 @@ class Memo:
         return parts
 
     def _menu_part(self, s: SysState, fam: list[MenuPart], to: list[str] | None) -> tuple[Msg, ...]:
+        """One receiver's part (canonical: one object per sequence of messages)."""
         msgs = []
         for _key, d, build, pre, post in fam:
             msgs += build(*pre, to, *post) if d is None else build(*pre, *post)
-        return tuple(x for x in map(self.msg, msgs) if not self.is_noop(s, x))
+        part = tuple(x for x in map(self.msg, msgs) if not self.is_noop(s, x))
+        return self._part_canon.setdefault(tuple(map(id, part)), part)
 
-    def byz_actions(self, menu: Iterable[Msg]) -> list[Action]:
-        """The Byzantine sends of a menu of canonical messages, in :func:`msg_key` order."""
-        acts = self._byz_acts
-        out = []
-        for m in sorted(menu, key=self.msg_key):
-            a = acts.get(id(m))
-            if a is None:
-                a = acts[id(m)] = Action("byz", m.src, m)
-            out.append(a)
-        return out
+    def menu_of(self, s: SysState, plan: list[MenuPart]) -> tuple[Msg, ...]:
+        """The messages of :meth:`menu_parts`, in :func:`msg_key` order: one object per
+        combination of parts, whose actions :meth:`byz_actions` looks up."""
+        parts = self.menu_parts(s, plan)
+        key = tuple(map(id, parts))
+        got = self._menus.get(key)
+        if got is None:
+            got = self._menus[key] = tuple(sorted((m for part in parts for m in part), key=self.msg_key))
+            self._menu_acts[id(got)] = tuple(map(self._byz_action, got))
+        return got
+
+    def byz_actions(self, menu: Sequence[Msg]) -> tuple[Action, ...]:
+        """The Byzantine sends of a menu of canonical messages, in :func:`msg_key` order
+        (looked up for a menu of :meth:`menu_of`: its identity is a key while it lives)."""
+        got = self._menu_acts.get(id(menu))
+        return got if got is not None else tuple(map(self._byz_action, sorted(menu, key=self.msg_key)))
+
+    def _deliver(self, m: Msg) -> Action:
+        a = self._deliver_acts.get(id(m))
+        if a is None:
+            a = self._deliver_acts[id(m)] = Action("deliver", m.dst, m)
+        return a
+
+    def _byz_action(self, m: Msg) -> Action:
+        a = self._byz_acts.get(id(m))
+        if a is None:
+            a = self._byz_acts[id(m)] = Action("byz", m.src, m)
+        return a
 
     def transition(
         self, s: SysState, a: Action, m: Msg | None, d: int, to_agg: bool
@@ -350,7 +373,7 @@ def known_proposals(p: Params, s: SysState, tau: int, c: int) -> set[Proposal]:
 
 def byz_menu(
     p: Params, s: SysState, behaviours: Iterable[str], latest_only: bool = False, memo: Memo | None = None
-) -> list[Msg]:
+) -> Sequence[Msg]:
     """Messages a Byzantine aggregator may send now (each at most once):
 
     - ``equivocate``: as coordinator, any proposal over submissions it could hold
@@ -373,13 +396,15 @@ def byz_menu(
     if not p.byzantine or not bh:
         return []
     plan = _menu_plan(p, s, bh, latest_only, memo)
+    out: Sequence[Msg]
     if memo is not None:
-        out = [m for part in memo.menu_parts(s, plan) for m in part]
+        out = memo.menu_of(s, plan)
     else:
         honest = [f"A{j}" for j in p.honest]
-        out = []
+        built: list[Msg] = []
         for _key, dst, build, pre, post in plan:
-            out += build(*pre, honest, *post) if dst is None else build(*pre, *post)
+            built += build(*pre, honest, *post) if dst is None else build(*pre, *post)
+        out = built
     if not s.byz_sent:
         return out
     return [m for m in out if m not in s.byz_sent]
@@ -439,7 +464,8 @@ def enabled(p: Params, s: SysState, mode: Mode, memo: Memo | None = None) -> lis
         acts = list(memo.deliveries(s.net))
         for i, cs in enumerate(s.clients):
             acts += memo.client_actions(i, cs)
-        return acts + memo.byz_actions(byz_menu(p, s, mode.behaviours, memo=memo))
+        acts += memo.byz_actions(byz_menu(p, s, mode.behaviours, memo=memo))
+        return acts
     acts = [Action("deliver", m.dst, m) for m in sorted(s.net, key=msg_key)]
     for i, cs in enumerate(s.clients):
         acts += client_actions(p, i, cs)

@@ -109,7 +109,7 @@ def _same_selection(p: Params, memo: Memo, s: SysState, acts: list[Action]) -> N
     """POR's choice with the receiver's memoised local transitions, and with its
     per-action tests cached in the memo, equals its choice with full successors only,
     whether or not the adversary may still propose."""
-    from asfl.model.por import select
+    from asfl.model.por import _safe_alone, _scan_cached, select
 
     def succ(a: Action) -> SysState:
         return memo.state(normalize(p, step(p, s, a, MODE, memo)[0]))
@@ -121,3 +121,14 @@ def _same_selection(p: Params, memo: Memo, s: SysState, acts: list[Action]) -> N
         plain = select(p, s, acts, succ, bcp)
         assert select(p, s, acts, succ, bcp, local) == plain
         assert select(p, s, acts, succ, bcp, local, memo) == plain
+
+        # the cached singleton candidates, in order, are the uncached ones
+        def single(a: Action, bcp: bool = bcp) -> bool:
+            if not _safe_alone(p, s, a, bcp):
+                return False
+            return a.kind != "byz" or local(a)[1] is not local(a)[0] or bool(local(a)[2])
+
+        want = [a for a in acts if a.kind != "byz" and single(a)] + [
+            a for a in acts if a.kind == "byz" and single(a)
+        ]
+        assert _scan_cached(p, s, acts, bcp, memo, single, {}, {}) == want
