@@ -614,8 +614,17 @@ def step(
 def _send(
     p: Params, s: SysState, out: Iterable[Msg], noop: Callable[[SysState, Msg], bool] | None
 ) -> SysState:
-    """Put a step's sends in flight: those to a crashed client are discarded, and the
-    explorer drops those whose delivery would change nothing (``noop``)."""
+    """Put a step's sends in flight (:func:`_sent`)."""
+    net = _sent(s, s.net, out, noop)
+    return s if net is s.net else s._replace(net=net)
+
+
+def _sent(
+    s: SysState, net: frozenset[Msg], out: Iterable[Msg], noop: Callable[[SysState, Msg], bool] | None
+) -> frozenset[Msg]:
+    """``net`` with a step's sends in flight: those to a crashed client (in ``s``) are
+    discarded, and the explorer drops those whose delivery would change nothing in ``s``
+    (``noop``)."""
     new = []
     for m in out:
         if m.dst[0] == "C" and not s.clients[node_index(m.dst)].alive:
@@ -623,7 +632,7 @@ def _send(
         if noop is not None and noop(s, m):
             continue
         new.append(m)
-    return s._replace(net=s.net | frozenset(new)) if new else s
+    return net | frozenset(new) if new else net
 
 
 def _prune(s: SysState, node: str, noop: Callable[[SysState, Msg], bool]) -> SysState:
@@ -659,28 +668,31 @@ def _step_memo(p: Params, s: SysState, a: Action, memo: Memo) -> SysState:
                 clients = _put(clients, d, new_state)
     s2 = SysState(aggs, clients, net, byz_sent)
     if out:
-        s2 = _send(p, s2, out, memo.is_noop)
+        net = _sent(s2, net, out, memo.is_noop)
     if a.kind not in ("step", "fire") and new_state is not old_state:
-        s2 = _prune_memo(s2, node, new_state, memo)
-    return s2 if s2.net is s.net else s2._replace(net=memo.net(s2.net))
+        net = _pruned_memo(s2, net, node, new_state, memo)
+    if net is s.net:
+        return s2
+    return SysState(aggs, clients, memo.net(net), byz_sent)
 
 
-def _prune_memo(s: SysState, node: str, st: object, memo: Memo) -> SysState:
-    """:func:`_prune` on a canonical state whose receiver ``node`` is now in state ``st``.
-    Called only when the receiver's state changed: :func:`is_noop` reads nothing but the
-    receiver's state and the message, so otherwise every message to it is as it was, and
-    the explorer's states hold no no-op message (sends are filtered, deliveries prune)."""
+def _pruned_memo(s: SysState, net: frozenset[Msg], node: str, st: object, memo: Memo) -> frozenset[Msg]:
+    """:func:`_prune` of ``net`` on a canonical state ``s`` whose receiver ``node`` is now
+    in state ``st``. Called only when the receiver's state changed: :func:`is_noop` reads
+    nothing but the receiver's state and the message, so otherwise every message to it is
+    as it was, and the explorer's states hold no no-op message (sends are filtered,
+    deliveries prune)."""
     noop = memo.noop
     sid = id(st)
     stale = []
-    for m in s.net:
+    for m in net:
         if m.dst == node:
             got = noop.get((sid, id(m)))
             if got is None:
                 got = memo.is_noop(s, m)
             if got:
                 stale.append(m)
-    return s._replace(net=s.net.difference(stale)) if stale else s
+    return net.difference(stale) if stale else net
 
 
 def _equivocations(p: Params, me: str, honest: list[str], tau: int, sub: tuple[int, ...]) -> list[Msg]:
