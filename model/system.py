@@ -147,6 +147,9 @@ class Memo:
         self.att_canon: dict[tuple, tuple] = {}
         self.norm: dict[int, bool] = {}  # model.por.normalize's per-client test
         self.viol: dict[tuple, object] = {}  # model.invariants.violations's parts
+        self.viol_certs: dict[tuple, tuple] = {}
+        self.viol_cross: dict[tuple[int, ...], list[tuple[str, str]]] = {}
+        self.viol_clients: dict[tuple, list[tuple[str, str]]] = {}
         self.por: dict[tuple, dict[tuple[int, int], bool]] = {}  # model.por.select's per-action tests
         self.slots: dict[int, tuple] = {}  # model.por.select's reading of an action
 
