@@ -257,7 +257,7 @@ def explore(
         if por:
             bcp = not silent and "equivocate" in mode.behaviours
             local = None if memo is None else lambda a, s=s: memo.local_step(s, a)  # type: ignore[misc]
-            succ, rule = select(p, s, acts, succ1, bcp, local)
+            succ, rule = select(p, s, acts, succ1, bcp, local, memo)
             rules[rule] += 1
         else:
             succ = [(a, succ1(a)) for a in acts]
@@ -308,6 +308,8 @@ def _key(p: Params, memo: Memo | None, s: SysState, silent: bool, group: list[Re
     merges two of them with probability below ``n^2 / 2^65`` (1e-8 at 600 million)."""
     if memo is None:
         h = canonical_hash(s, group, lambda t: normalize(p, t))
+    elif not group:
+        h = memo.fingerprint(s)
     else:
         h = canonical_hash(s, group, lambda t: memo.state(normalize(p, t)), memo.fingerprint)
     return ~h if silent else h

@@ -6,7 +6,7 @@ fields included), never the history."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
 from asfl.model import inclusion
@@ -26,26 +26,47 @@ def _honest(s: SysState) -> Iterator[tuple[int, AggState]]:
 
 def violations(p: Params, s: SysState, memo: Memo | None = None) -> list[tuple[str, str]]:
     """Every failing check of ``s``, in a fixed order. ``memo`` (the explorer, on a
-    canonical state): each aggregator's and each client's part is computed once per
-    canonical node state (and, for a client, per set of honest-attested models); the
-    result is the same."""
-    out: list[tuple[str, str]] = []
-    certified: dict[tuple[int, int], set[Proposal]] = {}
-    attested: set[Model] | frozenset[Model] = set()
-    for j, a in _honest(s):
-        if memo is None:
-            part = _aggregator_part(p, j, a)
-        else:
+    canonical state): each aggregator's part is computed once per canonical node state,
+    the cross-aggregator checks once per combination of the aggregators' certified
+    proposals, and the clients' part once per combination of client states and set of
+    honest-attested models; the result is the same."""
+    if memo is None:
+        parts = [_aggregator_part(p, j, a) for j, a in _honest(s)]
+    else:
+        parts = []
+        for j, a in _honest(s):
             key = (j, id(a))
-            part = memo.viol.get(key)  # type: ignore[assignment]
+            part = memo.viol.get(key)
             if part is None:
-                part = memo.viol[key] = _aggregator_part(p, j, a)
-        found, certs, models = part
-        out += found
-        for tau, c, q in certs:
+                found, certs, models = _aggregator_part(p, j, a)
+                c = tuple(certs)
+                part = memo.viol[key] = (found, memo.viol_certs.setdefault(c, c), models)  # type: ignore[assignment]
+            parts.append(part)  # type: ignore[arg-type]
+    out = [x for found, _certs, _models in parts for x in found]
+    if memo is None:
+        out += _certified_checks([certs for _found, certs, _models in parts])
+        attested: frozenset[Model] = frozenset().union(*(models for _found, _certs, models in parts))
+        return out + _clients_part(s, attested)
+    ckey = tuple(id(certs) for _found, certs, _models in parts)
+    cross = memo.viol_cross.get(ckey)
+    if cross is None:
+        cross = memo.viol_cross[ckey] = _certified_checks([certs for _found, certs, _models in parts])
+    attested = memo.attested_of(s)
+    ids = (tuple(map(id, s.clients)), id(attested))
+    clients = memo.viol_clients.get(ids)
+    if clients is None:
+        clients = memo.viol_clients[ids] = _clients_part(s, attested)
+    return out + cross + clients
+
+
+def _certified_checks(certs: list[Sequence[tuple[int, int, Proposal]]]) -> list[tuple[str, str]]:
+    """S-1 and P-2 over the certified proposals ``(tau, c, proposal)`` of every honest
+    aggregator."""
+    out = []
+    certified: dict[tuple[int, int], set[Proposal]] = {}
+    for part in certs:
+        for tau, c, q in part:
             certified.setdefault((tau, c), set()).add(q)
-        if memo is None:
-            attested |= models  # type: ignore[operator]
     # S-1: at most one certified proposal per (tau, c)
     for (tau, c), props in certified.items():
         if len(props) > 1:
@@ -59,20 +80,13 @@ def violations(p: Params, s: SysState, memo: Memo | None = None) -> list[tuple[s
                 o = owner.setdefault((i, tau), q)
                 if o != q:
                     out.append(("P-2", f"client {i} of round {tau} in two certified sets"))
-    if memo is not None:
-        attested = memo.attested_of(s)
-    for i, cs in enumerate(s.clients):
-        if len(cs.accepted) == 1:
-            continue
-        if memo is None:
-            out += _client_part(i, cs, attested)
-        else:
-            ckey = (i, id(cs), id(attested))
-            got = memo.viol.get(ckey)
-            if got is None:
-                got = memo.viol[ckey] = _client_part(i, cs, attested)
-            out += got  # type: ignore[arg-type]
     return out
+
+
+def _clients_part(s: SysState, attested: frozenset[Model]) -> list[tuple[str, str]]:
+    """The clients' checks (:func:`_client_part`) of every client that accepted a model."""
+    accepted = [(i, cs) for i, cs in enumerate(s.clients) if len(cs.accepted) > 1]
+    return [x for i, cs in accepted for x in _client_part(i, cs, attested)]
 
 
 def _aggregator_part(

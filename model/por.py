@@ -94,7 +94,8 @@ Silence joins any set holding a Byzantine action (silence disables them).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from itertools import chain
 
 from asfl.model.params import Params
 from asfl.model.protocol import client_done, count_views, idx, lacks_body
@@ -505,6 +506,7 @@ def select(
     step1: Callable[[Action], SysState],
     byz_can_propose: bool,
     local_step: Callable[[Action], tuple[object, object, tuple]] | None = None,
+    memo: Memo | None = None,
 ) -> tuple[list[tuple[Action, SysState]], str]:
     """A persistent set of ``acts`` (the enabled actions of ``s`` without silence) with
     their successors, and the rule that chose it (``alone`` / ``component`` / ``full``).
@@ -514,14 +516,38 @@ def select(
     after it and its sends, cheaper than ``step1``: candidates are tested on it before
     their successors are needed, and a Byzantine send that changes nothing at its
     receiver and sends nothing (its successor is ``s``) is not stepped; the result is
-    the same."""
-    memo: dict[Action, SysState] = {}
+    the same. ``memo`` (the explorer, on a canonical state, with ``local_step``): the
+    per-action tests, which read only the action and its receiver's state
+    (:func:`_safe_alone`, and for a view or component candidate :func:`_may_be_global`
+    and :func:`_global_change` on its local transition), are cached per receiver
+    state (:func:`_cached_facts`); the result is the same."""
+    succs: dict[Action, SysState] = {}
 
     def step(a: Action) -> SysState:
-        got = memo.get(a)
+        got = succs.get(a)
         if got is None:
-            got = memo[a] = step1(a)
+            got = succs[a] = step1(a)
         return got
+
+    def new_agg(a: Action) -> AggState | None:
+        """The receiver's state after ``a`` (to an aggregator), as cheaply as known."""
+        m = a.msg
+        assert m is not None and m.dst[0] == "A"  # views and components: aggregators only
+        got = succs.get(a)
+        if got is not None:
+            return got.aggs[node_index(m.dst)]
+        if local_step is None:
+            return step(a).aggs[node_index(m.dst)]
+        return local_step(a)[1]  # type: ignore[return-value]
+
+    def is_global(a: Action) -> bool:
+        """May ``a`` take part in a race (:func:`_global_now`)? An unchanged receiver is
+        not global (and a self-loop is never a move)."""
+        if not _may_be_global(p, s, a, byz_can_propose):
+            return False
+        m = a.msg
+        assert m is not None
+        return _global_change(p, s, m, new_agg(a), byz_can_propose)
 
     def self_loop(a: Action) -> bool:
         """Is ``a`` a Byzantine send after which ``s`` is unchanged (known cheaply)?"""
@@ -529,6 +555,15 @@ def select(
             return False
         old, new, out = local_step(a)
         return new is old and not out
+
+    def single(a: Action) -> bool:
+        return _safe_alone(p, s, a, byz_can_propose) and not self_loop(a)
+
+    glob: Callable[[Action], bool] = is_global
+    cached = memo is not None and local_step is not None
+    if cached:
+        assert memo is not None
+        glob = _cached_global(s, byz_can_propose, memo, is_global)
 
     fires = [a for a in acts if a.kind == "fire"]
     if fires:
@@ -539,17 +574,25 @@ def select(
         elif not rest:
             first = fires[0].node  # only timers left: one client's, all its targets
             return [(a, step(a)) for a in fires if a.node == first], "timer"
-    for honest in (True, False):
-        for a in acts:
-            if (a.kind != "byz") == honest and _safe_alone(p, s, a, byz_can_propose) and not self_loop(a):
-                s2 = step(a)
-                if s2 != s:  # a Byzantine duplicate changes nothing: it is no choice
-                    return [(a, s2)], "alone"
     views: dict[tuple[int, int, int], list[Action]] = {}
-    for a in acts:
-        if a.msg is not None and a.msg.dst[0] == "A" and 0 <= a.msg.tau < p.R and 0 <= a.msg.c < p.n_a:
-            views.setdefault((node_index(a.msg.dst), a.msg.tau, a.msg.c), []).append(a)
-    closed = {key: _closed_view(p, s, *key) for key in views}
+    comps: dict[tuple[int, int], list[Action]] = {}
+    if cached:
+        assert memo is not None
+        singles: Iterable[Action] = _scan_cached(p, s, acts, byz_can_propose, memo, single, views, comps)
+    else:
+        honest = (a for a in acts if a.kind != "byz" and single(a))
+        singles = chain(honest, (a for a in acts if a.kind == "byz" and single(a)))
+    for a in singles:
+        s2 = step(a)
+        if s2 != s:  # a Byzantine duplicate changes nothing: it is no choice
+            return [(a, s2)], "alone"
+    if not cached:
+        for a in acts:
+            vk, ck = _groups(p, a)
+            if vk is not None:
+                views.setdefault(vk, []).append(a)
+            if ck is not None:
+                comps.setdefault(ck, []).append(a)
 
     def moves(cands: list[Action]) -> list[tuple[Action, SysState]]:
         """The candidates that change the state: a self-loop (a Byzantine message that
@@ -561,40 +604,116 @@ def select(
         """``moves(cands)`` if it is non-empty and none of them is global now, else
         ``None``; the successors of the actions that cannot be global
         (:func:`_may_be_global`) are computed only when the set is taken."""
-        for a in cands:
-            if _may_be_global(p, s, a, byz_can_propose):
-                m = a.msg
-                assert m is not None and m.dst[0] == "A"  # views and components: aggregators only
-                got = memo.get(a)
-                if got is not None:
-                    new = got.aggs[node_index(m.dst)]
-                elif local_step is None:
-                    new = step(a).aggs[node_index(m.dst)]
-                else:
-                    new = local_step(a)[1]  # type: ignore[assignment]
-                # an unchanged receiver is not global (and a self-loop is never a move)
-                if _global_change(p, s, m, new, byz_can_propose):
-                    return None
+        if any(map(glob, cands)):
+            return None
         return moves(cands) or None
 
     for key in sorted(views):
-        if closed[key] and (succ := local(views[key])) is not None:
+        if _closed_view(p, s, *key) and (succ := local(views[key])) is not None:
             return succ, "view"
-    comps: dict[tuple[int, int], list[Action]] = {}
-    for a in acts:
-        ck = _component(a)
-        if ck is not None:
-            comps.setdefault(ck, []).append(a)
     for ckey in sorted(comps):
         if not _closed_component(p, s, ckey):
             continue
         if (succ := local(comps[ckey])) is not None:
             return succ, "component"
     for j in sorted({key[0] for key in views}):
-        node = _node_set(p, s, j, views, closed)
+        node = _node_set(p, s, j, views)
         if node is not None and (succ := moves(node)):
             return succ, "node"
     return [(a, step(a)) for a in acts], "full"
+
+
+def _groups(p: Params, a: Action) -> tuple[tuple[int, int, int] | None, tuple[int, int] | None]:
+    """The view ``(aggregator, tau, c)`` and the component ``(tau, c)`` of ``a``, if any."""
+    m = a.msg
+    view = None
+    if m is not None and m.dst[0] == "A" and 0 <= m.tau < p.R and 0 <= m.c < p.n_a:
+        view = (node_index(m.dst), m.tau, m.c)
+    return view, _component(a)
+
+
+def _scan_cached(
+    p: Params,
+    s: SysState,
+    acts: list[Action],
+    byz_can_propose: bool,
+    memo: Memo,
+    single: Callable[[Action], bool],
+    views: dict[tuple[int, int, int], list[Action]],
+    comps: dict[tuple[int, int], list[Action]],
+) -> list[Action]:
+    """:func:`select`'s singleton candidates (``single``: honest actions first, each
+    group in ``acts`` order), filling ``views`` and ``components`` on the way. For
+    canonical ``s`` and actions of :func:`model.system.enabled` with ``memo``:
+    ``single`` of a delivery or Byzantine send to an aggregator, which reads only the
+    action and its receiver's state (:func:`_safe_alone`, and the receiver's transition
+    for a self-loop), is cached in ``memo.por`` per action and receiver state (canonical
+    objects, their identities keys), and an action's view and component per action.
+    Checked against the uncached path in ``tests/model/test_memo.py``."""
+    slots = memo.slots
+    aggs, clients = s.aggs, s.clients
+    table = memo.por.setdefault((0, byz_can_propose), {})
+    honest: list[Action] = []
+    byz: list[Action] = []
+    for a in acts:
+        info = slots.get(id(a))
+        if info is None or info[0] is not a:  # an action the memo does not own
+            info = slots[id(a)] = _slot(p, a)
+        _a, code, d, vk, ck = info
+        if code == 0:
+            ok = single(a)  # constant, or a self-loop test reading the attestations
+        else:
+            key = (id(a), id(aggs[d] if code == 1 else clients[d]))
+            ok = table.get(key)  # type: ignore[assignment]
+            if ok is None:
+                ok = table[key] = single(a)
+        if ok:
+            (byz if a.kind == "byz" else honest).append(a)
+        if vk is not None:
+            views.setdefault(vk, []).append(a)
+        if ck is not None:
+            comps.setdefault(ck, []).append(a)
+    return honest + byz
+
+
+_Slot = tuple[Action, int, int, tuple[int, int, int] | None, tuple[int, int] | None]
+
+
+def _slot(p: Params, a: Action) -> _Slot:
+    """What :func:`_scan_cached` reads of an action: itself, whether its singleton test
+    is cached per aggregator (1) or client (2) receiver state or not at all (0), the
+    receiver's index, its view and its component (:func:`_groups`)."""
+    m = a.msg
+    vk, ck = _groups(p, a)
+    if m is None or a.kind == "fire":
+        return a, 0, -1, vk, ck
+    to_agg = m.dst[0] == "A"
+    if not to_agg and a.kind == "byz":
+        return a, 0, -1, vk, ck
+    return a, 1 if to_agg else 2, node_index(m.dst), vk, ck
+
+
+def _cached_global(
+    s: SysState, byz_can_propose: bool, memo: Memo, is_global: Callable[[Action], bool]
+) -> Callable[[Action], bool]:
+    """``is_global`` of :func:`select` for a view or component candidate (a message to
+    an aggregator), cached in ``memo.por`` per action and receiver state: it reads only
+    these (and ``byz_can_propose``), the receiver's transition included
+    (:meth:`model.system.Memo.transition` of an aggregator reads its state and the
+    message only). Checked against the uncached test in ``tests/model/test_memo.py``."""
+    aggs = s.aggs
+    table = memo.por.setdefault((1, byz_can_propose), {})
+
+    def get(a: Action) -> bool:
+        m = a.msg
+        assert m is not None
+        key = (id(a), id(aggs[node_index(m.dst)]))
+        got = table.get(key)
+        if got is None:
+            got = table[key] = is_global(a)
+        return got
+
+    return get
 
 
 def _node_set(
@@ -602,7 +721,6 @@ def _node_set(
     s: SysState,
     j: int,
     views: dict[tuple[int, int, int], list[Action]],
-    closed: dict[tuple[int, int, int], bool],
 ) -> list[Action] | None:
     """Every enabled action of aggregator ``j`` in its current round, the last one, when
     every view of the round is closed: the R-13 race of its decodings is then among these

@@ -9,7 +9,7 @@ be delivered next; a message to a crashed client is discarded.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from itertools import combinations
 
@@ -132,13 +132,26 @@ class Memo:
         self.local: dict[tuple, tuple[object, tuple[Msg, ...]]] = {}
         self.noop: dict[tuple[int, int], bool] = {}
         self.keys: dict[int, tuple] = {}
-        self.steps: dict[int, bool] = {}
+        self._nets: dict[frozenset[int], frozenset[Msg]] = {}
+        self._deliveries: dict[int, tuple[Action, ...]] = {}
+        self._client_acts: dict[tuple[int, int], tuple[Action, ...]] = {}
+        self._byz_acts: dict[int, Action] = {}
+        self._deliver_acts: dict[int, Action] = {}
+        self._part_canon: dict[tuple[int, ...], tuple[Msg, ...]] = {}
+        self._menus: dict[tuple[int, ...], tuple[Msg, ...]] = {}
+        self._menu_acts: dict[int, tuple[Action, ...]] = {}
         self.attested: dict[tuple[int, ...], frozenset[Model]] = {}
         self.menu: dict[tuple, tuple[Msg, ...]] = {}
+        self._plans: dict[tuple, tuple] = {}
         self.att_items: dict[tuple[int, ...], tuple[tuple[Model, frozenset[int]], ...]] = {}
         self.att_canon: dict[tuple, tuple] = {}
         self.norm: dict[int, bool] = {}  # model.por.normalize's per-client test
         self.viol: dict[tuple, object] = {}  # model.invariants.violations's parts
+        self.viol_certs: dict[tuple, tuple] = {}
+        self.viol_cross: dict[tuple[int, ...], list[tuple[str, str]]] = {}
+        self.viol_clients: dict[tuple, list[tuple[str, str]]] = {}
+        self.por: dict[tuple, dict[tuple[int, int], bool]] = {}  # model.por.select's per-action tests
+        self.slots: dict[int, tuple] = {}  # model.por.select's reading of an action
 
     def _canon(self, table: dict, x: object) -> object:
         if id(x) in self.alive:
@@ -160,6 +173,7 @@ class Memo:
             clients = tuple(self._canon(self._clients, c) for c in clients)  # type: ignore[misc]
         if not all(id(m) in alive for m in net):
             net = frozenset(self.msg(m) for m in net)
+        net = self.net(net)
         if not all(id(m) in alive for m in byz_sent):
             byz_sent = frozenset(self.msg(m) for m in byz_sent)
         if aggs is s.aggs and clients is s.clients and net is s.net and byz_sent is s.byz_sent:
@@ -169,14 +183,8 @@ class Memo:
     def fingerprint(self, s: SysState) -> int:
         """A 64-bit hash of a canonical state (:meth:`state`): equal states get equal
         fingerprints; distinct ones collide with probability about 2^-64 per pair."""
-        return hash(
-            (
-                tuple(map(id, s.aggs)),
-                tuple(map(id, s.clients)),
-                frozenset(map(id, s.net)),
-                frozenset(map(id, s.byz_sent)),
-            )
-        )
+        byz_sent = frozenset(map(id, s.byz_sent))
+        return hash((tuple(map(id, s.aggs)), tuple(map(id, s.clients)), id(s.net), byz_sent))
 
     def attested_of(self, s: SysState) -> frozenset[Model]:
         key = tuple(map(id, s.aggs))
@@ -202,12 +210,96 @@ class Memo:
             got = self.keys[id(c)] = msg_key(c)
         return got
 
-    def can_step(self, cs: ClientState) -> bool:
-        c = self._canon(self._clients, cs)
-        got = self.steps.get(id(c))
+    def net(self, net: frozenset[Msg]) -> frozenset[Msg]:
+        """The canonical object of a set of canonical messages."""
+        return self._nets.setdefault(frozenset(map(id, net)), net)
+
+    def deliveries(self, net: frozenset[Msg]) -> tuple[Action, ...]:
+        """The deliveries of a canonical net (:meth:`net`), in :func:`msg_key` order."""
+        got = self._deliveries.get(id(net))
         if got is None:
-            got = self.steps[id(c)] = client_can_step(self.p, c)  # type: ignore[arg-type]
+            got = self._deliveries[id(net)] = tuple(map(self._deliver, sorted(net, key=self.msg_key)))
         return got
+
+    def client_actions(self, i: int, cs: ClientState) -> tuple[Action, ...]:
+        """:func:`client_actions` of a canonical client state, its messages canonical."""
+        key = (i, id(cs))
+        got = self._client_acts.get(key)
+        if got is None:
+            acts = client_actions(self.p, i, cs)
+            got = tuple(a if a.msg is None else a._replace(msg=self.msg(a.msg)) for a in acts)
+            self._client_acts[key] = got
+        return got
+
+    def menu_parts(self, s: SysState, plan: list[MenuPart]) -> list[tuple[Msg, ...]]:
+        """:func:`byz_menu` of canonical ``s`` per receiver: the messages of ``plan`` to
+        each honest aggregator and to each client, canonical, without the no-ops. A
+        receiver's part is a function of its state and the keys of its families: it is
+        computed once per both and looked up afterwards."""
+        mine: dict[str, list[MenuPart]] = {}
+        shared = []
+        for e in plan:
+            if e[1] is None:
+                shared.append(e)
+            else:
+                mine.setdefault(e[1], []).append(e)
+        keys = tuple(e[0] for e in shared)
+        sid = id(self._plans.setdefault(keys, keys))  # kept alive: an identity is a key
+        table = self.menu
+        parts = []
+        for j in self.p.honest:
+            h = f"A{j}"
+            own = mine.pop(h, [])
+            st = s.aggs[j]
+            k: tuple = (h, id(st), sid, tuple(e[0] for e in own))
+            got = table.get(k)
+            if got is None:
+                got = table[k] = self._menu_part(s, shared + own, [h])
+            parts.append(got)
+        for dst, fam in mine.items():
+            k = (dst, id(s.clients[node_index(dst)]), tuple(e[0] for e in fam))
+            got = table.get(k)
+            if got is None:
+                got = table[k] = self._menu_part(s, fam, None)
+            parts.append(got)
+        return parts
+
+    def _menu_part(self, s: SysState, fam: list[MenuPart], to: list[str] | None) -> tuple[Msg, ...]:
+        """One receiver's part (canonical: one object per sequence of messages)."""
+        msgs = []
+        for _key, d, build, pre, post in fam:
+            msgs += build(*pre, to, *post) if d is None else build(*pre, *post)
+        part = tuple(x for x in map(self.msg, msgs) if not self.is_noop(s, x))
+        return self._part_canon.setdefault(tuple(map(id, part)), part)
+
+    def menu_of(self, s: SysState, plan: list[MenuPart]) -> tuple[Msg, ...]:
+        """The messages of :meth:`menu_parts`, in :func:`msg_key` order: one object per
+        combination of parts, whose actions :meth:`byz_actions` looks up."""
+        parts = self.menu_parts(s, plan)
+        key = tuple(map(id, parts))
+        got = self._menus.get(key)
+        if got is None:
+            got = self._menus[key] = tuple(sorted((m for part in parts for m in part), key=self.msg_key))
+            self._menu_acts[id(got)] = tuple(map(self._byz_action, got))
+        return got
+
+    def byz_actions(self, menu: Sequence[Msg]) -> tuple[Action, ...]:
+        """The Byzantine sends of a menu of canonical messages, in :func:`msg_key` order
+        (looked up for a menu of :meth:`menu_of`: its identity is a key while it lives)."""
+        got = self._menu_acts.get(id(menu))
+        return got if got is not None else tuple(map(self._byz_action, sorted(menu, key=self.msg_key)))
+
+    def _deliver(self, m: Msg) -> Action:
+        a = self._deliver_acts.get(id(m))
+        if a is None:
+            a = self._deliver_acts[id(m)] = Action("deliver", m.dst, m)
+        return a
+
+    def _byz_action(self, m: Msg) -> Action:
+        a = self._byz_acts.get(id(m))
+        if a is None:
+            a = self._byz_acts[id(m)] = Action("byz", m.src, m)
+        return a
 
     def transition(
         self, s: SysState, a: Action, m: Msg | None, d: int, to_agg: bool
@@ -284,7 +376,7 @@ def known_proposals(p: Params, s: SysState, tau: int, c: int) -> set[Proposal]:
 
 def byz_menu(
     p: Params, s: SysState, behaviours: Iterable[str], latest_only: bool = False, memo: Memo | None = None
-) -> list[Msg]:
+) -> Sequence[Msg]:
     """Messages a Byzantine aggregator may send now (each at most once):
 
     - ``equivocate``: as coordinator, any proposal over submissions it could hold
@@ -300,64 +392,66 @@ def byz_menu(
       previous model) to every honest aggregator (R-17).
 
     Silence (sending nothing) is always possible. ``memo`` (the explorer, a canonical
-    state): the menu's parts are cached per receiver state, and the messages whose
-    delivery would be a no-op (:func:`is_noop`) are left out."""
+    state): the menu is built per receiver (:meth:`Memo.menu_parts`), each receiver's
+    part cached per its state, and the messages whose delivery would be a no-op
+    (:func:`is_noop`) are left out."""
     bh = frozenset(behaviours)
     if not p.byzantine or not bh:
         return []
+    plan = _menu_plan(p, s, bh, latest_only, memo)
+    out: Sequence[Msg]
+    if memo is not None:
+        out = memo.menu_of(s, plan)
+    else:
+        honest = [f"A{j}" for j in p.honest]
+        built: list[Msg] = []
+        for _key, dst, build, pre, post in plan:
+            built += build(*pre, honest, *post) if dst is None else build(*pre, *post)
+        out = built
+    if not s.byz_sent:
+        return out
+    return [m for m in out if m not in s.byz_sent]
 
-    def piece(key: tuple, dsts: tuple, build: Callable[..., list[Msg]], *args: object) -> Iterable[Msg]:
-        """The part ``build(*args)`` of the menu, a function of ``key`` whose messages go
-        to receivers in the states ``dsts``; with ``memo`` cached, without the no-ops."""
-        if memo is None:
-            return build(*args)
-        k = (key, tuple(map(id, dsts)))
-        got = memo.menu.get(k)
-        if got is None:
-            got = memo.menu[k] = tuple(x for x in map(memo.msg, build(*args)) if not memo.is_noop(s, x))
-        return got
 
-    honest = [f"A{j}" for j in p.honest]
+#: One family of :func:`byz_menu`: ``(key, dst, build, pre, post)``, the messages
+#: ``build(*pre, receivers, *post)`` to the honest aggregators ``receivers`` when ``dst``
+#: is ``None``, else ``build(*pre, *post)``, all to node ``dst``; ``key`` (with the
+#: receiver's state) determines them.
+MenuPart = tuple[tuple, str | None, Callable[..., list[Msg]], tuple, tuple]
 
-    def each(key: tuple, build: Callable[..., list[Msg]], pre: tuple, post: tuple) -> Iterable[Msg]:
-        """``build(*pre, honest, *post)``: messages to every honest aggregator; with
-        ``memo`` cached per receiver (a part changes only when its receiver does)."""
-        if memo is None:
-            return build(*pre, honest, *post)
-        got: list[Msg] = []
-        for j, h in zip(p.honest, honest, strict=True):
-            got += piece((key, j), (s.aggs[j],), build, *pre, [h], *post)
-        return got
 
+def _menu_plan(
+    p: Params, s: SysState, bh: frozenset[str], latest_only: bool, memo: Memo | None
+) -> list[MenuPart]:
+    """The families of :func:`byz_menu` in ``s``, in its order."""
     rounds = sorted({t for cs in s.clients for t in cs.submitted})
     if latest_only:  # the emitter: only the newest round (keeps long runs fast)
         rounds = rounds[-1:]
     byz = frozenset(p.byzantine)
-    out: list[Msg] = []
+    plan: list[MenuPart] = []
     for b in sorted(p.byzantine):
         me = f"A{b}"
         for tau in rounds:
             if "equivocate" in bh:
                 sub = tuple(i for i in p.members(tau, b) if tau in s.clients[i].submitted)
-                out += each(("propose", b, tau, sub), _equivocations, (p, me), (tau, sub))
+                plan.append((("propose", b, tau, sub), None, _equivocations, (p, me), (tau, sub)))
             for c in range(p.n_a):
                 props = tuple(sorted(known_proposals(p, s, tau, c)))
                 key = ("endorse", b, tau, c, props, bh)
-                out += each(key, _forged_cluster_msgs, (me,), (tau, c, props, bh))
+                plan.append((key, None, _forged_cluster_msgs, (me,), (tau, c, props, bh)))
         if "forge-announce" in bh:
             att = _attestations(p, s, memo)
             for i, cs in enumerate(s.clients):
-                out += piece(("announce", b, i, id(att)), (cs,), _announcements, p, me, i, cs, att, byz)
+                args = (p, me, i, cs, att, byz)
+                plan.append((("announce", b, i, id(att)), f"C{i}", _announcements, args, ()))
         if "forge-attest" in bh:
-            for j, h in zip(p.honest, honest, strict=True):
+            for j in p.honest:
                 a = s.aggs[j]
                 assert a is not None
-                out += piece(("attest", b, j), (a,), _forged_attestations, me, h, a)
+                plan.append((("attest", b, j), f"A{j}", _forged_attestations, (me, f"A{j}", a), ()))
             for tau in rounds:
-                out += each(("offer", b, tau), _forged_offers, (me,), (tau, byz))
-    if not s.byz_sent:
-        return out
-    return [m for m in out if m not in s.byz_sent]
+                plan.append((("offer", b, tau), None, _forged_offers, (me,), (tau, byz)))
+    return plan
 
 
 # ------------------------------------------------------------------------------------
@@ -369,31 +463,37 @@ def enabled(p: Params, s: SysState, mode: Mode, memo: Memo | None = None) -> lis
     """All actions possible in ``s``: deliveries, client steps, crashes (emitter only),
     Byzantine sends. ``memo`` (the explorer, on a canonical state) caches the sort keys
     and no-op tests; the result is the same."""
-    key = msg_key if memo is None else memo.msg_key
-    can_step = (lambda cs: client_can_step(p, cs)) if memo is None else memo.can_step
-    acts = [Action("deliver", m.dst, m) for m in sorted(s.net, key=key)]
+    if memo is not None:
+        acts = list(memo.deliveries(s.net))
+        for i, cs in enumerate(s.clients):
+            acts += memo.client_actions(i, cs)
+        acts += memo.byz_actions(byz_menu(p, s, mode.behaviours, memo=memo))
+        return acts
+    acts = [Action("deliver", m.dst, m) for m in sorted(s.net, key=msg_key)]
     for i, cs in enumerate(s.clients):
-        if can_step(cs):
-            acts.append(Action("step", f"C{i}"))
-        if cs.heads:
-            acts += fire_actions(p, i, cs, memo)
+        acts += client_actions(p, i, cs)
         if not mode.explorer and i in p.crashed and cs.alive:
             acts.append(Action("crash", f"C{i}"))
-    menu = byz_menu(p, s, mode.behaviours, memo=memo)
-    if mode.explorer and memo is None:  # sent and delivered at once; no-ops are not offered
+    menu = byz_menu(p, s, mode.behaviours)
+    if mode.explorer:  # sent and delivered at once; no-ops are not offered
         menu = [m for m in menu if not is_noop(p, s, m)]
-    acts += [Action("byz", m.src, m) for m in sorted(menu, key=key)]
+    acts += [Action("byz", m.src, m) for m in sorted(menu, key=msg_key)]
     return acts
 
 
-def fire_actions(p: Params, i: int, cs: ClientState, memo: Memo | None = None) -> list[Action]:
+def client_actions(p: Params, i: int, cs: ClientState) -> list[Action]:
+    """Client ``i``'s own actions: its step (R-4, R-5, D-13) and its timer firings."""
+    acts = [Action("step", f"C{i}")] if client_can_step(p, cs) else []
+    if cs.heads:
+        acts += fire_actions(p, i, cs)
+    return acts
+
+
+def fire_actions(p: Params, i: int, cs: ClientState) -> list[Action]:
     """D-22: client ``i``'s timer may fire now towards any fetchable aggregator (the
     model allows every timeout; :func:`model.protocol.fetch_targets`)."""
     me = f"C{i}"
-    acts = [Action("fire", me, Msg("fetch", me, f"A{j}", r, -1, model=m)) for r, j, m in fetch_targets(p, cs)]
-    if memo is not None:
-        acts = [a._replace(msg=memo.msg(a.msg)) for a in acts]  # type: ignore[arg-type]
-    return acts
+    return [Action("fire", me, Msg("fetch", me, f"A{j}", r, -1, model=m)) for r, j, m in fetch_targets(p, cs)]
 
 
 def is_honest_action(a: Action) -> bool:
@@ -517,8 +617,17 @@ def step(
 def _send(
     p: Params, s: SysState, out: Iterable[Msg], noop: Callable[[SysState, Msg], bool] | None
 ) -> SysState:
-    """Put a step's sends in flight: those to a crashed client are discarded, and the
-    explorer drops those whose delivery would change nothing (``noop``)."""
+    """Put a step's sends in flight (:func:`_sent`)."""
+    net = _sent(s, s.net, out, noop)
+    return s if net is s.net else s._replace(net=net)
+
+
+def _sent(
+    s: SysState, net: frozenset[Msg], out: Iterable[Msg], noop: Callable[[SysState, Msg], bool] | None
+) -> frozenset[Msg]:
+    """``net`` with a step's sends in flight: those to a crashed client (in ``s``) are
+    discarded, and the explorer drops those whose delivery would change nothing in ``s``
+    (``noop``)."""
     new = []
     for m in out:
         if m.dst[0] == "C" and not s.clients[node_index(m.dst)].alive:
@@ -526,7 +635,7 @@ def _send(
         if noop is not None and noop(s, m):
             continue
         new.append(m)
-    return s._replace(net=s.net | frozenset(new)) if new else s
+    return net | frozenset(new) if new else net
 
 
 def _prune(s: SysState, node: str, noop: Callable[[SysState, Msg], bool]) -> SysState:
@@ -536,7 +645,8 @@ def _prune(s: SysState, node: str, noop: Callable[[SysState, Msg], bool]) -> Sys
 
 
 def _step_memo(p: Params, s: SysState, a: Action, memo: Memo) -> SysState:
-    """:func:`step` in explorer mode, its local transitions looked up in ``memo``."""
+    """:func:`step` in explorer mode, its local transitions looked up in ``memo``; the
+    successor is canonical (its net too, :meth:`Memo.net`)."""
     aggs, clients, net, byz_sent = s
     m = a.msg
     if a.kind in ("step", "fire"):
@@ -561,28 +671,31 @@ def _step_memo(p: Params, s: SysState, a: Action, memo: Memo) -> SysState:
                 clients = _put(clients, d, new_state)
     s2 = SysState(aggs, clients, net, byz_sent)
     if out:
-        s2 = _send(p, s2, out, memo.is_noop)
+        net = _sent(s2, net, out, memo.is_noop)
     if a.kind not in ("step", "fire") and new_state is not old_state:
-        s2 = _prune_memo(s2, node, new_state, memo)
-    return s2
+        net = _pruned_memo(s2, net, node, new_state, memo)
+    if net is s.net:
+        return s2
+    return SysState(aggs, clients, memo.net(net), byz_sent)
 
 
-def _prune_memo(s: SysState, node: str, st: object, memo: Memo) -> SysState:
-    """:func:`_prune` on a canonical state whose receiver ``node`` is now in state ``st``.
-    Called only when the receiver's state changed: :func:`is_noop` reads nothing but the
-    receiver's state and the message, so otherwise every message to it is as it was, and
-    the explorer's states hold no no-op message (sends are filtered, deliveries prune)."""
+def _pruned_memo(s: SysState, net: frozenset[Msg], node: str, st: object, memo: Memo) -> frozenset[Msg]:
+    """:func:`_prune` of ``net`` on a canonical state ``s`` whose receiver ``node`` is now
+    in state ``st``. Called only when the receiver's state changed: :func:`is_noop` reads
+    nothing but the receiver's state and the message, so otherwise every message to it is
+    as it was, and the explorer's states hold no no-op message (sends are filtered,
+    deliveries prune)."""
     noop = memo.noop
     sid = id(st)
     stale = []
-    for m in s.net:
+    for m in net:
         if m.dst == node:
             got = noop.get((sid, id(m)))
             if got is None:
                 got = memo.is_noop(s, m)
             if got:
                 stale.append(m)
-    return s._replace(net=s.net.difference(stale)) if stale else s
+    return net.difference(stale) if stale else net
 
 
 def _equivocations(p: Params, me: str, honest: list[str], tau: int, sub: tuple[int, ...]) -> list[Msg]:

@@ -83,11 +83,18 @@ def test_memoised_normalize_invariants_and_select_equal_the_models() -> None:
     from asfl.model.invariants import violations
 
     checked = {"normalize": 0, "select": 0, "loops": 0}
-    for p in (P, P2, Params(4, 1, 8, 0, 2, 0, 1, byzantine=B({0}), bug="small-attest")):
+    broken = [
+        Params(4, 1, 8, 0, 2, 0, 1, byzantine=B({0}), bug=bug) for bug in ("small-attest", "small-quorum")
+    ]
+    found: set[str] = set()
+    for p in (P, P2, *broken):
         memo = Memo(p, MODE)
         for prev, s in _walk_states(p, memo, MODE, walks=4, length=45, seed=5):
-            assert violations(p, s, memo) == violations(p, s)
+            got = violations(p, s, memo)
+            assert got == violations(p, s)
+            found |= {prop for prop, _ in got}
             acts = enabled(p, s, MODE, memo)
+            assert acts == enabled(p, s, MODE)  # cached deliveries, client actions, menu parts
             for a in acts:
                 t = step(p, s, a, MODE, memo)[0]
                 assert normalize(p, t, memo, s) == normalize(p, t)
@@ -102,15 +109,60 @@ def test_memoised_normalize_invariants_and_select_equal_the_models() -> None:
             _same_selection(p, memo, s, acts)
             checked["select"] += 1
     assert checked["normalize"] > 2000 and checked["select"] > 200 and checked["loops"] > 50, checked
+    assert {"P-1", "S-7"} <= found, found  # an aggregator's and a client's checks fail somewhere
+
+
+def test_memoised_cross_aggregator_checks_equal_the_models() -> None:
+    """S-1 and P-2 (cached per combination of certified proposals) on states where two
+    honest aggregators certified different proposals for one cluster, and on the same
+    states without: the memo's answers are the model's."""
+    from asfl.model.invariants import violations
+    from asfl.model.protocol import idx
+    from asfl.model.types import Proposal
+
+    memo = Memo(P2, MODE)
+    props: dict[bool, set[str]] = {}
+    for _prev, s in _walk_states(P2, memo, MODE, walks=2, length=30, seed=7):
+        aggs = list(s.aggs)
+        for j, cl in ((1, (2, 3)), (2, (2,))):
+            a = aggs[j]
+            assert a is not None
+            k = idx(P2, 0, 1)
+            views = list(a.views)
+            views[k] = views[k]._replace(cert=Proposal(0, 1, cl))
+            aggs[j] = a._replace(views=tuple(views))
+        forked = memo.state(s._replace(aggs=tuple(aggs)))
+        for t in (forked, s):
+            got = violations(P2, t, memo)
+            assert got == violations(P2, t)
+            props.setdefault(t is forked, set()).update(prop for prop, _ in got)
+    assert {"S-1", "P-2"} <= props[True] and not {"S-1", "P-2"} & props[False], props
 
 
 def _same_selection(p: Params, memo: Memo, s: SysState, acts: list[Action]) -> None:
-    """POR's choice with the receiver's memoised local transitions equals its choice
-    with full successors only, whether or not the adversary may still propose."""
-    from asfl.model.por import select
+    """POR's choice with the receiver's memoised local transitions, and with its
+    per-action tests cached in the memo, equals its choice with full successors only,
+    whether or not the adversary may still propose."""
+    from asfl.model.por import _safe_alone, _scan_cached, select
 
     def succ(a: Action) -> SysState:
         return memo.state(normalize(p, step(p, s, a, MODE, memo)[0]))
 
+    def local(a: Action) -> tuple[object, object, tuple]:
+        return memo.local_step(s, a)
+
     for bcp in (True, False):
-        assert select(p, s, acts, succ, bcp, lambda a: memo.local_step(s, a)) == select(p, s, acts, succ, bcp)
+        plain = select(p, s, acts, succ, bcp)
+        assert select(p, s, acts, succ, bcp, local) == plain
+        assert select(p, s, acts, succ, bcp, local, memo) == plain
+
+        # the cached singleton candidates, in order, are the uncached ones
+        def single(a: Action, bcp: bool = bcp) -> bool:
+            if not _safe_alone(p, s, a, bcp):
+                return False
+            return a.kind != "byz" or local(a)[1] is not local(a)[0] or bool(local(a)[2])
+
+        want = [a for a in acts if a.kind != "byz" and single(a)] + [
+            a for a in acts if a.kind == "byz" and single(a)
+        ]
+        assert _scan_cached(p, s, acts, bcp, memo, single, {}, {}) == want
