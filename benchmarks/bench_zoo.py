@@ -120,7 +120,7 @@ def main() -> None:
             f = stack.enter_context(a.csv.open("w", newline="", encoding="utf-8"))
             w = csv.DictWriter(f, FIELDS)
             w.writeheader()
-        for row in pool.map(lambda job: one(*job, a.budget, a.shrink), jobs):
+        for row in pool.map(lambda job: one(job[0], job[1], job[2], a.budget, a.shrink), jobs):
             rows.append(row)
             if w is not None:
                 w.writerow(row)
