@@ -47,7 +47,8 @@ FIELDS += ["shrunk_actions", "order_rules", "seconds", "load", "error"]
 
 
 def one(bug: Bug, strategy: str, seed: int, budget: float, shrink: float) -> dict[str, Any]:
-    """One hunt; its row (the counterexample is read back for its order rules)."""
+    """One hunt; its row (the counterexample is read back for its actions and order rules:
+    ``ZooResult.shrunk_length`` counts both, :func:`harness.schedule.length`)."""
     family, directed = STRATEGIES[strategy]
     load = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="bench-zoo-") as tmp:
@@ -62,6 +63,7 @@ def one(bug: Bug, strategy: str, seed: int, budget: float, shrink: float) -> dic
                 "error": str(exc)[-200:],
             }
         saved = json.loads(Path(r.saved_file).read_text()) if r.saved_file else None
+        acts = None if saved is None else len(saved["actions"])
         rules = None if saved is None else len(saved.get("order", []))
     return {
         "bug": bug.id,
@@ -71,7 +73,7 @@ def one(bug: Bug, strategy: str, seed: int, budget: float, shrink: float) -> dic
         "time_to_first": r.time_to_first,
         "examples_to_first": r.examples_to_first,
         "raw_length": r.raw_length,
-        "shrunk_actions": r.shrunk_length,
+        "shrunk_actions": acts,
         "order_rules": rules,
         "seconds": round(r.seconds, 1),
         "load": round(load, 2),
@@ -120,7 +122,7 @@ def main() -> None:
             f = stack.enter_context(a.csv.open("w", newline="", encoding="utf-8"))
             w = csv.DictWriter(f, FIELDS)
             w.writeheader()
-        for row in pool.map(lambda job: one(*job, a.budget, a.shrink), jobs):
+        for row in pool.map(lambda job: one(job[0], job[1], job[2], a.budget, a.shrink), jobs):
             rows.append(row)
             if w is not None:
                 w.writerow(row)
